@@ -1,0 +1,38 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 7071
+DATA_DIR ?= .data
+PYTEST_ARGS ?=
+
+.PHONY: run test unit bench clean azurite
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+node_modules/.bin/azurite-blob:
+	npm install --no-audit --no-fund --silent azurite
+
+azurite: node_modules/.bin/azurite-blob
+
+## Start the embedded Functions + Durable host serving function_app.py on PORT (default 7071).
+run: $(VENV)/.installed
+	$(PY) -m funchost start --app-dir . --port $(PORT) --data-dir $(DATA_DIR)
+
+## Unit, integration and end-to-end tests (Azurite is installed locally and started by the tests).
+test: $(VENV)/.installed azurite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(PY) bench/fanout.py
+
+clean:
+	rm -rf $(VENV) node_modules $(DATA_DIR) .pytest_cache
