@@ -89,12 +89,12 @@ def start_azurite(workdir: Path) -> tuple[Azurite, subprocess.Popen[bytes]]:
             "--skipApiVersionCheck",
             "--loose",
             "--disableTelemetry",
-            "--location", str(workdir),
             "--silent",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ},
+        cwd=str(workdir),  # in-memory persistence may not be combined with --location
     )
     try:
         _wait_listening(host, port, proc, timeout=30)

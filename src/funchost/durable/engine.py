@@ -1,0 +1,862 @@
+"""The durable engine: episodes, task ids, retries, timers, sub-orchestrations, recovery.
+
+It plays the part of the Durable extension plus DTFx for azure-functions-durable 1.x:
+
+* an orchestration advances in *episodes*: all inbox events that arrived since the last one are
+  appended to its history and the SDK's own `handle()` replays it; completions that arrive while
+  an episode runs wait for the next, so a fan-out of 10,000 activities is replayed a few dozen
+  times, not 10,000 times;
+* the SDK's state JSON carries no task ids, so the engine numbers new actions exactly as the SDK
+  does and emulates DTFx retries (at most one retry-related event per episode, delivered last);
+* each episode commits atomically to SQLite (`DurableStore`) before any work it scheduled starts,
+  so a killed host resumes every orchestration, re-runs activities whose completion was not
+  recorded, and never applies a completion twice.
+
+All mutable state is touched only on the event-loop thread; replays and sync activities run in
+thread pools and hand their results back to the loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import azure.functions as func
+from azure.functions.meta import Datum
+
+from funchost.app_index import FunctionSpec
+from funchost.durable import history as h
+from funchost.durable.actions import (
+    ACTIVITY_TYPES,
+    ID_CONSUMING,
+    RETRY_TYPES,
+    SUBORCHESTRATION_TYPES,
+    ActionType,
+    flatten_actions,
+)
+from funchost.durable.store import DurableStore, InboxEvent, InstanceRow, WorkItem
+from funchost.invoker import Invoker
+
+log = logging.getLogger("funchost.durable")
+
+OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
+TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+ACTIVE = frozenset({"Pending", "Running", "Suspended", "ContinuedAsNew"})
+HTTP_ACTIVITY = "BuiltIn::HttpActivity"
+
+
+class DurableError(Exception):
+    """A management request the engine refuses; `status` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class EngineState:
+    """Per-execution bookkeeping the SDK does not send back: ids, open tasks, retries."""
+
+    next_id: int = 0
+    action_count: int = 0
+    open_tasks: dict[int, str] = field(default_factory=dict)  # id -> activity|sub|timer|http
+    retry_attempts: dict[int, list[int]] = field(default_factory=dict)  # id -> [pos, attempt]
+    retry_timers: dict[int, list[int]] = field(default_factory=dict)  # timer id -> [pos, attempt]
+    timer_positions: dict[int, int] = field(default_factory=dict)  # timer id -> action position
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "next_id": self.next_id,
+            "action_count": self.action_count,
+            "open_tasks": self.open_tasks,
+            "retry_attempts": self.retry_attempts,
+            "retry_timers": self.retry_timers,
+            "timer_positions": self.timer_positions,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EngineState:
+        def ints(d: dict[str, Any]) -> dict[int, Any]:
+            return {int(k): v for k, v in (d or {}).items()}
+
+        return cls(
+            next_id=int(data.get("next_id", 0)),
+            action_count=int(data.get("action_count", 0)),
+            open_tasks=ints(data.get("open_tasks", {})),
+            retry_attempts=ints(data.get("retry_attempts", {})),
+            retry_timers=ints(data.get("retry_timers", {})),
+            timer_positions=ints(data.get("timer_positions", {})),
+        )
+
+
+@dataclass
+class ActiveInstance:
+    """An orchestration that is not terminal, kept in memory while the host runs."""
+
+    row: InstanceRow
+    history: list[str]
+    state: EngineState
+    inbox: list[InboxEvent] = field(default_factory=list)
+    in_flight: bool = False
+    queued: bool = False
+
+
+@dataclass
+class EpisodeOutcome:
+    """What one replay produced: the SDK's state, or its failure message."""
+
+    state: dict[str, Any] | None
+    error: str | None
+
+
+@dataclass
+class _Commit:
+    """Everything one episode writes, applied to the store in one transaction."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    consumed: list[int] = field(default_factory=list)
+    work: list[tuple[int, str, str, str | None]] = field(default_factory=list)  # id, kind, name, in
+    timers: list[tuple[int, str]] = field(default_factory=list)
+    cancel_timers: list[int] = field(default_factory=list)
+    children: list[tuple[InstanceRow, dict[str, Any]]] = field(default_factory=list)
+    outbox: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
+
+
+def _run_handle(handle: Callable[[str], str], context_json: str) -> EpisodeOutcome:
+    """Replay in a worker thread; translate the SDK's failure convention into an outcome."""
+    try:
+        return EpisodeOutcome(json.loads(handle(context_json)), None)
+    except Exception as exc:  # the SDK raises with the state appended to the message
+        message = str(exc)
+        if OUT_OF_PROC_MARKER in message:
+            _, _, data = message.partition(OUT_OF_PROC_MARKER)
+            try:
+                state = json.loads(data)
+                return EpisodeOutcome(state, str(state.get("error") or message))
+            except ValueError:
+                pass
+        return EpisodeOutcome(None, f"{type(exc).__name__}: {message}")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _played(event: dict[str, Any]) -> str:
+    return _dumps({**event, "IsPlayed": True})
+
+
+def context_input_for(raw_input: str | None) -> Any:
+    """The context `input` the extension sends: the parsed RawInput value.
+
+    For SDK-started instances that value is a JSON string the SDK decodes again. A non-Python
+    client posting a bare array or number would crash the SDK (`df_loads(list)`), so for those
+    the raw text is passed instead, which the SDK decodes to the same value.
+    """
+    if raw_input is None or raw_input == "":
+        return None
+    try:
+        value = json.loads(raw_input)
+    except ValueError:
+        return raw_input
+    return value if isinstance(value, str) or value is None else raw_input
+
+
+class DurableEngine:
+    """Runs orchestrations and activities of one app against one SQLite store."""
+
+    def __init__(self, *, store: DurableStore, functions: list[FunctionSpec], invoker: Invoker,
+                 max_activities: int = 10, max_orchestrators: int = 4) -> None:
+        self.store = store
+        self._invoker = invoker
+        self._orchestrators = {
+            s.durable_name.lower(): s for s in functions
+            if s.trigger_type == "orchestrationTrigger" and s.durable_name
+        }
+        self._activities = {
+            s.durable_name.lower(): s for s in functions
+            if s.trigger_type == "activityTrigger" and s.durable_name
+        }
+        self._max_activities = max(1, max_activities)
+        self._max_orchestrators = max(1, max_orchestrators)
+        self._activity_pool = ThreadPoolExecutor(self._max_activities, "activity")
+        self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
+        self._active: dict[str, ActiveInstance] = {}
+        self._ready: asyncio.Queue[str] | None = None
+        self._work: asyncio.Queue[WorkItem] | None = None
+        self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
+        self._completions: list[tuple[WorkItem, dict[str, Any]]] = []
+        self._flush_scheduled = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._activity_converter = func.get_binding_registry().get("activityTrigger")
+        self.changed = asyncio.Event()
+
+    # ================================================================== lifecycle & recovery
+    async def start(self) -> None:
+        """Load every non-terminal instance, pending work and timers, then start workers."""
+        self._loop = asyncio.get_running_loop()
+        self._ready = asyncio.Queue()
+        self._work = asyncio.Queue()
+        self.changed = asyncio.Event()
+        for row in self.store.instances_with_status(ACTIVE):
+            self._active[row.instance_id] = ActiveInstance(
+                row=row,
+                history=self.store.load_history(row.instance_id),
+                state=EngineState.from_json(row.engine_state),
+            )
+        for item in self.store.load_inbox():
+            inst = self._active.get(item.instance_id)
+            if inst is not None:
+                inst.inbox.append(item)
+        for work in self.store.load_work_items():
+            self._work.put_nowait(work)
+        for instance_id, execution_id, timer_id, fire_at in self.store.load_timers():
+            self._arm_timer(instance_id, execution_id, timer_id, fire_at)
+        for inst in self._active.values():
+            if inst.inbox:
+                self._enqueue(inst)
+        recovered = len(self._active)
+        if recovered:
+            log.info("Recovered %d in-flight orchestration(s) from the durable store", recovered)
+        self._tasks = [asyncio.create_task(self._orchestration_worker())
+                       for _ in range(self._max_orchestrators)]
+        self._tasks += [asyncio.create_task(self._activity_worker())
+                        for _ in range(self._max_activities)]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks = []
+        self._flush_completions()
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        self._activity_pool.shutdown(wait=False, cancel_futures=True)
+        self._replay_pool.shutdown(wait=False, cancel_futures=True)
+
+    # ======================================================================= public operations
+    def orchestrator_names(self) -> list[str]:
+        return [s.durable_name or s.name for s in self._orchestrators.values()]
+
+    def start_orchestration(self, name: str, instance_id: str | None, raw_input: str | None,
+                            *, parent: tuple[str, str, int] | None = None) -> str:
+        """Create an instance (or replace a terminal one with the same id) and queue it."""
+        spec = self._orchestrators.get(name.lower())
+        if spec is None:
+            raise DurableError(
+                400,
+                f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
+                "function. Additional info: the app has these orchestrator functions: "
+                f"{', '.join(sorted(self.orchestrator_names())) or 'none'}.",
+            )
+        instance_id = instance_id or uuid.uuid4().hex
+        with self.store.transaction():
+            row, started = self._new_instance_row(spec, instance_id, raw_input, parent)
+            existing = self.store.get_instance(instance_id)
+            if existing is not None and existing.status not in TERMINAL:
+                raise DurableError(
+                    409, f"An instance with ID '{instance_id}' already exists and is "
+                    f"{existing.status}."
+                )
+            if existing is not None:
+                self.store.delete_instance(instance_id)
+            self.store.upsert_instance(row)
+            seq = self.store.add_inbox_event(instance_id, row.execution_id, started)
+        inst = ActiveInstance(row=row, history=[], state=EngineState())
+        inst.inbox.append(InboxEvent(seq, instance_id, row.execution_id, started))
+        self._active[instance_id] = inst
+        self._enqueue(inst)
+        self._notify()
+        return instance_id
+
+    def _new_instance_row(self, spec: FunctionSpec, instance_id: str, raw_input: str | None,
+                          parent: tuple[str, str, int] | None) -> tuple[InstanceRow, dict[str, Any]]:
+        now = h.utcnow()
+        execution_id = uuid.uuid4().hex
+        row = InstanceRow(
+            instance_id=instance_id, name=spec.durable_name or spec.name,
+            execution_id=execution_id, status="Pending", raw_input=raw_input, output=None,
+            custom_status=None, created_time=h.iso_timestamp(now),
+            last_updated_time=h.iso_timestamp(now),
+            parent_instance_id=parent[0] if parent else None,
+            parent_execution_id=parent[1] if parent else None,
+            parent_task_id=parent[2] if parent else None,
+        )
+        parent_info = None
+        if parent:
+            parent_info = {"OrchestrationInstance": {"InstanceId": parent[0],
+                                                     "ExecutionId": parent[1]},
+                           "TaskScheduleId": parent[2]}
+        started = h.execution_started(
+            now, name=row.name, context_input=context_input_for(raw_input),
+            instance_id=instance_id, execution_id=execution_id, parent=parent_info,
+        )
+        return row, started
+
+    def get_instance(self, instance_id: str) -> InstanceRow | None:
+        return self.store.get_instance(instance_id)
+
+    def raise_event(self, instance_id: str, name: str, data: str | None) -> None:
+        inst = self._require_active(instance_id, gone_status=410)
+        event = h.event_raised(h.utcnow(), name, data)
+        with self.store.transaction():
+            seq = self.store.add_inbox_event(instance_id, inst.row.execution_id, event)
+        inst.inbox.append(InboxEvent(seq, instance_id, inst.row.execution_id, event))
+        self._enqueue(inst)
+
+    def terminate(self, instance_id: str, reason: str) -> None:
+        inst = self._require_active(instance_id, gone_status=410)
+        self._finish(inst, "Terminated", _dumps(reason), reason=reason)
+
+    def suspend(self, instance_id: str, reason: str) -> None:
+        inst = self._require_active(instance_id, gone_status=410)
+        if inst.row.status == "Suspended":
+            return
+        inst.row.engine_state["resume_status"] = inst.row.status
+        self._set_status(inst, "Suspended")
+
+    def resume(self, instance_id: str, reason: str) -> None:
+        inst = self._require_active(instance_id, gone_status=410)
+        if inst.row.status != "Suspended":
+            return
+        self._set_status(inst, inst.row.engine_state.pop("resume_status", "Running"))
+        if inst.inbox:
+            self._enqueue(inst)
+
+    def purge(self, instance_id: str) -> int:
+        row = self.store.get_instance(instance_id)
+        if row is None:
+            return 0
+        if row.status not in TERMINAL:
+            raise DurableError(
+                400, f"Instance '{instance_id}' is {row.status}; terminate it before purging."
+            )
+        with self.store.transaction():
+            self.store.delete_instance(instance_id)
+        self._notify()
+        return 1
+
+    def restart(self, instance_id: str, new_instance_id: bool) -> str:
+        row = self.store.get_instance(instance_id)
+        if row is None:
+            raise DurableError(404, f"No instance with ID '{instance_id}' found.")
+        if row.status not in TERMINAL and not new_instance_id:
+            raise DurableError(
+                409, f"Instance '{instance_id}' is {row.status}; it can restart under its own "
+                "ID only once it has finished."
+            )
+        target = uuid.uuid4().hex if new_instance_id else instance_id
+        return self.start_orchestration(row.name, target, row.raw_input)
+
+    def history_of(self, instance_id: str) -> list[dict[str, Any]]:
+        return [json.loads(e) for e in self.store.load_history(instance_id)]
+
+    def _require_active(self, instance_id: str, gone_status: int) -> ActiveInstance:
+        inst = self._active.get(instance_id)
+        if inst is not None:
+            return inst
+        if self.store.get_instance(instance_id) is None:
+            raise DurableError(404, f"No instance with ID '{instance_id}' found.")
+        raise DurableError(
+            gone_status, f"Instance with ID {instance_id} is gone: either completed or failed"
+        )
+
+    def _notify(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    # =============================================================================== episodes
+    def _enqueue(self, inst: ActiveInstance) -> None:
+        if inst.queued or inst.in_flight or inst.row.status == "Suspended":
+            return
+        inst.queued = True
+        assert self._ready is not None
+        self._ready.put_nowait(inst.row.instance_id)
+
+    async def _orchestration_worker(self) -> None:
+        assert self._ready is not None
+        while True:
+            instance_id = await self._ready.get()
+            inst = self._active.get(instance_id)
+            if inst is None:
+                continue
+            inst.queued = False
+            if inst.in_flight or inst.row.status == "Suspended" or not inst.inbox:
+                continue
+            inst.in_flight = True
+            try:
+                await self._run_episode(inst)
+            except Exception:
+                log.exception("Episode of orchestration %s failed inside the host", instance_id)
+                self._finish(inst, "Failed", _dumps(
+                    f"Orchestrator function '{inst.row.name}' failed: the host could not run it: "
+                    f"{traceback.format_exc(limit=3)}"))
+            finally:
+                inst.in_flight = False
+            if instance_id in self._active and inst.inbox:
+                self._enqueue(inst)
+
+    def _select_events(self, inst: ActiveInstance) -> tuple[list[dict[str, Any]], list[int], str | None]:
+        """Pick this episode's events: valid ones in order, stopping after one retry event.
+
+        Returns the events, the inbox seqs consumed (delivered or dropped), and the kind of the
+        trailing retry-related event ('failure' or 'timer'), if any.
+        """
+        events: list[dict[str, Any]] = []
+        consumed: list[int] = []
+        retry_kind: str | None = None
+        state = inst.state
+        for item in inst.inbox:
+            event = item.event
+            consumed.append(item.seq)
+            if item.execution_id not in (None, inst.row.execution_id):
+                continue  # belongs to an execution that continued as new
+            kind = event["EventType"]
+            if kind in (h.EventType.TaskCompleted, h.EventType.TaskFailed,
+                        h.EventType.SubOrchestrationInstanceCompleted,
+                        h.EventType.SubOrchestrationInstanceFailed):
+                task_id = event["TaskScheduledId"]
+                if task_id not in state.open_tasks:
+                    continue  # a duplicate or stale completion: applying it would stall the SDK
+                del state.open_tasks[task_id]
+                events.append(event)
+                failed = kind in (h.EventType.TaskFailed, h.EventType.SubOrchestrationInstanceFailed)
+                if failed and task_id in state.retry_attempts:
+                    retry_kind = "failure"
+                    break
+            elif kind == h.EventType.TimerFired:
+                timer_id = event["TimerId"]
+                if timer_id not in state.open_tasks:
+                    continue
+                del state.open_tasks[timer_id]
+                state.timer_positions.pop(timer_id, None)
+                events.append(event)
+                if timer_id in state.retry_timers:
+                    retry_kind = "timer"
+                    break
+            else:
+                events.append(event)
+        return events, consumed, retry_kind
+
+    async def _run_episode(self, inst: ActiveInstance) -> None:
+        spec = self._orchestrators.get(inst.row.name.lower())
+        events, consumed, retry_kind = self._select_events(inst)
+        if not events:
+            self._commit(inst, _Commit(consumed=consumed), persist_state=True)
+            return
+        if spec is None:
+            self._finish(inst, "Failed", _dumps(
+                f"The orchestrator function '{inst.row.name}' no longer exists in the app."))
+            return
+        now = h.utcnow()
+        started = h.event(h.EventType.OrchestratorStarted, now)
+        new_events = [started, *events]
+        history_json = ",".join([*inst.history, *(_dumps(e) for e in new_events)])
+        context_json = (
+            '{"history":[' + history_json + '],"instanceId":' + _dumps(inst.row.instance_id)
+            + ',"isReplaying":false,"parentInstanceId":' + _dumps(inst.row.parent_instance_id)
+            + ',"input":' + _dumps(context_input_for(inst.row.raw_input))
+            + ',"upperSchemaVersion":1,"upperSchemaVersionNew":2}'
+        )
+        loop = asyncio.get_running_loop()
+        outcome = await self._invoke_replay(spec, context_json, loop)
+        if inst.row.instance_id not in self._active or inst.row.status in TERMINAL:
+            return  # terminated while replaying: the termination already committed
+        commit = _Commit(history=new_events, consumed=consumed)
+        state = outcome.state or {}
+        if outcome.state is not None:
+            custom = state.get("customStatus")
+            inst.row.custom_status = _dumps(custom) if custom is not None else None
+        if outcome.error is not None:
+            self._finish(inst, "Failed",
+                         _dumps(f"Orchestrator function '{inst.row.name}' failed: {outcome.error}"),
+                         commit=commit)
+            return
+        actions = flatten_actions(state.get("actions") or [])
+        if state.get("isDone"):
+            continue_as_new = next(
+                (a for a in actions if a.get("actionType") == ActionType.ContinueAsNew), None
+            )
+            if continue_as_new is not None:
+                self._continue_as_new(inst, continue_as_new)
+            else:
+                output = state.get("output")
+                self._finish(inst, "Completed", _dumps(output) if output is not None else None,
+                             commit=commit)
+            return
+        problem = self._schedule_new_actions(inst, actions, commit, now)
+        if problem is not None:
+            self._finish(inst, "Failed",
+                         _dumps(f"Orchestrator function '{inst.row.name}' failed: {problem}"),
+                         commit=commit)
+            return
+        if retry_kind is not None:
+            self._retry_follow_up(inst, events[-1], retry_kind, actions, commit, now)
+        self._cancel_timers(inst, actions, commit)
+        commit.history.append(h.event(h.EventType.OrchestratorCompleted, h.utcnow()))
+        if inst.row.status == "Pending":
+            inst.row.status = "Running"
+        self._commit(inst, commit, persist_state=True)
+
+    async def _invoke_replay(self, spec: FunctionSpec, context_json: str,
+                             loop: asyncio.AbstractEventLoop) -> EpisodeOutcome:
+        started = loop.time()
+        outcome = await loop.run_in_executor(self._replay_pool, _run_handle, spec.func,
+                                             context_json)
+        log.debug("Executed 'Functions.%s' (%s, Duration=%.0fms)", spec.name,
+                  "Failed" if outcome.error else "Succeeded", (loop.time() - started) * 1000)
+        return outcome
+
+    # ============================================================================ scheduling
+    def _schedule_new_actions(self, inst: ActiveInstance, actions: list[dict[str, Any]],
+                              commit: _Commit, now: datetime) -> str | None:
+        state = inst.state
+        for position in range(state.action_count, len(actions)):
+            action = actions[position]
+            kind = action.get("actionType")
+            state.action_count = position + 1
+            if kind not in ID_CONSUMING:
+                continue
+            task_id = state.next_id
+            state.next_id += 1
+            problem = self._schedule_action(inst, action, task_id, position, 1, commit, now)
+            if problem is not None:
+                return problem
+        return None
+
+    def _schedule_action(self, inst: ActiveInstance, action: dict[str, Any], task_id: int,
+                         position: int, attempt: int, commit: _Commit, now: datetime) -> str | None:
+        state = inst.state
+        kind = action.get("actionType")
+        if kind in ACTIVITY_TYPES:
+            name = str(action.get("functionName"))
+            if name.lower() not in self._activities:
+                return (f"The function '{name}' doesn't exist, is disabled, or is not an "
+                        "activity function.")
+            commit.history.append(h.event(h.EventType.TaskScheduled, now, task_id, Name=name,
+                                          Input=action.get("input")))
+            commit.work.append((task_id, "activity", name, action.get("input")))
+            state.open_tasks[task_id] = "activity"
+        elif kind in SUBORCHESTRATION_TYPES:
+            name = str(action.get("functionName"))
+            spec = self._orchestrators.get(name.lower())
+            if spec is None:
+                return (f"The function '{name}' doesn't exist, is disabled, or is not an "
+                        "orchestrator function.")
+            child_id = action.get("instanceId") or f"{inst.row.execution_id}:{task_id}"
+            raw_input = _dumps(action.get("input")) if action.get("input") is not None else None
+            commit.history.append(h.event(
+                h.EventType.SubOrchestrationInstanceCreated, now, task_id, Name=name,
+                InstanceId=child_id, Input=action.get("input")))
+            state.open_tasks[task_id] = "sub"
+            existing = self.store.get_instance(child_id)
+            if (existing is not None and existing.status not in TERMINAL) or any(
+                    c[0].instance_id == child_id for c in commit.children):
+                commit.outbox.append((inst.row.instance_id, inst.row.execution_id,
+                                      h.suborchestration_failed(
+                                          now, task_id, f"An instance with ID '{child_id}' "
+                                          "already exists and is running.", "")))
+            else:
+                row, started = self._new_instance_row(
+                    spec, child_id, raw_input,
+                    (inst.row.instance_id, inst.row.execution_id, task_id))
+                commit.children.append((row, started))
+        elif kind == ActionType.CreateTimer:
+            fire_at = h.iso_timestamp(h.parse_timestamp(str(action.get("fireAt"))))
+            commit.history.append(h.event(h.EventType.TimerCreated, now, task_id, FireAt=fire_at))
+            commit.timers.append((task_id, fire_at))
+            state.open_tasks[task_id] = "timer"
+            state.timer_positions[task_id] = position
+        elif kind == ActionType.CallHttp:
+            request = action.get("httpRequest") or {}
+            commit.history.append(h.event(h.EventType.TaskScheduled, now, task_id,
+                                          Name=HTTP_ACTIVITY, Input=_dumps(request)))
+            commit.work.append((task_id, "http", HTTP_ACTIVITY, _dumps(request)))
+            state.open_tasks[task_id] = "http"
+        else:  # entities (7, 9) are not supported by this host
+            return ("durable entities are not supported by the embedded host "
+                    f"(action type {kind}).")
+        if kind in RETRY_TYPES:
+            state.retry_attempts[task_id] = [position, attempt]
+        return None
+
+    def _retry_follow_up(self, inst: ActiveInstance, trigger: dict[str, Any], retry_kind: str,
+                         actions: list[dict[str, Any]], commit: _Commit, now: datetime) -> None:
+        """DTFx's retry interceptor: failure → timer; timer → next attempt (or give up)."""
+        state = inst.state
+        if retry_kind == "failure":
+            position, attempt = state.retry_attempts.pop(trigger["TaskScheduledId"])
+            options = actions[position].get("retryOptions") or {}
+            interval = int(options.get("firstRetryIntervalInMilliseconds") or 0)
+            timer_id = state.next_id
+            state.next_id += 1
+            fire_at = h.iso_timestamp(now + timedelta(milliseconds=interval))
+            commit.history.append(h.event(h.EventType.TimerCreated, now, timer_id,
+                                          FireAt=fire_at))
+            commit.timers.append((timer_id, fire_at))
+            state.open_tasks[timer_id] = "timer"
+            state.retry_timers[timer_id] = [position, attempt]
+        else:
+            position, attempt = state.retry_timers.pop(trigger["TimerId"])
+            action = actions[position]
+            options = action.get("retryOptions") or {}
+            if attempt >= int(options.get("maxNumberOfAttempts") or 1):
+                return  # the SDK raises the last failure now
+            task_id = state.next_id
+            state.next_id += 1
+            retry_action = dict(action)
+            if action.get("actionType") in SUBORCHESTRATION_TYPES and action.get("instanceId"):
+                retry_action["instanceId"] = None  # each attempt is a new child instance
+            self._schedule_action(inst, retry_action, task_id, position, attempt + 1, commit, now)
+
+    def _cancel_timers(self, inst: ActiveInstance, actions: list[dict[str, Any]],
+                       commit: _Commit) -> None:
+        for timer_id, position in list(inst.state.timer_positions.items()):
+            if position < len(actions) and actions[position].get("isCanceled"):
+                inst.state.timer_positions.pop(timer_id)
+                inst.state.open_tasks.pop(timer_id, None)
+                commit.cancel_timers.append(timer_id)
+
+    # ============================================================================= committing
+    def _commit(self, inst: ActiveInstance, commit: _Commit, *, persist_state: bool) -> None:
+        """Write the episode atomically, then start what it scheduled."""
+        row = inst.row
+        row.last_updated_time = h.iso_timestamp(h.utcnow())
+        if persist_state:
+            row.engine_state = {**row.engine_state, **inst.state.to_json()}
+        played = [_played(e) for e in commit.history]
+        work_seqs: list[int] = []
+        child_seqs: list[int] = []
+        outbox_seqs: list[int] = []
+        with self.store.transaction():
+            if played:
+                self.store.append_history(row.instance_id, row.execution_id, len(inst.history),
+                                          played)
+            self.store.delete_inbox_events(commit.consumed)
+            work_seqs = self.store.add_work_items([
+                (row.instance_id, row.execution_id, task_id, kind, name, payload)
+                for task_id, kind, name, payload in commit.work
+            ])
+            for timer_id, fire_at in commit.timers:
+                self.store.add_timer(row.instance_id, row.execution_id, timer_id, fire_at)
+            for timer_id in commit.cancel_timers:
+                self.store.take_timer(row.instance_id, row.execution_id, timer_id)
+            for child, started in commit.children:
+                old = self.store.get_instance(child.instance_id)
+                if old is not None:
+                    self.store.delete_instance(child.instance_id)
+                self.store.upsert_instance(child)
+                child_seqs.append(
+                    self.store.add_inbox_event(child.instance_id, child.execution_id, started))
+            if row.status in TERMINAL:
+                self.store.delete_work_for(row.instance_id)
+                self.store.delete_timers_for(row.instance_id)
+                self.store.delete_inbox_for(row.instance_id)
+            for target, execution_id, event in commit.outbox:
+                outbox_seqs.append(self.store.add_inbox_event(target, execution_id, event))
+            self.store.upsert_instance(row)
+        # --- the commit is durable: now mirror it in memory and start the work ---
+        inst.history.extend(played)
+        consumed = set(commit.consumed)
+        inst.inbox = [e for e in inst.inbox if e.seq not in consumed]
+        assert self._work is not None
+        for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work):
+            self._work.put_nowait(WorkItem(seq, row.instance_id, row.execution_id, task_id, kind,
+                                           name, payload))
+        for timer_id, fire_at in commit.timers:
+            self._arm_timer(row.instance_id, row.execution_id, timer_id, fire_at)
+        for timer_id in commit.cancel_timers:
+            handle = self._timers.pop((row.instance_id, row.execution_id, timer_id), None)
+            if handle:
+                handle.cancel()
+        for seq, (child, started) in zip(child_seqs, commit.children):
+            child_inst = ActiveInstance(row=child, history=[], state=EngineState())
+            child_inst.inbox.append(InboxEvent(seq, child.instance_id, child.execution_id,
+                                               started))
+            self._active[child.instance_id] = child_inst
+            self._enqueue(child_inst)
+        for seq, (target, execution_id, event) in zip(outbox_seqs, commit.outbox):
+            self._deliver_in_memory(target, InboxEvent(seq, target, execution_id, event))
+        self._notify()
+
+    def _deliver_in_memory(self, target: str, item: InboxEvent) -> None:
+        inst = self._active.get(target)
+        if inst is not None:
+            inst.inbox.append(item)
+            self._enqueue(inst)
+
+    def _set_status(self, inst: ActiveInstance, status: str) -> None:
+        inst.row.status = status
+        inst.row.last_updated_time = h.iso_timestamp(h.utcnow())
+        with self.store.transaction():
+            self.store.upsert_instance(inst.row)
+        self._notify()
+
+    def _finish(self, inst: ActiveInstance, status: str, output: str | None, *,
+                commit: _Commit | None = None, reason: str | None = None) -> None:
+        """Make an instance terminal, drop its pending work and tell its parent."""
+        commit = commit or _Commit(consumed=[e.seq for e in inst.inbox])
+        row = inst.row
+        now = h.utcnow()
+        if status == "Terminated":
+            commit.history.append(h.event(h.EventType.ExecutionTerminated, now, Input=reason))
+        else:
+            commit.history.append(h.event(h.EventType.OrchestratorCompleted, now))
+            commit.history.append(h.event(
+                h.EventType.ExecutionCompleted, now, OrchestrationStatus=status, Result=output,
+                FailureDetails=None))
+        commit.work.clear()
+        commit.timers.clear()
+        commit.children.clear()
+        commit.consumed = sorted(set(commit.consumed) | {e.seq for e in inst.inbox})
+        if row.parent_instance_id and row.parent_task_id is not None:
+            if status == "Completed":
+                event = h.suborchestration_completed(now, row.parent_task_id, output)
+            else:
+                detail = json.loads(output) if output else status
+                event = h.suborchestration_failed(
+                    now, row.parent_task_id,
+                    f"Sub-orchestration '{row.name}' ({row.instance_id}) {status.lower()}: "
+                    f"{detail}", str(detail))
+            commit.outbox.append((row.parent_instance_id, row.parent_execution_id, event))
+        row.status = status
+        row.output = output
+        row.engine_state = {}
+        self._commit(inst, commit, persist_state=False)
+        for key in [k for k in self._timers if k[0] == row.instance_id]:
+            self._timers.pop(key).cancel()
+        self._active.pop(row.instance_id, None)
+        log.info("Orchestration '%s' (%s) %s", row.name, row.instance_id, status.lower())
+        self._notify()
+
+    def _continue_as_new(self, inst: ActiveInstance, action: dict[str, Any]) -> None:
+        """Start a fresh execution with the new input; the instance stays Running."""
+        row = inst.row
+        raw_input = _dumps(action.get("input")) if action.get("input") is not None else None
+        spec = self._orchestrators[row.name.lower()]
+        parent = None
+        if row.parent_instance_id and row.parent_execution_id and row.parent_task_id is not None:
+            parent = (row.parent_instance_id, row.parent_execution_id, row.parent_task_id)
+        fresh, started = self._new_instance_row(spec, row.instance_id, raw_input, parent)
+        with self.store.transaction():
+            self.store.delete_inbox_events([e.seq for e in inst.inbox])
+            self.store.clear_history(row.instance_id)
+            self.store.delete_work_for(row.instance_id)
+            self.store.delete_timers_for(row.instance_id)
+            row.execution_id = fresh.execution_id
+            row.raw_input = raw_input
+            row.status = "Running"
+            row.output = None
+            row.engine_state = {}
+            row.last_updated_time = fresh.last_updated_time
+            self.store.upsert_instance(row)
+            seq = self.store.add_inbox_event(row.instance_id, row.execution_id, started)
+        for key in [k for k in self._timers if k[0] == row.instance_id]:
+            self._timers.pop(key).cancel()
+        inst.history = []
+        inst.state = EngineState()
+        inst.inbox = [InboxEvent(seq, row.instance_id, row.execution_id, started)]
+        self._notify()
+
+    # ============================================================================ activities
+    async def _activity_worker(self) -> None:
+        assert self._work is not None
+        while True:
+            item = await self._work.get()
+            inst = self._active.get(item.instance_id)
+            if inst is None or inst.row.execution_id != item.execution_id:
+                continue  # its orchestration ended; the row was deleted with it
+            now_event = await self._execute_work(item)
+            self._completions.append((item, now_event))
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush_completions)
+
+    async def _execute_work(self, item: WorkItem) -> dict[str, Any]:
+        if item.kind == "http":
+            return await self._execute_http(item)
+        spec = self._activities.get(item.name.lower())
+        if spec is None:
+            return h.task_failed(h.utcnow(), item.task_id,
+                                 f"The function '{item.name}' doesn't exist.", "")
+        try:
+            value = self._activity_converter.decode(Datum(item.input, "string"),
+                                                    trigger_metadata=None)
+            result = await self._invoker.invoke(spec, {spec.trigger_param: value},
+                                                pool=self._activity_pool)
+            encoded = self._activity_converter.encode(result, expected_type=None).value
+            return h.task_completed(h.utcnow(), item.task_id, encoded)
+        except Exception as exc:
+            return h.task_failed(
+                h.utcnow(), item.task_id,
+                f"Activity function '{spec.name}' failed: {type(exc).__name__}: {exc}",
+                "".join(traceback.format_exception(exc)) or repr(exc),
+            )
+
+    async def _execute_http(self, item: WorkItem) -> dict[str, Any]:
+        import aiohttp
+
+        request = json.loads(item.input or "{}")
+        try:
+            async with aiohttp.ClientSession() as session, session.request(
+                str(request.get("method", "GET")), str(request.get("uri")),
+                data=request.get("content"), headers=request.get("headers") or {},
+            ) as resp:
+                content = await resp.text()
+                result = {"statusCode": resp.status, "headers": dict(resp.headers),
+                          "content": content}
+            return h.task_completed(h.utcnow(), item.task_id, _dumps(result))
+        except Exception as exc:
+            return h.task_failed(h.utcnow(), item.task_id,
+                                 f"HTTP request failed: {type(exc).__name__}: {exc}", repr(exc))
+
+    def _flush_completions(self) -> None:
+        """Record a batch of completions in one transaction and wake their orchestrations."""
+        self._flush_scheduled = False
+        batch, self._completions = self._completions, []
+        if not batch:
+            return
+        delivered: list[tuple[int, WorkItem, dict[str, Any]]] = []
+        with self.store.transaction():
+            for item, event in batch:
+                if not self.store.take_work_item(item.seq):
+                    continue  # already recorded (or the instance is gone): apply once only
+                seq = self.store.add_inbox_event(item.instance_id, item.execution_id, event)
+                delivered.append((seq, item, event))
+        for seq, item, event in delivered:
+            self._deliver_in_memory(item.instance_id,
+                                    InboxEvent(seq, item.instance_id, item.execution_id, event))
+
+    # ================================================================================ timers
+    def _arm_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: str) -> None:
+        assert self._loop is not None
+        delay = (h.parse_timestamp(fire_at) - h.utcnow()).total_seconds()
+        key = (instance_id, execution_id, timer_id)
+        old = self._timers.pop(key, None)
+        if old:
+            old.cancel()
+        self._timers[key] = self._loop.call_later(max(0.0, delay), self._fire_timer, key, fire_at)
+
+    def _fire_timer(self, key: tuple[str, str, int], fire_at: str) -> None:
+        self._timers.pop(key, None)
+        instance_id, execution_id, timer_id = key
+        event = h.timer_fired(h.utcnow(), timer_id, fire_at)
+        with self.store.transaction():
+            if not self.store.take_timer(instance_id, execution_id, timer_id):
+                return
+            seq = self.store.add_inbox_event(instance_id, execution_id, event)
+        self._deliver_in_memory(instance_id, InboxEvent(seq, instance_id, execution_id, event))

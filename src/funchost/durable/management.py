@@ -1,0 +1,290 @@
+"""The Durable extension's management HTTP API, served at rpcBaseUrl and the public webhook base.
+
+`DurableOrchestrationClient` (SDK 1.x) calls these routes at `rpcBaseUrl`; the URLs it templates
+into check-status responses point at `/runtime/webhooks/durabletask/`, so both bases share one
+handler. Status codes and bodies follow the extension's `HttpApiHandler` (protocol note §4).
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from typing import Any
+from urllib.parse import quote, unquote
+
+from aiohttp import web
+
+from funchost.durable import history as h
+from funchost.durable.engine import TERMINAL, DurableEngine, DurableError
+from funchost.durable.store import InstanceRow
+
+WEBHOOK_BASE = "/runtime/webhooks/durabletask"
+RPC_BASE = "/durabletask"
+RUNNING_LIKE = ("Pending", "Running", "Suspended", "ContinuedAsNew")
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json",
+                        headers=headers)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return _json(status, {"Message": message, "ExceptionMessage": message})
+
+
+def _flag(request: web.Request, name: str, default: bool = False) -> bool:
+    value = request.query.get(name)
+    return default if value is None else value.strip().lower() == "true"
+
+
+def _loads(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def status_payload(row: InstanceRow, *, show_input: bool,
+                   history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The status body the SDK parses into `DurableOrchestrationStatus`."""
+    payload: dict[str, Any] = {
+        "name": row.name,
+        "instanceId": row.instance_id,
+        "runtimeStatus": row.status,
+        "input": _loads(row.raw_input) if show_input else None,
+        "customStatus": _loads(row.custom_status),
+        "output": _loads(row.output),
+        "createdTime": h.status_timestamp(h.parse_timestamp(row.created_time)),
+        "lastUpdatedTime": h.status_timestamp(h.parse_timestamp(row.last_updated_time)),
+    }
+    if history is not None:
+        rendered = [_render_history_event(e) for e in history]
+        payload["historyEvents"] = rendered
+        payload["history"] = rendered  # the SDK reads `history`; the extension sends the other
+    return payload
+
+
+def _render_history_event(event: dict[str, Any]) -> dict[str, Any]:
+    rendered = {k: v for k, v in event.items() if k not in ("EventId", "IsPlayed")}
+    rendered["EventType"] = h.EventType(event["EventType"]).name
+    return rendered
+
+
+class ManagementApi:
+    """Handlers for one engine; `public_base(request)` builds URLs for check-status payloads."""
+
+    def __init__(self, engine: DurableEngine, hub_name: str, code: str | None) -> None:
+        self._engine = engine
+        self._hub = hub_name
+        self._code = code
+
+    # ---------------------------------------------------------------------------- URL builders
+    def _query(self) -> str:
+        query = f"taskHub={quote(self._hub)}&connection=Storage"
+        return f"{query}&code={quote(self._code)}" if self._code else query
+
+    def management_urls(self, origin: str, instance_id: str) -> dict[str, str]:
+        """The check-status payload for `instance_id`, URLs rooted at `origin`."""
+        base = f"{origin.rstrip('/')}{WEBHOOK_BASE}/instances/{quote(instance_id, safe='')}"
+        q = self._query()
+        return {
+            "id": instance_id,
+            "statusQueryGetUri": f"{base}?{q}",
+            "sendEventPostUri": f"{base}/raiseEvent/{{eventName}}?{q}",
+            "terminatePostUri": f"{base}/terminate?reason={{text}}&{q}",
+            "rewindPostUri": f"{base}/rewind?reason={{text}}&{q}",
+            "purgeHistoryDeleteUri": f"{base}?{q}",
+            "restartPostUri": f"{base}/restart?{q}",
+            "suspendPostUri": f"{base}/suspend?reason={{text}}&{q}",
+            "resumePostUri": f"{base}/resume?reason={{text}}&{q}",
+        }
+
+    def client_binding(self, origin: str, rpc_base_url: str) -> str:
+        """The JSON string a `durableClient` parameter receives (protocol note §1.6)."""
+        urls = self.management_urls(origin, "INSTANCEID")
+        urls["id"] = "INSTANCEID"
+        base = f"{origin.rstrip('/')}{WEBHOOK_BASE}"
+        q = self._query()
+        return json.dumps({
+            "taskHubName": self._hub,
+            "creationUrls": {
+                "createNewInstancePostUri": f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}",
+                "createAndWaitOnNewInstancePostUri": (
+                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout="
+                    f"{{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{q}"),
+            },
+            "managementUrls": urls,
+            "baseUrl": base,
+            "requiredQueryStringParameters": f"code={self._code}" if self._code else "",
+            "rpcBaseUrl": rpc_base_url,
+            "httpBaseUrl": None,
+            "connectionName": None,
+        })
+
+    # ---------------------------------------------------------------------------- dispatching
+    async def handle(self, request: web.Request, subpath: str) -> web.Response:
+        """Route `subpath` (the part after the base, no leading slash) to its operation."""
+        parts = [unquote(p) for p in subpath.split("/")]
+        if parts and parts[-1] == "":
+            parts = parts[:-1]
+        method = request.method.upper()
+        try:
+            if parts[:1] == ["orchestrators"] and len(parts) in (2, 3) and method == "POST":
+                return await self._start(request, parts[1], parts[2] if len(parts) == 3 else None)
+            if parts == ["instances"]:
+                if method == "GET":
+                    return self._list(request)
+                if method == "DELETE":
+                    return self._purge_many(request)
+            if parts[:1] == ["instances"] and len(parts) == 2:
+                if method == "GET":
+                    return self._status(request, parts[1])
+                if method == "DELETE":
+                    return self._purge_one(parts[1])
+            if parts[:1] == ["instances"] and len(parts) == 3 and method == "POST":
+                return self._operation(request, parts[1], parts[2])
+            if parts[:1] == ["instances"] and len(parts) == 4 and parts[2] == "raiseEvent" \
+                    and method == "POST":
+                return await self._raise_event(request, parts[1], parts[3])
+            if parts[:1] == ["entities"]:
+                return _error(501, "Durable entities are not supported by the embedded host.")
+        except DurableError as exc:
+            return _error(exc.status, exc.message)
+        return _error(404, f"No durable management operation matches {method} /{subpath}.")
+
+    # ---------------------------------------------------------------------------- operations
+    async def _start(self, request: web.Request, name: str, instance_id: str | None) -> web.Response:
+        body = await request.text()
+        raw_input = body if body.strip() else None
+        if raw_input is not None:
+            try:
+                json.loads(raw_input)
+            except ValueError:
+                return _error(400, "The request body must be JSON.")
+        instance_id = self._engine.start_orchestration(name, instance_id, raw_input)
+        origin = f"{request.scheme}://{request.host}"
+        payload = self.management_urls(origin, instance_id)
+        timeout = request.query.get("timeout")
+        if timeout:
+            row = await self._wait(instance_id, float(timeout),
+                                   float(request.query.get("pollingInterval") or 1))
+            if row is not None and row.status in TERMINAL:
+                return _json(200, _loads(row.output))
+        return _json(202, payload, {"Location": payload["statusQueryGetUri"], "Retry-After": "10"})
+
+    async def _wait(self, instance_id: str, timeout: float, interval: float) -> InstanceRow | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            row = self._engine.get_instance(instance_id)
+            if row is None or row.status in TERMINAL or loop.time() >= deadline:
+                return row
+            changed = self._engine.changed
+            try:
+                await asyncio.wait_for(changed.wait(), min(interval, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                pass
+
+    def _status(self, request: web.Request, instance_id: str) -> web.Response:
+        row = self._engine.get_instance(instance_id)
+        if row is None:
+            return web.Response(status=404)
+        history = self._engine.history_of(instance_id) if _flag(request, "showHistory") else None
+        if history is not None and not _flag(request, "showHistoryOutput"):
+            history = [{k: v for k, v in e.items() if k != "Result"} for e in history]
+        payload = status_payload(row, show_input=_flag(request, "showInput", True), history=history)
+        if row.status in TERMINAL:
+            return _json(200, payload)
+        return _json(202, payload, {"Location": str(request.url), "Retry-After": "5"})
+
+    def _list(self, request: web.Request) -> web.Response:
+        statuses = [s for s in request.query.get("runtimeStatus", "").split(",") if s.strip()]
+        top = request.query.get("top")
+        token = request.headers.get("x-ms-continuation-token") or request.query.get(
+            "continuationToken")
+        after = None
+        if token:
+            try:
+                after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
+            except (ValueError, TypeError):
+                return _error(400, "The continuation token is not valid.")
+        limit = int(top) if top and top.isdigit() else None
+        rows = self._engine.store.query_instances(
+            created_from=_normalise_time(request.query.get("createdTimeFrom")),
+            created_to=_normalise_time(request.query.get("createdTimeTo")),
+            statuses=[s.strip() for s in statuses] or None,
+            id_prefix=request.query.get("instanceIdPrefix"),
+            after=after,  # type: ignore[arg-type]
+            limit=limit,
+        )
+        show_input = _flag(request, "showInput", False)
+        headers = {}
+        if limit is not None and len(rows) == limit:
+            last = rows[-1]
+            headers["x-ms-continuation-token"] = base64.urlsafe_b64encode(
+                json.dumps([last.created_time, last.instance_id]).encode()).decode()
+        return _json(200, [status_payload(r, show_input=show_input) for r in rows], headers)
+
+    def _purge_one(self, instance_id: str) -> web.Response:
+        deleted = self._engine.purge(instance_id)
+        if not deleted:
+            return web.Response(status=404)
+        return _json(200, {"instancesDeleted": deleted})
+
+    def _purge_many(self, request: web.Request) -> web.Response:
+        created_from = _normalise_time(request.query.get("createdTimeFrom"))
+        if not created_from:
+            return _error(400, "createdTimeFrom is required to purge instances by filter.")
+        statuses = [s.strip() for s in request.query.get("runtimeStatus", "").split(",")
+                    if s.strip()]
+        rows = self._engine.store.query_instances(
+            created_from=created_from, created_to=_normalise_time(request.query.get("createdTimeTo")),
+            statuses=statuses or list(TERMINAL), id_prefix=None, after=None, limit=None)
+        deleted = sum(self._engine.purge(r.instance_id) for r in rows if r.status in TERMINAL)
+        if not deleted:
+            return web.Response(status=404)
+        return _json(200, {"instancesDeleted": deleted})
+
+    def _operation(self, request: web.Request, instance_id: str, operation: str) -> web.Response:
+        reason = request.query.get("reason", "")
+        if operation == "terminate":
+            self._engine.terminate(instance_id, reason)
+        elif operation == "suspend":
+            self._engine.suspend(instance_id, reason)
+        elif operation == "resume":
+            self._engine.resume(instance_id, reason)
+        elif operation == "restart":
+            new_id = self._engine.restart(
+                instance_id, _flag(request, "restartWithNewInstanceId", True))
+            origin = f"{request.scheme}://{request.host}"
+            return _json(202, self.management_urls(origin, new_id))
+        elif operation == "rewind":
+            return _error(501, "Rewind is not supported by the embedded host.")
+        else:
+            return _error(404, f"Unknown instance operation '{operation}'.")
+        return web.Response(status=202)
+
+    async def _raise_event(self, request: web.Request, instance_id: str,
+                           event_name: str) -> web.Response:
+        if request.content_type != "application/json":
+            return _error(400, "Only application/json request content is supported")
+        body = await request.text()
+        try:
+            json.loads(body) if body.strip() else None
+        except ValueError:
+            return _error(400, "The event data must be JSON.")
+        self._engine.raise_event(instance_id, event_name, body if body.strip() else None)
+        return web.Response(status=202)
+
+
+def _normalise_time(text: str | None) -> str | None:
+    """Filter times in the store's format, so string comparison orders them correctly."""
+    if not text:
+        return None
+    return h.iso_timestamp(h.parse_timestamp(text))
+
+
+def instance_is_running(row: InstanceRow) -> bool:
+    return row.status in RUNNING_LIKE

@@ -1,0 +1,361 @@
+"""SQLite persistence for the durable engine: the log that makes a SIGKILL survivable.
+
+Everything the engine must not lose lives here, and every state change of an orchestration is one
+transaction: an episode's new history, the inbox events it consumed, the work it scheduled and the
+instance row are committed together, so a crash at any moment leaves either the state before the
+episode or the state after it. Activity completions are recorded by deleting the work item and
+inserting the inbox event in the same transaction, so a completion is applied at most once and an
+activity whose completion was not recorded runs again (at-least-once, as in Azure).
+
+The store is used from the event-loop thread only; it holds one connection in WAL mode.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+    instance_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    raw_input TEXT,
+    output TEXT,
+    custom_status TEXT,
+    created_time TEXT NOT NULL,
+    last_updated_time TEXT NOT NULL,
+    parent_instance_id TEXT,
+    parent_execution_id TEXT,
+    parent_task_id INTEGER,
+    engine_state TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS instances_by_created ON instances(created_time, instance_id);
+CREATE INDEX IF NOT EXISTS instances_by_status ON instances(status);
+CREATE TABLE IF NOT EXISTS history (
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (instance_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT,
+    event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_by_instance ON inbox(instance_id, seq);
+CREATE TABLE IF NOT EXISTS work_items (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    task_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    input TEXT
+);
+CREATE INDEX IF NOT EXISTS work_by_instance ON work_items(instance_id);
+CREATE TABLE IF NOT EXISTS timers (
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    timer_id INTEGER NOT NULL,
+    fire_at TEXT NOT NULL,
+    PRIMARY KEY (instance_id, execution_id, timer_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blob_receipts (
+    function_name TEXT NOT NULL,
+    blob_name TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    outcome TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (function_name, blob_name, etag)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass
+class InstanceRow:
+    """One orchestration instance as stored: what status queries and recovery read."""
+
+    instance_id: str
+    name: str
+    execution_id: str
+    status: str
+    raw_input: str | None
+    output: str | None
+    custom_status: str | None
+    created_time: str
+    last_updated_time: str
+    parent_instance_id: str | None = None
+    parent_execution_id: str | None = None
+    parent_task_id: int | None = None
+    engine_state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A scheduled activity (or built-in HTTP call) whose completion is not yet recorded."""
+
+    seq: int
+    instance_id: str
+    execution_id: str
+    task_id: int
+    kind: str
+    name: str
+    input: str | None
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    """A history event delivered to an instance but not yet consumed by an episode."""
+
+    seq: int
+    instance_id: str
+    execution_id: str | None
+    event: dict[str, Any]
+
+
+_INSTANCE_COLUMNS = (
+    "instance_id, name, execution_id, status, raw_input, output, custom_status, created_time, "
+    "last_updated_time, parent_instance_id, parent_execution_id, parent_task_id, engine_state"
+)
+
+
+def _row_to_instance(row: Sequence[Any]) -> InstanceRow:
+    values = list(row)
+    values[-1] = json.loads(values[-1] or "{}")
+    return InstanceRow(*values)
+
+
+class DurableStore:
+    """The engine's SQLite log. Methods that write do so inside `transaction()`."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process kill (only an OS crash may lose the last commits).
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._conn.executescript(SCHEMA)
+        self._depth = 0
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit; nested uses join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # ----------------------------------------------------------------------------- instances
+    def upsert_instance(self, row: InstanceRow) -> None:
+        self._conn.execute(
+            f"INSERT OR REPLACE INTO instances ({_INSTANCE_COLUMNS}) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                row.instance_id, row.name, row.execution_id, row.status, row.raw_input,
+                row.output, row.custom_status, row.created_time, row.last_updated_time,
+                row.parent_instance_id, row.parent_execution_id, row.parent_task_id,
+                json.dumps(row.engine_state, separators=(",", ":")),
+            ),
+        )
+
+    def get_instance(self, instance_id: str) -> InstanceRow | None:
+        cur = self._conn.execute(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE instance_id = ?", (instance_id,)
+        )
+        row = cur.fetchone()
+        return _row_to_instance(row) if row else None
+
+    def instances_with_status(self, statuses: Iterable[str]) -> list[InstanceRow]:
+        wanted = list(statuses)
+        marks = ",".join("?" for _ in wanted)
+        cur = self._conn.execute(
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE status IN ({marks})", wanted
+        )
+        return [_row_to_instance(r) for r in cur.fetchall()]
+
+    def query_instances(
+        self,
+        *,
+        created_from: str | None,
+        created_to: str | None,
+        statuses: Sequence[str] | None,
+        id_prefix: str | None,
+        after: tuple[str, str] | None,
+        limit: int | None,
+    ) -> list[InstanceRow]:
+        """Instances in (created_time, instance_id) order, filtered as the list API asks."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if created_from:
+            clauses.append("created_time >= ?")
+            args.append(created_from)
+        if created_to:
+            clauses.append("created_time <= ?")
+            args.append(created_to)
+        if statuses:
+            clauses.append(f"status IN ({','.join('?' for _ in statuses)})")
+            args.extend(statuses)
+        if id_prefix:
+            clauses.append("substr(instance_id, 1, ?) = ?")
+            args.extend([len(id_prefix), id_prefix])
+        if after:
+            clauses.append("(created_time, instance_id) > (?, ?)")
+            args.extend(after)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {_INSTANCE_COLUMNS} FROM instances {where} ORDER BY created_time, instance_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_row_to_instance(r) for r in self._conn.execute(sql, args).fetchall()]
+
+    def delete_instance(self, instance_id: str) -> bool:
+        """Purge an instance and everything attached to it."""
+        cur = self._conn.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
+        for table in ("history", "inbox", "work_items", "timers"):
+            self._conn.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
+        return cur.rowcount > 0
+
+    # ------------------------------------------------------------------------------- history
+    def append_history(self, instance_id: str, execution_id: str, start_seq: int,
+                       events: Sequence[str]) -> None:
+        self._conn.executemany(
+            "INSERT INTO history (instance_id, execution_id, seq, event) VALUES (?,?,?,?)",
+            [(instance_id, execution_id, start_seq + i, e) for i, e in enumerate(events)],
+        )
+
+    def load_history(self, instance_id: str) -> list[str]:
+        cur = self._conn.execute(
+            "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
+        )
+        return [r[0] for r in cur.fetchall()]
+
+    def clear_history(self, instance_id: str) -> None:
+        self._conn.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
+
+    # --------------------------------------------------------------------------------- inbox
+    def add_inbox_event(self, instance_id: str, execution_id: str | None,
+                        event: dict[str, Any]) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO inbox (instance_id, execution_id, event) VALUES (?,?,?)",
+            (instance_id, execution_id, json.dumps(event, separators=(",", ":"))),
+        )
+        return int(cur.lastrowid or 0)
+
+    def delete_inbox_events(self, seqs: Iterable[int]) -> None:
+        self._conn.executemany("DELETE FROM inbox WHERE seq = ?", [(s,) for s in seqs])
+
+    def delete_inbox_for(self, instance_id: str) -> None:
+        self._conn.execute("DELETE FROM inbox WHERE instance_id = ?", (instance_id,))
+
+    def load_inbox(self) -> list[InboxEvent]:
+        cur = self._conn.execute(
+            "SELECT seq, instance_id, execution_id, event FROM inbox ORDER BY seq"
+        )
+        return [InboxEvent(r[0], r[1], r[2], json.loads(r[3])) for r in cur.fetchall()]
+
+    # ---------------------------------------------------------------------------- work items
+    def add_work_items(self, items: Sequence[tuple[str, str, int, str, str, str | None]]) -> list[int]:
+        """Insert (instance, execution, task id, kind, name, input) rows; return their seqs."""
+        seqs = []
+        for item in items:
+            cur = self._conn.execute(
+                "INSERT INTO work_items (instance_id, execution_id, task_id, kind, name, input) "
+                "VALUES (?,?,?,?,?,?)",
+                item,
+            )
+            seqs.append(int(cur.lastrowid or 0))
+        return seqs
+
+    def take_work_item(self, seq: int) -> bool:
+        """Delete a work item; False when it was already gone (completion applied before)."""
+        return self._conn.execute("DELETE FROM work_items WHERE seq = ?", (seq,)).rowcount > 0
+
+    def delete_work_for(self, instance_id: str) -> None:
+        self._conn.execute("DELETE FROM work_items WHERE instance_id = ?", (instance_id,))
+
+    def load_work_items(self) -> list[WorkItem]:
+        cur = self._conn.execute(
+            "SELECT seq, instance_id, execution_id, task_id, kind, name, input FROM work_items "
+            "ORDER BY seq"
+        )
+        return [WorkItem(*r) for r in cur.fetchall()]
+
+    # -------------------------------------------------------------------------------- timers
+    def add_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: str) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO timers (instance_id, execution_id, timer_id, fire_at) "
+            "VALUES (?,?,?,?)",
+            (instance_id, execution_id, timer_id, fire_at),
+        )
+
+    def take_timer(self, instance_id: str, execution_id: str, timer_id: int) -> bool:
+        cur = self._conn.execute(
+            "DELETE FROM timers WHERE instance_id = ? AND execution_id = ? AND timer_id = ?",
+            (instance_id, execution_id, timer_id),
+        )
+        return cur.rowcount > 0
+
+    def delete_timers_for(self, instance_id: str) -> None:
+        self._conn.execute("DELETE FROM timers WHERE instance_id = ?", (instance_id,))
+
+    def load_timers(self) -> list[tuple[str, str, int, str]]:
+        cur = self._conn.execute("SELECT instance_id, execution_id, timer_id, fire_at FROM timers")
+        return [tuple(r) for r in cur.fetchall()]  # type: ignore[misc]
+
+    # ------------------------------------------------------------------------- blob receipts
+    def has_receipt(self, function_name: str, blob_name: str, etag: str) -> bool:
+        cur = self._conn.execute(
+            "SELECT 1 FROM blob_receipts WHERE function_name=? AND blob_name=? AND etag=? "
+            "AND outcome IS NOT NULL",
+            (function_name, blob_name, etag),
+        )
+        return cur.fetchone() is not None
+
+    def record_receipt(self, function_name: str, blob_name: str, etag: str, outcome: str) -> None:
+        self._conn.execute(
+            "INSERT INTO blob_receipts (function_name, blob_name, etag, outcome) VALUES (?,?,?,?) "
+            "ON CONFLICT(function_name, blob_name, etag) DO UPDATE SET outcome = excluded.outcome",
+            (function_name, blob_name, etag, outcome),
+        )
+
+    def failure_count(self, function_name: str, blob_name: str, etag: str) -> int:
+        cur = self._conn.execute(
+            "SELECT failures FROM blob_receipts WHERE function_name=? AND blob_name=? AND etag=?",
+            (function_name, blob_name, etag),
+        )
+        row = cur.fetchone()
+        return int(row[0]) if row else 0
+
+    def record_failure(self, function_name: str, blob_name: str, etag: str) -> int:
+        self._conn.execute(
+            "INSERT INTO blob_receipts (function_name, blob_name, etag, failures) VALUES (?,?,?,1) "
+            "ON CONFLICT(function_name, blob_name, etag) DO UPDATE SET failures = failures + 1",
+            (function_name, blob_name, etag),
+        )
+        return self.failure_count(function_name, blob_name, etag)

@@ -1,0 +1,205 @@
+"""The HTTP front door: HTTP-triggered functions, the durable webhooks, and clear errors.
+
+One aiohttp application serves everything, like the Functions host does on port 7071:
+`/{routePrefix}/...` for HTTP triggers (ASP.NET route templates, method filters, auth levels),
+`/runtime/webhooks/durabletask/...` for the public durable management API, `/durabletask/...` as
+the SDK's `rpcBaseUrl` (loopback callers only), and `/admin/host/status`. Anything else, and any
+failure inside the host, answers JSON, never an HTML page or a hang.
+"""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import azure.functions as func
+from aiohttp import web
+
+from funchost.app_index import FunctionSpec
+from funchost.durable.management import RPC_BASE, WEBHOOK_BASE, ManagementApi
+from funchost.invoker import Invoker
+from funchost.routes import RouteTemplate, best_match, compile_route
+from funchost.settings import HostSettings
+
+log = logging.getLogger("funchost.http")
+
+MAX_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.Response(status=status, content_type="application/json",
+                        text=json.dumps({"error": {"code": code, "message": message}}))
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """An HTTP-triggered function with its compiled route and accepted methods."""
+
+    spec: FunctionSpec
+    template: RouteTemplate
+    methods: frozenset[str] | None
+    auth_level: str
+
+
+def build_routes(functions: list[FunctionSpec]) -> list[HttpRoute]:
+    routes = []
+    for spec in functions:
+        if spec.trigger_type != "httpTrigger":
+            continue
+        methods = spec.trigger.get("methods")
+        routes.append(HttpRoute(
+            spec=spec,
+            template=compile_route(str(spec.trigger.get("route") or spec.name)),
+            methods=frozenset(m.upper() for m in methods) if methods else None,
+            auth_level=str(spec.trigger.get("authLevel") or "FUNCTION").upper(),
+        ))
+    return routes
+
+
+def _is_loopback(remote: str | None) -> bool:
+    try:
+        return remote is not None and ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return False
+
+
+class HttpFrontDoor:
+    """Dispatches every request: functions, durable webhooks, admin, or a JSON 404."""
+
+    def __init__(self, settings: HostSettings, functions: list[FunctionSpec], invoker: Invoker,
+                 management: ManagementApi | None) -> None:
+        self._settings = settings
+        self._routes = build_routes(functions)
+        self._invoker = invoker
+        self._management = management
+        self._rpc_base_url = f"http://127.0.0.1:{settings.port}{RPC_BASE}/"
+
+    @property
+    def rpc_base_url(self) -> str:
+        return self._rpc_base_url
+
+    @property
+    def routes(self) -> list[HttpRoute]:
+        return self._routes
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        return app
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.raw_path.split("?", 1)[0]
+        try:
+            if path.startswith(RPC_BASE + "/") and self._management is not None:
+                if not _is_loopback(request.remote):
+                    return _error(403, "Forbidden", "The durable RPC endpoint is loopback-only.")
+                return await self._management.handle(request, path[len(RPC_BASE) + 1:])
+            if path.startswith(WEBHOOK_BASE + "/") and self._management is not None:
+                if not self._authorised(request, "ADMIN"):
+                    return _error(401, "Unauthorized", "A valid system (master) key is required.")
+                return await self._management.handle(request, path[len(WEBHOOK_BASE) + 1:])
+            if path.rstrip("/") == "/admin/host/status":
+                if not self._authorised(request, "ADMIN"):
+                    return _error(401, "Unauthorized", "A valid master key is required.")
+                return web.json_response({"state": "Running", "version": "funchost"})
+            return await self._dispatch_function(request, path)
+        except web.HTTPException:
+            raise
+        except Exception:
+            log.error("Unhandled host error for %s %s\n%s", request.method, path,
+                      traceback.format_exc())
+            return _error(500, "InternalServerError",
+                          "The host failed to process the request; see the host log.")
+
+    def _relative_path(self, path: str) -> str | None:
+        prefix = self._settings.route_prefix
+        if not prefix:
+            return path.lstrip("/")
+        head = f"/{prefix}"
+        if path.lower() == head.lower():
+            return ""
+        if path.lower().startswith(head.lower() + "/"):
+            return path[len(head) + 1:]
+        return None
+
+    async def _dispatch_function(self, request: web.Request, path: str) -> web.StreamResponse:
+        relative = self._relative_path(path)
+        if relative is None:
+            return _error(404, "NotFound", f"No function or host route matches {path}.")
+        method = request.method.upper()
+        candidates = [(r.template, r) for r in self._routes
+                      if r.methods is None or method in r.methods]
+        found = best_match(candidates, relative)
+        if found is None:
+            if best_match([(r.template, r) for r in self._routes], relative) is not None:
+                return _error(405, "MethodNotAllowed",
+                              f"{method} is not allowed on {path}.")
+            return _error(404, "NotFound", f"No function matches {method} {path}.")
+        route, route_params = found
+        if not self._authorised(request, route.auth_level):
+            return _error(401, "Unauthorized",
+                          "This function requires a key (the 'code' query parameter or the "
+                          "'x-functions-key' header).")
+        return await self._invoke(request, route, route_params)
+
+    def _authorised(self, request: web.Request, level: str) -> bool:
+        settings = self._settings
+        if not settings.keys_enabled or level == "ANONYMOUS":
+            return True
+        supplied = request.headers.get("x-functions-key") or request.query.get("code") or ""
+        accepted = [k for k in (settings.master_key,) if k]
+        if level == "FUNCTION" and settings.function_key:
+            accepted.append(settings.function_key)
+        return any(hmac.compare_digest(supplied.encode(), key.encode()) for key in accepted)
+
+    async def _invoke(self, request: web.Request, route: HttpRoute,
+                      route_params: dict[str, str]) -> web.StreamResponse:
+        body = await request.read()
+        spec = route.spec
+        http_request = func.HttpRequest(
+            method=request.method.upper(),
+            url=str(request.url),
+            headers={k: v for k, v in request.headers.items()},
+            params={k: v for k, v in request.query.items()},
+            route_params=route_params,
+            body=body,
+        )
+        kwargs: dict[str, Any] = {spec.trigger_param: http_request}
+        if spec.client_param:
+            origin = f"{request.scheme}://{request.host}"
+            kwargs[spec.client_param] = self._management_binding(origin)
+        try:
+            result = await self._invoker.invoke(spec, kwargs)
+        except Exception as exc:
+            return _error(500, "FunctionInvocationError",
+                          f"Function '{spec.name}' failed: {type(exc).__name__}: {exc}")
+        return _to_response(result, spec.name)
+
+    def _management_binding(self, origin: str) -> str:
+        if self._management is None:
+            raise RuntimeError("The app has no durable functions, so no durable client binding.")
+        return self._management.client_binding(origin, self._rpc_base_url)
+
+
+def _to_response(result: Any, function_name: str) -> web.StreamResponse:
+    """Map what an HTTP function returned to a response, as the worker's $return binding does."""
+    if isinstance(result, func.HttpResponse):
+        headers = {k: v for k, v in result.headers.items()}
+        if not any(k.lower() == "content-type" for k in headers) and result.mimetype:
+            charset = f"; charset={result.charset}" if result.charset else ""
+            headers["Content-Type"] = f"{result.mimetype}{charset}"
+        return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
+    if result is None:
+        return web.Response(status=204)
+    if isinstance(result, (str, bytes)):
+        return web.Response(status=200, body=result if isinstance(result, bytes) else result.encode(),
+                            content_type="text/plain")
+    log.error("Function %s returned %s, which is not an HTTP response", function_name,
+              type(result).__name__)
+    return _error(500, "InvalidFunctionResult",
+                  f"Function '{function_name}' returned {type(result).__name__}, not an "
+                  "HttpResponse or str.")

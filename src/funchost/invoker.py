@@ -1,0 +1,78 @@
+"""Calling user functions as the Python worker does, and logging one line per invocation.
+
+Async functions run on the host's single long-lived event loop (the durable SDK caches one
+aiohttp session there); sync functions run in thread pools, one per kind of work, so activities
+cannot starve HTTP requests and orchestrator replays stay bounded by their own concurrency setting.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from funchost.app_index import FunctionSpec
+
+log = logging.getLogger("funchost.invocations")
+
+
+@dataclass
+class InvocationContext:
+    """What the worker passes as `context` when no binding owns that parameter."""
+
+    invocation_id: str
+    function_name: str
+    function_directory: str
+    trace_context: Any = None
+    retry_context: Any = None
+    thread_local_storage: threading.local = field(default_factory=threading.local)
+
+
+def wants_context(spec: FunctionSpec, kwargs: dict[str, Any]) -> bool:
+    return "context" in spec.parameters and "context" not in kwargs
+
+
+class Invoker:
+    """Runs user functions with keyword arguments and logs their outcome and duration."""
+
+    def __init__(self, app_dir: Path, default_pool: Executor) -> None:
+        self._app_dir = str(app_dir)
+        self._default_pool = default_pool
+
+    def context_for(self, spec: FunctionSpec, invocation_id: str) -> InvocationContext:
+        return InvocationContext(invocation_id, spec.name, self._app_dir)
+
+    async def invoke(self, spec: FunctionSpec, kwargs: dict[str, Any], *,
+                     pool: Executor | None = None, invocation_id: str | None = None,
+                     quiet: bool = False) -> Any:
+        """Invoke and return the function's result; exceptions propagate after being logged."""
+        invocation_id = invocation_id or str(uuid.uuid4())
+        if wants_context(spec, kwargs):
+            kwargs = {**kwargs, "context": self.context_for(spec, invocation_id)}
+        started = time.perf_counter()
+        try:
+            if spec.is_async:
+                result = await spec.func(**kwargs)
+            else:
+                loop = asyncio.get_running_loop()
+                call: Callable[[], Any] = functools.partial(spec.func, **kwargs)
+                result = await loop.run_in_executor(pool or self._default_pool, call)
+        except BaseException as exc:
+            self._log(spec, invocation_id, started, f"Failed: {type(exc).__name__}: {exc}", quiet)
+            raise
+        self._log(spec, invocation_id, started, "Succeeded", quiet)
+        return result
+
+    def _log(self, spec: FunctionSpec, invocation_id: str, started: float, outcome: str,
+             quiet: bool) -> None:
+        duration_ms = (time.perf_counter() - started) * 1000
+        level = logging.DEBUG if quiet and outcome == "Succeeded" else logging.INFO
+        log.log(level, "Executed 'Functions.%s' (%s, Id=%s, Duration=%.0fms)",
+                spec.name, outcome, invocation_id, duration_ms)

@@ -1,0 +1,105 @@
+"""Host configuration: host.json, local.settings.json and the host's own environment settings.
+
+Read once at start. `local.settings.json` `Values` become environment variables (without
+overriding ones already set), as Core Tools does, so the app reads its settings the same way
+locally and in Azure.
+
+Host settings of our own (environment variables or `local.settings.json` Values):
+
+| name | meaning |
+|---|---|
+| `FUNCHOST_MASTER_KEY` | admin/system key; when set, `admin` routes and the public durable webhooks require it |
+| `FUNCHOST_FUNCTION_KEY` | function key; when set (or a master key is set), `function` routes require a key |
+| `FUNCHOST_BLOB_POLL_SECONDS` | blob trigger polling interval (default 2 s) |
+| `FUNCHOST_AZURITE_BLOB_ENDPOINT` | where `UseDevelopmentStorage=true` points (default Azurite's 127.0.0.1:10000) |
+
+Keys are passed as the `code` query parameter or the `x-functions-key` header. With no key
+configured every route is open, as `func start` is locally.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class HostConfigError(Exception):
+    """host.json or local.settings.json is unreadable; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """Everything the host needs from configuration, resolved once."""
+
+    app_dir: Path
+    data_dir: Path
+    listen_host: str
+    port: int
+    route_prefix: str
+    hub_name: str
+    max_activities: int
+    max_orchestrators: int
+    master_key: str | None
+    function_key: str | None
+    blob_poll_seconds: float
+
+    @property
+    def keys_enabled(self) -> bool:
+        return bool(self.master_key or self.function_key)
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise HostConfigError(f"{what} ({path}) is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise HostConfigError(f"{what} ({path}) must hold a JSON object.")
+    return data
+
+
+def apply_local_settings(app_dir: Path) -> None:
+    """Export local.settings.json Values to the environment, never overriding real variables."""
+    data = _read_json(app_dir / "local.settings.json", "local.settings.json")
+    values = data.get("Values") or {}
+    if not isinstance(values, dict):
+        raise HostConfigError("local.settings.json: 'Values' must be an object of strings.")
+    for key, value in values.items():
+        if value is not None:
+            os.environ.setdefault(str(key), str(value))
+
+
+def _int_setting(section: dict[str, Any], key: str, default: int) -> int:
+    value = section.get(key, default)
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError) as exc:
+        raise HostConfigError(f"host.json: {key} must be a positive integer, not {value!r}") from exc
+
+
+def load_settings(app_dir: Path, data_dir: Path, port: int, listen_host: str = "127.0.0.1") -> HostSettings:
+    """Resolve host settings from host.json and the environment (after local settings)."""
+    apply_local_settings(app_dir)
+    host_json = _read_json(app_dir / "host.json", "host.json")
+    extensions = host_json.get("extensions") or {}
+    http = extensions.get("http") or {}
+    durable = extensions.get("durableTask") or {}
+    cores = os.cpu_count() or 1
+    prefix = http.get("routePrefix", "api")
+    return HostSettings(
+        app_dir=app_dir,
+        data_dir=data_dir,
+        listen_host=listen_host,
+        port=port,
+        route_prefix=str(prefix if prefix is not None else "api").strip("/"),
+        hub_name=str(durable.get("hubName") or "TestHubName"),
+        max_activities=_int_setting(durable, "maxConcurrentActivityFunctions", 10 * cores),
+        max_orchestrators=_int_setting(durable, "maxConcurrentOrchestratorFunctions", 2 * cores),
+        master_key=os.environ.get("FUNCHOST_MASTER_KEY") or None,
+        function_key=os.environ.get("FUNCHOST_FUNCTION_KEY") or None,
+        blob_poll_seconds=float(os.environ.get("FUNCHOST_BLOB_POLL_SECONDS") or 2.0),
+    )
