@@ -51,7 +51,8 @@ class HostProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"host exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if requests.get(f"{self.base_url}/admin/host/status", timeout=1).ok:
+                status = requests.get(f"{self.base_url}/admin/host/status", timeout=1).status_code
+                if status in (200, 401):  # up (401: keys are configured)
                     return self
             except requests.RequestException:
                 time.sleep(0.1)
