@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import queue
+import threading
 import traceback
 import uuid
 from collections.abc import Callable
@@ -33,6 +35,7 @@ from azure.functions.meta import Datum
 
 from funchost.app_index import FunctionSpec
 from funchost.durable import history as h
+from funchost.durable import sdk_speedups
 from funchost.durable.actions import (
     ACTIVITY_TYPES,
     ID_CONSUMING,
@@ -187,11 +190,12 @@ class DurableEngine:
         }
         self._max_activities = max(1, max_activities)
         self._max_orchestrators = max(1, max_orchestrators)
-        self._activity_pool = ThreadPoolExecutor(self._max_activities, "activity")
+        self._work_queue: queue.SimpleQueue[WorkItem | None] = queue.SimpleQueue()
+        self._activity_threads: list[threading.Thread] = []
+        self._completions_lock = threading.Lock()
         self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
         self._active: dict[str, ActiveInstance] = {}
         self._ready: asyncio.Queue[str] | None = None
-        self._work: asyncio.Queue[WorkItem] | None = None
         self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
         self._completions: list[tuple[WorkItem, dict[str, Any]]] = []
         self._flush_scheduled = False
@@ -203,9 +207,9 @@ class DurableEngine:
     # ================================================================== lifecycle & recovery
     async def start(self) -> None:
         """Load every non-terminal instance, pending work and timers, then start workers."""
+        sdk_speedups.install()
         self._loop = asyncio.get_running_loop()
         self._ready = asyncio.Queue()
-        self._work = asyncio.Queue()
         self.changed = asyncio.Event()
         for row in self.store.instances_with_status(ACTIVE):
             self._active[row.instance_id] = ActiveInstance(
@@ -218,7 +222,7 @@ class DurableEngine:
             if inst is not None:
                 inst.inbox.append(item)
         for work in self.store.load_work_items():
-            self._work.put_nowait(work)
+            self._work_queue.put(work)
         for instance_id, execution_id, timer_id, fire_at in self.store.load_timers():
             self._arm_timer(instance_id, execution_id, timer_id, fire_at)
         for inst in self._active.values():
@@ -229,8 +233,12 @@ class DurableEngine:
             log.info("Recovered %d in-flight orchestration(s) from the durable store", recovered)
         self._tasks = [asyncio.create_task(self._orchestration_worker())
                        for _ in range(self._max_orchestrators)]
-        self._tasks += [asyncio.create_task(self._activity_worker())
-                        for _ in range(self._max_activities)]
+        self._activity_threads = [
+            threading.Thread(target=self._activity_thread, name=f"activity-{i}", daemon=True)
+            for i in range(self._max_activities)
+        ]
+        for thread in self._activity_threads:
+            thread.start()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -241,11 +249,12 @@ class DurableEngine:
             except (asyncio.CancelledError, Exception):
                 pass
         self._tasks = []
+        for _ in self._activity_threads:
+            self._work_queue.put(None)
         self._flush_completions()
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        self._activity_pool.shutdown(wait=False, cancel_futures=True)
         self._replay_pool.shutdown(wait=False, cancel_futures=True)
 
     # ======================================================================= public operations
@@ -673,9 +682,8 @@ class DurableEngine:
         inst.history.extend(played)
         consumed = set(commit.consumed)
         inst.inbox = [e for e in inst.inbox if e.seq not in consumed]
-        assert self._work is not None
         for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work):
-            self._work.put_nowait(WorkItem(seq, row.instance_id, row.execution_id, task_id, kind,
+            self._work_queue.put(WorkItem(seq, row.instance_id, row.execution_id, task_id, kind,
                                            name, payload))
         for timer_id, fire_at in commit.timers:
             self._arm_timer(row.instance_id, row.execution_id, timer_id, fire_at)
@@ -773,22 +781,34 @@ class DurableEngine:
         self._notify()
 
     # ============================================================================ activities
-    async def _activity_worker(self) -> None:
-        assert self._work is not None
-        while True:
-            item = await self._work.get()
-            inst = self._active.get(item.instance_id)
-            if inst is None or inst.row.execution_id != item.execution_id:
-                continue  # its orchestration ended; the row was deleted with it
-            now_event = await self._execute_work(item)
-            self._completions.append((item, now_event))
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush_completions)
+    def _activity_thread(self) -> None:
+        """Run activities in this thread; hand completions to the loop in batches.
 
-    async def _execute_work(self, item: WorkItem) -> dict[str, Any]:
+        One thread per concurrent activity, pulling from a thread-safe queue: a no-op activity
+        costs no event-loop round trip, and the loop is woken once per batch of completions.
+        """
+        loop = self._loop
+        assert loop is not None
+        while True:
+            item = self._work_queue.get()
+            if item is None:
+                return
+            if item.instance_id not in self._active:
+                continue  # its orchestration ended; the work row went with it
+            event = self._execute_work(item, loop)
+            with self._completions_lock:
+                self._completions.append((item, event))
+                wake = not self._flush_scheduled
+                self._flush_scheduled = True
+            if wake:
+                try:
+                    loop.call_soon_threadsafe(self._flush_completions)
+                except RuntimeError:  # the loop closed during shutdown
+                    return
+
+    def _execute_work(self, item: WorkItem, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
         if item.kind == "http":
-            return await self._execute_http(item)
+            return asyncio.run_coroutine_threadsafe(self._execute_http(item), loop).result()
         spec = self._activities.get(item.name.lower())
         if spec is None:
             return h.task_failed(h.utcnow(), item.task_id,
@@ -796,8 +816,7 @@ class DurableEngine:
         try:
             value = self._activity_converter.decode(Datum(item.input, "string"),
                                                     trigger_metadata=None)
-            result = await self._invoker.invoke(spec, {spec.trigger_param: value},
-                                                pool=self._activity_pool)
+            result = self._invoker.invoke_in_thread(spec, {spec.trigger_param: value}, loop)
             encoded = self._activity_converter.encode(result, expected_type=None).value
             return h.task_completed(h.utcnow(), item.task_id, encoded)
         except Exception as exc:
@@ -826,8 +845,9 @@ class DurableEngine:
 
     def _flush_completions(self) -> None:
         """Record a batch of completions in one transaction and wake their orchestrations."""
-        self._flush_scheduled = False
-        batch, self._completions = self._completions, []
+        with self._completions_lock:
+            self._flush_scheduled = False
+            batch, self._completions = self._completions, []
         if not batch:
             return
         delivered: list[tuple[int, WorkItem, dict[str, Any]]] = []
