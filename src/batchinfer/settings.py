@@ -1,0 +1,126 @@
+"""The one list of app settings the product reads, and the typed object built from it.
+
+Every setting the code reads is declared here once. `infra/` emits the Azure ones as app settings
+and `local.settings.example.json` lists the local ones; tests check all three agree, so a setting
+can't be read in code and forgotten in a deployment (or deployed and never read).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One app setting: its name, what it means, and where it is set.
+
+    `azure`: emitted by infra/ as an app setting of the function app.
+    `local`: listed in local.settings.example.json for the embedded host.
+    """
+
+    name: str
+    description: str
+    default: str | None = None
+    azure: bool = True
+    local: bool = True
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # --- read by the Functions runtime / Durable extension (not by our Python code) ---
+    Setting("FUNCTIONS_WORKER_RUNTIME", "Functions language worker", "python"),
+    Setting("AzureWebJobsStorage", "host storage (local: Azurite)", "UseDevelopmentStorage=true",
+            azure=False),
+    Setting("AzureWebJobsStorage__accountName", "host storage account (identity-based)",
+            local=False),
+    Setting("AzureWebJobsStorage__credential", "managedidentity for identity-based storage",
+            local=False),
+    Setting("AzureWebJobsStorage__clientId", "client id of the user-assigned identity",
+            local=False),
+    Setting("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "Entra auth for App Insights",
+            local=False),
+    Setting("APPLICATIONINSIGHTS_CONNECTION_STRING", "Application Insights ingestion",
+            local=False),
+    Setting("DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
+            "Durable Task Scheduler endpoint + task hub (Azure backend)", local=False),
+    Setting("TASKHUB_NAME", "Durable Task Scheduler task hub name", local=False),
+    # --- read by batchinfer ---
+    Setting("BATCHINFER_ALLOWED_ACCOUNTS",
+            "comma-separated storage account names jobs may read and write", ""),
+    Setting("BATCHINFER_ALLOW_AZURITE", "allow Azurite's dev account on loopback", "true",
+            azure=False),
+    Setting("BATCHINFER_LOCAL_ROOTS", "os.pathsep-separated folders file:// URLs may use",
+            None, azure=False),
+    Setting("BATCHINFER_ENDPOINT_SUFFIXES", "blob endpoint DNS suffixes", "core.windows.net"),
+    Setting("BATCHINFER_DATA_ROOT", "local data root (samples, model store, local storage)",
+            ".data", azure=False),
+    Setting("BATCHINFER_MODEL_STORE_URL", "container URL or folder of the model store", None),
+    Setting("BATCHINFER_ONNX_PROVIDERS", "ONNX Runtime providers in preference order", None),
+    Setting("BATCHINFER_ONNX_THREADS", "intra-op threads per ONNX session", None),
+    Setting("BATCHINFER_ITEMS_PER_ACTIVITY", "items one inference activity processes", "8"),
+    Setting("BATCHINFER_ACTIVITIES_PER_SHARD", "activities per shard sub-orchestration", "50"),
+    Setting("BATCHINFER_STATUS_RETENTION_HOURS", "hours a finished job's status is kept", "24"),
+    Setting("BATCHINFER_MAX_DETECT_TIMESTAMPS", "cap on timestamps per detect-batch", "20000"),
+    Setting("BATCHINFER_INBOX_CONTAINER", "container watched by the blob-upload trigger",
+            "inbox"),
+    Setting("BATCHINFER_RESULTS_CONTAINER_URL", "where blob-upload results are written", None),
+    Setting("BATCHINFER_INBOX_MODEL", "model applied to uploaded documents", "prebuilt-read"),
+    Setting("BATCHINFER_INBOX_STORAGE", "connection of the inbox container (blob trigger)",
+            "UseDevelopmentStorage=true", azure=False),
+    Setting("BATCHINFER_INBOX_STORAGE__accountName", "inbox storage account (identity-based)",
+            local=False),
+    Setting("BATCHINFER_INBOX_STORAGE__credential", "managedidentity", local=False),
+    Setting("BATCHINFER_INBOX_STORAGE__clientId", "client id of the user-assigned identity",
+            local=False),
+    Setting("AZURE_CLIENT_ID", "user-assigned identity used by DefaultAzureCredential",
+            local=False),
+)
+
+SETTING_NAMES = frozenset(s.name for s in SETTINGS)
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    assert name in SETTING_NAMES, f"undeclared setting {name}"
+    value = env.get(name)
+    if value is None or value == "":
+        return next(s.default for s in SETTINGS if s.name == name)
+    return value
+
+
+def _int(env: Mapping[str, str], name: str) -> int:
+    value = _get(env, name)
+    try:
+        return max(1, int(value or "0"))
+    except ValueError as exc:
+        raise ValueError(f"App setting {name} must be a positive integer, not {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """Typed view of the settings batchinfer reads, built once per process."""
+
+    data_root: Path
+    model_store_url: str | None
+    items_per_activity: int
+    activities_per_shard: int
+    status_retention_hours: int
+    max_detect_timestamps: int
+    inbox_container: str
+    inbox_model: str
+    results_container_url: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AppSettings:
+        env = os.environ if env is None else env
+        return cls(
+            data_root=Path(_get(env, "BATCHINFER_DATA_ROOT") or ".data").resolve(),
+            model_store_url=_get(env, "BATCHINFER_MODEL_STORE_URL"),
+            items_per_activity=_int(env, "BATCHINFER_ITEMS_PER_ACTIVITY"),
+            activities_per_shard=_int(env, "BATCHINFER_ACTIVITIES_PER_SHARD"),
+            status_retention_hours=_int(env, "BATCHINFER_STATUS_RETENTION_HOURS"),
+            max_detect_timestamps=_int(env, "BATCHINFER_MAX_DETECT_TIMESTAMPS"),
+            inbox_container=_get(env, "BATCHINFER_INBOX_CONTAINER") or "inbox",
+            inbox_model=_get(env, "BATCHINFER_INBOX_MODEL") or "prebuilt-read",
+            results_container_url=_get(env, "BATCHINFER_RESULTS_CONTAINER_URL"),
+        )
