@@ -2,7 +2,13 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from batchinfer.api.health import blueprint as health_blueprint
+from batchinfer.activities.triggers import blueprint as batch_activities
+from batchinfer.api.document_intelligence.routes import blueprint as document_intelligence_api
+from batchinfer.api.health import blueprint as health_api
+from batchinfer.orchestration.batch import blueprint as batch_orchestrations
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-app.register_functions(health_blueprint)
+app.register_functions(health_api)
+app.register_functions(document_intelligence_api)
+app.register_functions(batch_orchestrations)
+app.register_functions(batch_activities)

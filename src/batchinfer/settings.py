@@ -55,6 +55,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BATCHINFER_ENDPOINT_SUFFIXES", "blob endpoint DNS suffixes", "core.windows.net"),
     Setting("BATCHINFER_DATA_ROOT", "local data root (samples, model store, local storage)",
             ".data", azure=False),
+    Setting("BATCHINFER_JOB_STORE_URL",
+            "blob container for job working state (Azure; local: <data root>/jobs)", None,
+            local=False),
     Setting("BATCHINFER_MODEL_STORE_URL", "container URL or folder of the model store", None),
     Setting("BATCHINFER_ONNX_PROVIDERS", "ONNX Runtime providers in preference order", None),
     Setting("BATCHINFER_ONNX_THREADS", "intra-op threads per ONNX session", None),
@@ -101,6 +104,7 @@ class AppSettings:
     """Typed view of the settings batchinfer reads, built once per process."""
 
     data_root: Path
+    job_store_url: str | None
     model_store_url: str | None
     items_per_activity: int
     activities_per_shard: int
@@ -115,6 +119,7 @@ class AppSettings:
         env = os.environ if env is None else env
         return cls(
             data_root=Path(_get(env, "BATCHINFER_DATA_ROOT") or ".data").resolve(),
+            job_store_url=_get(env, "BATCHINFER_JOB_STORE_URL"),
             model_store_url=_get(env, "BATCHINFER_MODEL_STORE_URL"),
             items_per_activity=_int(env, "BATCHINFER_ITEMS_PER_ACTIVITY"),
             activities_per_shard=_int(env, "BATCHINFER_ACTIVITIES_PER_SHARD"),

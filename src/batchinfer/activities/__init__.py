@@ -1,0 +1,1 @@
+"""Activity bodies: plain functions that take their ports as arguments, plus their triggers."""

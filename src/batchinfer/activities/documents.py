@@ -1,0 +1,66 @@
+"""Analyzing one document: read it, run the model, write `<name>.ocr.json` next to the results.
+
+A failing document fails alone: every error becomes an `ItemOutcome` with a code, never an
+exception, so the batch goes on and the report tells what happened to each file.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from batchinfer.inference.registry import AnalyzePipeline
+from batchinfer.jobs.model import ItemError, ItemOutcome
+from batchinfer.models.ocr.errors import DocumentError
+from batchinfer.storage import (
+    BlobExistsError,
+    BlobStore,
+    BlobTooLargeError,
+    StorageError,
+    relative_to_prefix,
+    safe_blob_name,
+)
+
+log = logging.getLogger("batchinfer.documents")
+
+RESULT_SUFFIX = ".ocr.json"
+MAX_DOCUMENT_BYTES = 500 * 1024 * 1024  # the service's per-document limit
+
+
+def result_name_for(source_name: str, source_prefix: str, result_prefix: str) -> str:
+    """`resultPrefix + <path relative to the source prefix> + .ocr.json`."""
+    return safe_blob_name(result_prefix, relative_to_prefix(source_name, source_prefix)
+                          + RESULT_SUFFIX)
+
+
+def output_exists(result_name: str) -> ItemError:
+    return ItemError("OutputExists",
+                     f"Analysis skipped because result file {result_name} already exists.")
+
+
+def analyze_document(*, source: BlobStore, results: BlobStore, pipeline: AnalyzePipeline,
+                     name: str, result_name: str, overwrite: bool) -> ItemOutcome:
+    """Analyze one blob and write its result; any failure is returned, not raised."""
+    try:
+        data = source.read_blob(name=name, max_bytes=MAX_DOCUMENT_BYTES)
+        analysis = pipeline.analyze(data, filename=name).to_json()
+        body = json.dumps(analysis, ensure_ascii=False, separators=(",", ":")).encode()
+        results.write_blob(name=result_name, data=body, overwrite=overwrite,
+                           content_type="application/json")
+        return ItemOutcome(name, "succeeded", result=result_name,
+                           pages=len(analysis.get("pages") or []))
+    except BlobExistsError:
+        return ItemOutcome(name, "skipped", error=output_exists(result_name))
+    except DocumentError as exc:
+        return ItemOutcome(name, "failed", error=ItemError(exc.code, exc.message))
+    except BlobTooLargeError as exc:
+        return ItemOutcome(name, "failed", error=ItemError(
+            "InvalidContentLength", "The document is larger than 500 MB.", exc.code, exc.message))
+    except StorageError as exc:
+        return ItemOutcome(name, "failed", error=ItemError(
+            "InvalidArgument", "The document could not be read or its result written.",
+            exc.code, exc.message))
+    except Exception as exc:  # a model bug must not sink the batch; the item says so
+        log.exception("Unexpected failure analyzing %s", name)
+        return ItemOutcome(name, "failed", error=ItemError(
+            "InternalServerError", "An unexpected error occurred while analyzing the document.",
+            type(exc).__name__, "See the service log for details."))

@@ -1,0 +1,76 @@
+"""The product's API error, mapped to each dialect's error shape once, at the edge.
+
+Document Intelligence wraps errors: `{"error": {"code", "message", "innererror"}}`.
+Anomaly Detector puts them at the top level: `{"code", "message"}`. Both are JSON, never HTML,
+and never carry `Retry-After` (azure-core would retry a 4xx that did).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+from pydantic import ValidationError
+
+
+class ApiError(Exception):
+    """A request the API refuses: HTTP status, a code, a message, optional inner detail."""
+
+    def __init__(self, status: int, code: str, message: str, *, inner_code: str | None = None,
+                 inner_message: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.inner_code = inner_code
+        self.inner_message = inner_message
+
+
+def bad_request(message: str, inner_code: str, inner_message: str | None = None) -> ApiError:
+    return ApiError(400, "InvalidRequest", message, inner_code=inner_code,
+                    inner_message=inner_message or message)
+
+
+def not_found(message: str, code: str = "NotFound") -> ApiError:
+    return ApiError(404, code, message)
+
+
+def from_validation_error(exc: ValidationError, what: str = "request") -> ApiError:
+    """Describe the first pydantic error with its JSON path, like the service's messages."""
+    first = exc.errors()[0]
+    path = ".".join(str(p) for p in first.get("loc", ())) or what
+    return ApiError(400, "InvalidRequest", f"Invalid {what}.", inner_code="InvalidArgument",
+                    inner_message=f"{path}: {first.get('msg', 'invalid value')}")
+
+
+def parse_json_body(req: func.HttpRequest) -> Any:
+    body = req.get_body()
+    if not body:
+        raise bad_request("The request body is empty.", "EmptyRequest")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise bad_request("The request body is not valid JSON.", "InvalidJson", str(exc)) from exc
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, headers=headers,
+                             mimetype="application/json")
+
+
+def wrapped_error_response(error: ApiError) -> func.HttpResponse:
+    """`{"error": {...}}` — Document Intelligence (and Azure ML) dialect."""
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.inner_code:
+        body["innererror"] = {"code": error.inner_code,
+                              "message": error.inner_message or error.message}
+    return json_response(error.status, {"error": body})
+
+
+def top_level_error_response(error: ApiError) -> func.HttpResponse:
+    """`{"code", "message"}` — Anomaly Detector dialect."""
+    message = error.message
+    if error.inner_message and error.inner_message != error.message:
+        message = f"{error.message} {error.inner_message}"
+    return json_response(error.status, {"code": error.inner_code or error.code,
+                                        "message": message})

@@ -1,0 +1,1 @@
+"""Batch jobs, dialect-neutral: what a job is, how it is planned, stored and reported."""

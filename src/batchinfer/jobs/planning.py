@@ -1,0 +1,53 @@
+"""Cutting a job's inputs into shards and activity-sized chunks, without holding them all.
+
+Inputs are listed as a stream and written shard by shard, so planning 10,000 or 1,000,000 items
+uses the same memory. A shard is `items_per_activity * activities_per_shard` items and runs as
+one sub-orchestration, which keeps every orchestration history to a few hundred tasks.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from batchinfer.jobs.model import Plan
+
+
+def shard_size(items_per_activity: int, activities_per_shard: int) -> int:
+    return max(1, items_per_activity) * max(1, activities_per_shard)
+
+
+def write_shards(names: Iterable[str], size: int,
+                 save: Callable[[int, list[str]], None]) -> int:
+    """Group `names` into lists of `size`, saving each as it fills; returns the item count."""
+    total = 0
+    shard: list[str] = []
+    index = 0
+    for name in names:
+        shard.append(name)
+        total += 1
+        if len(shard) == size:
+            save(index, shard)
+            index += 1
+            shard = []
+    if shard:
+        save(index, shard)
+    return total
+
+
+def make_plan(total: int, items_per_activity: int, activities_per_shard: int) -> Plan:
+    size = shard_size(items_per_activity, activities_per_shard)
+    return Plan(total=total, shard_size=size, items_per_activity=max(1, items_per_activity),
+                shards=-(-total // size))
+
+
+def chunk_slices(count: int, items_per_activity: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of each activity's items within a shard of `count` items."""
+    step = max(1, items_per_activity)
+    for start in range(0, count, step):
+        yield start, min(count, start + step)
+
+
+def percent_completed(done: int, total: int | None) -> int:
+    """Progress as an integer percentage; 0 until the total is known, 100 only when all done."""
+    if not total:
+        return 0
+    return min(100, (done * 100) // total)

@@ -1,0 +1,1 @@
+"""Durable orchestrations: a batch job fans out shards, a shard fans out activity chunks."""

@@ -1,0 +1,99 @@
+"""The batch job orchestrations.
+
+`batch_job` plans the job, runs its shards as sub-orchestrations with a bounded number in
+flight, publishes progress in its custom status after each shard, and finalizes the report. A
+`cancel` event stops it starting shards and finalizes what was done. `batch_shard` fans out one
+activity per chunk of items. Only ids and counts cross these boundaries.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from batchinfer.jobs.model import Counts
+from batchinfer.jobs.planning import percent_completed
+from batchinfer.orchestration.names import (
+    BATCH_SHARD,
+    CANCEL_EVENT,
+    FINALIZE_BATCH,
+    PLAN_BATCH,
+    RUN_INFERENCE_CHUNK,
+)
+
+blueprint = df.Blueprint()
+
+MAX_SHARDS_IN_FLIGHT = 16
+# Named retry policies: transient storage/host failures, not item failures (those are outcomes).
+STORAGE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000,
+                                max_number_of_attempts=3)
+CHUNK_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5000,
+                              max_number_of_attempts=3)
+
+
+def progress(phase: str, done: int, total: int | None, counts: Counts) -> dict[str, Any]:
+    return {"phase": phase, "done": done, "total": total,
+            "percentCompleted": percent_completed(done, total), **counts.to_json()}
+
+
+@blueprint.orchestration_trigger(context_name="context", orchestration="batch_job")
+def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    ref = context.get_input()
+    context.set_custom_status(progress("planning", 0, None, Counts()))
+    plan = yield context.call_activity_with_retry(PLAN_BATCH, STORAGE_RETRY, ref)
+    if plan.get("error"):
+        summary = yield context.call_activity_with_retry(
+            FINALIZE_BATCH, STORAGE_RETRY, {"ref": ref, "status": "failed",
+                                            "error": plan["error"]})
+        return summary
+    total, shards = int(plan["total"]), int(plan["shards"])
+    shard_size, per_activity = int(plan["shard_size"]), int(plan["items_per_activity"])
+    counts, done = Counts(), 0
+    context.set_custom_status(progress("running", 0, total, counts))
+    cancel = context.wait_for_external_event(CANCEL_EVENT)
+    pending: dict[int, Any] = {}
+    next_shard, canceled = 0, False
+    while next_shard < shards or pending:
+        while next_shard < shards and len(pending) < MAX_SHARDS_IN_FLIGHT:
+            items = min(shard_size, total - next_shard * shard_size)
+            pending[next_shard] = context.call_sub_orchestrator(
+                BATCH_SHARD,
+                {"ref": ref, "shard": next_shard, "chunks": -(-items // per_activity)},
+                f"{context.instance_id}~shard~{next_shard:06d}")
+            next_shard += 1
+        winner = yield context.task_any([cancel, *pending.values()])
+        if winner is cancel:
+            canceled = True
+            break
+        for shard, task in list(pending.items()):
+            if task.is_completed:
+                del pending[shard]
+                done += min(shard_size, total - shard * shard_size)
+                result = task.result  # a failed shard's result is its exception
+                if isinstance(result, dict):
+                    counts = counts.add(Counts.from_json(result.get("counts")))
+        context.set_custom_status(progress("running", done, total, counts))
+    status = "canceled" if canceled else "succeeded"
+    context.set_custom_status(progress("finalizing", done, total, counts))
+    summary = yield context.call_activity_with_retry(
+        FINALIZE_BATCH, STORAGE_RETRY, {"ref": ref, "status": status, "error": None})
+    context.set_custom_status(progress(status, done if canceled else total, total,
+                                       Counts.from_json(summary)))
+    return summary
+
+
+@blueprint.orchestration_trigger(context_name="context", orchestration="batch_shard")
+def batch_shard(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    args = context.get_input()
+    tasks = [context.call_activity_with_retry(
+        RUN_INFERENCE_CHUNK, CHUNK_RETRY, {"ref": args["ref"], "shard": args["shard"],
+                                           "chunk": chunk})
+        for chunk in range(int(args["chunks"]))]
+    try:
+        results = yield context.task_all(tasks)
+    except Exception as exc:  # a chunk failed after its retries: finalize reports its items
+        return {"counts": None, "error": str(exc).split("\n")[0][:500]}
+    total = Counts()
+    for result in results:
+        total = total.add(Counts.from_json(result))
+    return {"counts": total.to_json()}

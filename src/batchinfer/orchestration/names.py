@@ -1,0 +1,7 @@
+"""Function names shared by orchestrators, activities and HTTP starters."""
+BATCH_JOB = "batch_job"
+BATCH_SHARD = "batch_shard"
+PLAN_BATCH = "plan_batch"
+RUN_INFERENCE_CHUNK = "run_inference_chunk"
+FINALIZE_BATCH = "finalize_batch"
+CANCEL_EVENT = "cancel"
