@@ -6,7 +6,7 @@ PORT ?= 7071
 DATA_DIR ?= .data
 PYTEST_ARGS ?=
 
-.PHONY: run test unit bench clean azurite
+.PHONY: run demo test unit bench clean azurite
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,15 @@ node_modules/.bin/azurite-blob:
 
 azurite: node_modules/.bin/azurite-blob
 
-## Start the embedded Functions + Durable host serving function_app.py on PORT (default 7071).
+## Start the embedded Functions + Durable host serving function_app.py on PORT (default 7071),
+## with the sample documents generated under $(DATA_DIR)/storage/samples on first run.
 run: $(VENV)/.installed
-	$(PY) -m funchost start --app-dir . --port $(PORT) --data-dir $(DATA_DIR)
+	$(PY) -m batchinfer prepare --data-root $(DATA_DIR)
+	BATCHINFER_DATA_ROOT=$(DATA_DIR) $(PY) -m funchost start --app-dir . --port $(PORT) --data-dir $(DATA_DIR)/host
+
+## In a second terminal while `make run` serves: analyze the samples and print the report.
+demo: $(VENV)/.installed
+	$(PY) -m batchinfer demo --endpoint http://127.0.0.1:$(PORT)/api --data-root $(DATA_DIR)
 
 ## Unit, integration and end-to-end tests (Azurite is installed locally and started by the tests).
 test: $(VENV)/.installed azurite

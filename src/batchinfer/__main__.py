@@ -1,0 +1,6 @@
+"""`python -m batchinfer ...`: see batchinfer.cli."""
+import sys
+
+from batchinfer.cli import main
+
+sys.exit(main())
