@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import logging
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -70,11 +71,25 @@ class BlobTriggerRunner:
                 self._task.cancel()
 
 
+_APP_SETTING = re.compile(r"%([A-Za-z0-9_.:-]+)%")
+
+
+def resolve_app_settings(path: str) -> str:
+    """Replace `%NAME%` binding expressions with app setting values, as the Functions host does."""
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ValueError(f"the blob path refers to app setting {name!r}, which is not set")
+        return os.environ[name]
+
+    return _APP_SETTING.sub(value, path)
+
+
 def _binding_for(spec: FunctionSpec) -> BlobTriggerBinding | None:
     trigger = spec.trigger
     setting = str(trigger.get("connection") or "AzureWebJobsStorage")
     try:
-        pattern = BlobPathPattern.parse(str(trigger.get("path") or ""))
+        pattern = BlobPathPattern.parse(resolve_app_settings(str(trigger.get("path") or "")))
         source = source_for_connection(setting, os.environ.get(setting), pattern.container)
     except ValueError as exc:
         log.error("Blob trigger %s is disabled: %s", spec.name, exc)
