@@ -48,8 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
     # --- read by batchinfer ---
     Setting("BATCHINFER_ALLOWED_ACCOUNTS",
             "comma-separated storage account names jobs may read and write", ""),
-    Setting("BATCHINFER_ALLOW_AZURITE", "allow Azurite's dev account on loopback", "true",
-            azure=False),
+    Setting("BATCHINFER_ALLOW_AZURITE", "allow Azurite's dev account on loopback (off in Azure)",
+            "true"),
     Setting("BATCHINFER_LOCAL_ROOTS", "os.pathsep-separated folders file:// URLs may use",
             None, azure=False),
     Setting("BATCHINFER_ENDPOINT_SUFFIXES", "blob endpoint DNS suffixes", "core.windows.net"),
