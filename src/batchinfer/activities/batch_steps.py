@@ -91,6 +91,8 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
                                        overwrite=spec.overwrite or retry)
         outcomes.append(outcome)
         counts.record(outcome)
+    if store.load_spec(ref.job_id) is None:
+        return counts  # finalized or deleted meanwhile: its report is written or unwanted
     store.save_outcomes(ref.job_id, shard, chunk, outcomes)
     return counts
 
@@ -106,6 +108,15 @@ def finalize_job(services: Services, ref: JobRef, status: str,
     """Merge outcomes into the report, drop the job's secrets, return the summary."""
     store = services.job_store
     spec = store.load_spec(ref.job_id)
+    if spec is None:
+        # A retry after the report was saved and the secrets forgotten (e.g. the host died
+        # before the activity's result was recorded): without the spec the URLs can't be
+        # rebuilt, so the stored report stays the job's word instead of being overwritten.
+        done = store.load_report(ref.job_id)
+        if done is not None:
+            return {"status": done["status"], **Counts(
+                done["succeededCount"], done["failedCount"], done["skippedCount"],
+                int(done.get("pages", 0))).to_json()}
     details: list[dict[str, Any]] = []
     counts = Counts()
     try:

@@ -101,7 +101,10 @@ class JobStore:
         self._store.write_blob(name=f"{job_id}/cancel", data=b"1", overwrite=True)
 
     def cancel_requested(self, job_id: str) -> bool:
-        return self._store.exists(name=f"{job_id}/cancel")
+        """True once a cancel was asked for, or once the spec is gone (finished or deleted):
+        deleting a running job removes its cancel flag too, and its chunks must still stop."""
+        return (self._store.exists(name=f"{job_id}/cancel")
+                or not self._store.exists(name=f"{job_id}/spec.json"))
 
     # ------------------------------------------------------------------------------ delete
     def delete_job(self, job_id: str) -> int:

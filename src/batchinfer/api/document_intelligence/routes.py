@@ -60,9 +60,13 @@ def _result_id_of(instance_id: str) -> str:
 
 
 def _api_base(req: func.HttpRequest) -> str:
-    """Scheme, host and route prefix the client used, e.g. http://127.0.0.1:7071/api."""
+    """Scheme, host and route prefix the client used, e.g. http://127.0.0.1:7071/api.
+
+    Routes match case-insensitively, so the segment is found case-insensitively too (else a
+    `/DocumentIntelligence/` request would fail here, after its job was already started).
+    """
     url = req.url.split("?", 1)[0]
-    return url[: url.index("/documentintelligence/")]
+    return url[: url.lower().index("/documentintelligence/")]
 
 
 def _operation_url(req: func.HttpRequest, model_id: str, result_id: str) -> str:

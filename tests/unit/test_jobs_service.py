@@ -1,0 +1,253 @@
+"""Job operations over a fake durable client: status mapping, submit, get, list, cancel, delete."""
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from batchinfer.inference.registry import ModelRegistry
+from batchinfer.jobs import service
+from batchinfer.jobs.model import DOCUMENT_ANALYSIS, JobSpec
+from batchinfer.jobs.store import JobStore
+from batchinfer.orchestration.names import BATCH_JOB, CANCEL_EVENT
+from batchinfer.services import Services
+from batchinfer.settings import AppSettings
+from batchinfer.storage import StorageAllowList
+from batchinfer.storage.local import LocalFolderStore
+
+T0 = datetime(2024, 9, 24, 13, 0, 46, tzinfo=timezone.utc)
+
+
+def status(runtime: str, *, output: Any = None, custom: Any = None, instance_id: str = "i:1",
+           name: str = BATCH_JOB, created: datetime = T0,
+           updated: datetime | None = None) -> SimpleNamespace:
+    """The attributes of a durable `DurableOrchestrationStatus` that the service reads."""
+    return SimpleNamespace(runtime_status=SimpleNamespace(value=runtime), output=output,
+                           custom_status=custom, instance_id=instance_id, name=name,
+                           created_time=created, last_updated_time=updated or created)
+
+
+class TestStatusMapping:
+    @pytest.mark.parametrize(("runtime", "expected"), [
+        ("Pending", "notStarted"), ("Running", "running"), ("ContinuedAsNew", "running"),
+        ("Suspended", "running"), ("Failed", "failed"), ("Terminated", "canceled"),
+        ("Canceled", "canceled"), ("Completed", "succeeded"),
+    ])
+    def test_runtime_to_job_status(self, runtime: str, expected: str) -> None:
+        assert service.view_from_status(status(runtime), "j", None).status == expected
+
+    @pytest.mark.parametrize("job_status", ["succeeded", "failed", "canceled"])
+    def test_completed_takes_the_orchestration_verdict(self, job_status: str) -> None:
+        view = service.view_from_status(
+            status("Completed", output={"status": job_status, "succeeded": 1}), "j", None)
+        assert view.status == job_status
+        assert view.finished
+
+    def test_completed_without_dict_output_is_succeeded(self) -> None:
+        assert service.view_from_status(status("Completed", output="done"), "j", None).status \
+            == "succeeded"
+
+    def test_never_completed(self) -> None:
+        for runtime in ("Pending", "Running", "Completed", "Failed", "Terminated"):
+            assert service.view_from_status(status(runtime), "j", None).status != "completed"
+
+    def test_running_percent_from_custom_status(self) -> None:
+        view = service.view_from_status(
+            status("Running", custom={"percentCompleted": 42, "phase": "running"}), "j", None)
+        assert view.percent_completed == 42
+        assert not view.finished
+
+    def test_percent_is_100_when_succeeded_and_0_without_progress(self) -> None:
+        done = service.view_from_status(status("Completed", custom={"percentCompleted": 50},
+                                               output={"status": "succeeded"}), "j", None)
+        assert done.percent_completed == 100
+        assert service.view_from_status(status("Running", custom="text"), "j", None) \
+            .percent_completed == 0
+        assert service.view_from_status(status("Pending"), "j", None).percent_completed == 0
+
+    def test_canceled_keeps_partial_percent(self) -> None:
+        view = service.view_from_status(
+            status("Completed", output={"status": "canceled"}, custom={"percentCompleted": 30}),
+            "j", None)
+        assert (view.status, view.percent_completed) == ("canceled", 30)
+
+    def test_failed_runtime_has_a_generic_error(self) -> None:
+        view = service.view_from_status(status("Failed", output="Traceback: secret?sig=x"),
+                                        "j", None)
+        assert view.error is not None and view.error["code"] == "InternalServerError"
+        assert "sig" not in str(view.error)
+
+    def test_report_error_wins(self) -> None:
+        report = {"status": "failed", "error": {"code": "InvalidRequest", "message": "m"}}
+        view = service.view_from_status(status("Completed", output={"status": "failed"}),
+                                        "j", report)
+        assert view.status == "failed"
+        assert view.error == report["error"]
+        assert view.report == report
+
+    def test_times_and_ids(self) -> None:
+        later = T0 + timedelta(seconds=3)
+        view = service.view_from_status(status("Running", instance_id="docbatch:m:abc",
+                                               updated=later), "abc", None)
+        assert (view.job_id, view.instance_id, view.created, view.updated) == \
+            ("abc", "docbatch:m:abc", T0, later)
+
+
+class TestIsoZ:
+    def test_utc_seconds_with_z(self) -> None:
+        assert service.iso_z(T0) == "2024-09-24T13:00:46Z"
+
+    def test_naive_is_utc_and_offsets_are_converted(self) -> None:
+        assert service.iso_z(datetime(2024, 1, 2, 3, 4, 5, 999999)) == "2024-01-02T03:04:05Z"
+        plus2 = timezone(timedelta(hours=2))
+        assert service.iso_z(datetime(2024, 1, 2, 3, 4, 5, tzinfo=plus2)) == \
+            "2024-01-02T01:04:05Z"
+
+    def test_now_by_default(self) -> None:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", service.iso_z(None))
+
+
+# ------------------------------------------------------------------ operations on a fake client
+
+
+@dataclass
+class FakeClient:
+    """Just enough of `DurableOrchestrationClient` for `jobs.service`."""
+
+    statuses: dict[str, SimpleNamespace] = field(default_factory=dict)
+    started: list[tuple[str, str, Any]] = field(default_factory=list)
+    events: list[tuple[str, str, Any]] = field(default_factory=list)
+    terminated: list[str] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)
+
+    async def get_status(self, instance_id: str) -> Any:
+        return self.statuses.get(instance_id)
+
+    async def get_status_by(self, instance_id_prefix: str = "") -> list[Any]:
+        return [s for i, s in self.statuses.items() if i.startswith(instance_id_prefix)]
+
+    async def start_new(self, name: str, instance_id: str, payload: Any) -> str:
+        self.started.append((name, instance_id, payload))
+        self.statuses[instance_id] = status("Pending", instance_id=instance_id, name=name)
+        return instance_id
+
+    async def raise_event(self, instance_id: str, event: str, data: Any) -> None:
+        self.events.append((instance_id, event, data))
+
+    async def terminate(self, instance_id: str, reason: str) -> None:
+        self.terminated.append(instance_id)
+        self.statuses[instance_id].runtime_status = SimpleNamespace(value="Terminated")
+
+    async def purge_instance_history(self, instance_id: str) -> None:
+        self.purged.append(instance_id)
+        self.statuses.pop(instance_id, None)
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Services:
+    settings = AppSettings.from_env({"BATCHINFER_DATA_ROOT": str(tmp_path)})
+    return Services(settings=settings, policy=StorageAllowList(local_roots=[tmp_path]),
+                    job_store=JobStore(LocalFolderStore(tmp_path / "jobs")),
+                    registry=ModelRegistry())
+
+
+def _spec(job_id: str) -> JobSpec:
+    return JobSpec(job_id=job_id, kind=DOCUMENT_ANALYSIS, model_id="prebuilt-read",
+                   source_url="file:///x/in", source_prefix="", file_list=None,
+                   result_url="file:///x/out", result_prefix="", overwrite=False,
+                   created="2024-01-01T00:00:00Z")
+
+
+def test_submit_is_idempotent_and_passes_no_secrets(services: Services) -> None:
+    client = FakeClient()
+    assert asyncio.run(service.submit_job(client, services, _spec("j1"), "docbatch:m:j1"))
+    assert not asyncio.run(service.submit_job(client, services, _spec("j1"), "docbatch:m:j1"))
+    assert len(client.started) == 1
+    name, instance_id, payload = client.started[0]
+    assert (name, instance_id) == (BATCH_JOB, "docbatch:m:j1")
+    assert payload == {"job_id": "j1", "kind": DOCUMENT_ANALYSIS, "model_id": "prebuilt-read"}
+    assert services.job_store.load_spec("j1") == _spec("j1")
+
+
+def test_get_job_ignores_other_orchestrations_and_loads_report_when_done(
+        services: Services) -> None:
+    client = FakeClient({"other": status("Completed", name="something_else", instance_id="other"),
+                         "run": status("Running", instance_id="run"),
+                         "done": status("Completed", instance_id="done",
+                                        output={"status": "succeeded"})})
+    services.job_store.save_report("run", {"status": "x"})
+    services.job_store.save_report("done", {"status": "succeeded", "details": []})
+    assert asyncio.run(service.get_job(client, services, "missing", "m")) is None
+    assert asyncio.run(service.get_job(client, services, "other", "other")) is None
+    running = asyncio.run(service.get_job(client, services, "run", "run"))
+    assert running is not None and running.report is None
+    done = asyncio.run(service.get_job(client, services, "done", "done"))
+    assert done is not None and done.report == {"status": "succeeded", "details": []}
+    bare = asyncio.run(service.get_job(client, services, "done", "done", with_report=False))
+    assert bare is not None and bare.report is None
+
+
+def test_list_jobs_filters_and_sorts_oldest_first() -> None:
+    client = FakeClient({
+        "p:b": status("Running", instance_id="p:b", created=T0 + timedelta(seconds=5)),
+        "p:a": status("Running", instance_id="p:a", created=T0 + timedelta(seconds=5)),
+        "p:c": status("Running", instance_id="p:c", created=T0),
+        "p:c~shard~000000": status("Running", instance_id="p:c~shard~000000", name="batch_shard"),
+        "q:z": status("Running", instance_id="q:z"),
+    })
+    jobs = asyncio.run(service.list_jobs(client, "p:"))
+    assert [s.instance_id for s in jobs] == ["p:c", "p:a", "p:b"]
+
+
+def test_cancel_sets_the_flag_and_raises_the_event(services: Services) -> None:
+    client = FakeClient({"i": status("Running", instance_id="i")})
+    services.job_store.save_spec(_spec("j1"))
+    assert not services.job_store.cancel_requested("j1")
+    view = service.view_from_status(client.statuses["i"], "j1", None)
+    asyncio.run(service.cancel_job(client, services, view))
+    assert services.job_store.cancel_requested("j1")
+    assert client.events == [("i", CANCEL_EVENT, None)]
+
+
+def test_delete_running_job_terminates_purges_and_removes_state(services: Services) -> None:
+    client = FakeClient({"i": status("Running", instance_id="i"),
+                         "i~shard~000000": status("Running", instance_id="i~shard~000000",
+                                                  name="batch_shard"),
+                         "i~shard~000001": status("Completed", instance_id="i~shard~000001",
+                                                  name="batch_shard")})
+    services.job_store.save_spec(_spec("j1"))
+    view = service.view_from_status(client.statuses["i"], "j1", None)
+    asyncio.run(service.delete_job(client, services, view))
+    assert set(client.terminated) == {"i", "i~shard~000000"}
+    assert set(client.purged) == {"i", "i~shard~000000", "i~shard~000001"}
+    assert client.statuses == {}
+    assert services.job_store.load_spec("j1") is None
+    assert list(LocalFolderStore(services.settings.data_root / "jobs").list_blobs(
+        prefix="j1/")) == []
+
+
+def test_sweep_removes_only_old_finished_jobs_and_runs_once_per_interval(
+        services: Services) -> None:
+    old = datetime.now(timezone.utc) - timedelta(hours=services.settings.status_retention_hours,
+                                                 minutes=1)
+    client = FakeClient({
+        "p:old": status("Completed", instance_id="p:old", created=old, updated=old),
+        "p:oldrunning": status("Running", instance_id="p:oldrunning", created=old, updated=old),
+        "p:new": status("Completed", instance_id="p:new"
+                        , updated=datetime.now(timezone.utc)),
+    })
+    services.job_store.save_report("old", {"status": "succeeded"})
+    removed = asyncio.run(service.sweep_expired_jobs(client, services, "p:",
+                                                     lambda i: i.split(":")[1]))
+    assert removed == 1
+    assert set(client.statuses) == {"p:oldrunning", "p:new"}
+    assert services.job_store.load_report("old") is None
+    client.statuses["p:new"].last_updated_time = old
+    assert asyncio.run(service.sweep_expired_jobs(client, services, "p:",
+                                                  lambda i: i.split(":")[1])) == 0
