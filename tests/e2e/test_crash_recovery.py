@@ -61,3 +61,22 @@ def test_sigkill_during_fan_out_resumes_and_applies_each_completion_once(tmp_pat
     finally:
         sdk.close()
         host.stop()
+
+
+def test_sigterm_during_activities_exits_cleanly_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    host = HostProcess(SAMPLE_APP, tmp_path / "data", env={"SAMPLE_OUTPUT_DIR": str(out)})
+    host.start()
+    sdk = SdkClient(host.base_url)
+    try:
+        instance_id = sdk.run(lambda c: c.start_new(
+            "ledger_fan_out", None, {"count": 60, "delay": 0.2}))
+        _wait_ledger(out, 10)
+        assert host.stop() == 0, host.log()  # running activities finish, queued ones wait
+        assert len(_ledger(out)) < 60
+        host.start()
+        status = sdk.wait_done(instance_id, timeout=120)
+        assert status.output == {"count": 60, "sum": sum(range(60))}
+    finally:
+        sdk.close()
+        host.stop()

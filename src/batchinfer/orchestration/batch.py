@@ -92,6 +92,13 @@ def batch_shard(context: df.DurableOrchestrationContext):  # type: ignore[no-unt
     try:
         results = yield context.task_all(tasks)
     except Exception as exc:  # a chunk failed after its retries: finalize reports its items
+        # task_all fails fast; wait for the chunks still running so finalize sees their outcomes
+        for task in tasks:
+            if not task.is_completed:
+                try:
+                    yield task
+                except Exception:
+                    pass
         return {"counts": None, "error": str(exc).split("\n")[0][:500]}
     total = Counts()
     for result in results:

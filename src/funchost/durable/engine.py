@@ -53,6 +53,7 @@ OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 ACTIVE = frozenset({"Pending", "Running", "Suspended", "ContinuedAsNew"})
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
+ACTIVITY_DRAIN_SECONDS = 30.0  # how long a shutdown waits for running activities
 
 
 class DurableError(Exception):
@@ -193,6 +194,7 @@ class DurableEngine:
         self._work_queue: queue.SimpleQueue[WorkItem | None] = queue.SimpleQueue()
         self._activity_threads: list[threading.Thread] = []
         self._completions_lock = threading.Lock()
+        self._stopping = threading.Event()
         self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
         self._active: dict[str, ActiveInstance] = {}
         self._ready: asyncio.Queue[str] | None = None
@@ -249,8 +251,16 @@ class DurableEngine:
             except (asyncio.CancelledError, Exception):
                 pass
         self._tasks = []
+        self._stopping.set()
         for _ in self._activity_threads:
             self._work_queue.put(None)
+        # Let running activities finish (their completions are then recorded): a native library
+        # still computing in a thread while the interpreter exits can abort the process.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ACTIVITY_DRAIN_SECONDS
+        for thread in self._activity_threads:
+            remaining = max(0.0, deadline - loop.time())
+            await loop.run_in_executor(None, thread.join, remaining)
         self._flush_completions()
         for handle in self._timers.values():
             handle.cancel()
@@ -791,8 +801,8 @@ class DurableEngine:
         assert loop is not None
         while True:
             item = self._work_queue.get()
-            if item is None:
-                return
+            if item is None or self._stopping.is_set():
+                return  # work not started stays in the store and runs after a restart
             if item.instance_id not in self._active:
                 continue  # its orchestration ended; the work row went with it
             event = self._execute_work(item, loop)
