@@ -2,9 +2,12 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from batchinfer.activities.anomaly_triggers import blueprint as anomaly_activities
 from batchinfer.activities.triggers import blueprint as batch_activities
+from batchinfer.api.anomaly_detector.routes import blueprint as anomaly_detector_api
 from batchinfer.api.document_intelligence.routes import blueprint as document_intelligence_api
 from batchinfer.api.health import blueprint as health_api
+from batchinfer.orchestration.anomaly import blueprint as anomaly_orchestrations
 from batchinfer.orchestration.batch import blueprint as batch_orchestrations
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -12,3 +15,6 @@ app.register_functions(health_api)
 app.register_functions(document_intelligence_api)
 app.register_functions(batch_orchestrations)
 app.register_functions(batch_activities)
+app.register_functions(anomaly_detector_api)
+app.register_functions(anomaly_orchestrations)
+app.register_functions(anomaly_activities)

@@ -10,12 +10,25 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from batchinfer.anomaly.model_store import ModelStore
 from batchinfer.inference.registry import AnalyzePipeline, ModelRegistry, build_default_registry
 from batchinfer.jobs.store import JobStore
 from batchinfer.settings import AppSettings
-from batchinfer.storage import BlobStore, StorageAllowList
+from batchinfer.storage import BlobStore, ContainerUrl, StorageAllowList
+from batchinfer.storage.configured import (
+    ConfiguredContainer,
+    container_for_connection,
+    container_for_url,
+)
 from batchinfer.storage.factory import open_container
 from batchinfer.storage.local import LocalFolderStore
+
+
+# Job specs name operator-configured containers by these references instead of URLs. They are
+# not URLs (the allow-list refuses them), so a request body can never name them.
+CONFIGURED_INBOX = "configured:inbox"
+CONFIGURED_RESULTS = "configured:results"
+CONFIGURED_CONTAINERS = frozenset({CONFIGURED_INBOX, CONFIGURED_RESULTS})
 
 
 @dataclass
@@ -26,9 +39,11 @@ class Services:
     policy: StorageAllowList
     job_store: JobStore
     registry: ModelRegistry
+    models: ModelStore
     last_sweep: float = float("-inf")  # monotonic time of the last retention sweep
     _pipelines: dict[str, AnalyzePipeline] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _configured_stores: dict[str, BlobStore] = field(default_factory=dict)
 
     def pipeline(self, model_id: str) -> AnalyzePipeline:
         """The model's pipeline, created once per process (sessions are cached below it)."""
@@ -38,8 +53,42 @@ class Services:
             return self._pipelines[model_id]
 
     def open_container(self, url: str) -> BlobStore:
-        """A user's container, after the allow-list check (raises before any request)."""
+        """A user's container, after the allow-list check (raises before any request), or an
+        operator-configured one when `url` is one of the `CONFIGURED_*` references."""
+        if url in CONFIGURED_CONTAINERS:
+            with self._lock:
+                if url not in self._configured_stores:  # one client (and credential) each
+                    self._configured_stores[url] = self.configured_container(url).open()
+                return self._configured_stores[url]
         return open_container(url, self.policy)
+
+    def locate(self, url: str) -> ContainerUrl:
+        """Where a job's container is (for report URLs): checked like `open_container`."""
+        if url in CONFIGURED_CONTAINERS:
+            return self.configured_container(url).location
+        return self.policy.check(url)
+
+    def configured_container(self, reference: str) -> ConfiguredContainer:
+        """The inbox (its connection setting) or the results container (its URL setting; the
+        inbox itself when that is unset). Operator-configured: no allow-list, own identity."""
+        settings = self.settings
+        if reference == CONFIGURED_RESULTS and settings.results_container_url:
+            return container_for_url("BATCHINFER_RESULTS_CONTAINER_URL",
+                                     settings.results_container_url,
+                                     client_id=settings.inbox_storage_client_id,
+                                     endpoint_suffixes=self.policy.endpoint_suffixes)
+        return container_for_connection(
+            "BATCHINFER_INBOX_STORAGE", settings.inbox_storage, settings.inbox_container,
+            account_name=settings.inbox_storage_account,
+            client_id=settings.inbox_storage_client_id,
+            development_endpoint=settings.azurite_blob_endpoint,
+            endpoint_suffix=(self.policy.endpoint_suffixes or ("core.windows.net",))[0])
+
+
+def _folder(path: Path) -> Path:
+    """Our own local containers exist from the start (a user's must already exist)."""
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _job_store(settings: AppSettings, env_url: str | None) -> JobStore:
@@ -51,7 +100,21 @@ def _job_store(settings: AppSettings, env_url: str | None) -> JobStore:
 
         container = parse_container_url(env_url)
         return JobStore(AzureBlobStore(container, credential=DefaultAzureCredential()))
-    return JobStore(LocalFolderStore(settings.data_root / "jobs"))
+    return JobStore(LocalFolderStore(_folder(settings.data_root / "jobs")))
+
+
+def _model_store(settings: AppSettings) -> ModelStore:
+    cache = settings.data_root / "cache" / "models"
+    if settings.model_store_url:
+        from azure.identity import DefaultAzureCredential
+
+        from batchinfer.storage.azure_blob import AzureBlobStore
+        from batchinfer.storage.urls import parse_container_url
+
+        store: BlobStore = AzureBlobStore(parse_container_url(settings.model_store_url),
+                                          credential=DefaultAzureCredential())
+        return ModelStore(store, cache)
+    return ModelStore(LocalFolderStore(_folder(settings.data_root / "models")), cache)
 
 
 def build_services(settings: AppSettings | None = None) -> Services:
@@ -61,6 +124,7 @@ def build_services(settings: AppSettings | None = None) -> Services:
         policy=StorageAllowList.from_settings(default_local_root=settings.data_root / "storage"),
         job_store=_job_store(settings, settings.job_store_url),
         registry=build_default_registry(),
+        models=_model_store(settings),
     )
 
 

@@ -106,6 +106,26 @@ class JobStore:
         return (self._store.exists(name=f"{job_id}/cancel")
                 or not self._store.exists(name=f"{job_id}/spec.json"))
 
+    # ------------------------------------------------------------------------ free-form parts
+    def save_document(self, job_id: str, name: str, value: Any) -> None:
+        """A named JSON document of a job (requests, summaries, result pages of other APIs)."""
+        self._store.write_blob(name=f"{job_id}/{name}", data=_dump(value), overwrite=True)
+
+    def load_document(self, job_id: str, name: str) -> Any | None:
+        try:
+            return json.loads(self._store.read_blob(name=f"{job_id}/{name}"))
+        except BlobNotFoundError:
+            return None
+
+    def save_bytes(self, job_id: str, name: str, data: bytes) -> None:
+        self._store.write_blob(name=f"{job_id}/{name}", data=data, overwrite=True)
+
+    def load_bytes(self, job_id: str, name: str) -> bytes:
+        return self._store.read_blob(name=f"{job_id}/{name}")
+
+    def delete_document(self, job_id: str, name: str) -> None:
+        self._store.delete_blob(name=f"{job_id}/{name}", missing_ok=True)
+
     # ------------------------------------------------------------------------------ delete
     def delete_job(self, job_id: str) -> int:
         """Remove everything the job stored; returns how many blobs were deleted."""

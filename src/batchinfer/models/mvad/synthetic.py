@@ -122,3 +122,14 @@ def _least_correlated(values: np.ndarray, var: int) -> int:
     corr = np.abs(np.nan_to_num(corr, nan=0.0))
     corr[var] = np.inf
     return int(np.argmin(corr))
+
+
+def to_one_table_csv(series: MultivariateSeries) -> str:
+    """The series as a OneTable CSV (`timestamp` + one column per variable), for samples/tests."""
+    from batchinfer.models.mvad.series import format_timestamps
+
+    header = ",".join(("timestamp", *series.variables))
+    stamps = format_timestamps(series.timestamps)
+    rows = [",".join((ts, *(repr(float(v)) for v in row)))
+            for ts, row in zip(stamps, series.values)]
+    return "\n".join((header, *rows)) + "\n"

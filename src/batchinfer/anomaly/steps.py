@@ -1,0 +1,263 @@
+"""The anomaly detection steps as plain functions: train, prepare/run/finish detection, detect-last.
+
+Each takes `Services` and ids; the activity triggers only adapt JSON. Data problems are reported
+in the model record or the detection summary (`errors`, status `FAILED`), never raised out of
+an activity: a retry cannot fix bad data. Requests carrying SAS URLs live in the job store only
+while the work runs.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from batchinfer.anomaly.data_source import check_data_source, load_series
+from batchinfer.models.mvad import (
+    AlignPolicy,
+    MultivariateSeries,
+    MvadDataError,
+    detect_chunk,
+    plan_chunks,
+    prepare,
+    slice_time,
+    train,
+)
+from batchinfer.models.mvad.series import format_timestamps, parse_timestamps
+from batchinfer.services import Services
+from batchinfer.storage import StorageError, UrlNotAllowedError
+
+log = logging.getLogger("batchinfer.anomaly")
+
+MODEL_VERSION = 1
+DETECT_CHUNK_TIMESTAMPS = 5000
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def train_job_id(model_id: str) -> str:
+    return f"mvad-train-{model_id}"
+
+
+def detect_job_id(result_id: str) -> str:
+    return f"mvad-detect-{result_id}"
+
+
+def _error(exc: Exception) -> dict[str, str]:
+    if isinstance(exc, MvadDataError):
+        return exc.to_json()
+    if isinstance(exc, UrlNotAllowedError):
+        return {"code": "InvalidDataSource", "message": exc.message}
+    if isinstance(exc, StorageError):
+        return {"code": "DataSourceNotAccessible", "message": exc.message}
+    return {"code": "InternalServerError", "message": f"Unexpected {type(exc).__name__}."}
+
+
+# ================================================================================== training
+def set_model_status(services: Services, model_id: str, status: str,
+                     errors: list[dict[str, str]] | None = None,
+                     diagnostics: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    record = services.models.load_record(model_id)
+    if record is None:
+        return None
+    record["lastUpdatedTime"] = now_iso()
+    record["modelInfo"]["status"] = status
+    if errors is not None:
+        record["modelInfo"]["errors"] = errors
+    if diagnostics is not None:
+        record["modelInfo"]["diagnosticsInfo"] = diagnostics
+    services.models.save_record(model_id, record)
+    return record
+
+
+def train_model(services: Services, model_id: str) -> str:
+    """Load, align and train; store the model version and the READY/FAILED record."""
+    job = train_job_id(model_id)
+    request = services.job_store.load_document(job, "request.json")
+    record = set_model_status(services, model_id, "RUNNING")
+    if record is None or request is None:
+        return "FAILED"  # deleted meanwhile
+    info = record["modelInfo"]
+    started = time.perf_counter()
+    try:
+        location = check_data_source(request["dataSource"], services.policy)
+        series = load_series(location, services.policy, info.get("dataSchema", "OneTable"))
+        series = slice_time(series, info["startTime"], info["endTime"])
+        policy = info.get("alignPolicy") or {}
+        model = train(series, int(info.get("slidingWindow", 300)), AlignPolicy(
+            policy.get("alignMode", "Outer"), policy.get("fillNAMethod", "Linear"),
+            float(policy.get("paddingValue", 0.0))))
+        services.models.save_model(model_id, MODEL_VERSION, model)
+    except Exception as exc:  # data and storage problems end the training, reported
+        if not isinstance(exc, (MvadDataError, StorageError, ValueError)):
+            log.exception("Training model %s failed unexpectedly", model_id)
+        set_model_status(services, model_id, "FAILED", [_error(exc)])
+        return "FAILED"
+    finally:
+        services.job_store.delete_job(job)
+    seconds = round(time.perf_counter() - started, 3)
+    held_out = min(model.diagnostics.get("ridgeGridHeldOutMse", {"0": 0.0}).values())
+    diagnostics = {
+        "modelState": {"epochIds": [1], "trainLosses": [held_out],
+                       "validationLosses": [held_out], "latenciesInSeconds": [seconds]},
+        "variableStates": model.diagnostics.get("variableStates", []),
+    }
+    set_model_status(services, model_id, "READY", [], diagnostics)
+    return "READY"
+
+
+# ================================================================================= detection
+def load_summary(services: Services, result_id: str) -> dict[str, Any]:
+    summary = services.job_store.load_document(detect_job_id(result_id), "summary.json")
+    if summary is None:
+        raise LookupError(result_id)
+    return summary
+
+
+def set_detection_status(services: Services, result_id: str, status: str, *,
+                         errors: list[dict[str, str]] | None = None,
+                         variable_states: list[dict[str, Any]] | None = None,
+                         setup: dict[str, Any] | None = None) -> None:
+    job = detect_job_id(result_id)
+    summary = services.job_store.load_document(job, "summary.json") or {}
+    summary["status"] = status
+    if errors is not None:
+        summary["errors"] = errors
+    if variable_states is not None:
+        summary["variableStates"] = variable_states
+    if setup is not None:
+        summary["setupInfo"] = {**summary.get("setupInfo", {}), **setup}
+    services.job_store.save_document(job, "summary.json", summary)
+
+
+def _save_block(services: Services, job: str, index: int, block: MultivariateSeries) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, timestamps=block.timestamps, values=block.values)
+    services.job_store.save_bytes(job, f"blocks/{index:06d}.npz", buffer.getvalue())
+
+
+def _load_block(services: Services, job: str, index: int,
+                variables: tuple[str, ...]) -> MultivariateSeries:
+    with np.load(io.BytesIO(services.job_store.load_bytes(job, f"blocks/{index:06d}.npz"))) as data:
+        return MultivariateSeries(data["timestamps"], variables, data["values"])
+
+
+def prepare_detection(services: Services, result_id: str) -> int:
+    """Verify and align the range, store chunk blocks (each with w-1 rows of history).
+
+    Returns the number of chunks, or 0 when the detection failed (the summary says why).
+    """
+    job = detect_job_id(result_id)
+    request = services.job_store.load_document(job, "request.json")
+    summary = load_summary(services, result_id)
+    if request is None:
+        return 0
+    setup = summary["setupInfo"]
+    try:
+        record = services.models.load_record(request["modelId"])
+        if record is None or record["modelInfo"]["status"] != "READY":
+            raise MvadDataError("ModelNotReady", "The model is not ready (or was deleted).")
+        model = services.models.load_model(request["modelId"], MODEL_VERSION)
+        location = check_data_source(request["dataSource"], services.policy)
+        series = load_series(location, services.policy, record["modelInfo"].get(
+            "dataSchema", "OneTable"))
+        ranged = slice_time(series, setup["startTime"], setup["endTime"])
+        limit = services.settings.max_detect_timestamps
+        if ranged.n_timestamps > limit:
+            raise MvadDataError(
+                "TooManyTimestamps", f"The range holds {ranged.n_timestamps} timestamps; the "
+                f"limit is {limit} (setting BATCHINFER_MAX_DETECT_TIMESTAMPS).")
+        aligned, states = prepare(model, ranged)
+    except Exception as exc:
+        if not isinstance(exc, (MvadDataError, StorageError, ValueError, LookupError)):
+            log.exception("Preparing detection %s failed unexpectedly", result_id)
+        set_detection_status(services, result_id, "FAILED", errors=[_error(exc)])
+        services.job_store.delete_document(job, "request.json")
+        return 0
+    chunks = plan_chunks(aligned.n_timestamps, DETECT_CHUNK_TIMESTAMPS, model.sliding_window)
+    for index, chunk in enumerate(chunks):
+        _save_block(services, job, index, aligned.rows(chunk.history_start, chunk.stop))
+    services.job_store.save_document(job, "plan.json", {
+        "chunks": [{"start": c.start, "stop": c.stop, "historyStart": c.history_start}
+                   for c in chunks],
+        "variables": list(model.variables)})
+    clamp = {}
+    if aligned.n_timestamps:
+        first, last = format_timestamps(aligned.timestamps[[0, -1]])
+        clamp = {"startTime": first, "endTime": last}
+    set_detection_status(services, result_id, "RUNNING", variable_states=states, setup=clamp)
+    services.job_store.delete_document(job, "request.json")
+    return len(chunks)
+
+
+def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
+    """Score one stored block and store its results; returns how many results it wrote."""
+    job = detect_job_id(result_id)
+    plan = services.job_store.load_document(job, "plan.json")
+    summary = load_summary(services, result_id)
+    model_id = summary["modelId"]
+    model = services.models.load_model(model_id, MODEL_VERSION)
+    chunk = plan["chunks"][index]
+    block = _load_block(services, job, index, tuple(plan["variables"]))
+    results = detect_chunk(model, block, chunk["start"] - chunk["historyStart"],
+                           int(summary["setupInfo"].get("topContributorCount", 10)))
+    services.job_store.save_document(job, f"results/{index:06d}.json", results)
+    services.job_store.delete_document(job, f"blocks/{index:06d}.npz")
+    return len(results)
+
+
+def finish_detection(services: Services, result_id: str, failed_chunks: int) -> str:
+    if failed_chunks:
+        set_detection_status(services, result_id, "FAILED", errors=[{
+            "code": "InternalServerError",
+            "message": f"{failed_chunks} chunk(s) of the range could not be scored."}])
+        return "FAILED"
+    set_detection_status(services, result_id, "READY", errors=[])
+    return "READY"
+
+
+def detection_results(services: Services, result_id: str) -> list[dict[str, Any]]:
+    """All results in time order (chunks are stored by index)."""
+    job = detect_job_id(result_id)
+    plan = services.job_store.load_document(job, "plan.json")
+    results: list[dict[str, Any]] = []
+    for index in range(len((plan or {}).get("chunks", []))):
+        results.extend(services.job_store.load_document(job, f"results/{index:06d}.json") or [])
+    return results
+
+
+# =============================================================================== detect-last
+def series_from_variables(variables: list[dict[str, Any]]) -> MultivariateSeries:
+    """The detect-last request body as a series (timestamps parsed once when shared)."""
+    names = tuple(v["variable"] for v in variables)
+    if len(set(names)) != len(names):
+        raise MvadDataError("DuplicatedVariables", "A variable appears more than once.")
+    for item in variables:
+        if len(item["timestamps"]) != len(item["values"]):
+            raise MvadDataError("InvalidInputFormat",
+                                f"Variable '{item['variable']}' has {len(item['timestamps'])} "
+                                f"timestamps but {len(item['values'])} values.")
+    first = variables[0]["timestamps"]
+    if all(v["timestamps"] == first for v in variables):
+        stamps = parse_timestamps(first, "timestamps")
+        order = np.argsort(stamps, kind="stable")
+        if np.any(np.diff(stamps[order]) == 0):
+            raise MvadDataError("DuplicatedTimestamps", "Timestamps must be unique.")
+        values = np.array([v["values"] for v in variables], dtype=np.float32).T[order]
+        return MultivariateSeries(stamps[order], names, np.ascontiguousarray(values))
+    # different timestamps per variable: join on their union; alignment fills the gaps
+    parsed = [parse_timestamps(v["timestamps"], v["variable"]) for v in variables]
+    union = np.unique(np.concatenate(parsed))
+    values = np.full((len(union), len(names)), np.nan, dtype=np.float32)
+    for column, (stamps, item) in enumerate(zip(parsed, variables)):
+        if len(np.unique(stamps)) != len(stamps):
+            raise MvadDataError("DuplicatedTimestamps",
+                                f"Variable '{item['variable']}' repeats a timestamp.")
+        values[np.searchsorted(union, stamps), column] = np.asarray(item["values"],
+                                                                     dtype=np.float32)
+    return MultivariateSeries(union.astype(np.int64), names, values)
