@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -92,3 +93,31 @@ def _multi_table_files(store: BlobStore, path: str) -> dict[str, str]:
     prefix = path.rstrip("/") + "/" if path else ""
     return {b.name: _read(store, b.name).decode("utf-8-sig")
             for b in store.list_blobs(prefix=prefix) if b.name.lower().endswith(".csv")}
+
+
+def iter_csv_lines(location: DataLocation, policy: StorageAllowList) -> Iterator[str]:
+    """The lines of a OneTable CSV, read incrementally where the store allows it.
+
+    Local folders stream from the file; other stores are read in one request (the blob port
+    has no ranged reads yet), so only their parsing, not their download, is incremental.
+    """
+    from batchinfer.storage.local import LocalFolderStore
+    from batchinfer.storage.paths import resolve_under
+
+    try:
+        store = open_container(location.container_url, policy)
+        if isinstance(store, LocalFolderStore):
+            path = resolve_under(store.root, location.path)
+            try:
+                with open(path, encoding="utf-8-sig", newline="") as handle:
+                    yield from handle
+            except FileNotFoundError:
+                raise MvadDataError("DataSourceNotAccessible",
+                                    f"The dataSource blob {location.path!r} does not exist.") \
+                    from None
+            return
+        text = _read(store, location.path).decode("utf-8-sig")
+    except StorageError as exc:
+        raise MvadDataError("DataSourceNotAccessible",
+                            f"The dataSource could not be read: {exc.message}") from None
+    yield from text.splitlines(keepends=True)

@@ -15,7 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from batchinfer.anomaly.data_source import check_data_source, load_series
+from batchinfer.anomaly.data_source import (
+    DataLocation,
+    check_data_source,
+    iter_csv_lines,
+    load_series,
+)
+from batchinfer.anomaly.streaming import NotStreamable, stream_prepare
 from batchinfer.models.mvad import (
     AlignPolicy,
     MultivariateSeries,
@@ -26,7 +32,8 @@ from batchinfer.models.mvad import (
     slice_time,
     train,
 )
-from batchinfer.models.mvad.series import format_timestamps, parse_timestamps
+from batchinfer.models.mvad.model import TrainedModel
+from batchinfer.models.mvad.series import format_timestamp, parse_time, parse_timestamps
 from batchinfer.services import Services
 from batchinfer.storage import StorageError, UrlNotAllowedError
 
@@ -164,35 +171,67 @@ def prepare_detection(services: Services, result_id: str) -> int:
             raise MvadDataError("ModelNotReady", "The model is not ready (or was deleted).")
         model = services.models.load_model(request["modelId"], MODEL_VERSION)
         location = check_data_source(request["dataSource"], services.policy)
-        series = load_series(location, services.policy, record["modelInfo"].get(
-            "dataSchema", "OneTable"))
-        ranged = slice_time(series, setup["startTime"], setup["endTime"])
-        limit = services.settings.max_detect_timestamps
-        if ranged.n_timestamps > limit:
-            raise MvadDataError(
-                "TooManyTimestamps", f"The range holds {ranged.n_timestamps} timestamps; the "
-                f"limit is {limit} (setting BATCHINFER_MAX_DETECT_TIMESTAMPS).")
-        aligned, states = prepare(model, ranged)
+        schema = record["modelInfo"].get("dataSchema", "OneTable")
+        chunks, states, span = _prepare_blocks(services, job, model, location, schema, setup)
     except Exception as exc:
         if not isinstance(exc, (MvadDataError, StorageError, ValueError, LookupError)):
             log.exception("Preparing detection %s failed unexpectedly", result_id)
         set_detection_status(services, result_id, "FAILED", errors=[_error(exc)])
         services.job_store.delete_document(job, "request.json")
         return 0
-    chunks = plan_chunks(aligned.n_timestamps, DETECT_CHUNK_TIMESTAMPS, model.sliding_window)
-    for index, chunk in enumerate(chunks):
-        _save_block(services, job, index, aligned.rows(chunk.history_start, chunk.stop))
     services.job_store.save_document(job, "plan.json", {
-        "chunks": [{"start": c.start, "stop": c.stop, "historyStart": c.history_start}
-                   for c in chunks],
-        "variables": list(model.variables)})
+        "chunks": chunks, "variables": list(model.variables)})
     clamp = {}
-    if aligned.n_timestamps:
-        first, last = format_timestamps(aligned.timestamps[[0, -1]])
-        clamp = {"startTime": first, "endTime": last}
+    if span is not None:
+        clamp = {"startTime": format_timestamp(span[0]), "endTime": format_timestamp(span[1])}
     set_detection_status(services, result_id, "RUNNING", variable_states=states, setup=clamp)
     services.job_store.delete_document(job, "request.json")
     return len(chunks)
+
+
+def _prepare_blocks(services: Services, job: str, model: TrainedModel, location: DataLocation,
+                    schema: str, setup: dict[str, Any]
+                    ) -> tuple[list[dict[str, int]], list[dict[str, Any]], tuple[int, int] | None]:
+    """Write the chunk blocks; OneTable CSVs in one streaming pass, the rest in memory."""
+    limit = services.settings.max_detect_timestamps
+    start = parse_time(setup["startTime"], "startTime")
+    end = parse_time(setup["endTime"], "endTime")
+    chunks: list[dict[str, int]] = []
+
+    def emit(index: int, block: MultivariateSeries, history_len: int) -> None:
+        done = chunks[-1]["stop"] if chunks else 0
+        stop = done + block.n_timestamps - history_len
+        if stop > limit:
+            raise _too_many(limit)
+        _save_block(services, job, index, block)
+        chunks.append({"start": done, "stop": stop, "historyStart": done - history_len})
+
+    if schema.lower() == "onetable":
+        try:
+            _, states, span = stream_prepare(
+                iter_csv_lines(location, services.policy), model, start, end,
+                DETECT_CHUNK_TIMESTAMPS, location.path, emit)
+            return chunks, states, span
+        except NotStreamable:
+            chunks.clear()  # rows out of time order: sort them in memory instead
+    series = load_series(location, services.policy, schema)
+    ranged = slice_time(series, setup["startTime"], setup["endTime"])
+    if ranged.n_timestamps > limit:
+        raise _too_many(limit, ranged.n_timestamps)
+    aligned, states = prepare(model, ranged)
+    for index, chunk in enumerate(plan_chunks(aligned.n_timestamps, DETECT_CHUNK_TIMESTAMPS,
+                                              model.sliding_window)):
+        _save_block(services, job, index, aligned.rows(chunk.history_start, chunk.stop))
+        chunks.append({"start": chunk.start, "stop": chunk.stop,
+                       "historyStart": chunk.history_start})
+    span = (int(aligned.timestamps[0]), int(aligned.timestamps[-1]))
+    return chunks, states, span
+
+
+def _too_many(limit: int, count: int | None = None) -> MvadDataError:
+    held = f"holds {count} timestamps" if count else "holds more timestamps than allowed"
+    return MvadDataError("TooManyTimestamps", f"The range {held}; the limit is {limit} "
+                         "(setting BATCHINFER_MAX_DETECT_TIMESTAMPS).")
 
 
 def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
