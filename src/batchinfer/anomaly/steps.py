@@ -197,35 +197,43 @@ def _prepare_blocks(services: Services, job: str, model: TrainedModel, location:
     start = parse_time(setup["startTime"], "startTime")
     end = parse_time(setup["endTime"], "endTime")
     chunks: list[dict[str, int]] = []
+    written: set[int] = set()  # blocks to remove if preparation fails
 
     def emit(index: int, block: MultivariateSeries, history_len: int) -> None:
         done = chunks[-1]["stop"] if chunks else 0
         stop = done + block.n_timestamps - history_len
         if stop > limit:
             raise _too_many(limit)
+        written.add(index)
         _save_block(services, job, index, block)
         chunks.append({"start": done, "stop": stop, "historyStart": done - history_len})
 
-    if schema.lower() == "onetable":
-        try:
-            _, states, span = stream_prepare(
-                iter_csv_lines(location, services.policy), model, start, end,
-                DETECT_CHUNK_TIMESTAMPS, location.path, emit)
-            return chunks, states, span
-        except NotStreamable:
-            chunks.clear()  # rows out of time order: sort them in memory instead
-    series = load_series(location, services.policy, schema)
-    ranged = slice_time(series, setup["startTime"], setup["endTime"])
-    if ranged.n_timestamps > limit:
-        raise _too_many(limit, ranged.n_timestamps)
-    aligned, states = prepare(model, ranged)
-    for index, chunk in enumerate(plan_chunks(aligned.n_timestamps, DETECT_CHUNK_TIMESTAMPS,
-                                              model.sliding_window)):
-        _save_block(services, job, index, aligned.rows(chunk.history_start, chunk.stop))
-        chunks.append({"start": chunk.start, "stop": chunk.stop,
-                       "historyStart": chunk.history_start})
-    span = (int(aligned.timestamps[0]), int(aligned.timestamps[-1]))
-    return chunks, states, span
+    try:
+        if schema.lower() == "onetable":
+            try:
+                _, states, span = stream_prepare(
+                    iter_csv_lines(location, services.policy), model, start, end,
+                    DETECT_CHUNK_TIMESTAMPS, location.path, emit)
+                return chunks, states, span
+            except NotStreamable:
+                chunks.clear()  # rows out of time order: sort them in memory instead
+        series = load_series(location, services.policy, schema)
+        ranged = slice_time(series, setup["startTime"], setup["endTime"])
+        if ranged.n_timestamps > limit:
+            raise _too_many(limit, ranged.n_timestamps)
+        aligned, states = prepare(model, ranged)
+        for index, chunk in enumerate(plan_chunks(aligned.n_timestamps, DETECT_CHUNK_TIMESTAMPS,
+                                                  model.sliding_window)):
+            written.add(index)
+            _save_block(services, job, index, aligned.rows(chunk.history_start, chunk.stop))
+            chunks.append({"start": chunk.start, "stop": chunk.stop,
+                           "historyStart": chunk.history_start})
+        span = (int(aligned.timestamps[0]), int(aligned.timestamps[-1]))
+        return chunks, states, span
+    except Exception:
+        for index in written:  # a failed (or cap-exceeding) range leaves no blocks behind
+            services.job_store.delete_document(job, f"blocks/{index:06d}.npz")
+        raise
 
 
 def _too_many(limit: int, count: int | None = None) -> MvadDataError:
@@ -237,6 +245,9 @@ def _too_many(limit: int, count: int | None = None) -> MvadDataError:
 def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
     """Score one stored block and store its results; returns how many results it wrote."""
     job = detect_job_id(result_id)
+    done = services.job_store.load_document(job, f"results/{index:06d}.json")
+    if done is not None:  # a retry after the block was scored (and deleted)
+        return len(done)
     plan = services.job_store.load_document(job, "plan.json")
     summary = load_summary(services, result_id)
     model_id = summary["modelId"]
@@ -260,13 +271,22 @@ def finish_detection(services: Services, result_id: str, failed_chunks: int) -> 
     return "READY"
 
 
-def detection_results(services: Services, result_id: str) -> list[dict[str, Any]]:
-    """All results in time order (chunks are stored by index)."""
+def detection_results(services: Services, result_id: str, skip: int = 0,
+                      top: int | None = None) -> list[dict[str, Any]]:
+    """Results in time order, optionally a page of them; chunks outside the page are not read."""
     job = detect_job_id(result_id)
-    plan = services.job_store.load_document(job, "plan.json")
+    plan = services.job_store.load_document(job, "plan.json") or {}
+    stop = None if top is None else skip + top
     results: list[dict[str, Any]] = []
-    for index in range(len((plan or {}).get("chunks", []))):
-        results.extend(services.job_store.load_document(job, f"results/{index:06d}.json") or [])
+    for index, chunk in enumerate(plan.get("chunks", [])):
+        if chunk["stop"] <= skip:
+            continue
+        if stop is not None and chunk["start"] >= stop:
+            break
+        rows = services.job_store.load_document(job, f"results/{index:06d}.json") or []
+        first = max(0, skip - chunk["start"])
+        last = len(rows) if stop is None else min(len(rows), stop - chunk["start"])
+        results.extend(rows[first:last])
     return results
 
 

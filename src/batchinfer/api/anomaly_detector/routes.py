@@ -238,9 +238,15 @@ async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
         except (ValueError, LookupError):
             raise ApiError(404, "ResultNotExist", f"Result '{raw}' does not exist.",
                            inner_code="ResultNotExist") from None
+        try:  # our extension: page through very long ranges with ?skip=&top=
+            skip = max(0, int(req.params.get("skip", "0")))
+            top = int(req.params["top"]) if "top" in req.params else None
+        except ValueError:
+            raise ApiError(400, "InvalidParameter", "skip and top must be integers.") from None
         results = []
         if summary["status"] == "READY":
-            results = await asyncio.to_thread(steps.detection_results, services, result_id)
+            results = await asyncio.to_thread(steps.detection_results, services, result_id,
+                                              skip, None if top is None else max(0, top))
         return json_response(200, {"resultId": result_id, "summary": _public(summary),
                                    "results": results})
 

@@ -133,3 +133,19 @@ def to_one_table_csv(series: MultivariateSeries) -> str:
     rows = [",".join((ts, *(repr(float(v)) for v in row)))
             for ts, row in zip(stamps, series.values)]
     return "\n".join((header, *rows)) + "\n"
+
+
+def write_one_table_csv(series: MultivariateSeries, path: str, block: int = 50_000) -> None:
+    """Write a OneTable CSV block by block (for data too large to format as one string)."""
+    import io as _io
+
+    from batchinfer.models.mvad.series import format_timestamps
+
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(",".join(("timestamp", *series.variables)) + "\n")
+        for lo in range(0, series.n_timestamps, block):
+            buffer = _io.StringIO()
+            np.savetxt(buffer, series.values[lo:lo + block], fmt="%.7g", delimiter=",")
+            stamps = format_timestamps(series.timestamps[lo:lo + block])
+            lines = buffer.getvalue().splitlines()
+            handle.write("".join(f"{ts},{line}\n" for ts, line in zip(stamps, lines)))
