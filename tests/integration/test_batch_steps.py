@@ -21,6 +21,7 @@ from batchinfer.activities.batch_steps import finalize_job, plan_job, run_chunk
 from batchinfer.inference.registry import ModelRegistry, ModelSpec
 from batchinfer.jobs.model import DOCUMENT_ANALYSIS, Counts, JobRef, JobSpec, Plan
 from batchinfer.jobs.planning import chunk_slices
+from batchinfer.anomaly.model_store import ModelStore
 from batchinfer.jobs.store import JobStore
 from batchinfer.models.ocr.errors import InvalidContentError, UnsupportedContentError
 from batchinfer.services import Services
@@ -125,7 +126,8 @@ def _services(root: Path, pipeline: FakePipeline, *, items_per_activity: int = 2
                                         factory=lambda sessions: pipeline)])
     return Services(settings=settings,
                     policy=StorageAllowList(local_roots=[root / "storage"]),
-                    job_store=JobStore(LocalFolderStore(root / "jobs")), registry=registry)
+                    job_store=JobStore(LocalFolderStore(root / "jobs")), registry=registry,
+                    models=ModelStore(LocalFolderStore(root / "models"), root / "cache"))
 
 
 @pytest.fixture

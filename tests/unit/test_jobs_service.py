@@ -14,6 +14,7 @@ import pytest
 from batchinfer.inference.registry import ModelRegistry
 from batchinfer.jobs import service
 from batchinfer.jobs.model import DOCUMENT_ANALYSIS, JobSpec
+from batchinfer.anomaly.model_store import ModelStore
 from batchinfer.jobs.store import JobStore
 from batchinfer.orchestration.names import BATCH_JOB, CANCEL_EVENT
 from batchinfer.services import Services
@@ -154,7 +155,8 @@ def services(tmp_path: Path) -> Services:
     settings = AppSettings.from_env({"BATCHINFER_DATA_ROOT": str(tmp_path)})
     return Services(settings=settings, policy=StorageAllowList(local_roots=[tmp_path]),
                     job_store=JobStore(LocalFolderStore(tmp_path / "jobs")),
-                    registry=ModelRegistry())
+                    registry=ModelRegistry(),
+                    models=ModelStore(LocalFolderStore(tmp_path / "models"), tmp_path / "cache"))
 
 
 def _spec(job_id: str) -> JobSpec:

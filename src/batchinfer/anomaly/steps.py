@@ -114,7 +114,9 @@ def train_model(services: Services, model_id: str) -> str:
                        "validationLosses": [held_out], "latenciesInSeconds": [seconds]},
         "variableStates": model.diagnostics.get("variableStates", []),
     }
-    set_model_status(services, model_id, "READY", [], diagnostics)
+    if set_model_status(services, model_id, "READY", [], diagnostics) is None:
+        services.models.delete(model_id)  # deleted while training: drop the files just written
+        return "FAILED"
     return "READY"
 
 
