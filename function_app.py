@@ -3,12 +3,15 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from batchinfer.activities.anomaly_triggers import blueprint as anomaly_activities
+from batchinfer.activities.inbox_triggers import blueprint as inbox_activities
 from batchinfer.activities.triggers import blueprint as batch_activities
 from batchinfer.api.anomaly_detector.routes import blueprint as anomaly_detector_api
 from batchinfer.api.document_intelligence.routes import blueprint as document_intelligence_api
 from batchinfer.api.health import blueprint as health_api
+from batchinfer.api.inbox import blueprint as inbox_trigger
 from batchinfer.orchestration.anomaly import blueprint as anomaly_orchestrations
 from batchinfer.orchestration.batch import blueprint as batch_orchestrations
+from batchinfer.orchestration.inbox import blueprint as inbox_orchestrations
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(health_api)
@@ -18,3 +21,6 @@ app.register_functions(batch_activities)
 app.register_functions(anomaly_detector_api)
 app.register_functions(anomaly_orchestrations)
 app.register_functions(anomaly_activities)
+app.register_functions(inbox_trigger)
+app.register_functions(inbox_orchestrations)
+app.register_functions(inbox_activities)

@@ -40,7 +40,7 @@ class Services:
     job_store: JobStore
     registry: ModelRegistry
     models: ModelStore
-    last_sweep: float = float("-inf")  # monotonic time of the last retention sweep
+    _sweeps: dict[str, float] = field(default_factory=dict)  # last retention sweep per kind
     _pipelines: dict[str, AnalyzePipeline] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _configured_stores: dict[str, BlobStore] = field(default_factory=dict)
@@ -51,6 +51,17 @@ class Services:
             if model_id not in self._pipelines:
                 self._pipelines[model_id] = self.registry.get(model_id).create()
             return self._pipelines[model_id]
+
+    def sweep_due(self, kind: str, interval: float) -> bool:
+        """True at most once per `interval` seconds per kind of work (retention sweeps)."""
+        import time
+
+        now = time.monotonic()
+        with self._lock:
+            if now - self._sweeps.get(kind, float("-inf")) < interval:
+                return False
+            self._sweeps[kind] = now
+            return True
 
     def open_container(self, url: str) -> BlobStore:
         """A user's container, after the allow-list check (raises before any request), or an

@@ -78,6 +78,9 @@ SETTINGS: tuple[Setting, ...] = (
             local=False),
     Setting("AZURE_CLIENT_ID", "user-assigned identity used by DefaultAzureCredential",
             local=False),
+    # --- set by the embedded host's users, read where UseDevelopmentStorage=true is resolved ---
+    Setting("FUNCHOST_AZURITE_BLOB_ENDPOINT", "Azurite blob endpoint (embedded host only)", None,
+            azure=False, local=False),
 )
 
 SETTING_NAMES = frozenset(s.name for s in SETTINGS)
@@ -113,6 +116,11 @@ class AppSettings:
     inbox_container: str
     inbox_model: str
     results_container_url: str | None
+    # the inbox connection, read as the Functions host reads a blob-trigger `connection`
+    inbox_storage: str | None = None
+    inbox_storage_account: str | None = None
+    inbox_storage_client_id: str | None = None
+    azurite_blob_endpoint: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AppSettings:
@@ -128,4 +136,11 @@ class AppSettings:
             inbox_container=_get(env, "BATCHINFER_INBOX_CONTAINER") or "inbox",
             inbox_model=_get(env, "BATCHINFER_INBOX_MODEL") or "prebuilt-read",
             results_container_url=_get(env, "BATCHINFER_RESULTS_CONTAINER_URL"),
+            # unset means "identity-based via __accountName" when that is set, else the default
+            inbox_storage=env.get("BATCHINFER_INBOX_STORAGE") or (
+                None if env.get("BATCHINFER_INBOX_STORAGE__accountName")
+                else _get(env, "BATCHINFER_INBOX_STORAGE")),
+            inbox_storage_account=_get(env, "BATCHINFER_INBOX_STORAGE__accountName"),
+            inbox_storage_client_id=_get(env, "BATCHINFER_INBOX_STORAGE__clientId"),
+            azurite_blob_endpoint=_get(env, "FUNCHOST_AZURITE_BLOB_ENDPOINT"),
         )

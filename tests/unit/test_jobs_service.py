@@ -253,3 +253,10 @@ def test_sweep_removes_only_old_finished_jobs_and_runs_once_per_interval(
     client.statuses["p:new"].last_updated_time = old
     assert asyncio.run(service.sweep_expired_jobs(client, services, "p:",
                                                   lambda i: i.split(":")[1])) == 0
+
+
+def test_sweeps_are_due_once_per_interval_and_kind(services: Services) -> None:
+    assert services.sweep_due("a:", 600)
+    assert not services.sweep_due("a:", 600)
+    assert services.sweep_due("b:", 600)
+    assert services.sweep_due("a:", 0)

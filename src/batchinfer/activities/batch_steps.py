@@ -22,6 +22,7 @@ from batchinfer.storage import (
     StorageError,
     blob_url,
     read_file_list,
+    validate_blob_name,
 )
 
 log = logging.getLogger("batchinfer.jobs")
@@ -29,7 +30,9 @@ log = logging.getLogger("batchinfer.jobs")
 
 def _inputs(services: Services, spec: JobSpec) -> Any:
     source = services.open_container(spec.source_url)
-    if spec.file_list:
+    if spec.items is not None:
+        names = (validate_blob_name(name) for name in spec.items)
+    elif spec.file_list:
         names = read_file_list(source, spec.file_list)
     else:
         names = (b.name for b in source.list_blobs(prefix=spec.source_prefix))
@@ -123,8 +126,8 @@ def finalize_job(services: Services, ref: JobRef, status: str,
         plan: Plan | None = store.load_plan(ref.job_id)
     except StorageError:
         plan = None
-    source = services.policy.check(spec.source_url) if spec else None
-    results = services.policy.check(spec.result_url) if spec else None
+    source = services.locate(spec.source_url) if spec else None
+    results = services.locate(spec.result_url) if spec else None
     for shard in range(plan.shards if plan else 0):
         names: list[str] | None = None
         for chunk in range(plan.chunks_in_shard(shard)):  # type: ignore[union-attr]

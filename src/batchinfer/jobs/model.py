@@ -12,6 +12,8 @@ from typing import Any, Literal
 ItemStatus = Literal["succeeded", "failed", "skipped"]
 
 DOCUMENT_ANALYSIS = "document-analysis"
+ITEMS_OPTION = "items"
+"""`JobSpec.options` key: an explicit list of blob names to process (see `JobSpec.items`)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,17 @@ class JobSpec:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobSpec:
         return cls(**data)
+
+    @property
+    def items(self) -> list[str] | None:
+        """The blob names (relative to the source container) set in `options["items"]`, which a
+        job processes instead of listing `source_prefix` or reading `file_list`; None if unset.
+
+        For callers that already know their inputs (the inbox trigger: the one uploaded blob);
+        API requests never set it. Names are validated when the job is planned.
+        """
+        items = self.options.get(ITEMS_OPTION)
+        return None if items is None else [str(name) for name in items]
 
 
 @dataclass(frozen=True)

@@ -139,10 +139,8 @@ async def _purge_when_terminal(client: Any, instance_id: str, timeout: float = 3
 async def sweep_expired_jobs(client: Any, services: Services, instance_prefix: str,
                              job_id_of: Any) -> int:
     """Delete finished jobs older than the retention period; at most once per interval."""
-    now = time.monotonic()
-    if now - services.last_sweep < SWEEP_INTERVAL_SECONDS:
+    if not services.sweep_due(instance_prefix, SWEEP_INTERVAL_SECONDS):
         return 0
-    services.last_sweep = now
     cutoff = datetime.now(timezone.utc) - timedelta(hours=services.settings.status_retention_hours)
     removed = 0
     for status in await list_jobs(client, instance_prefix):

@@ -11,6 +11,7 @@ from batchinfer.storage.errors import (
     BlobTooLargeError,
     InvalidPathError,
     StorageAccessError,
+    StorageConfigurationError,
     StorageError,
     UrlNotAllowedError,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidPathError",
     "StorageAccessError",
     "StorageAllowList",
+    "StorageConfigurationError",
     "StorageError",
     "UrlNotAllowedError",
     "blob_url",

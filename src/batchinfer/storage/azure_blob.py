@@ -221,3 +221,16 @@ class AzureBlobStore:
                 self._raise(error, "delete", name)
         except AzureError as error:
             self._raise(error, "delete", name)
+
+
+def default_azure_credential(client_id: str | None = None) -> Any:
+    """The app's own identity for operator-configured storage: `DefaultAzureCredential`.
+
+    `client_id` picks a user-assigned managed identity (else `AZURE_CLIENT_ID` decides, as the
+    SDK reads it). Imported here so `azure.identity` loads only where Azure storage is used.
+    """
+    from azure.identity import DefaultAzureCredential
+
+    if client_id:
+        return DefaultAzureCredential(managed_identity_client_id=client_id)
+    return DefaultAzureCredential()

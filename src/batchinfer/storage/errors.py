@@ -75,3 +75,9 @@ class StorageAccessError(StorageError, OSError):
     """Authentication, authorization or transport failure talking to the store."""
 
     default_code = "StorageError"
+
+
+class StorageConfigurationError(StorageError, ValueError):
+    """An operator setting that names storage (a connection, a container URL) is unusable."""
+
+    default_code = "InvalidConfiguration"

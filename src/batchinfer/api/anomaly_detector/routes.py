@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import datetime, timedelta, timezone
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -34,6 +35,7 @@ from batchinfer.api.errors import ApiError, json_response, parse_json_body, top_
 from batchinfer.models.mvad import MvadDataError, detect_last
 from batchinfer.models.mvad.series import parse_time
 from batchinfer.orchestration.names import MVAD_DETECT, MVAD_TRAIN
+from batchinfer.jobs.service import SWEEP_INTERVAL_SECONDS
 from batchinfer.services import Services, get_services
 from batchinfer.storage import UrlNotAllowedError
 
@@ -230,12 +232,35 @@ async def detect_batch(req: func.HttpRequest,
         await asyncio.to_thread(services.job_store.save_document, job, "request.json",
                                 {"modelId": model_id, "dataSource": request.dataSource})
         await client.start_new(MVAD_DETECT, f"mvaddetect:{result_id}", {"resultId": result_id})
+        await sweep_expired_detections(client, services)
         location = f"{_api_base(req)}/{BASE}/detect-batch/{result_id}"
         body = {"resultId": result_id, "summary": _public(summary), "results": []}
         return json_response(202, body, {"Operation-Location": location,
                                          "Operation-Id": result_id})
 
     return await _guarded(handle)
+
+
+async def sweep_expired_detections(client: Any, services: Services) -> int:
+    """Delete detection results (stored state and durable history) past the retention period.
+
+    Runs with detect-batch submissions, at most once per interval; models stay until deleted.
+    """
+    if not services.sweep_due("mvaddetect:", SWEEP_INTERVAL_SECONDS):
+        return 0
+    cutoff = datetime.now(timezone.utc) - timedelta(hours=services.settings.status_retention_hours)
+    removed = 0
+    for status in await client.get_status_by(instance_id_prefix="mvaddetect:"):
+        updated = status.last_updated_time
+        if updated is not None and updated.tzinfo is None:
+            updated = updated.replace(tzinfo=timezone.utc)
+        if status.runtime_status.value in ("Completed", "Failed", "Terminated") and updated \
+                and updated < cutoff:
+            result_id = status.instance_id.split(":", 1)[1]
+            await asyncio.to_thread(services.job_store.delete_job, steps.detect_job_id(result_id))
+            await client.purge_instance_history(status.instance_id)
+            removed += 1
+    return removed
 
 
 def _public(summary: dict[str, Any]) -> dict[str, Any]:
