@@ -451,7 +451,11 @@ def test_cancel_a_running_job(api: Api, samples: list[SampleDoc]) -> None:
     sdk = SdkClient(api.host.base_url)
     try:
         result_id = body["resultId"]
-        sdk.wait_done(f"docbatch:{MODEL}:{result_id}~shard~000000", timeout=60)
+        units = sdk.run(lambda c: c.get_status_by(
+            instance_id_prefix=f"docbatch:{MODEL}:{result_id}~shard~"))
+        assert units
+        for unit in units:
+            sdk.wait_done(unit.instance_id, timeout=60)
     finally:
         sdk.close()
     assert api.get(location)["result"] == result

@@ -130,3 +130,18 @@ class TestPercentCompleted:
 def test_plan_chunks_handle_plan_from_json() -> None:
     plan = Plan.from_json(make_plan(9, 2, 2).to_json())
     assert [plan.chunks_in_shard(s) for s in range(plan.shards)] == [2, 2, 1]
+
+
+def test_work_units_split_small_jobs_and_cover_every_item_once() -> None:
+    from batchinfer.jobs.planning import work_units
+
+    for total, shard, per in ((7, 400, 8), (100, 400, 8), (1000, 400, 8), (10_000, 400, 8),
+                              (13, 5, 2), (0, 400, 8)):
+        units = work_units(total, shard, per)
+        assert sum(u[3] for u in units) == total
+        chunks = {(s, c) for s, first, stop, _ in units for c in range(first, stop)}
+        assert len(chunks) == sum(stop - first for _, first, stop, _ in units)  # no overlap
+        assert len(chunks) == sum(-(-min(shard, total - i * shard) // per)
+                                  for i in range(-(-total // shard) if total else 0))
+    assert len(work_units(100, 400, 8)) == 13  # one chunk per unit: progress in ~8% steps
+    assert len(work_units(10_000, 400, 8)) == 25  # big jobs: one unit per stored shard

@@ -51,3 +51,25 @@ def percent_completed(done: int, total: int | None) -> int:
     if not total:
         return 0
     return min(100, (done * 100) // total)
+
+
+def work_units(total: int, shard_size: int, items_per_activity: int,
+               min_units: int = 16) -> list[tuple[int, int, int, int]]:
+    """Sub-orchestration units as (shard, first chunk, stop chunk, items).
+
+    One unit per stored shard, except that a job with fewer than `min_units` shards has its
+    shards split along chunk boundaries, so small jobs still report progress in steps (progress
+    advances when a unit finishes). Pure and deterministic: orchestrators call it on replay.
+    """
+    shards = -(-total // shard_size) if total else 0
+    parts = -(-min_units // shards) if 0 < shards < min_units else 1
+    units = []
+    for shard in range(shards):
+        items = min(shard_size, total - shard * shard_size)
+        chunks = -(-items // items_per_activity)
+        per_part = max(1, -(-chunks // parts))
+        for first in range(0, chunks, per_part):
+            stop = min(chunks, first + per_part)
+            unit_items = min(items, stop * items_per_activity) - first * items_per_activity
+            units.append((shard, first, stop, unit_items))
+    return units

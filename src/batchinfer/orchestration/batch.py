@@ -12,7 +12,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from batchinfer.jobs.model import Counts
-from batchinfer.jobs.planning import percent_completed
+from batchinfer.jobs.planning import percent_completed, work_units
 from batchinfer.orchestration.names import (
     BATCH_SHARD,
     CANCEL_EVENT,
@@ -46,29 +46,29 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
             FINALIZE_BATCH, STORAGE_RETRY, {"ref": ref, "status": "failed",
                                             "error": plan["error"]})
         return summary
-    total, shards = int(plan["total"]), int(plan["shards"])
-    shard_size, per_activity = int(plan["shard_size"]), int(plan["items_per_activity"])
+    total = int(plan["total"])
+    units = work_units(total, int(plan["shard_size"]), int(plan["items_per_activity"]))
     counts, done = Counts(), 0
     context.set_custom_status(progress("running", 0, total, counts))
     cancel = context.wait_for_external_event(CANCEL_EVENT)
     pending: dict[int, Any] = {}
-    next_shard, canceled = 0, False
-    while next_shard < shards or pending:
-        while next_shard < shards and len(pending) < MAX_SHARDS_IN_FLIGHT:
-            items = min(shard_size, total - next_shard * shard_size)
-            pending[next_shard] = context.call_sub_orchestrator(
+    next_unit, canceled = 0, False
+    while next_unit < len(units) or pending:
+        while next_unit < len(units) and len(pending) < MAX_SHARDS_IN_FLIGHT:
+            shard, first, stop, _ = units[next_unit]
+            pending[next_unit] = context.call_sub_orchestrator(
                 BATCH_SHARD,
-                {"ref": ref, "shard": next_shard, "chunks": -(-items // per_activity)},
-                f"{context.instance_id}~shard~{next_shard:06d}")
-            next_shard += 1
+                {"ref": ref, "shard": shard, "first_chunk": first, "stop_chunk": stop},
+                f"{context.instance_id}~shard~{shard:06d}~{first:06d}")
+            next_unit += 1
         winner = yield context.task_any([cancel, *pending.values()])
         if winner is cancel:
             canceled = True
             break
-        for shard, task in list(pending.items()):
+        for unit, task in list(pending.items()):
             if task.is_completed:
-                del pending[shard]
-                done += min(shard_size, total - shard * shard_size)
+                del pending[unit]
+                done += units[unit][3]
                 result = task.result  # a failed shard's result is its exception
                 if isinstance(result, dict):
                     counts = counts.add(Counts.from_json(result.get("counts")))
@@ -88,7 +88,7 @@ def batch_shard(context: df.DurableOrchestrationContext):  # type: ignore[no-unt
     tasks = [context.call_activity_with_retry(
         RUN_INFERENCE_CHUNK, CHUNK_RETRY, {"ref": args["ref"], "shard": args["shard"],
                                            "chunk": chunk})
-        for chunk in range(int(args["chunks"]))]
+        for chunk in range(int(args["first_chunk"]), int(args["stop_chunk"]))]
     try:
         results = yield context.task_all(tasks)
     except Exception as exc:  # a chunk failed after its retries: finalize reports its items
