@@ -25,7 +25,12 @@ def test_product_app_serves_its_health_route(tmp_path: Path) -> None:
     try:
         r = requests.get(f"{host.base_url}/api/health", timeout=10)
         assert r.status_code == 200
-        assert r.json()["status"] == "healthy"
+        body = r.json()
+        assert body["status"] == "healthy"
+        # no GPU here: sessions fall back to CPU, and the health route says so
+        assert body["onnxRuntime"]["selectedProviders"][-1] == "CPUExecutionProvider"
+        assert "CUDAExecutionProvider" not in body["onnxRuntime"]["selectedProviders"]
+        assert body["onnxRuntime"]["sessions"] == {}
     finally:
         assert host.stop() == 0
 

@@ -13,6 +13,24 @@ blueprint = df.Blueprint()
 
 @blueprint.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Answer 200 with the service name and version; no dependency is touched."""
-    body = {"status": "healthy", "service": "batchinfer", "version": __version__}
+    """Answer 200 with the version and where inference runs (no model is loaded to answer).
+
+    `onnxRuntime.selectedProviders` is the order new sessions use (CUDA first when a GPU is
+    present); `onnxRuntime.sessions` maps each loaded model file to the provider it runs on.
+    """
+    from batchinfer.inference.runtime import (
+        RuntimeSettings,
+        available_providers,
+        default_session_cache,
+        select_providers,
+    )
+
+    body = {
+        "status": "healthy", "service": "batchinfer", "version": __version__,
+        "onnxRuntime": {
+            "availableProviders": available_providers(),
+            "selectedProviders": list(select_providers(RuntimeSettings.from_env().providers)),
+            "sessions": default_session_cache().loaded(),
+        },
+    }
     return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")

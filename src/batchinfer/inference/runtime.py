@@ -244,6 +244,12 @@ class SessionCache:
         with self._lock:
             return len(self._sessions)
 
+    def loaded(self) -> dict[str, str]:
+        """Model file name → the provider its session actually runs on (for health checks)."""
+        with self._lock:
+            return {Path(key[0]).name: session.provider
+                    for key, session in self._sessions.items()}
+
     def clear(self) -> None:
         """Drop every session (tests, or to free memory after a model is retired)."""
         with self._lock:
