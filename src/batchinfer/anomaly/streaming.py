@@ -22,7 +22,7 @@ from batchinfer.models.mvad import MultivariateSeries, MvadDataError
 from batchinfer.models.mvad.data import load_one_table_csv, variable_states
 from batchinfer.models.mvad.detect import verify_variables
 from batchinfer.models.mvad.model import TrainedModel
-from batchinfer.models.mvad.series import format_timestamp
+from batchinfer.models.mvad.series import format_timestamp, parse_timestamps
 
 BLOCK_LINES = 20_000
 
@@ -52,9 +52,42 @@ def csv_blocks(lines: Iterable[str], where: str,
         yield from _parsed(header, block, where, last)
 
 
+def _fast_block(header: str, block: list[str]) -> MultivariateSeries | None:
+    """Parse a block of plain numeric rows in C (numpy), or None to use the general parser.
+
+    Only the common shape qualifies: `timestamp` first, no quotes, no empty or non-numeric
+    cells, rows already in time order. Anything else goes to `load_one_table_csv`, which
+    gives the precise error messages; both produce the same float32 values.
+    """
+    names = [h.strip() for h in header.strip().split(",")]
+    if not block or names[0].lower() != "timestamp" or len(names) < 2 \
+            or len(set(names)) != len(names) or not all(names):
+        return None
+    text = "".join(block)
+    if '"' in text or ",," in text or ",\n" in text or ",\r" in text:
+        return None
+    heads, tails = [], []
+    for line in block:
+        head, _, tail = line.partition(",")
+        heads.append(head.strip())
+        tails.append(tail)
+    width = len(names) - 1
+    values = np.fromstring(",".join(t.strip() for t in tails), sep=",", dtype=np.float64)  # noqa: NPY201 - text mode, not deprecated
+    if values.size != len(block) * width or not np.isfinite(values).all():
+        return None
+    try:
+        timestamps = parse_timestamps(heads)
+    except MvadDataError:
+        return None
+    if len(timestamps) > 1 and not (np.diff(timestamps) > 0).all():
+        return None
+    return MultivariateSeries(timestamps, tuple(names[1:]),
+                              values.reshape(len(block), width).astype(np.float32))
+
+
 def _parsed(header: str, block: list[str], where: str,
             last: int | None) -> Iterator[MultivariateSeries]:
-    series = load_one_table_csv(header + "".join(block), where)
+    series = _fast_block(header, block) or load_one_table_csv(header + "".join(block), where)
     if last is not None and series.n_timestamps and series.timestamps[0] <= last:
         raise NotStreamable("rows are not in time order")
     yield series
