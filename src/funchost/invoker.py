@@ -56,8 +56,7 @@ class Invoker:
         return InvocationContext(invocation_id, spec.name, self._app_dir)
 
     async def invoke(self, spec: FunctionSpec, kwargs: dict[str, Any], *,
-                     pool: Executor | None = None, invocation_id: str | None = None,
-                     quiet: bool = False) -> Any:
+                     pool: Executor | None = None, invocation_id: str | None = None) -> Any:
         """Invoke and return the function's result; exceptions propagate after being logged."""
         invocation_id = invocation_id or self.new_invocation_id()
         if wants_context(spec, kwargs):
@@ -71,9 +70,9 @@ class Invoker:
                 call: Callable[[], Any] = functools.partial(spec.func, **kwargs)
                 result = await loop.run_in_executor(pool or self._default_pool, call)
         except BaseException as exc:
-            self._log(spec, invocation_id, started, f"Failed: {type(exc).__name__}: {exc}", quiet)
+            self._log(spec, invocation_id, started, f"Failed: {type(exc).__name__}: {exc}")
             raise
-        self._log(spec, invocation_id, started, "Succeeded", quiet)
+        self._log(spec, invocation_id, started, "Succeeded")
         return result
 
     def invoke_in_thread(self, spec: FunctionSpec, kwargs: dict[str, Any],
@@ -88,14 +87,12 @@ class Invoker:
         try:
             result = spec.func(**kwargs)
         except BaseException as exc:
-            self._log(spec, invocation_id, started, f"Failed: {type(exc).__name__}: {exc}", False)
+            self._log(spec, invocation_id, started, f"Failed: {type(exc).__name__}: {exc}")
             raise
-        self._log(spec, invocation_id, started, "Succeeded", False)
+        self._log(spec, invocation_id, started, "Succeeded")
         return result
 
-    def _log(self, spec: FunctionSpec, invocation_id: str, started: float, outcome: str,
-             quiet: bool) -> None:
+    def _log(self, spec: FunctionSpec, invocation_id: str, started: float, outcome: str) -> None:
         duration_ms = (time.perf_counter() - started) * 1000
-        level = logging.DEBUG if quiet and outcome == "Succeeded" else logging.INFO
-        log.log(level, "Executed 'Functions.%s' (%s, Id=%s, Duration=%.0fms)",
+        log.info("Executed 'Functions.%s' (%s, Id=%s, Duration=%.0fms)",
                 spec.name, outcome, invocation_id, duration_ms)

@@ -7,6 +7,8 @@ and never carry `Retry-After` (azure-core would retry a 4xx that did).
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import azure.functions as func
@@ -74,3 +76,24 @@ def top_level_error_response(error: ApiError) -> func.HttpResponse:
         message = f"{error.message} {error.inner_message}"
     return json_response(error.status, {"code": error.inner_code or error.code,
                                         "message": message})
+
+
+async def guarded(handler: Callable[[], Awaitable[func.HttpResponse]],
+                  error_response: Callable[[ApiError], func.HttpResponse],
+                  log: logging.Logger) -> func.HttpResponse:
+    """Run a handler; ApiError becomes the dialect's error body, anything else a logged 500."""
+    try:
+        return await handler()
+    except ApiError as error:
+        return error_response(error)
+    except Exception:
+        log.exception("Unhandled error in %s", log.name)
+        return error_response(ApiError(500, "InternalServerError",
+                                       "An unexpected error occurred; see the service log."))
+
+
+def api_base(req: func.HttpRequest, dialect_segment: str) -> str:
+    """Scheme, host and route prefix the client used (e.g. http://127.0.0.1:7071/api), found
+    before the dialect's first path segment, case-insensitively as routes match."""
+    url = req.url.split("?", 1)[0]
+    return url[: url.lower().index(f"/{dialect_segment.lower()}/")]

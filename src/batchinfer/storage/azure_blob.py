@@ -33,7 +33,7 @@ from batchinfer.storage.errors import (
 )
 from batchinfer.storage.paths import validate_blob_name, validate_prefix
 from batchinfer.storage.port import BlobInfo
-from batchinfer.storage.urls import ContainerUrl
+from batchinfer.storage.urls import ContainerUrl, parse_connection_string
 
 # Azurite's well-known development account key (public and documented, not a secret); used
 # only for connection strings that say `UseDevelopmentStorage=true`.
@@ -43,18 +43,9 @@ _DEV_KEY = (
 )
 
 
-def _parse_connection_string(connection_string: str) -> dict[str, str]:
-    settings: dict[str, str] = {}
-    for part in connection_string.split(";"):
-        key, found, value = part.partition("=")
-        if found and key.strip():
-            settings[key.strip().lower()] = value.strip()
-    return settings
-
-
 def _credential_from_connection_string(connection_string: str, container: ContainerUrl) -> Any:
     """Take only the credential from a connection string; the endpoint stays the checked one."""
-    settings = _parse_connection_string(connection_string)
+    settings = parse_connection_string(connection_string)
     if settings.get("usedevelopmentstorage", "").lower() == "true":
         settings.setdefault("accountname", _DEV_ACCOUNT)
         settings.setdefault("accountkey", _DEV_KEY)

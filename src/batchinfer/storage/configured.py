@@ -33,6 +33,7 @@ from batchinfer.storage.port import BlobStore
 from batchinfer.storage.urls import (
     WELL_KNOWN_ENDPOINT_SUFFIXES,
     ContainerUrl,
+    parse_connection_string,
     parse_container_url,
 )
 
@@ -100,15 +101,6 @@ def _folder_from_file_uri(setting: str, value: str) -> Path:
     return path
 
 
-def _parse_connection_string(value: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for piece in value.split(";"):
-        key, found, val = piece.partition("=")
-        if found and key.strip():
-            pairs[key.strip().lower()] = val.strip()
-    return pairs
-
-
 def _account_endpoint(endpoint: str, setting: str) -> tuple[str, str | None, int | None]:
     parts = urlsplit(endpoint.rstrip("/"))
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -150,7 +142,7 @@ def container_for_connection(
     if value.lower().startswith("file://"):
         return ConfiguredContainer(_folder(_folder_from_file_uri(setting, value), container),
                                    "folder")
-    pairs = _parse_connection_string(value)
+    pairs = parse_connection_string(value)
     if pairs.get("usedevelopmentstorage", "").lower() == "true":
         endpoint = (development_endpoint or DEVELOPMENT_BLOB_ENDPOINT).rstrip("/")
         return ConfiguredContainer(

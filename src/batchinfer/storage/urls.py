@@ -230,3 +230,13 @@ def parse_container_url(
         port=port,
         _sas=sas,
     )
+
+
+def parse_connection_string(value: str) -> dict[str, str]:
+    """`Key=Value;...` pairs of a storage connection string, keys lower-cased (never logged)."""
+    pairs: dict[str, str] = {}
+    for piece in value.split(";"):
+        key, found, val = piece.partition("=")
+        if found and key.strip():
+            pairs[key.strip().lower()] = val.strip()
+    return pairs

@@ -20,7 +20,6 @@ from funchost.durable.store import InstanceRow
 
 WEBHOOK_BASE = "/runtime/webhooks/durabletask"
 RPC_BASE = "/durabletask"
-RUNNING_LIKE = ("Pending", "Running", "Suspended", "ContinuedAsNew")
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
@@ -284,7 +283,3 @@ def _normalise_time(text: str | None) -> str | None:
     if not text:
         return None
     return h.iso_timestamp(h.parse_timestamp(text))
-
-
-def instance_is_running(row: InstanceRow) -> bool:
-    return row.status in RUNNING_LIKE

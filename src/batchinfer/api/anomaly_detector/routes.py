@@ -31,7 +31,14 @@ from batchinfer.api.anomaly_detector.schemas import (
     DetectLastRequest,
     ModelInfoRequest,
 )
-from batchinfer.api.errors import ApiError, json_response, parse_json_body, top_level_error_response
+from batchinfer.api.errors import (
+    ApiError,
+    api_base,
+    guarded,
+    json_response,
+    parse_json_body,
+    top_level_error_response,
+)
 from batchinfer.models.mvad import MvadDataError, detect_last
 from batchinfer.models.mvad.series import parse_time
 from batchinfer.orchestration.names import MVAD_DETECT, MVAD_TRAIN
@@ -48,31 +55,31 @@ ANONYMOUS = func.AuthLevel.ANONYMOUS
 
 
 def _api_base(req: func.HttpRequest) -> str:
-    url = req.url.split("?", 1)[0]
-    return url[: url.lower().index("/anomalydetector/")]
+    return api_base(req, "anomalydetector")
 
 
 async def _guarded(handler: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
-    try:
-        return await handler()
-    except ApiError as error:
-        return top_level_error_response(error)
-    except MvadDataError as error:
-        return json_response(400, error.to_json())
-    except Exception:
-        log.exception("Unhandled error in the Anomaly Detector API")
-        return json_response(500, {"code": "InternalServerError",
-                                   "message": "An unexpected error occurred; see the service log."})
+    async def with_data_errors() -> func.HttpResponse:
+        try:
+            return await handler()
+        except MvadDataError as error:  # the model package's own codes, reported as they are
+            return json_response(400, error.to_json())
+
+    return await guarded(with_data_errors, top_level_error_response, log)
+
+
+def _invalid(exc: ValidationError) -> ApiError:
+    first = exc.errors()[0]
+    path = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    return ApiError(400, "InvalidParameter", f"{path}: {first.get('msg', 'invalid value')}",
+                    inner_code="InvalidParameter")
 
 
 def _body(req: func.HttpRequest, model: type[Any]) -> Any:
     try:
         return model.model_validate(parse_json_body(req))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        raise ApiError(400, "InvalidParameter", f"{path}: {first.get('msg', 'invalid value')}",
-                       inner_code="InvalidParameter") from None
+        raise _invalid(exc) from None
 
 
 def _body_json(req: func.HttpRequest, model: type[Any]) -> Any:
@@ -84,10 +91,7 @@ def _body_json(req: func.HttpRequest, model: type[Any]) -> Any:
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        raise ApiError(400, "InvalidParameter", f"{path}: {first.get('msg', 'invalid value')}",
-                       inner_code="InvalidParameter") from None
+        raise _invalid(exc) from None
 
 
 def _time_range(start: str, end: str) -> None:

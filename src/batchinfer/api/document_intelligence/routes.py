@@ -27,6 +27,8 @@ from batchinfer.api.document_intelligence.schemas import (
 )
 from batchinfer.api.errors import (
     ApiError,
+    api_base,
+    guarded,
     bad_request,
     from_validation_error,
     json_response,
@@ -60,13 +62,7 @@ def _result_id_of(instance_id: str) -> str:
 
 
 def _api_base(req: func.HttpRequest) -> str:
-    """Scheme, host and route prefix the client used, e.g. http://127.0.0.1:7071/api.
-
-    Routes match case-insensitively, so the segment is found case-insensitively too (else a
-    `/DocumentIntelligence/` request would fail here, after its job was already started).
-    """
-    url = req.url.split("?", 1)[0]
-    return url[: url.lower().index("/documentintelligence/")]
+    return api_base(req, "documentintelligence")
 
 
 def _operation_url(req: func.HttpRequest, model_id: str, result_id: str) -> str:
@@ -75,15 +71,7 @@ def _operation_url(req: func.HttpRequest, model_id: str, result_id: str) -> str:
 
 
 async def _guarded(handler: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
-    """Map ApiError to the dialect's error shape; anything else is a logged, generic 500."""
-    try:
-        return await handler()
-    except ApiError as error:
-        return wrapped_error_response(error)
-    except Exception:
-        log.exception("Unhandled error in the Document Intelligence API")
-        return wrapped_error_response(ApiError(
-            500, "InternalServerError", "An unexpected error occurred; see the service log."))
+    return await guarded(handler, wrapped_error_response, log)
 
 
 def _model(req: func.HttpRequest, services: Services) -> str:
