@@ -77,6 +77,10 @@ param inboxWebhookKey string = ''
   2048
   4096
 ])
+@secure()
+@description('Comma-separated API keys clients must send as Ocp-Apim-Subscription-Key. Empty leaves the APIs open (put them behind your own gateway then).')
+param apiKeys string = ''
+
 @description('Instance memory (MB) of the Flex Consumption app (cpu-flex only).')
 param flexInstanceMemoryMB int = 4096
 
@@ -226,6 +230,7 @@ var sharedAppSettings = {
   AZURE_CLIENT_ID: identity.outputs.clientId
   BATCHINFER_ALLOWED_ACCOUNTS: storage.outputs.name
   BATCHINFER_ALLOW_AZURITE: 'false'
+  BATCHINFER_API_KEYS: apiKeys
   BATCHINFER_ENDPOINT_SUFFIXES: environment().suffixes.storage
   BATCHINFER_JOB_STORE_URL: '${storage.outputs.blobEndpoint}${jobsContainerName}'
   BATCHINFER_MODEL_STORE_URL: '${storage.outputs.blobEndpoint}${modelsContainerName}'

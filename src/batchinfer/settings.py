@@ -46,6 +46,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Durable Task Scheduler endpoint + task hub (Azure backend)", local=False),
     Setting("TASKHUB_NAME", "Durable Task Scheduler task hub name", local=False),
     # --- read by batchinfer ---
+    Setting("BATCHINFER_API_KEYS",
+            "comma-separated keys API clients must send (Ocp-Apim-Subscription-Key or api-key); "
+            "empty: no key required", ""),
     Setting("BATCHINFER_ALLOWED_ACCOUNTS",
             "comma-separated storage account names jobs may read and write", ""),
     Setting("BATCHINFER_ALLOW_AZURITE", "allow Azurite's dev account on loopback (off in Azure)",
@@ -107,6 +110,7 @@ class AppSettings:
     """Typed view of the settings batchinfer reads, built once per process."""
 
     data_root: Path
+    api_keys: tuple[str, ...]
     job_store_url: str | None
     model_store_url: str | None
     items_per_activity: int
@@ -127,6 +131,8 @@ class AppSettings:
         env = os.environ if env is None else env
         return cls(
             data_root=Path(_get(env, "BATCHINFER_DATA_ROOT") or ".data").resolve(),
+            api_keys=tuple(k.strip() for k in (_get(env, "BATCHINFER_API_KEYS") or "").split(",")
+                           if k.strip()),
             job_store_url=_get(env, "BATCHINFER_JOB_STORE_URL"),
             model_store_url=_get(env, "BATCHINFER_MODEL_STORE_URL"),
             items_per_activity=_int(env, "BATCHINFER_ITEMS_PER_ACTIVITY"),

@@ -31,6 +31,7 @@ from batchinfer.api.anomaly_detector.schemas import (
     DetectLastRequest,
     ModelInfoRequest,
 )
+from batchinfer.api.auth import require_api_key
 from batchinfer.api.errors import (
     ApiError,
     api_base,
@@ -58,9 +59,11 @@ def _api_base(req: func.HttpRequest) -> str:
     return api_base(req, "anomalydetector")
 
 
-async def _guarded(handler: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
+async def _guarded(req: func.HttpRequest,
+                   handler: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
     async def with_data_errors() -> func.HttpResponse:
         try:
+            require_api_key(req, get_services().settings.api_keys)
             return await handler()
         except MvadDataError as error:  # the model package's own codes, reported as they are
             return json_response(400, error.to_json())
@@ -181,7 +184,7 @@ async def multivariate_models(req: func.HttpRequest,
             body["nextLink"] = f"{_api_base(req)}/{BASE}/models?{query}"
         return json_response(200, body)
 
-    return await _guarded(train if req.method.upper() == "POST" else listing)
+    return await _guarded(req, train if req.method.upper() == "POST" else listing)
 
 
 @blueprint.route(route=BASE + "/models/{modelId}", methods=["GET", "DELETE"],
@@ -210,7 +213,7 @@ async def multivariate_model(req: func.HttpRequest,
             await client.purge_instance_history(instance)
         return func.HttpResponse(status_code=204)
 
-    return await _guarded(handle)
+    return await _guarded(req, handle)
 
 
 # ------------------------------------------------------------------------------ detect-batch
@@ -242,7 +245,7 @@ async def detect_batch(req: func.HttpRequest,
         return json_response(202, body, {"Operation-Location": location,
                                          "Operation-Id": result_id})
 
-    return await _guarded(handle)
+    return await _guarded(req, handle)
 
 
 async def sweep_expired_detections(client: Any, services: Services) -> int:
@@ -294,7 +297,7 @@ async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
         return json_response(200, {"resultId": result_id, "summary": _public(summary),
                                    "results": results})
 
-    return await _guarded(handle)
+    return await _guarded(req, handle)
 
 
 # ------------------------------------------------------------------------------- detect-last
@@ -317,4 +320,4 @@ async def detect_last_point(req: func.HttpRequest) -> func.HttpResponse:
 
         return json_response(200, await asyncio.to_thread(run))
 
-    return await _guarded(handle)
+    return await _guarded(req, handle)

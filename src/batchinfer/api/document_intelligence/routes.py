@@ -25,6 +25,7 @@ from batchinfer.api.document_intelligence.schemas import (
     AnalyzeBatchDocumentsRequest,
     batch_operation_body,
 )
+from batchinfer.api.auth import require_api_key
 from batchinfer.api.errors import (
     ApiError,
     api_base,
@@ -70,8 +71,13 @@ def _operation_url(req: func.HttpRequest, model_id: str, result_id: str) -> str:
             f"?api-version={API_VERSION}")
 
 
-async def _guarded(handler: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
-    return await guarded(handler, wrapped_error_response, log)
+async def _guarded(req: func.HttpRequest,
+                   handler: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
+    async def authorised() -> func.HttpResponse:
+        require_api_key(req, get_services().settings.api_keys)
+        return await handler()
+
+    return await guarded(authorised, wrapped_error_response, log)
 
 
 def _model(req: func.HttpRequest, services: Services) -> str:
@@ -147,7 +153,7 @@ async def analyze_batch(req: func.HttpRequest, client: df.DurableOrchestrationCl
             headers["Repeatability-Result"] = "accepted"
         return func.HttpResponse(status_code=202, headers=headers)
 
-    return await _guarded(handle)
+    return await _guarded(req, handle)
 
 
 @blueprint.route(route=BASE + "/{modelId}/analyzeBatchResults", methods=["GET"],
@@ -174,7 +180,7 @@ async def list_analyze_batch_results(req: func.HttpRequest,
             body["nextLink"] = f"{_api_base(req)}/{BASE}/{quote(model_id)}/analyzeBatchResults?{query}"
         return json_response(200, body)
 
-    return await _guarded(handle)
+    return await _guarded(req, handle)
 
 
 async def _existing(req: func.HttpRequest, client: Any, services: Services,
@@ -202,7 +208,7 @@ async def analyze_batch_result(req: func.HttpRequest,
         view = await _existing(req, client, services)
         return json_response(200, _operation_body(view))
 
-    return await _guarded(handle)
+    return await _guarded(req, handle)
 
 
 @blueprint.route(route=BASE + "/{modelId}/analyzeBatchResults/{resultId}:cancel",
@@ -220,4 +226,4 @@ async def cancel_analyze_batch(req: func.HttpRequest,
         return func.HttpResponse(status_code=202, headers={
             "Operation-Location": _operation_url(req, model_id, view.job_id)})
 
-    return await _guarded(handle)
+    return await _guarded(req, handle)
