@@ -136,12 +136,16 @@ def test_work_units_split_small_jobs_and_cover_every_item_once() -> None:
     from batchinfer.jobs.planning import work_units
 
     for total, shard, per in ((7, 400, 8), (100, 400, 8), (1000, 400, 8), (10_000, 400, 8),
-                              (13, 5, 2), (0, 400, 8)):
+                              (13, 5, 2), (0, 400, 8), (300_000, 400, 8)):
         units = work_units(total, shard, per)
-        assert sum(u[3] for u in units) == total
-        chunks = {(s, c) for s, first, stop, _ in units for c in range(first, stop)}
-        assert len(chunks) == sum(stop - first for _, first, stop, _ in units)  # no overlap
+        assert sum(items for _, items in units) == total
+        chunks = [(s, c) for segments, _ in units for s, first, stop in segments
+                  for c in range(first, stop)]
+        assert len(chunks) == len(set(chunks))  # no chunk twice
         assert len(chunks) == sum(-(-min(shard, total - i * shard) // per)
                                   for i in range(-(-total // shard) if total else 0))
     assert len(work_units(100, 400, 8)) == 13  # one chunk per unit: progress in ~8% steps
     assert len(work_units(10_000, 400, 8)) == 25  # big jobs: one unit per stored shard
+    huge = work_units(1_000_000, 400, 8)  # 2,500 shards: grouped to keep histories bounded
+    assert len(huge) <= 256
+    assert max(sum(stop - first for _, first, stop in segs) for segs, _ in huge) <= 500

@@ -53,23 +53,30 @@ def percent_completed(done: int, total: int | None) -> int:
     return min(100, (done * 100) // total)
 
 
-def work_units(total: int, shard_size: int, items_per_activity: int,
-               min_units: int = 16) -> list[tuple[int, int, int, int]]:
-    """Sub-orchestration units as (shard, first chunk, stop chunk, items).
+Segment = tuple[int, int, int]  # (shard, first chunk, stop chunk)
 
-    One unit per stored shard, except that a job with fewer than `min_units` shards has its
-    shards split along chunk boundaries, so small jobs still report progress in steps (progress
-    advances when a unit finishes). Pure and deterministic: orchestrators call it on replay.
+
+def work_units(total: int, shard_size: int, items_per_activity: int, min_units: int = 16,
+               max_units: int = 256) -> list[tuple[list[Segment], int]]:
+    """Sub-orchestration units as (segments, items), covering every chunk exactly once.
+
+    One unit per stored shard in the usual case. A job with fewer than `min_units` shards has
+    its shards split along chunk boundaries, so small jobs report progress in steps (progress
+    advances when a unit finishes); a job with more than `max_units` shards gets consecutive
+    shards grouped per unit, so the job's own history stays bounded too. Pure and
+    deterministic: orchestrators call it on every replay.
     """
     shards = -(-total // shard_size) if total else 0
     parts = -(-min_units // shards) if 0 < shards < min_units else 1
-    units = []
+    segments: list[tuple[Segment, int]] = []
     for shard in range(shards):
         items = min(shard_size, total - shard * shard_size)
         chunks = -(-items // items_per_activity)
         per_part = max(1, -(-chunks // parts))
         for first in range(0, chunks, per_part):
             stop = min(chunks, first + per_part)
-            unit_items = min(items, stop * items_per_activity) - first * items_per_activity
-            units.append((shard, first, stop, unit_items))
-    return units
+            segment_items = min(items, stop * items_per_activity) - first * items_per_activity
+            segments.append(((shard, first, stop), segment_items))
+    group = max(1, -(-len(segments) // max_units))
+    return [([seg for seg, _ in segments[i:i + group]], sum(n for _, n in segments[i:i + group]))
+            for i in range(0, len(segments), group)]

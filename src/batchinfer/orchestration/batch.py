@@ -55,10 +55,10 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
     next_unit, canceled = 0, False
     while next_unit < len(units) or pending:
         while next_unit < len(units) and len(pending) < MAX_SHARDS_IN_FLIGHT:
-            shard, first, stop, _ = units[next_unit]
+            segments, _ = units[next_unit]
+            shard, first, _ = segments[0]
             pending[next_unit] = context.call_sub_orchestrator(
-                BATCH_SHARD,
-                {"ref": ref, "shard": shard, "first_chunk": first, "stop_chunk": stop},
+                BATCH_SHARD, {"ref": ref, "segments": segments},
                 f"{context.instance_id}~shard~{shard:06d}~{first:06d}")
             next_unit += 1
         winner = yield context.task_any([cancel, *pending.values()])
@@ -68,7 +68,7 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
         for unit, task in list(pending.items()):
             if task.is_completed:
                 del pending[unit]
-                done += units[unit][3]
+                done += units[unit][1]
                 result = task.result  # a failed shard's result is its exception
                 if isinstance(result, dict):
                     counts = counts.add(Counts.from_json(result.get("counts")))
@@ -86,9 +86,8 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
 def batch_shard(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     args = context.get_input()
     tasks = [context.call_activity_with_retry(
-        RUN_INFERENCE_CHUNK, CHUNK_RETRY, {"ref": args["ref"], "shard": args["shard"],
-                                           "chunk": chunk})
-        for chunk in range(int(args["first_chunk"]), int(args["stop_chunk"]))]
+        RUN_INFERENCE_CHUNK, CHUNK_RETRY, {"ref": args["ref"], "shard": shard, "chunk": chunk})
+        for shard, first, stop in args["segments"] for chunk in range(first, stop)]
     try:
         results = yield context.task_all(tasks)
     except Exception as exc:  # a chunk failed after its retries: finalize reports its items
