@@ -20,8 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import queue
-import threading
 import traceback
 import uuid
 from collections.abc import Callable
@@ -30,12 +28,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import azure.functions as func
-from azure.functions.meta import Datum
 
 from funchost.app_index import FunctionSpec
 from funchost.durable import history as h
 from funchost.durable import sdk_speedups
+from funchost.durable.activities import ActivityRunner, Completion
 from funchost.durable.actions import (
     ACTIVITY_TYPES,
     ID_CONSUMING,
@@ -191,19 +188,16 @@ class DurableEngine:
         }
         self._max_activities = max(1, max_activities)
         self._max_orchestrators = max(1, max_orchestrators)
-        self._work_queue: queue.SimpleQueue[WorkItem | None] = queue.SimpleQueue()
-        self._activity_threads: list[threading.Thread] = []
-        self._completions_lock = threading.Lock()
-        self._stopping = threading.Event()
+        self._runner = ActivityRunner(
+            activities=self._activities, invoker=invoker, size=self._max_activities,
+            is_live=lambda item: item.instance_id in self._active,
+            on_batch=self._record_completions)
         self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
         self._active: dict[str, ActiveInstance] = {}
         self._ready: asyncio.Queue[str] | None = None
         self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
-        self._completions: list[tuple[WorkItem, dict[str, Any]]] = []
-        self._flush_scheduled = False
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._activity_converter = func.get_binding_registry().get("activityTrigger")
         self.changed = asyncio.Event()
 
     # ================================================================== lifecycle & recovery
@@ -224,7 +218,7 @@ class DurableEngine:
             if inst is not None:
                 inst.inbox.append(item)
         for work in self.store.load_work_items():
-            self._work_queue.put(work)
+            self._runner.submit(work)
         for instance_id, execution_id, timer_id, fire_at in self.store.load_timers():
             self._arm_timer(instance_id, execution_id, timer_id, fire_at)
         for inst in self._active.values():
@@ -235,12 +229,7 @@ class DurableEngine:
             log.info("Recovered %d in-flight orchestration(s) from the durable store", recovered)
         self._tasks = [asyncio.create_task(self._orchestration_worker())
                        for _ in range(self._max_orchestrators)]
-        self._activity_threads = [
-            threading.Thread(target=self._activity_thread, name=f"activity-{i}", daemon=True)
-            for i in range(self._max_activities)
-        ]
-        for thread in self._activity_threads:
-            thread.start()
+        self._runner.start(self._loop)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -251,17 +240,7 @@ class DurableEngine:
             except (asyncio.CancelledError, Exception):
                 pass
         self._tasks = []
-        self._stopping.set()
-        for _ in self._activity_threads:
-            self._work_queue.put(None)
-        # Let running activities finish (their completions are then recorded): a native library
-        # still computing in a thread while the interpreter exits can abort the process.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + ACTIVITY_DRAIN_SECONDS
-        for thread in self._activity_threads:
-            remaining = max(0.0, deadline - loop.time())
-            await loop.run_in_executor(None, thread.join, remaining)
-        self._flush_completions()
+        await self._runner.stop(ACTIVITY_DRAIN_SECONDS)
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -693,7 +672,7 @@ class DurableEngine:
         consumed = set(commit.consumed)
         inst.inbox = [e for e in inst.inbox if e.seq not in consumed]
         for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work):
-            self._work_queue.put(WorkItem(seq, row.instance_id, row.execution_id, task_id, kind,
+            self._runner.submit(WorkItem(seq, row.instance_id, row.execution_id, task_id, kind,
                                            name, payload))
         for timer_id, fire_at in commit.timers:
             self._arm_timer(row.instance_id, row.execution_id, timer_id, fire_at)
@@ -791,75 +770,8 @@ class DurableEngine:
         self._notify()
 
     # ============================================================================ activities
-    def _activity_thread(self) -> None:
-        """Run activities in this thread; hand completions to the loop in batches.
-
-        One thread per concurrent activity, pulling from a thread-safe queue: a no-op activity
-        costs no event-loop round trip, and the loop is woken once per batch of completions.
-        """
-        loop = self._loop
-        assert loop is not None
-        while True:
-            item = self._work_queue.get()
-            if item is None or self._stopping.is_set():
-                return  # work not started stays in the store and runs after a restart
-            if item.instance_id not in self._active:
-                continue  # its orchestration ended; the work row went with it
-            event = self._execute_work(item, loop)
-            with self._completions_lock:
-                self._completions.append((item, event))
-                wake = not self._flush_scheduled
-                self._flush_scheduled = True
-            if wake:
-                try:
-                    loop.call_soon_threadsafe(self._flush_completions)
-                except RuntimeError:  # the loop closed during shutdown
-                    return
-
-    def _execute_work(self, item: WorkItem, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
-        if item.kind == "http":
-            return asyncio.run_coroutine_threadsafe(self._execute_http(item), loop).result()
-        spec = self._activities.get(item.name.lower())
-        if spec is None:
-            return h.task_failed(h.utcnow(), item.task_id,
-                                 f"The function '{item.name}' doesn't exist.", "")
-        try:
-            value = self._activity_converter.decode(Datum(item.input, "string"),
-                                                    trigger_metadata=None)
-            result = self._invoker.invoke_in_thread(spec, {spec.trigger_param: value}, loop)
-            encoded = self._activity_converter.encode(result, expected_type=None).value
-            return h.task_completed(h.utcnow(), item.task_id, encoded)
-        except Exception as exc:
-            return h.task_failed(
-                h.utcnow(), item.task_id,
-                f"Activity function '{spec.name}' failed: {type(exc).__name__}: {exc}",
-                "".join(traceback.format_exception(exc)) or repr(exc),
-            )
-
-    async def _execute_http(self, item: WorkItem) -> dict[str, Any]:
-        import aiohttp
-
-        request = json.loads(item.input or "{}")
-        try:
-            async with aiohttp.ClientSession() as session, session.request(
-                str(request.get("method", "GET")), str(request.get("uri")),
-                data=request.get("content"), headers=request.get("headers") or {},
-            ) as resp:
-                content = await resp.text()
-                result = {"statusCode": resp.status, "headers": dict(resp.headers),
-                          "content": content}
-            return h.task_completed(h.utcnow(), item.task_id, _dumps(result))
-        except Exception as exc:
-            return h.task_failed(h.utcnow(), item.task_id,
-                                 f"HTTP request failed: {type(exc).__name__}: {exc}", repr(exc))
-
-    def _flush_completions(self) -> None:
+    def _record_completions(self, batch: list[Completion]) -> None:
         """Record a batch of completions in one transaction and wake their orchestrations."""
-        with self._completions_lock:
-            self._flush_scheduled = False
-            batch, self._completions = self._completions, []
-        if not batch:
-            return
         delivered: list[tuple[int, WorkItem, dict[str, Any]]] = []
         with self.store.transaction():
             for item, event in batch:

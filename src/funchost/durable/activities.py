@@ -1,0 +1,137 @@
+"""Running activities: dedicated threads, batched hand-back of completions to the loop.
+
+One thread per concurrent activity pulls work items from a thread-safe queue and runs sync
+activities right there (async ones go to the event loop), so a no-op activity costs no
+event-loop round trip; completions are collected and the loop is woken once per batch, where the
+engine records them in one transaction. Built-in HTTP calls (`call_http`) run on the loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import azure.functions as func
+from azure.functions.meta import Datum
+
+from funchost.app_index import FunctionSpec
+from funchost.durable import history as h
+from funchost.durable.store import WorkItem
+from funchost.invoker import Invoker
+
+Completion = tuple[WorkItem, dict[str, Any]]
+
+
+class ActivityRunner:
+    """Executes work items on `size` threads and hands their result events to `on_batch`."""
+
+    def __init__(self, *, activities: dict[str, FunctionSpec], invoker: Invoker, size: int,
+                 is_live: Callable[[WorkItem], bool],
+                 on_batch: Callable[[list[Completion]], None]) -> None:
+        self._activities = activities
+        self._invoker = invoker
+        self._size = max(1, size)
+        self._is_live = is_live
+        self._on_batch = on_batch
+        self._queue: queue.SimpleQueue[WorkItem | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._completions: list[Completion] = []
+        self._wake_pending = False
+        self._stopping = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._converter = func.get_binding_registry().get("activityTrigger")
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._threads = [threading.Thread(target=self._work, name=f"activity-{i}", daemon=True)
+                         for i in range(self._size)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, item: WorkItem) -> None:
+        self._queue.put(item)
+
+    async def stop(self, drain_seconds: float) -> None:
+        """Let running activities finish (a native library still computing in a thread while
+        the interpreter exits can abort the process); queued work stays in the store."""
+        self._stopping.set()
+        for _ in self._threads:
+            self._queue.put(None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + drain_seconds
+        for thread in self._threads:
+            await loop.run_in_executor(None, thread.join, max(0.0, deadline - loop.time()))
+        self.flush()
+
+    def flush(self) -> None:
+        """Hand the collected completions to the engine (on the loop thread)."""
+        with self._lock:
+            self._wake_pending = False
+            batch, self._completions = self._completions, []
+        if batch:
+            self._on_batch(batch)
+
+    # ---------------------------------------------------------------------------- threads
+    def _work(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        while True:
+            item = self._queue.get()
+            if item is None or self._stopping.is_set():
+                return  # work not started stays in the store and runs after a restart
+            if not self._is_live(item):
+                continue  # its orchestration ended; the work row went with it
+            event = self._execute(item, loop)
+            with self._lock:
+                self._completions.append((item, event))
+                wake = not self._wake_pending
+                self._wake_pending = True
+            if wake:
+                try:
+                    loop.call_soon_threadsafe(self.flush)
+                except RuntimeError:  # the loop closed during shutdown
+                    return
+
+    def _execute(self, item: WorkItem, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
+        if item.kind == "http":
+            return asyncio.run_coroutine_threadsafe(_execute_http(item), loop).result()
+        spec = self._activities.get(item.name.lower())
+        if spec is None:
+            return h.task_failed(h.utcnow(), item.task_id,
+                                 f"The function '{item.name}' doesn't exist.", "")
+        try:
+            value = self._converter.decode(Datum(item.input, "string"), trigger_metadata=None)
+            result = self._invoker.invoke_in_thread(spec, {spec.trigger_param: value}, loop)
+            encoded = self._converter.encode(result, expected_type=None).value
+            return h.task_completed(h.utcnow(), item.task_id, encoded)
+        except Exception as exc:
+            return h.task_failed(
+                h.utcnow(), item.task_id,
+                f"Activity function '{spec.name}' failed: {type(exc).__name__}: {exc}",
+                "".join(traceback.format_exception(exc)) or repr(exc),
+            )
+
+
+async def _execute_http(item: WorkItem) -> dict[str, Any]:
+    """The built-in HTTP activity behind `context.call_http`."""
+    import aiohttp
+
+    request = json.loads(item.input or "{}")
+    try:
+        async with aiohttp.ClientSession() as session, session.request(
+            str(request.get("method", "GET")), str(request.get("uri")),
+            data=request.get("content"), headers=request.get("headers") or {},
+        ) as resp:
+            content = await resp.text()
+            result = {"statusCode": resp.status, "headers": dict(resp.headers),
+                      "content": content}
+        return h.task_completed(h.utcnow(), item.task_id,
+                                json.dumps(result, separators=(",", ":")))
+    except Exception as exc:
+        return h.task_failed(h.utcnow(), item.task_id,
+                             f"HTTP request failed: {type(exc).__name__}: {exc}", repr(exc))
