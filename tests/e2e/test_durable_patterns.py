@@ -217,3 +217,29 @@ def test_check_status_response_from_the_http_starter(sample_host: HostProcess) -
     r = requests.delete(started["purgeHistoryDeleteUri"], timeout=10)
     assert r.status_code == 200 and r.json() == {"instancesDeleted": 1}
     assert requests.get(started["statusQueryGetUri"], timeout=10).status_code == 404
+
+
+def test_entities_called_and_signaled_from_an_orchestration(sdk: SdkClient) -> None:
+    instance_id = sdk.run(lambda c: c.start_new("entity_user", None, "k1"))
+    status = sdk.wait_done(instance_id)
+    assert status.runtime_status.value == "Completed", status.output
+    assert status.output["total"] == 6
+    assert "the counter refuses" in status.output["error"]
+
+
+def test_entities_signaled_and_read_by_the_client(sdk: SdkClient) -> None:
+    import time
+
+    import azure.durable_functions as df
+
+    entity = df.EntityId("counter_entity", "from-client")
+    assert not sdk.run(lambda c: c.read_entity_state(entity)).entity_exists
+    sdk.run(lambda c: c.signal_entity(entity, "add", 5))
+    sdk.run(lambda c: c.signal_entity(entity, "add", 7))
+    deadline = time.monotonic() + 30
+    while True:
+        state = sdk.run(lambda c: c.read_entity_state(entity))
+        if state.entity_exists and state.entity_state == 12:
+            break
+        assert time.monotonic() < deadline, state.entity_state
+        time.sleep(0.1)

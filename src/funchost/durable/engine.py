@@ -41,7 +41,8 @@ from funchost.durable.actions import (
     ActionType,
     flatten_actions,
 )
-from funchost.durable.store import DurableStore, InboxEvent, InstanceRow, WorkItem
+from funchost.durable.entities import EntityDispatcher, parse_entity_instance
+from funchost.durable.store import DurableStore, EntityOp, InboxEvent, InstanceRow, WorkItem
 from funchost.invoker import Invoker
 
 log = logging.getLogger("funchost.durable")
@@ -129,6 +130,7 @@ class _Commit:
     cancel_timers: list[int] = field(default_factory=list)
     children: list[tuple[InstanceRow, dict[str, Any]]] = field(default_factory=list)
     outbox: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
+    entity_ops: list[EntityOp] = field(default_factory=list)
 
 
 def _run_handle(handle: Callable[[str], str], context_json: str) -> EpisodeOutcome:
@@ -193,6 +195,9 @@ class DurableEngine:
             is_live=lambda item: item.instance_id in self._active,
             on_batch=self._record_completions)
         self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
+        self.entities = EntityDispatcher(
+            store=store, functions=functions, pool=self._replay_pool,
+            deliver=self._deliver_in_memory, notify=self._notify)
         self._active: dict[str, ActiveInstance] = {}
         self._ready: asyncio.Queue[str] | None = None
         self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
@@ -230,6 +235,7 @@ class DurableEngine:
         self._tasks = [asyncio.create_task(self._orchestration_worker())
                        for _ in range(self._max_orchestrators)]
         self._runner.start(self._loop)
+        self.entities.start()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -240,6 +246,7 @@ class DurableEngine:
             except (asyncio.CancelledError, Exception):
                 pass
         self._tasks = []
+        await self.entities.stop()
         await self._runner.stop(ACTIVITY_DRAIN_SECONDS)
         for handle in self._timers.values():
             handle.cancel()
@@ -585,9 +592,28 @@ class DurableEngine:
                                           Name=HTTP_ACTIVITY, Input=_dumps(request)))
             commit.work.append((task_id, "http", HTTP_ACTIVITY, _dumps(request)))
             state.open_tasks[task_id] = "http"
-        else:  # entities (7, 9) are not supported by this host
-            return ("durable entities are not supported by the embedded host "
-                    f"(action type {kind}).")
+        elif kind in (ActionType.CallEntity, ActionType.SignalEntity):
+            target = parse_entity_instance(str(action.get("instanceId") or ""))
+            if target is None or not self.entities.known(target[0]):
+                return (f"The entity '{action.get('instanceId')}' doesn't exist, is disabled, or "
+                        "is not an entity function.")
+            signal = kind == ActionType.SignalEntity
+            request_id = str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                        f"{inst.row.instance_id}/{inst.row.execution_id}/{task_id}"))
+            payload = action.get("input")
+            commit.history.append(h.event(
+                h.EventType.EventSent, now, task_id, InstanceId=action.get("instanceId"),
+                Name="op", Input=_dumps({"id": request_id, "op": action.get("operation"),
+                                         "signal": signal, "input": payload,
+                                         "parent": inst.row.instance_id})))
+            commit.entity_ops.append(EntityOp(
+                target[0], target[1], str(action.get("operation")),
+                _dumps(payload) if payload is not None else None, signal,
+                None if signal else inst.row.instance_id,
+                None if signal else inst.row.execution_id,
+                None if signal else request_id))
+        else:
+            return f"the embedded host does not support action type {kind}."
         if kind in RETRY_TYPES:
             state.retry_attempts[task_id] = [position, attempt]
         return None
@@ -666,6 +692,8 @@ class DurableEngine:
                 self.store.delete_inbox_for(row.instance_id)
             for target, execution_id, event in commit.outbox:
                 outbox_seqs.append(self.store.add_inbox_event(target, execution_id, event))
+            for op in commit.entity_ops:
+                self.store.add_entity_op(op)
             self.store.upsert_instance(row)
         # --- the commit is durable: now mirror it in memory and start the work ---
         inst.history.extend(played)
@@ -688,6 +716,8 @@ class DurableEngine:
             self._enqueue(child_inst)
         for seq, (target, execution_id, event) in zip(outbox_seqs, commit.outbox):
             self._deliver_in_memory(target, InboxEvent(seq, target, execution_id, event))
+        for op in commit.entity_ops:
+            self.entities.enqueue(op.name, op.key)
         self._notify()
 
     def _deliver_in_memory(self, target: str, item: InboxEvent) -> None:
@@ -719,6 +749,7 @@ class DurableEngine:
         commit.work.clear()
         commit.timers.clear()
         commit.children.clear()
+        commit.entity_ops.clear()
         commit.consumed = sorted(set(commit.consumed) | {e.seq for e in inst.inbox})
         if row.parent_instance_id and row.parent_task_id is not None:
             if status == "Completed":

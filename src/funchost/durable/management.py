@@ -147,8 +147,14 @@ class ManagementApi:
             if parts[:1] == ["instances"] and len(parts) == 4 and parts[2] == "raiseEvent" \
                     and method == "POST":
                 return await self._raise_event(request, parts[1], parts[3])
+            if parts[:1] == ["entities"] and len(parts) == 3:
+                if method == "GET":
+                    return self._entity_state(parts[1], parts[2])
+                if method == "POST":
+                    return await self._signal_entity(request, parts[1], parts[2])
             if parts[:1] == ["entities"]:
-                return _error(501, "Durable entities are not supported by the embedded host.")
+                return _error(501, "Listing or deleting entities is not supported by the "
+                                   "embedded host.")
         except DurableError as exc:
             return _error(exc.status, exc.message)
         return _error(404, f"No durable management operation matches {method} /{subpath}.")
@@ -263,6 +269,27 @@ class ManagementApi:
             return _error(501, "Rewind is not supported by the embedded host.")
         else:
             return _error(404, f"Unknown instance operation '{operation}'.")
+        return web.Response(status=202)
+
+    def _entity_state(self, name: str, key: str) -> web.Response:
+        exists, state = self._engine.entities.read_state(name, key)
+        if not exists:
+            return web.Response(status=404)
+        return web.Response(status=200, text=state or "null", content_type="application/json")
+
+    async def _signal_entity(self, request: web.Request, name: str, key: str) -> web.Response:
+        operation = request.query.get("op")
+        if not operation:
+            return _error(400, "The 'op' query parameter names the operation to signal.")
+        if not self._engine.entities.known(name):
+            return _error(404, f"No entity function named '{name}'.")
+        body = await request.text()
+        if body.strip():
+            try:
+                json.loads(body)
+            except ValueError:
+                return _error(400, "The operation input must be JSON.")
+        self._engine.entities.signal(name, key, operation, body if body.strip() else None)
         return web.Response(status=202)
 
     async def _raise_event(self, request: web.Request, instance_id: str,

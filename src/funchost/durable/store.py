@@ -68,6 +68,25 @@ CREATE TABLE IF NOT EXISTS timers (
     fire_at TEXT NOT NULL,
     PRIMARY KEY (instance_id, execution_id, timer_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entities (
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state TEXT,
+    present INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (name, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entity_ops (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    input TEXT,
+    is_signal INTEGER NOT NULL,
+    reply_instance TEXT,
+    reply_execution TEXT,
+    request_id TEXT
+);
+CREATE INDEX IF NOT EXISTS entity_ops_by_entity ON entity_ops(name, key, seq);
 CREATE TABLE IF NOT EXISTS blob_receipts (
     function_name TEXT NOT NULL,
     blob_name TEXT NOT NULL,
@@ -109,6 +128,20 @@ class WorkItem:
     kind: str
     name: str
     input: str | None
+
+
+@dataclass(frozen=True)
+class EntityOp:
+    """An operation queued for an entity; calls (not signals) name where the reply goes."""
+
+    name: str
+    key: str
+    operation: str
+    input: str | None
+    is_signal: bool
+    reply_instance: str | None = None
+    reply_execution: str | None = None
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -327,6 +360,41 @@ class DurableStore:
     def load_timers(self) -> list[tuple[str, str, int, str]]:
         cur = self._conn.execute("SELECT instance_id, execution_id, timer_id, fire_at FROM timers")
         return [tuple(r) for r in cur.fetchall()]  # type: ignore[misc]
+
+    # ------------------------------------------------------------------------------ entities
+    def get_entity(self, name: str, key: str) -> tuple[bool, str | None]:
+        """(exists, state JSON text) of an entity; a never-used entity does not exist."""
+        row = self._conn.execute("SELECT present, state FROM entities WHERE name=? AND key=?",
+                                 (name, key)).fetchone()
+        return (bool(row[0]), row[1]) if row else (False, None)
+
+    def put_entity(self, name: str, key: str, exists: bool, state: str | None) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO entities (name, key, state, present) VALUES (?,?,?,?)",
+            (name, key, state if exists else None, int(exists)))
+
+    def add_entity_op(self, op: EntityOp) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO entity_ops (name, key, operation, input, is_signal, reply_instance, "
+            "reply_execution, request_id) VALUES (?,?,?,?,?,?,?,?)",
+            (op.name, op.key, op.operation, op.input, int(op.is_signal), op.reply_instance,
+             op.reply_execution, op.request_id))
+        return int(cur.lastrowid or 0)
+
+    def load_entity_ops(self, name: str, key: str, limit: int) -> list[tuple[int, EntityOp]]:
+        cur = self._conn.execute(
+            "SELECT seq, name, key, operation, input, is_signal, reply_instance, "
+            "reply_execution, request_id FROM entity_ops WHERE name=? AND key=? ORDER BY seq "
+            "LIMIT ?", (name, key, limit))
+        return [(r[0], EntityOp(r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8]))
+                for r in cur.fetchall()]
+
+    def delete_entity_ops(self, seqs: Iterable[int]) -> None:
+        self._conn.executemany("DELETE FROM entity_ops WHERE seq = ?", [(s,) for s in seqs])
+
+    def entities_with_ops(self) -> list[tuple[str, str]]:
+        cur = self._conn.execute("SELECT DISTINCT name, key FROM entity_ops")
+        return [(r[0], r[1]) for r in cur.fetchall()]
 
     # ------------------------------------------------------------------------- blob receipts
     def has_receipt(self, function_name: str, blob_name: str, etag: str) -> bool:

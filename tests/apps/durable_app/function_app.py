@@ -144,6 +144,38 @@ def noop_fan_out(context: df.DurableOrchestrationContext):
     return len(results)
 
 
+@app.orchestration_trigger(context_name="context")
+def entity_user(context: df.DurableOrchestrationContext):
+    """Signals and calls a counter entity; a failing operation comes back as an exception."""
+    entity = df.EntityId("counter_entity", context.get_input())
+    context.signal_entity(entity, "reset")
+    for amount in (1, 2, 3):
+        yield context.call_entity(entity, "add", amount)
+    total = yield context.call_entity(entity, "get")
+    try:
+        yield context.call_entity(entity, "fail")
+        error = None
+    except Exception as exc:
+        error = str(exc)
+    return {"total": total, "error": error}
+
+
+# ---------------------------------------------------------------------------------- entities
+@app.entity_trigger(context_name="context")
+def counter_entity(context: df.DurableEntityContext) -> None:
+    current = context.get_state(lambda: 0)
+    operation = context.operation_name
+    if operation == "add":
+        current += context.get_input()
+    elif operation == "reset":
+        current = 0
+    elif operation == "get":
+        context.set_result(current)
+    elif operation == "fail":
+        raise ValueError("the counter refuses")
+    context.set_state(current)
+
+
 # -------------------------------------------------------------------------------- activities
 @app.activity_trigger(input_name="value")
 def double(value):
