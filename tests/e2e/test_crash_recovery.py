@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.e2e.conftest import SAMPLE_APP
@@ -29,12 +31,22 @@ def _wait_ledger(out: Path, at_least: int, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
-def test_sigkill_during_fan_out_resumes_and_applies_each_completion_once(tmp_path: Path) -> None:
+@contextmanager
+def _ledger_host(tmp_path: Path) -> Iterator[tuple[HostProcess, SdkClient, Path]]:
+    """The sample app on a fresh data folder, with the SDK client and the ledger folder."""
     out = tmp_path / "out"
     host = HostProcess(SAMPLE_APP, tmp_path / "data", env={"SAMPLE_OUTPUT_DIR": str(out)})
     host.start()
     sdk = SdkClient(host.base_url)
     try:
+        yield host, sdk, out
+    finally:
+        sdk.close()
+        host.stop()
+
+
+def test_sigkill_during_fan_out_resumes_and_applies_each_completion_once(tmp_path: Path) -> None:
+    with _ledger_host(tmp_path) as (host, sdk, out):
         instance_id = sdk.run(lambda c: c.start_new(
             "ledger_fan_out", None, {"count": COUNT, "delay": 0.03}))
         for threshold in (40, 120, 200):  # three crashes at different points of the fan-out
@@ -58,17 +70,10 @@ def test_sigkill_during_fan_out_resumes_and_applies_each_completion_once(tmp_pat
         reruns = sum(n - 1 for n in runs.values())
         assert reruns <= 3 * 8  # only activities in flight at a crash may run twice
         assert "Potential duplicate Task completion" not in host.log()
-    finally:
-        sdk.close()
-        host.stop()
 
 
 def test_sigterm_during_activities_exits_cleanly_and_resumes(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    host = HostProcess(SAMPLE_APP, tmp_path / "data", env={"SAMPLE_OUTPUT_DIR": str(out)})
-    host.start()
-    sdk = SdkClient(host.base_url)
-    try:
+    with _ledger_host(tmp_path) as (host, sdk, out):
         instance_id = sdk.run(lambda c: c.start_new(
             "ledger_fan_out", None, {"count": 60, "delay": 0.2}))
         _wait_ledger(out, 10)
@@ -77,6 +82,3 @@ def test_sigterm_during_activities_exits_cleanly_and_resumes(tmp_path: Path) -> 
         host.start()
         status = sdk.wait_done(instance_id, timeout=120)
         assert status.output == {"count": 60, "sum": sum(range(60))}
-    finally:
-        sdk.close()
-        host.stop()
