@@ -37,8 +37,7 @@ async def _run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await serve_forever(settings, stop)
-    return 0
+    return await serve_forever(settings, stop)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from funchost.app_index import FunctionSpec, load_functions
 from funchost.blob_triggers import BlobTriggerRunner
+from funchost.data_lock import DataDirLock
 from funchost.durable.engine import DurableEngine
 from funchost.durable.management import ManagementApi
 from funchost.durable.store import DurableStore
@@ -40,18 +41,27 @@ class FunctionHost:
         self._runner: web.AppRunner | None = None
         self._blobs: BlobTriggerRunner | None = None
         self._pool = ThreadPoolExecutor(max(4, settings.max_activities), "function")
+        self._lock = DataDirLock(settings.data_dir)
+        self.fatal = asyncio.Event()  # set when the engine cannot go on (its store failed)
+        self.fatal_reason: str | None = None
+
+    def _on_fatal(self, reason: str) -> None:
+        self.fatal_reason = reason
+        self.fatal.set()
 
     async def start(self) -> None:
         settings = self.settings
         self.functions = load_functions(settings.app_dir)
         invoker = Invoker(settings.app_dir, self._pool)
         management = None
+        self._lock.acquire()  # before the store: two hosts must never share one data dir
         self._store = DurableStore(settings.data_dir / "durable.sqlite3")
         if uses_durable(self.functions):
             self.engine = DurableEngine(
                 store=self._store, functions=self.functions, invoker=invoker,
                 max_activities=settings.max_activities,
                 max_orchestrators=settings.max_orchestrators,
+                on_fatal=self._on_fatal,
             )
             await self.engine.start()
             management = ManagementApi(self.engine, settings.hub_name, settings.master_key)
@@ -94,6 +104,7 @@ class FunctionHost:
             await self.engine.stop()
         if self._store is not None:
             self._store.close()
+        self._lock.release()
         await _close_durable_client_session()
         self._pool.shutdown(wait=False, cancel_futures=True)
         log.info("Host stopped")
@@ -109,11 +120,18 @@ async def _close_durable_client_session() -> None:
         pass
 
 
-async def serve_forever(settings: HostSettings, stop: asyncio.Event) -> None:
-    """Start the host, wait for `stop`, shut down cleanly."""
+async def serve_forever(settings: HostSettings, stop: asyncio.Event) -> int:
+    """Start the host, wait for `stop` (or a fatal engine error), shut down; the exit code."""
     host = FunctionHost(settings)
     await host.start()
     try:
-        await stop.wait()
+        waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(host.fatal.wait())]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
     finally:
         await host.stop()
+    if host.fatal_reason is not None:
+        log.critical("Host stopped: %s", host.fatal_reason)
+        return 1
+    return 0

@@ -79,7 +79,11 @@ class Invoker:
                          loop: asyncio.AbstractEventLoop) -> Any:
         """Invoke from a worker thread: sync functions run right here, async ones on the loop."""
         if spec.is_async:
-            return asyncio.run_coroutine_threadsafe(self.invoke(spec, kwargs), loop).result()
+            future = asyncio.run_coroutine_threadsafe(self._contained(spec, kwargs), loop)
+            try:
+                return future.result()
+            except _Escaped as wrapped:
+                raise wrapped.original from None
         invocation_id = self.new_invocation_id()
         if wants_context(spec, kwargs):
             kwargs = {**kwargs, "context": self.context_for(spec, invocation_id)}
@@ -92,7 +96,23 @@ class Invoker:
         self._log(spec, invocation_id, started, "Succeeded")
         return result
 
+    async def _contained(self, spec: FunctionSpec, kwargs: dict[str, Any]) -> Any:
+        """Keep a SystemExit/KeyboardInterrupt raised by async user code off the event loop
+        (where it would stop the host); the calling thread re-raises the original."""
+        try:
+            return await self.invoke(spec, kwargs)
+        except (SystemExit, KeyboardInterrupt) as exc:
+            raise _Escaped(exc) from exc
+
     def _log(self, spec: FunctionSpec, invocation_id: str, started: float, outcome: str) -> None:
         duration_ms = (time.perf_counter() - started) * 1000
         log.info("Executed 'Functions.%s' (%s, Id=%s, Duration=%.0fms)",
                 spec.name, outcome, invocation_id, duration_ms)
+
+
+class _Escaped(Exception):
+    """Carries a BaseException out of the event loop to the thread that awaits it."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(repr(original))
+        self.original = original

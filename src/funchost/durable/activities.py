@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import queue
 import threading
 import traceback
@@ -24,6 +25,8 @@ from funchost.durable.store import WorkItem
 from funchost.invoker import Invoker
 
 Completion = tuple[WorkItem, dict[str, Any]]
+
+log = logging.getLogger("funchost.durable.activities")
 
 
 class ActivityRunner:
@@ -86,7 +89,10 @@ class ActivityRunner:
                 return  # work not started stays in the store and runs after a restart
             if not self._is_live(item):
                 continue  # its orchestration ended; the work row went with it
-            event = self._execute(item, loop)
+            try:
+                event = self._execute(item, loop)
+            except BaseException as exc:  # noqa: BLE001 - a slot must never die with its task
+                event = self._failure(item, exc)
             with self._lock:
                 self._completions.append((item, event))
                 wake = not self._wake_pending
@@ -109,12 +115,19 @@ class ActivityRunner:
             result = self._invoker.invoke_in_thread(spec, {spec.trigger_param: value}, loop)
             encoded = self._converter.encode(result, expected_type=None).value
             return h.task_completed(h.utcnow(), item.task_id, encoded)
-        except Exception as exc:
-            return h.task_failed(
-                h.utcnow(), item.task_id,
-                f"Activity function '{spec.name}' failed: {type(exc).__name__}: {exc}",
-                "".join(traceback.format_exception(exc)) or repr(exc),
-            )
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from a library is a failure too
+            return self._failure(item, exc, spec.name)
+
+    @staticmethod
+    def _failure(item: WorkItem, exc: BaseException, name: str | None = None) -> dict[str, Any]:
+        """A TaskFailed for `exc`, logged at ERROR with the function's own traceback."""
+        name = name or item.name
+        details = "".join(traceback.format_exception(exc)) or repr(exc)
+        log.error("Activity '%s' (instance %s, task %d) failed: %s: %s\n%s", name,
+                  item.instance_id, item.task_id, type(exc).__name__, exc, details)
+        return h.task_failed(
+            h.utcnow(), item.task_id,
+            f"Activity function '{name}' failed: {type(exc).__name__}: {exc}", details)
 
 
 async def _execute_http(item: WorkItem) -> dict[str, Any]:

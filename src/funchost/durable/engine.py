@@ -42,7 +42,14 @@ from funchost.durable.actions import (
     flatten_actions,
 )
 from funchost.durable.entities import EntityDispatcher, parse_entity_instance
-from funchost.durable.store import DurableStore, EntityOp, InboxEvent, InstanceRow, WorkItem
+from funchost.durable.store import (
+    DurableStore,
+    EntityOp,
+    InboxEvent,
+    InstanceRow,
+    StoreError,
+    WorkItem,
+)
 from funchost.invoker import Invoker
 
 log = logging.getLogger("funchost.durable")
@@ -52,6 +59,8 @@ TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 ACTIVE = frozenset({"Pending", "Running", "Suspended", "ContinuedAsNew"})
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 ACTIVITY_DRAIN_SECONDS = 30.0  # how long a shutdown waits for running activities
+STORE_RETRY_SECONDS = 1.0  # after a failed commit, how long before the work is tried again
+STORE_GIVE_UP_AFTER = 30  # consecutive failed writes of completions before the host stops
 
 
 class DurableError(Exception):
@@ -73,6 +82,7 @@ class EngineState:
     retry_attempts: dict[int, list[int]] = field(default_factory=dict)  # id -> [pos, attempt]
     retry_timers: dict[int, list[int]] = field(default_factory=dict)  # timer id -> [pos, attempt]
     timer_positions: dict[int, int] = field(default_factory=dict)  # timer id -> action position
+    action_sigs: list[str] = field(default_factory=list)  # what each action position scheduled
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +92,7 @@ class EngineState:
             "retry_attempts": self.retry_attempts,
             "retry_timers": self.retry_timers,
             "timer_positions": self.timer_positions,
+            "action_sigs": self.action_sigs,
         }
 
     @classmethod
@@ -96,6 +107,7 @@ class EngineState:
             retry_attempts=ints(data.get("retry_attempts", {})),
             retry_timers=ints(data.get("retry_timers", {})),
             timer_positions=ints(data.get("timer_positions", {})),
+            action_sigs=list(data.get("action_sigs") or []),
         )
 
 
@@ -149,6 +161,32 @@ def _run_handle(handle: Callable[[str], str], context_json: str) -> EpisodeOutco
         return EpisodeOutcome(None, f"{type(exc).__name__}: {message}")
 
 
+def _signature(action: dict[str, Any]) -> str:
+    """What an action position schedules: its type and target, as nondeterminism checks see it."""
+    kind = action.get("actionType")
+    try:
+        kind_name = ActionType(kind).name
+    except ValueError:
+        kind_name = str(kind)
+    if kind in (ActionType.CallEntity, ActionType.SignalEntity):
+        target = f"{action.get('instanceId')}:{action.get('operation')}"
+    elif kind == ActionType.WaitForExternalEvent:
+        target = ""  # DTFx does not check event names; only the position's kind matters
+    else:
+        target = str(action.get("functionName") or "")
+    return f"{kind_name}|{target}"
+
+
+def _same_action(expected: str, actual: str) -> bool:
+    return expected.split("|")[0] == actual.split("|")[0] and (
+        expected.split("|", 1)[1].lower() == actual.split("|", 1)[1].lower())
+
+
+def _describe(signature: str) -> str:
+    kind, _, target = signature.partition("|")
+    return f"{kind} '{target}'" if target else kind
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -177,8 +215,11 @@ class DurableEngine:
     """Runs orchestrations and activities of one app against one SQLite store."""
 
     def __init__(self, *, store: DurableStore, functions: list[FunctionSpec], invoker: Invoker,
-                 max_activities: int = 10, max_orchestrators: int = 4) -> None:
+                 max_activities: int = 10, max_orchestrators: int = 4,
+                 on_fatal: Callable[[str], None] | None = None) -> None:
         self.store = store
+        self._fatal_hook = on_fatal
+        self._completion_failures = 0
         self._invoker = invoker
         self._orchestrators = {
             s.durable_name.lower(): s for s in functions
@@ -197,7 +238,7 @@ class DurableEngine:
         self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
         self.entities = EntityDispatcher(
             store=store, functions=functions, pool=self._replay_pool,
-            deliver=self._deliver_in_memory, notify=self._notify)
+            deliver=self._deliver_in_memory, notify=self._notify, accepts=self._accepts)
         self._active: dict[str, ActiveInstance] = {}
         self._ready: asyncio.Queue[str] | None = None
         self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
@@ -212,6 +253,10 @@ class DurableEngine:
         self._loop = asyncio.get_running_loop()
         self._ready = asyncio.Queue()
         self.changed = asyncio.Event()
+        with self.store.transaction():
+            dropped = self.store.delete_orphan_inbox()
+        if dropped:
+            log.info("Dropped %d message(s) addressed to finished or purged instances", dropped)
         for row in self.store.instances_with_status(ACTIVE):
             self._active[row.instance_id] = ActiveInstance(
                 row=row,
@@ -289,7 +334,8 @@ class DurableEngine:
         return instance_id
 
     def _new_instance_row(self, spec: FunctionSpec, instance_id: str, raw_input: str | None,
-                          parent: tuple[str, str, int] | None) -> tuple[InstanceRow, dict[str, Any]]:
+                          parent: tuple[str, str, int] | None, *,
+                          version: str | None = None) -> tuple[InstanceRow, dict[str, Any]]:
         now = h.utcnow()
         execution_id = uuid.uuid4().hex
         row = InstanceRow(
@@ -300,6 +346,7 @@ class DurableEngine:
             parent_instance_id=parent[0] if parent else None,
             parent_execution_id=parent[1] if parent else None,
             parent_task_id=parent[2] if parent else None,
+            engine_state={"version": version} if version is not None else {},
         )
         parent_info = None
         if parent:
@@ -309,6 +356,7 @@ class DurableEngine:
         started = h.execution_started(
             now, name=row.name, context_input=context_input_for(raw_input),
             instance_id=instance_id, execution_id=execution_id, parent=parent_info,
+            version=version,
         )
         return row, started
 
@@ -318,27 +366,33 @@ class DurableEngine:
     def raise_event(self, instance_id: str, name: str, data: str | None) -> None:
         inst = self._require_active(instance_id, gone_status=410)
         event = h.event_raised(h.utcnow(), name, data)
+        # Not bound to an execution (as in Azure): one raised while the instance continues as
+        # new goes to the new generation.
         with self.store.transaction():
-            seq = self.store.add_inbox_event(instance_id, inst.row.execution_id, event)
-        inst.inbox.append(InboxEvent(seq, instance_id, inst.row.execution_id, event))
+            seq = self.store.add_inbox_event(instance_id, None, event)
+        inst.inbox.append(InboxEvent(seq, instance_id, None, event))
         self._enqueue(inst)
 
     def terminate(self, instance_id: str, reason: str) -> None:
         inst = self._require_active(instance_id, gone_status=410)
-        self._finish(inst, "Terminated", _dumps(reason), reason=reason)
+        self._guarded(inst, lambda: self._finish(inst, "Terminated", _dumps(reason),
+                                                 reason=reason))
 
     def suspend(self, instance_id: str, reason: str) -> None:
         inst = self._require_active(instance_id, gone_status=410)
         if inst.row.status == "Suspended":
             return
         inst.row.engine_state["resume_status"] = inst.row.status
-        self._set_status(inst, "Suspended")
+        self._guarded(inst, lambda: self._set_status(
+            inst, "Suspended", h.event(h.EventType.ExecutionSuspended, h.utcnow(), Reason=reason)))
 
     def resume(self, instance_id: str, reason: str) -> None:
         inst = self._require_active(instance_id, gone_status=410)
         if inst.row.status != "Suspended":
             return
-        self._set_status(inst, inst.row.engine_state.pop("resume_status", "Running"))
+        self._guarded(inst, lambda: self._set_status(
+            inst, inst.row.engine_state.pop("resume_status", "Running"),
+            h.event(h.EventType.ExecutionResumed, h.utcnow(), Reason=reason)))
         if inst.inbox:
             self._enqueue(inst)
 
@@ -380,6 +434,13 @@ class DurableEngine:
             gone_status, f"Instance with ID {instance_id} is gone: either completed or failed"
         )
 
+    def _on_fatal(self, message: str) -> None:
+        log.critical("Durable engine stopping: %s", message)
+        if self._fatal_hook is not None:
+            self._fatal_hook(message)
+        else:
+            raise SystemExit(f"funchost: {message}")
+
     def _notify(self) -> None:
         self.changed.set()
         self.changed = asyncio.Event()
@@ -403,17 +464,65 @@ class DurableEngine:
             if inst.in_flight or inst.row.status == "Suspended" or not inst.inbox:
                 continue
             inst.in_flight = True
+            retry_later = False
             try:
                 await self._run_episode(inst)
+            except StoreError as exc:
+                retry_later = self._store_failed(inst, exc)
             except Exception:
                 log.exception("Episode of orchestration %s failed inside the host", instance_id)
-                self._finish(inst, "Failed", _dumps(
-                    f"Orchestrator function '{inst.row.name}' failed: the host could not run it: "
-                    f"{traceback.format_exc(limit=3)}"))
+                try:
+                    self._finish(inst, "Failed", _dumps(
+                        f"Orchestrator function '{inst.row.name}' failed: the host could not "
+                        f"run it: {traceback.format_exc(limit=3)}"))
+                except StoreError as exc:
+                    retry_later = self._store_failed(inst, exc)
             finally:
                 inst.in_flight = False
-            if instance_id in self._active and inst.inbox:
+            if retry_later:
+                assert self._loop is not None
+                self._loop.call_later(STORE_RETRY_SECONDS, self._enqueue, inst)
+            elif instance_id in self._active and inst.inbox:
                 self._enqueue(inst)
+
+    def _store_failed(self, inst: ActiveInstance, exc: Exception) -> bool:
+        """A commit failed: drop the in-memory state the store does not have, read it back.
+
+        Returns True when the instance should run again later; a store that cannot even be
+        read stops the host (`on_fatal`), since going on would act on state nobody recorded.
+        """
+        instance_id = inst.row.instance_id
+        log.error("Could not record an episode of orchestration %s in the durable store (%s: "
+                  "%s); reloading it from the store and retrying in %.0fs", instance_id,
+                  type(exc).__name__, exc, STORE_RETRY_SECONDS)
+        try:
+            self._reload(inst)
+        except StoreError as again:
+            self._on_fatal(f"the durable store is unusable ({type(again).__name__}: {again}); "
+                           "stopping so no work runs on state it has not recorded")
+            return False
+        return instance_id in self._active
+
+    def _reload(self, inst: ActiveInstance) -> None:
+        """Replace an instance's in-memory state with what the store holds."""
+        instance_id = inst.row.instance_id
+        row = self.store.get_instance(instance_id)
+        if row is None or row.status in TERMINAL:
+            self._active.pop(instance_id, None)
+            return
+        inst.row = row
+        inst.history = self.store.load_history(instance_id)
+        inst.state = EngineState.from_json(row.engine_state)
+        inst.inbox = self.store.load_inbox_for(instance_id)
+        self._active[instance_id] = inst
+
+    def _guarded(self, inst: ActiveInstance, change: Callable[[], None]) -> None:
+        """Run a management change; if the store refuses it, reload and answer 503."""
+        try:
+            change()
+        except StoreError as exc:
+            self._store_failed(inst, exc)
+            raise DurableError(503, f"The durable store could not record the change: {exc}")
 
     def _select_events(self, inst: ActiveInstance) -> tuple[list[dict[str, Any]], list[int], str | None]:
         """Pick this episode's events: valid ones in order, stopping after one retry event.
@@ -486,24 +595,21 @@ class DurableEngine:
         if outcome.state is not None:
             custom = state.get("customStatus")
             inst.row.custom_status = _dumps(custom) if custom is not None else None
-        if outcome.error is not None:
+        actions = flatten_actions(state.get("actions") or [])
+        divergence = self._nondeterminism(inst, actions) if outcome.state is not None else None
+        if divergence is not None:
+            log.error("Orchestration '%s' (%s) failed: %s", inst.row.name,
+                      inst.row.instance_id, divergence)
             self._finish(inst, "Failed",
-                         _dumps(f"Orchestrator function '{inst.row.name}' failed: {outcome.error}"),
+                         _dumps(f"Orchestrator function '{inst.row.name}' failed: {divergence}"),
                          commit=commit)
             return
-        actions = flatten_actions(state.get("actions") or [])
-        if state.get("isDone"):
-            continue_as_new = next(
-                (a for a in actions if a.get("actionType") == ActionType.ContinueAsNew), None
-            )
-            if continue_as_new is not None:
-                self._continue_as_new(inst, continue_as_new)
-            else:
-                output = state.get("output")
-                self._finish(inst, "Completed", _dumps(output) if output is not None else None,
-                             commit=commit)
-            return
+        # Azure schedules an episode's actions before it looks at completion, so a signal sent
+        # in the same episode as `return`, continue-as-new or an exception is still delivered.
         problem = self._schedule_new_actions(inst, actions, commit, now)
+        if outcome.error is not None or problem is None and state.get("isDone"):
+            self._complete_final_episode(inst, state, outcome.error, actions, commit)
+            return
         if problem is not None:
             self._finish(inst, "Failed",
                          _dumps(f"Orchestrator function '{inst.row.name}' failed: {problem}"),
@@ -513,9 +619,53 @@ class DurableEngine:
             self._retry_follow_up(inst, events[-1], retry_kind, actions, commit, now)
         self._cancel_timers(inst, actions, commit)
         commit.history.append(h.event(h.EventType.OrchestratorCompleted, h.utcnow()))
-        if inst.row.status == "Pending":
+        if inst.row.status in ("Pending", "ContinuedAsNew"):
             inst.row.status = "Running"
         self._commit(inst, commit, persist_state=True)
+
+    def _complete_final_episode(self, inst: ActiveInstance, state: dict[str, Any],
+                                error: str | None, actions: list[dict[str, Any]],
+                                commit: _Commit) -> None:
+        """The orchestrator returned, raised or continued as new: end this execution."""
+        if error is not None:
+            log.error("Orchestration '%s' (%s) failed: %s", inst.row.name, inst.row.instance_id,
+                      error)
+            self._finish(inst, "Failed",
+                         _dumps(f"Orchestrator function '{inst.row.name}' failed: {error}"),
+                         commit=commit)
+            return
+        continue_as_new = next(
+            (a for a in actions if a.get("actionType") == ActionType.ContinueAsNew), None)
+        if continue_as_new is not None:
+            self._continue_as_new(inst, continue_as_new, commit)
+            return
+        output = state.get("output")
+        self._finish(inst, "Completed", _dumps(output) if output is not None else None,
+                     commit=commit)
+
+    def _nondeterminism(self, inst: ActiveInstance, actions: list[dict[str, Any]]) -> str | None:
+        """Compare the replay's actions with those earlier episodes scheduled, as DTFx does.
+
+        Each action position remembers what it scheduled; a replay that puts another action
+        there, or yields fewer actions than were scheduled, means the code changed under a
+        running instance, and handing the old result to the new action would be wrong.
+        """
+        recorded = inst.state.action_sigs
+        for position, expected in enumerate(recorded):
+            if position >= len(actions):
+                return (f"Non-Deterministic workflow detected: a previous execution of this "
+                        f"orchestration scheduled {_describe(expected)} at action position "
+                        f"{position}, but the current replay execution yielded only "
+                        f"{len(actions)} action(s). Was a change made to the orchestrator code "
+                        "after this instance had already started running?")
+            actual = _signature(actions[position])
+            if not _same_action(expected, actual):
+                return (f"Non-Deterministic workflow detected: a previous execution of this "
+                        f"orchestration scheduled {_describe(expected)} at action position "
+                        f"{position}, but the current replay execution scheduled "
+                        f"{_describe(actual)} instead. Was a change made to the orchestrator "
+                        "code after this instance had already started running?")
+        return None
 
     async def _invoke_replay(self, spec: FunctionSpec, context_json: str,
                              loop: asyncio.AbstractEventLoop) -> EpisodeOutcome:
@@ -534,6 +684,7 @@ class DurableEngine:
             action = actions[position]
             kind = action.get("actionType")
             state.action_count = position + 1
+            state.action_sigs.append(_signature(action))
             if kind not in ID_CONSUMING:
                 continue
             task_id = state.next_id
@@ -664,8 +815,6 @@ class DurableEngine:
             row.engine_state = {**row.engine_state, **inst.state.to_json()}
         played = [_played(e) for e in commit.history]
         work_seqs: list[int] = []
-        child_seqs: list[int] = []
-        outbox_seqs: list[int] = []
         with self.store.transaction():
             if played:
                 self.store.append_history(row.instance_id, row.execution_id, len(inst.history),
@@ -679,21 +828,11 @@ class DurableEngine:
                 self.store.add_timer(row.instance_id, row.execution_id, timer_id, fire_at)
             for timer_id in commit.cancel_timers:
                 self.store.take_timer(row.instance_id, row.execution_id, timer_id)
-            for child, started in commit.children:
-                old = self.store.get_instance(child.instance_id)
-                if old is not None:
-                    self.store.delete_instance(child.instance_id)
-                self.store.upsert_instance(child)
-                child_seqs.append(
-                    self.store.add_inbox_event(child.instance_id, child.execution_id, started))
             if row.status in TERMINAL:
                 self.store.delete_work_for(row.instance_id)
                 self.store.delete_timers_for(row.instance_id)
                 self.store.delete_inbox_for(row.instance_id)
-            for target, execution_id, event in commit.outbox:
-                outbox_seqs.append(self.store.add_inbox_event(target, execution_id, event))
-            for op in commit.entity_ops:
-                self.store.add_entity_op(op)
+            written = self._write_side_effects(commit)
             self.store.upsert_instance(row)
         # --- the commit is durable: now mirror it in memory and start the work ---
         inst.history.extend(played)
@@ -708,17 +847,51 @@ class DurableEngine:
             handle = self._timers.pop((row.instance_id, row.execution_id, timer_id), None)
             if handle:
                 handle.cancel()
+        self._start_side_effects(commit, written)
+        self._notify()
+
+    def _accepts(self, instance_id: str) -> bool:
+        """Whether events may still be delivered to an instance (not finished, not purged)."""
+        inst = self._active.get(instance_id)
+        return inst is not None and inst.row.status not in TERMINAL
+
+    def _write_side_effects(self, commit: _Commit) -> tuple[list[int], list[InboxEvent]]:
+        """Store an episode's messages to others: new children, replies, entity operations.
+
+        A reply to an instance that has finished or was purged is dropped (as Azure discards
+        messages to a completed instance) rather than left in the inbox for ever.
+        """
+        child_seqs: list[int] = []
+        for child, started in commit.children:
+            if self.store.get_instance(child.instance_id) is not None:
+                self.store.delete_instance(child.instance_id)
+            self.store.upsert_instance(child)
+            child_seqs.append(
+                self.store.add_inbox_event(child.instance_id, child.execution_id, started))
+        delivered: list[InboxEvent] = []
+        for target, execution_id, event in commit.outbox:
+            if not self._accepts(target):
+                log.info("Dropped a reply to instance %s: it is no longer running", target)
+                continue
+            seq = self.store.add_inbox_event(target, execution_id, event)
+            delivered.append(InboxEvent(seq, target, execution_id, event))
+        for op in commit.entity_ops:
+            self.store.add_entity_op(op)
+        return child_seqs, delivered
+
+    def _start_side_effects(self, commit: _Commit,
+                            written: tuple[list[int], list[InboxEvent]]) -> None:
+        child_seqs, delivered = written
         for seq, (child, started) in zip(child_seqs, commit.children):
             child_inst = ActiveInstance(row=child, history=[], state=EngineState())
             child_inst.inbox.append(InboxEvent(seq, child.instance_id, child.execution_id,
                                                started))
             self._active[child.instance_id] = child_inst
             self._enqueue(child_inst)
-        for seq, (target, execution_id, event) in zip(outbox_seqs, commit.outbox):
-            self._deliver_in_memory(target, InboxEvent(seq, target, execution_id, event))
+        for item in delivered:
+            self._deliver_in_memory(item.instance_id, item)
         for op in commit.entity_ops:
             self.entities.enqueue(op.name, op.key)
-        self._notify()
 
     def _deliver_in_memory(self, target: str, item: InboxEvent) -> None:
         inst = self._active.get(target)
@@ -726,16 +899,28 @@ class DurableEngine:
             inst.inbox.append(item)
             self._enqueue(inst)
 
-    def _set_status(self, inst: ActiveInstance, status: str) -> None:
+    def _set_status(self, inst: ActiveInstance, status: str,
+                    event: dict[str, Any] | None = None) -> None:
+        """Change the status; `event` (suspend/resume) is appended to the history with it."""
         inst.row.status = status
         inst.row.last_updated_time = h.iso_timestamp(h.utcnow())
+        played = [_played(event)] if event is not None else []
         with self.store.transaction():
+            if played:
+                self.store.append_history(inst.row.instance_id, inst.row.execution_id,
+                                          len(inst.history), played)
             self.store.upsert_instance(inst.row)
+        inst.history.extend(played)
         self._notify()
 
     def _finish(self, inst: ActiveInstance, status: str, output: str | None, *,
                 commit: _Commit | None = None, reason: str | None = None) -> None:
-        """Make an instance terminal, drop its pending work and tell its parent."""
+        """Make an instance terminal, drop its pending work and tell its parent.
+
+        Messages the final episode sent (entity signals and calls, new sub-orchestrations) are
+        still delivered; its activities and timers are not started, as nothing would wait
+        for them.
+        """
         commit = commit or _Commit(consumed=[e.seq for e in inst.inbox])
         row = inst.row
         now = h.utcnow()
@@ -748,9 +933,10 @@ class DurableEngine:
                 FailureDetails=None))
         commit.work.clear()
         commit.timers.clear()
-        commit.children.clear()
-        commit.entity_ops.clear()
         commit.consumed = sorted(set(commit.consumed) | {e.seq for e in inst.inbox})
+        row.status = status
+        row.output = output
+        row.engine_state = {}
         if row.parent_instance_id and row.parent_task_id is not None:
             if status == "Completed":
                 event = h.suborchestration_completed(now, row.parent_task_id, output)
@@ -761,9 +947,6 @@ class DurableEngine:
                     f"Sub-orchestration '{row.name}' ({row.instance_id}) {status.lower()}: "
                     f"{detail}", str(detail))
             commit.outbox.append((row.parent_instance_id, row.parent_execution_id, event))
-        row.status = status
-        row.output = output
-        row.engine_state = {}
         self._commit(inst, commit, persist_state=False)
         for key in [k for k in self._timers if k[0] == row.instance_id]:
             self._timers.pop(key).cancel()
@@ -771,45 +954,71 @@ class DurableEngine:
         log.info("Orchestration '%s' (%s) %s", row.name, row.instance_id, status.lower())
         self._notify()
 
-    def _continue_as_new(self, inst: ActiveInstance, action: dict[str, Any]) -> None:
-        """Start a fresh execution with the new input; the instance stays Running."""
+    def _continue_as_new(self, inst: ActiveInstance, action: dict[str, Any],
+                         commit: _Commit) -> None:
+        """Start a fresh execution with the new input; the instance shows ContinuedAsNew.
+
+        Events raised to the instance while the old execution's last episode ran belong to no
+        execution: they are kept, after the new ExecutionStarted, for the new generation.
+        """
         row = inst.row
         raw_input = _dumps(action.get("input")) if action.get("input") is not None else None
         spec = self._orchestrators[row.name.lower()]
         parent = None
         if row.parent_instance_id and row.parent_execution_id and row.parent_task_id is not None:
             parent = (row.parent_instance_id, row.parent_execution_id, row.parent_task_id)
-        fresh, started = self._new_instance_row(spec, row.instance_id, raw_input, parent)
+        fresh, started = self._new_instance_row(spec, row.instance_id, raw_input, parent,
+                                                version=row.engine_state.get("version"))
+        consumed = set(commit.consumed)
+        carried = [e for e in inst.inbox if e.seq not in consumed and e.execution_id is None]
         with self.store.transaction():
             self.store.delete_inbox_events([e.seq for e in inst.inbox])
             self.store.clear_history(row.instance_id)
             self.store.delete_work_for(row.instance_id)
             self.store.delete_timers_for(row.instance_id)
+            written = self._write_side_effects(commit)
             row.execution_id = fresh.execution_id
             row.raw_input = raw_input
-            row.status = "Running"
+            row.status = "ContinuedAsNew"
             row.output = None
-            row.engine_state = {}
+            row.engine_state = {k: v for k, v in row.engine_state.items() if k == "version"}
             row.last_updated_time = fresh.last_updated_time
             self.store.upsert_instance(row)
             seq = self.store.add_inbox_event(row.instance_id, row.execution_id, started)
+            kept = [InboxEvent(self.store.add_inbox_event(row.instance_id, None, e.event),
+                               row.instance_id, None, e.event) for e in carried]
         for key in [k for k in self._timers if k[0] == row.instance_id]:
             self._timers.pop(key).cancel()
         inst.history = []
         inst.state = EngineState()
-        inst.inbox = [InboxEvent(seq, row.instance_id, row.execution_id, started)]
+        inst.inbox = [InboxEvent(seq, row.instance_id, row.execution_id, started), *kept]
+        self._start_side_effects(commit, written)
+        log.info("Orchestration '%s' (%s) continued as new", row.name, row.instance_id)
         self._notify()
 
     # ============================================================================ activities
     def _record_completions(self, batch: list[Completion]) -> None:
         """Record a batch of completions in one transaction and wake their orchestrations."""
         delivered: list[tuple[int, WorkItem, dict[str, Any]]] = []
-        with self.store.transaction():
-            for item, event in batch:
-                if not self.store.take_work_item(item.seq):
-                    continue  # already recorded (or the instance is gone): apply once only
-                seq = self.store.add_inbox_event(item.instance_id, item.execution_id, event)
-                delivered.append((seq, item, event))
+        try:
+            with self.store.transaction():
+                for item, event in batch:
+                    if not self.store.take_work_item(item.seq):
+                        continue  # already recorded (or the instance is gone): apply once only
+                    seq = self.store.add_inbox_event(item.instance_id, item.execution_id, event)
+                    delivered.append((seq, item, event))
+        except StoreError as exc:
+            self._completion_failures += 1
+            if self._completion_failures >= STORE_GIVE_UP_AFTER:
+                self._on_fatal(f"activity results could not be recorded {STORE_GIVE_UP_AFTER} "
+                               f"times in a row ({type(exc).__name__}: {exc})")
+                return
+            log.error("Could not record %d activity result(s) (%s: %s); retrying in %.0fs",
+                      len(batch), type(exc).__name__, exc, STORE_RETRY_SECONDS)
+            assert self._loop is not None
+            self._loop.call_later(STORE_RETRY_SECONDS, self._record_completions, batch)
+            return
+        self._completion_failures = 0
         for seq, item, event in delivered:
             self._deliver_in_memory(item.instance_id,
                                     InboxEvent(seq, item.instance_id, item.execution_id, event))
@@ -828,8 +1037,16 @@ class DurableEngine:
         self._timers.pop(key, None)
         instance_id, execution_id, timer_id = key
         event = h.timer_fired(h.utcnow(), timer_id, fire_at)
-        with self.store.transaction():
-            if not self.store.take_timer(instance_id, execution_id, timer_id):
-                return
-            seq = self.store.add_inbox_event(instance_id, execution_id, event)
+        try:
+            with self.store.transaction():
+                if not self.store.take_timer(instance_id, execution_id, timer_id):
+                    return
+                seq = self.store.add_inbox_event(instance_id, execution_id, event)
+        except StoreError as exc:
+            log.error("Could not record timer %d of %s (%s: %s); retrying in %.0fs", timer_id,
+                      instance_id, type(exc).__name__, exc, STORE_RETRY_SECONDS)
+            assert self._loop is not None
+            self._timers[key] = self._loop.call_later(STORE_RETRY_SECONDS, self._fire_timer,
+                                                      key, fire_at)
+            return
         self._deliver_in_memory(instance_id, InboxEvent(seq, instance_id, execution_id, event))

@@ -17,11 +17,12 @@ from typing import Any
 
 from funchost.app_index import FunctionSpec
 from funchost.durable import history as h
-from funchost.durable.store import DurableStore, EntityOp, InboxEvent
+from funchost.durable.store import DurableStore, EntityOp, InboxEvent, StoreError
 
 log = logging.getLogger("funchost.durable.entities")
 
 BATCH_LIMIT = 100
+STORE_RETRY_SECONDS = 1.0
 
 
 def parse_entity_instance(instance_id: str) -> tuple[str, str] | None:
@@ -36,8 +37,10 @@ class EntityDispatcher:
     """Runs entity batches on the event loop (handles in the replay pool), one per entity."""
 
     def __init__(self, *, store: DurableStore, functions: list[FunctionSpec], pool: Executor,
-                 deliver: Callable[[str, InboxEvent], None], notify: Callable[[], None]) -> None:
+                 deliver: Callable[[str, InboxEvent], None], notify: Callable[[], None],
+                 accepts: Callable[[str], bool] = lambda _instance_id: True) -> None:
         self._store = store
+        self._accepts = accepts
         self._specs = {s.durable_name.lower(): s for s in functions
                        if s.trigger_type == "entityTrigger" and s.durable_name}
         self._pool = pool
@@ -85,6 +88,12 @@ class EntityDispatcher:
             self._queued.discard((name, key))
             try:
                 more = await self._run_batch(name, key)
+            except StoreError as exc:  # nothing was recorded: the same batch runs again later
+                log.error("Could not record a batch of entity @%s@%s (%s: %s); retrying",
+                          name, key, type(exc).__name__, exc)
+                asyncio.get_running_loop().call_later(STORE_RETRY_SECONDS, self.enqueue,
+                                                      name, key)
+                more = False
             except Exception:
                 log.exception("Entity @%s@%s failed inside the host", name, key)
                 more = False
@@ -99,8 +108,9 @@ class EntityDispatcher:
         spec = self._specs.get(name)
         context = json.dumps({
             "self": {"name": name, "key": key}, "exists": exists, "state": state,
-            "batch": [{"name": op.operation, "input": op.input, "isSignal": op.is_signal}
-                      for _, op in ops],
+            # the SDK's get_input() parses the input text, so "no input" travels as "null"
+            "batch": [{"name": op.operation, "input": op.input if op.input is not None else "null",
+                       "isSignal": op.is_signal} for _, op in ops],
         })
         results: list[dict[str, Any]]
         if spec is None:
@@ -117,6 +127,7 @@ class EntityDispatcher:
                 log.exception("Entity @%s@%s batch failed", name, key)
                 results = [{"isError": True, "result": json.dumps(f"{type(exc).__name__}: {exc}")}
                            for _ in ops]
+        self._log_operations(name, key, ops, results)
         replies: list[tuple[int, EntityOp, dict[str, Any]]] = []
         now = h.utcnow()
         with self._store.transaction():
@@ -124,6 +135,10 @@ class EntityDispatcher:
             self._store.delete_entity_ops([seq for seq, _ in ops])
             for (_, op), result in zip(ops, results):
                 if op.is_signal or not op.reply_instance or not op.request_id:
+                    continue
+                if not self._accepts(op.reply_instance):
+                    log.info("Dropped the reply of @%s@%s to %s: that instance is no longer "
+                             "running", name, key, op.reply_instance)
                     continue
                 payload: dict[str, Any] = {"result": result.get("result")}
                 if result.get("isError"):
@@ -137,3 +152,15 @@ class EntityDispatcher:
                           InboxEvent(seq, op.reply_instance, op.reply_execution, event))
         self._notify()
         return len(ops) == BATCH_LIMIT
+
+    def _log_operations(self, name: str, key: str, ops: list[tuple[int, EntityOp]],
+                        results: list[dict[str, Any]]) -> None:
+        """One line per operation, as the Functions host logs an entity's operations."""
+        spec_name = self._specs[name].name if name in self._specs else name
+        for (_, op), result in zip(ops, results):
+            if result.get("isError"):
+                log.error("Executed 'Functions.%s' (Failed, operation '%s' on @%s@%s): %s",
+                          spec_name, op.operation, name, key, result.get("result"))
+            else:
+                log.info("Executed 'Functions.%s' (Succeeded, operation '%s' on @%s@%s)",
+                         spec_name, op.operation, name, key)

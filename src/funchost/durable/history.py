@@ -83,9 +83,10 @@ def event(kind: EventType, moment: datetime, event_id: int = -1, **fields: Any) 
 
 
 def execution_started(moment: datetime, *, name: str, context_input: Any, instance_id: str,
-                      execution_id: str, parent: dict[str, Any] | None) -> dict[str, Any]:
+                      execution_id: str, parent: dict[str, Any] | None,
+                      version: str | None = None) -> dict[str, Any]:
     return event(
-        EventType.ExecutionStarted, moment, Name=name, Version=None, Input=context_input,
+        EventType.ExecutionStarted, moment, Name=name, Version=version, Input=context_input,
         OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
         ParentInstance=parent, Tags=None,
     )

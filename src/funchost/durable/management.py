@@ -16,7 +16,7 @@ from aiohttp import web
 
 from funchost.durable import history as h
 from funchost.durable.engine import TERMINAL, DurableEngine, DurableError
-from funchost.durable.store import InstanceRow
+from funchost.durable.store import InstanceRow, StoreError
 
 WEBHOOK_BASE = "/runtime/webhooks/durabletask"
 RPC_BASE = "/durabletask"
@@ -157,6 +157,8 @@ class ManagementApi:
                                    "embedded host.")
         except DurableError as exc:
             return _error(exc.status, exc.message)
+        except StoreError as exc:
+            return _error(503, f"The durable store is unavailable: {type(exc).__name__}: {exc}")
         return _error(404, f"No durable management operation matches {method} /{subpath}.")
 
     # ---------------------------------------------------------------------------- operations
@@ -284,12 +286,12 @@ class ManagementApi:
         if not self._engine.entities.known(name):
             return _error(404, f"No entity function named '{name}'.")
         body = await request.text()
-        if body.strip():
-            try:
-                json.loads(body)
-            except ValueError:
-                return _error(400, "The operation input must be JSON.")
-        self._engine.entities.signal(name, key, operation, body if body.strip() else None)
+        try:
+            op_input = entity_operation_input(body, request.content_type)
+        except ValueError:
+            return _error(400, "The operation input must be JSON (application/json) or text "
+                               "(text/plain).")
+        self._engine.entities.signal(name, key, operation, op_input)
         return web.Response(status=202)
 
     async def _raise_event(self, request: web.Request, instance_id: str,
@@ -303,6 +305,27 @@ class ManagementApi:
             return _error(400, "The event data must be JSON.")
         self._engine.raise_event(instance_id, event_name, body if body.strip() else None)
         return web.Response(status=202)
+
+
+def entity_operation_input(body: str, content_type: str) -> str | None:
+    """The operation input text an entity's `get_input()` decodes (it parses twice).
+
+    The SDK client sends its input JSON-encoded twice (a JSON string holding JSON), which is
+    kept as it is; a plain JSON value (curl, another language's client) or a text/plain body
+    is wrapped so the entity receives that value.
+    """
+    if not body.strip():
+        return None
+    if content_type.startswith("text/"):
+        return json.dumps(json.dumps(body))
+    value = json.loads(body)  # ValueError: not JSON
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+            return body  # the SDK's double encoding
+        except ValueError:
+            return json.dumps(body)  # a bare JSON string value
+    return json.dumps(body)
 
 
 def _normalise_time(text: str | None) -> str | None:

@@ -166,6 +166,9 @@ def _row_to_instance(row: Sequence[Any]) -> InstanceRow:
     return InstanceRow(*values)
 
 
+StoreError = sqlite3.Error  # what a failed read or write of the store raises
+
+
 class DurableStore:
     """The engine's SQLite log. Methods that write do so inside `transaction()`."""
 
@@ -196,11 +199,15 @@ class DurableStore:
         self._depth = 1
         try:
             yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        else:
             self._conn.execute("COMMIT")
+        except BaseException:
+            # also when COMMIT itself fails (disk full, locked): never stay inside a transaction
+            if self._conn.in_transaction:
+                try:
+                    self._conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
         finally:
             self._depth = 0
 
@@ -302,6 +309,18 @@ class DurableStore:
 
     def delete_inbox_events(self, seqs: Iterable[int]) -> None:
         self._conn.executemany("DELETE FROM inbox WHERE seq = ?", [(s,) for s in seqs])
+
+    def load_inbox_for(self, instance_id: str) -> list[InboxEvent]:
+        cur = self._conn.execute(
+            "SELECT seq, instance_id, execution_id, event FROM inbox WHERE instance_id = ? "
+            "ORDER BY seq", (instance_id,))
+        return [InboxEvent(r[0], r[1], r[2], json.loads(r[3])) for r in cur.fetchall()]
+
+    def delete_orphan_inbox(self) -> int:
+        """Drop events addressed to instances that finished or were purged."""
+        return self._conn.execute(
+            "DELETE FROM inbox WHERE instance_id NOT IN (SELECT instance_id FROM instances "
+            "WHERE status NOT IN ('Completed','Failed','Terminated','Canceled'))").rowcount
 
     def delete_inbox_for(self, instance_id: str) -> None:
         self._conn.execute("DELETE FROM inbox WHERE instance_id = ?", (instance_id,))

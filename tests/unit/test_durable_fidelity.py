@@ -1,0 +1,296 @@
+"""Durable semantics that must match Azure, driven in-process through the SDK's own replay.
+
+Each test runs a small DFApp defined here on a fresh engine over an in-memory store: final
+episodes still deliver their signals, changed orchestrator code is reported as nondeterminism,
+events raised during continue-as-new reach the new generation, an activity raising a
+BaseException fails its task without losing the slot, and a failed commit never leaves the engine
+ahead of its store.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+import types
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+import pytest
+
+from funchost.app_index import index_app
+from funchost.durable.engine import DurableEngine
+from funchost.durable.store import DurableStore, InstanceRow
+from funchost.invoker import Invoker
+
+SWITCH: dict[str, str] = {}
+
+
+def _build_app() -> types.ModuleType:
+    app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @app.orchestration_trigger(context_name="context")
+    def signal_and_return(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        mode = context.get_input()
+        context.signal_entity(df.EntityId("tally", mode), "add", 5)
+        if mode == "raise":
+            raise ValueError("failing after the signal")
+        if mode == "again":
+            generation = 0
+            if False:  # pragma: no cover - makes this a generator
+                yield
+            context.continue_as_new("last")
+            return generation
+        return "returned"
+        yield  # pragma: no cover
+
+    @app.orchestration_trigger(context_name="context")
+    def changing(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        mode = SWITCH.get("mode", "v1")
+        if mode == "fewer":
+            return "gave up early"
+        name = "double" if mode == "v1" else "triple"
+        first = yield context.call_activity(name, 1)
+        approval = yield context.wait_for_external_event("go")
+        return [first, approval]
+
+    @app.orchestration_trigger(context_name="context")
+    def generations(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        if context.get_input() == 0:
+            if not context.is_replaying:
+                time.sleep(0.4)  # the final episode is still running when the event arrives
+            context.continue_as_new(1)
+            return None
+        return (yield context.wait_for_external_event("ping"))
+
+    @app.orchestration_trigger(context_name="context")
+    def fan_out(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        outcomes = []
+        for item in context.get_input():
+            try:
+                outcomes.append((yield context.call_activity("blow_up", item)))
+            except Exception as exc:
+                outcomes.append(str(exc).split(" \n")[0])
+        return outcomes
+
+    @app.activity_trigger(input_name="value")
+    def double(value: int) -> int:
+        return value * 2
+
+    @app.activity_trigger(input_name="value")
+    def triple(value: int) -> int:
+        return value * 3
+
+    @app.activity_trigger(input_name="kind")
+    def blow_up(kind: str) -> str:
+        if kind == "exit":
+            raise SystemExit(3)
+        if kind == "interrupt":
+            raise KeyboardInterrupt
+        return f"ok {kind}"
+
+    @app.entity_trigger(context_name="context")
+    def tally(context: df.DurableEntityContext) -> None:
+        value = context.get_state(lambda: 0)
+        if context.operation_name == "add":
+            value += context.get_input()
+        context.set_state(value)
+
+    module = types.ModuleType("fidelity_test_app")
+    module.app = app  # type: ignore[attr-defined]
+    return module
+
+
+def sdk_input(value: Any) -> str:
+    """The raw input as the SDK client sends it: JSON text inside a JSON string."""
+    return json.dumps(json.dumps(value))
+
+
+class Harness:
+    """A started engine plus helpers to wait for instances and entities."""
+
+    def __init__(self, engine: DurableEngine) -> None:
+        self.engine = engine
+
+    async def until(self, check: Callable[[], Any], timeout: float = 15) -> Any:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            value = check()
+            if value:
+                return value
+            assert asyncio.get_running_loop().time() < deadline, "condition not reached"
+            await asyncio.sleep(0.01)
+
+    async def done(self, instance_id: str) -> InstanceRow:
+        def finished() -> InstanceRow | None:
+            row = self.engine.get_instance(instance_id)
+            assert row is not None
+            return row if row.status in ("Completed", "Failed", "Terminated") else None
+        return await self.until(finished)
+
+    async def entity(self, name: str, key: str, expected: Any) -> None:
+        await self.until(lambda: self.engine.entities.read_state(name, key)
+                         == (True, json.dumps(expected)))
+
+
+def run(test: Callable[[Harness], Awaitable[None]], *, max_activities: int = 2,
+        on_fatal: Callable[[str], None] | None = None,
+        patch: Callable[[DurableStore], None] | None = None) -> None:
+    async def main() -> None:
+        store = DurableStore(Path(":memory:"))
+        engine = DurableEngine(store=store, functions=index_app(_build_app()),
+                               invoker=Invoker(Path("."), ThreadPoolExecutor(2)),
+                               max_activities=max_activities, max_orchestrators=2,
+                               on_fatal=on_fatal)
+        await engine.start()
+        if patch is not None:
+            patch(store)
+        try:
+            await test(Harness(engine))
+        finally:
+            await engine.stop()
+            store.close()
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("mode,status", [
+    ("plain", "Completed"), ("raise", "Failed"), ("again", "Completed"),
+])
+def test_signals_of_the_final_episode_are_delivered(mode: str, status: str) -> None:
+    async def scenario(t: Harness) -> None:
+        instance_id = t.engine.start_orchestration("signal_and_return", None, sdk_input(mode))
+        row = await t.done(instance_id)
+        assert row.status == status, row.output
+        await t.entity("tally", mode, 5)
+        if mode == "again":  # the generation after continue-as-new signalled too
+            await t.entity("tally", "last", 5)
+    run(scenario)
+
+
+def test_a_different_activity_at_a_scheduled_position_fails_as_nondeterministic() -> None:
+    async def scenario(t: Harness) -> None:
+        SWITCH["mode"] = "v1"
+        instance_id = t.engine.start_orchestration("changing", None, None)
+        await t.until(lambda: any(e["EventType"] == 5
+                                  for e in t.engine.history_of(instance_id)))
+        SWITCH["mode"] = "v2"  # the code "changed" while the instance waits for its event
+        t.engine.raise_event(instance_id, "go", '"yes"')
+        row = await t.done(instance_id)
+        assert row.status == "Failed"
+        message = json.loads(row.output or "null")
+        assert "Non-Deterministic workflow detected" in message
+        assert "CallActivity 'double'" in message and "CallActivity 'triple'" in message
+    run(scenario)
+
+
+def test_fewer_actions_than_scheduled_fail_as_nondeterministic() -> None:
+    async def scenario(t: Harness) -> None:
+        SWITCH["mode"] = "v1"
+        instance_id = t.engine.start_orchestration("changing", None, None)
+        await t.until(lambda: any(e["EventType"] == 5
+                                  for e in t.engine.history_of(instance_id)))
+        SWITCH["mode"] = "fewer"
+        t.engine.raise_event(instance_id, "go", '"yes"')
+        row = await t.done(instance_id)
+        assert row.status == "Failed"
+        message = json.loads(row.output or "null")
+        assert "Non-Deterministic workflow detected" in message
+        assert "CallActivity 'double'" in message and "yielded only 0 action(s)" in message
+    run(scenario)
+
+
+def test_unchanged_code_still_completes() -> None:
+    async def scenario(t: Harness) -> None:
+        SWITCH["mode"] = "v1"
+        instance_id = t.engine.start_orchestration("changing", None, None)
+        await t.until(lambda: any(e["EventType"] == 5
+                                  for e in t.engine.history_of(instance_id)))
+        t.engine.raise_event(instance_id, "go", '"yes"')
+        row = await t.done(instance_id)
+        assert row.status == "Completed"
+        assert json.loads(row.output or "null") == [2, "yes"]
+    run(scenario)
+
+
+def test_event_raised_while_continuing_as_new_reaches_the_new_generation() -> None:
+    async def scenario(t: Harness) -> None:
+        instance_id = t.engine.start_orchestration("generations", None, sdk_input(0))
+        await asyncio.sleep(0.15)  # the first (and final) episode of generation 0 is running
+        t.engine.raise_event(instance_id, "ping", '"hello"')
+        row = await t.done(instance_id)
+        assert row.status == "Completed"
+        assert json.loads(row.output or "null") == "hello"
+    run(scenario)
+
+
+def test_base_exceptions_in_activities_fail_the_task_and_keep_the_slot(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(t: Harness) -> None:
+        instance_id = t.engine.start_orchestration(
+            "fan_out", None, sdk_input(["exit", "interrupt", "after"]))
+        row = await t.done(instance_id)
+        assert row.status == "Completed", row.output
+        assert json.loads(row.output or "null") == [
+            "Activity function 'blow_up' failed: SystemExit: 3",
+            "Activity function 'blow_up' failed: KeyboardInterrupt: ",
+            "ok after",  # ran on the only activity slot, after both blew up on it
+        ]
+    with caplog.at_level(logging.ERROR, logger="funchost.durable.activities"):
+        run(scenario, max_activities=1)
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2 and "SystemExit" in errors[0].getMessage()
+    assert "Traceback" in errors[0].getMessage()
+
+
+def _fail_writes(store: DurableStore, method: str, times: int) -> list[int]:
+    """Make `store.<method>` raise 'disk full' for its next `times` calls."""
+    original = getattr(store, method)
+    calls = [0]
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] <= times:
+            raise sqlite3.OperationalError("database or disk is full")
+        return original(*args, **kwargs)
+    setattr(store, method, failing)
+    return calls
+
+
+def test_a_failed_commit_reloads_the_instance_and_retries(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(t: Harness) -> None:
+        calls = _fail_writes(t.engine.store, "append_history", 2)
+        SWITCH["mode"] = "v1"
+        instance_id = t.engine.start_orchestration("changing", None, None)
+        await t.until(lambda: any(e["EventType"] == 5
+                                  for e in t.engine.history_of(instance_id)), timeout=20)
+        assert calls[0] >= 3
+        t.engine.raise_event(instance_id, "go", '"yes"')
+        row = await t.done(instance_id)
+        assert row.status == "Completed", row.output
+        assert json.loads(row.output or "null") == [2, "yes"]
+        history = t.engine.history_of(instance_id)
+        # the failed attempts left nothing behind: one ExecutionStarted, one scheduled task
+        assert [e["EventType"] for e in history].count(0) == 1
+        assert [e["EventType"] for e in history].count(4) == 1
+    with caplog.at_level(logging.ERROR, logger="funchost.durable"):
+        run(scenario)
+    assert any("disk is full" in r.getMessage() for r in caplog.records
+               if r.levelno == logging.ERROR)
+
+
+def test_an_unreadable_store_stops_the_engine_loudly() -> None:
+    fatal: list[str] = []
+
+    async def scenario(t: Harness) -> None:
+        t.engine.start_orchestration("changing", None, None)
+        _fail_writes(t.engine.store, "append_history", 100)
+        _fail_writes(t.engine.store, "get_instance", 100)
+        await t.until(lambda: fatal)
+    run(scenario, on_fatal=fatal.append)
+    assert "durable store is unusable" in fatal[0] and "disk is full" in fatal[0]
