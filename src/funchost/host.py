@@ -62,6 +62,7 @@ class FunctionHost:
                 max_activities=settings.max_activities,
                 max_orchestrators=settings.max_orchestrators,
                 on_fatal=self._on_fatal,
+                options=settings.durable,
             )
             await self.engine.start()
             management = ManagementApi(self.engine, settings.hub_name, settings.master_key)

@@ -12,6 +12,7 @@ Host settings of our own (environment variables or `local.settings.json` Values)
 | `FUNCHOST_FUNCTION_KEY` | function key; when set (or a master key is set), `function` routes require a key |
 | `FUNCHOST_BLOB_POLL_SECONDS` | blob trigger polling interval (default 2 s) |
 | `FUNCHOST_AZURITE_BLOB_ENDPOINT` | where `UseDevelopmentStorage=true` points (default Azurite's 127.0.0.1:10000) |
+| `FUNCHOST_DURABLE_RETENTION_HOURS` | purge finished orchestrations this long after they ended (default: never, as Azure) |
 
 Keys are passed as the `code` query parameter or the `x-functions-key` header. With no key
 configured every route is open, as `func start` is locally.
@@ -20,13 +21,25 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 
 class HostConfigError(Exception):
     """host.json or local.settings.json is unreadable; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class DurableOptions:
+    """Durable settings beyond concurrency: versioning, timeouts and retention."""
+
+    default_version: str | None = None  # extensions.durableTask.defaultVersion
+    version_match: str = "CurrentOrOlder"  # versionMatchStrategy: None | Strict | CurrentOrOlder
+    version_failure: str = "Reject"  # versionFailureStrategy: Reject | Fail
+    function_timeout: float | None = None  # host.json functionTimeout, seconds (None: unbounded)
+    retention_hours: float | None = None  # FUNCHOST_DURABLE_RETENTION_HOURS (None: keep all)
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,7 @@ class HostSettings:
     master_key: str | None
     function_key: str | None
     blob_poll_seconds: float
+    durable: DurableOptions = field(default_factory=lambda: DurableOptions())
 
     @property
     def keys_enabled(self) -> bool:
@@ -96,10 +110,61 @@ def load_settings(app_dir: Path, data_dir: Path, port: int, listen_host: str = "
         listen_host=listen_host,
         port=port,
         route_prefix=str(prefix if prefix is not None else "api").strip("/"),
-        hub_name=str(durable.get("hubName") or "TestHubName"),
+        hub_name=_hub_name(durable.get("hubName")),
         max_activities=_int_setting(durable, "maxConcurrentActivityFunctions", 10 * cores),
         max_orchestrators=_int_setting(durable, "maxConcurrentOrchestratorFunctions", 2 * cores),
         master_key=os.environ.get("FUNCHOST_MASTER_KEY") or None,
         function_key=os.environ.get("FUNCHOST_FUNCTION_KEY") or None,
         blob_poll_seconds=float(os.environ.get("FUNCHOST_BLOB_POLL_SECONDS") or 2.0),
+        durable=_durable_options(host_json, durable),
+    )
+
+
+def _hub_name(value: Any) -> str:
+    """`hubName`, resolving `%SETTING%` from app settings as the Functions host does."""
+    name = str(value or "TestHubName")
+    match = re.fullmatch(r"%([^%]+)%", name)
+    if match is None:
+        return name
+    resolved = os.environ.get(match.group(1))
+    if not resolved:
+        raise HostConfigError(f"host.json: hubName refers to the app setting "
+                              f"'{match.group(1)}', which is not set.")
+    return resolved
+
+
+def parse_timespan(text: str) -> float | None:
+    """`[d.]hh:mm:ss[.fff]` → seconds; "-1" (unbounded) → None."""
+    text = text.strip()
+    if text == "-1":
+        return None
+    match = re.fullmatch(r"(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d+)?)", text)
+    if match is None:
+        raise HostConfigError(f"host.json: functionTimeout must look like hh:mm:ss, not {text!r}")
+    days, hours, minutes, seconds = match.groups()
+    return (int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds))
+
+
+def _durable_options(host_json: dict[str, Any], durable: dict[str, Any]) -> DurableOptions:
+    timeout = host_json.get("functionTimeout")
+    match = str(durable.get("versionMatchStrategy") or "CurrentOrOlder")
+    failure = str(durable.get("versionFailureStrategy") or "Reject")
+    if match.lower() not in ("none", "strict", "currentorolder"):
+        raise HostConfigError(f"host.json: versionMatchStrategy must be None, Strict or "
+                              f"CurrentOrOlder, not {match!r}")
+    if failure.lower() not in ("reject", "fail"):
+        raise HostConfigError(f"host.json: versionFailureStrategy must be Reject or Fail, "
+                              f"not {failure!r}")
+    retention = os.environ.get("FUNCHOST_DURABLE_RETENTION_HOURS")
+    try:
+        retention_hours = float(retention) if retention else None
+    except ValueError as exc:
+        raise HostConfigError("FUNCHOST_DURABLE_RETENTION_HOURS must be a number of hours, not "
+                              f"{retention!r}") from exc
+    default_version = durable.get("defaultVersion")
+    return DurableOptions(
+        default_version=str(default_version) if default_version is not None else None,
+        version_match=match, version_failure=failure,
+        function_timeout=parse_timespan(str(timeout)) if timeout is not None else None,
+        retention_hours=retention_hours if retention_hours and retention_hours > 0 else None,
     )

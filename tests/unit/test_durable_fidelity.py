@@ -27,8 +27,10 @@ from funchost.app_index import index_app
 from funchost.durable.engine import DurableEngine
 from funchost.durable.store import DurableStore, InstanceRow
 from funchost.invoker import Invoker
+from funchost.settings import DurableOptions
 
 SWITCH: dict[str, str] = {}
+CHILD_RUNS: list[str] = []
 
 
 def _build_app() -> types.ModuleType:
@@ -77,6 +79,47 @@ def _build_app() -> types.ModuleType:
             except Exception as exc:
                 outcomes.append(str(exc).split(" \n")[0])
         return outcomes
+
+    @app.orchestration_trigger(context_name="context")
+    def versioned(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        explicit = yield context.call_sub_orchestrator("report_version", version="0.9")
+        default = yield context.call_sub_orchestrator("report_version")
+        return [context.version, explicit, default]
+
+    @app.orchestration_trigger(context_name="context")
+    def report_version(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        return context.version
+        yield  # pragma: no cover
+
+    @app.orchestration_trigger(context_name="context")
+    def retried_child(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        try:
+            yield context.call_sub_orchestrator_with_retry(
+                "failing_child", df.RetryOptions(10, 3), None, "my-child-id")
+        except Exception as exc:
+            return str(exc).split(":")[0]
+        return "unexpected success"
+
+    @app.orchestration_trigger(context_name="context")
+    def failing_child(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        CHILD_RUNS.append(context.instance_id)
+        raise RuntimeError("child always fails")
+        yield  # pragma: no cover
+
+    @app.orchestration_trigger(context_name="context")
+    def slow_then_fast(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        try:
+            yield context.call_activity("sleepy", 3)
+            first = "finished"
+        except Exception as exc:
+            first = str(exc).split(" \n")[0]
+        second = yield context.call_activity("double", 21)
+        return [first, second]
+
+    @app.activity_trigger(input_name="seconds")
+    def sleepy(seconds: float) -> str:
+        time.sleep(seconds)
+        return "slept"
 
     @app.activity_trigger(input_name="value")
     def double(value: int) -> int:
@@ -140,21 +183,23 @@ class Harness:
 
 def run(test: Callable[[Harness], Awaitable[None]], *, max_activities: int = 2,
         on_fatal: Callable[[str], None] | None = None,
-        patch: Callable[[DurableStore], None] | None = None) -> None:
+        patch: Callable[[DurableStore], None] | None = None,
+        options: DurableOptions | None = None, store: DurableStore | None = None) -> None:
     async def main() -> None:
-        store = DurableStore(Path(":memory:"))
-        engine = DurableEngine(store=store, functions=index_app(_build_app()),
+        db = store or DurableStore(Path(":memory:"))
+        engine = DurableEngine(store=db, functions=index_app(_build_app()),
                                invoker=Invoker(Path("."), ThreadPoolExecutor(2)),
                                max_activities=max_activities, max_orchestrators=2,
-                               on_fatal=on_fatal)
+                               on_fatal=on_fatal, options=options)
         await engine.start()
         if patch is not None:
-            patch(store)
+            patch(db)
         try:
             await test(Harness(engine))
         finally:
             await engine.stop()
-            store.close()
+            if store is None:
+                db.close()
     asyncio.run(main())
 
 
@@ -294,3 +339,118 @@ def test_an_unreadable_store_stops_the_engine_loudly() -> None:
         await t.until(lambda: fatal)
     run(scenario, on_fatal=fatal.append)
     assert "durable store is unusable" in fatal[0] and "disk is full" in fatal[0]
+
+
+def test_versions_from_host_json_start_and_sub_orchestrations() -> None:
+    async def scenario(t: Harness) -> None:
+        default_id = t.engine.start_orchestration("versioned", None, None)
+        pinned_id = t.engine.start_orchestration("versioned", None, None, version="0.5")
+        default_row, pinned_row = await t.done(default_id), await t.done(pinned_id)
+        assert json.loads(default_row.output or "null") == ["1.0", "0.9", "1.0"]
+        assert json.loads(pinned_row.output or "null") == ["0.5", "0.9", "1.0"]
+    run(scenario, options=DurableOptions(default_version="1.0"))
+
+
+@pytest.mark.parametrize("failure", ["Reject", "Fail"])
+def test_a_newer_instance_is_left_or_failed_by_an_older_worker(failure: str) -> None:
+    store = DurableStore(Path(":memory:"))
+    started: list[str] = []
+
+    async def newer_worker(t: Harness) -> None:  # a 2.0 host starts it, then stops at once
+        started.append(t.engine.start_orchestration("report_version", None, None))
+
+    async def older_worker(t: Harness) -> None:
+        if failure == "Fail":
+            row = await t.done(started[0])
+            assert row.status == "Failed"
+            assert "version '2.0' is greater than the worker version '1.0'" in (row.output or "")
+        else:
+            await asyncio.sleep(0.3)
+            row = t.engine.get_instance(started[0])
+            assert row is not None and row.status == "Pending"  # untouched, for a newer worker
+
+    async def newer_again(t: Harness) -> None:
+        row = await t.done(started[0])
+        assert row.status == "Completed" and json.loads(row.output or "null") == "2.0"
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(DurableEngine, "_enqueue", lambda self, inst: None):
+        run(newer_worker, store=store, options=DurableOptions(default_version="2.0"))
+    run(older_worker, store=store,
+        options=DurableOptions(default_version="1.0", version_failure=failure))
+    if failure == "Reject":
+        run(newer_again, store=store, options=DurableOptions(default_version="2.0"))
+    store.close()
+
+
+def test_compare_versions_follows_the_extension_rules() -> None:
+    from funchost.durable.versioning import compare_versions
+
+    assert compare_versions(None, "") == 0
+    assert compare_versions(None, "1.0") == -1
+    assert compare_versions("1.10", "1.9") == 1  # numeric, not textual
+    assert compare_versions("v2-B", "v2-a") == 1  # case-insensitive text
+    assert compare_versions("2.0", "2.0") == 0
+
+
+def test_sub_orchestration_retries_keep_the_explicit_instance_id() -> None:
+    async def scenario(t: Harness) -> None:
+        CHILD_RUNS.clear()
+        instance_id = t.engine.start_orchestration("retried_child", None, None)
+        row = await t.done(instance_id)
+        assert row.status == "Completed", row.output
+        assert CHILD_RUNS == ["my-child-id"] * 3
+    run(scenario)
+
+
+def test_function_timeout_fails_the_activity_and_frees_its_slot() -> None:
+    async def scenario(t: Harness) -> None:
+        started = asyncio.get_running_loop().time()
+        instance_id = t.engine.start_orchestration("slow_then_fast", None, None)
+        row = await t.done(instance_id)
+        assert row.status == "Completed", row.output
+        first, second = json.loads(row.output or "null")
+        assert first == ("Activity function 'sleepy' failed: FunctionTimeoutException: Timeout "
+                         "value of 00:00:00.3000000 was exceeded by function: Functions.sleepy")
+        assert second == 42  # ran on the only slot while 'sleepy' was still sleeping
+        assert asyncio.get_running_loop().time() - started < 3
+    run(scenario, max_activities=1, options=DurableOptions(function_timeout=0.3))
+
+
+def test_retention_purges_only_instances_finished_long_enough_ago(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from funchost.durable import history as h
+
+    store = DurableStore(tmp_path / "durable.sqlite3")
+
+    async def scenario(t: Harness) -> None:
+        done = t.engine.start_orchestration("report_version", None, None)
+        waiting = t.engine.start_orchestration("generations", None, sdk_input(1))
+        await t.done(done)
+        assert t.engine.sweep_retention() == 0  # finished just now: kept
+        later = h.utcnow() + timedelta(hours=3)
+        assert t.engine.sweep_retention(later) == 1
+        assert t.engine.get_instance(done) is None
+        assert t.engine.get_instance(waiting) is not None  # still running: never purged
+    run(scenario, store=store, options=DurableOptions(retention_hours=2))
+    assert store._conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+    store.close()
+
+
+def test_replies_to_finished_instances_are_dropped_not_kept() -> None:
+    async def scenario(t: Harness) -> None:
+        instance_id = t.engine.start_orchestration("generations", None, sdk_input(1))
+        await t.until(lambda: t.engine.get_instance(instance_id).status == "Running")
+        t.engine.terminate(instance_id, "stop")
+        from funchost.durable import history as h
+        from funchost.durable.engine import _Commit
+
+        # a child's completion addressed to the terminated instance arrives late
+        late = _Commit(outbox=[(instance_id, None, h.suborchestration_completed(
+            h.utcnow(), 0, '"late"'))])
+        with t.engine.store.transaction():
+            t.engine._write_side_effects(late)
+        assert t.engine.store.load_inbox_for(instance_id) == []
+    run(scenario)

@@ -12,6 +12,7 @@ import json
 import logging
 import queue
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -34,8 +35,10 @@ class ActivityRunner:
 
     def __init__(self, *, activities: dict[str, FunctionSpec], invoker: Invoker, size: int,
                  is_live: Callable[[WorkItem], bool],
-                 on_batch: Callable[[list[Completion]], None]) -> None:
+                 on_batch: Callable[[list[Completion]], None],
+                 timeout: float | None = None) -> None:
         self._activities = activities
+        self._timeout = timeout
         self._invoker = invoker
         self._size = max(1, size)
         self._is_live = is_live
@@ -48,13 +51,65 @@ class ActivityRunner:
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._converter = func.get_binding_registry().get("activityTrigger")
+        self._running: dict[threading.Thread, tuple[WorkItem, float]] = {}
+        self._abandoned: set[threading.Thread] = set()
+        self._spawned = 0
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._threads = [threading.Thread(target=self._work, name=f"activity-{i}", daemon=True)
-                         for i in range(self._size)]
-        for thread in self._threads:
-            thread.start()
+        for _ in range(self._size):
+            self._spawn()
+        if self._timeout is not None:
+            loop.call_later(self._watch_interval(), self._watch)
+
+    def _spawn(self) -> None:
+        thread = threading.Thread(target=self._work, name=f"activity-{self._spawned}",
+                                  daemon=True)
+        self._spawned += 1
+        self._threads.append(thread)
+        thread.start()
+
+    def _watch_interval(self) -> float:
+        assert self._timeout is not None
+        return max(0.05, min(1.0, self._timeout / 4))
+
+    def _watch(self) -> None:
+        """functionTimeout: fail an activity that overran it and give its slot to a new thread.
+
+        A Python thread cannot be killed; the overrunning one is abandoned (its eventual result
+        is dropped) and a fresh thread takes its place, so the pool keeps its size.
+        """
+        assert self._timeout is not None and self._loop is not None
+        if self._stopping.is_set():
+            return
+        now = time.monotonic()
+        expired: list[WorkItem] = []
+        with self._lock:
+            for thread, (item, started) in list(self._running.items()):
+                if now - started > self._timeout:
+                    del self._running[thread]
+                    self._abandoned.add(thread)
+                    self._threads.remove(thread)
+                    expired.append(item)
+            for item in expired:
+                self._completions.append((item, self._timed_out(item)))
+        for _ in expired:
+            self._spawn()
+        if expired:
+            self.flush()
+        self._loop.call_later(self._watch_interval(), self._watch)
+
+    def _timed_out(self, item: WorkItem) -> dict[str, Any]:
+        assert self._timeout is not None
+        spec = self._activities.get(item.name.lower())
+        name = spec.name if spec is not None else item.name
+        limit = _timespan(self._timeout)
+        message = f"Timeout value of {limit} was exceeded by function: Functions.{name}"
+        log.error("Activity '%s' (instance %s, task %d) failed: %s", name, item.instance_id,
+                  item.task_id, message)
+        return h.task_failed(h.utcnow(), item.task_id,
+                             f"Activity function '{name}' failed: FunctionTimeoutException: "
+                             f"{message}", message)
 
     def submit(self, item: WorkItem) -> None:
         self._queue.put(item)
@@ -67,7 +122,7 @@ class ActivityRunner:
             self._queue.put(None)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + drain_seconds
-        for thread in self._threads:
+        for thread in list(self._threads):
             await loop.run_in_executor(None, thread.join, max(0.0, deadline - loop.time()))
         self.flush()
 
@@ -89,11 +144,18 @@ class ActivityRunner:
                 return  # work not started stays in the store and runs after a restart
             if not self._is_live(item):
                 continue  # its orchestration ended; the work row went with it
+            me = threading.current_thread()
+            with self._lock:
+                self._running[me] = (item, time.monotonic())
             try:
                 event = self._execute(item, loop)
             except BaseException as exc:  # noqa: BLE001 - a slot must never die with its task
                 event = self._failure(item, exc)
             with self._lock:
+                if me in self._abandoned:  # timed out: its failure is recorded, a new thread
+                    self._abandoned.discard(me)  # holds the slot
+                    return
+                self._running.pop(me, None)
                 self._completions.append((item, event))
                 wake = not self._wake_pending
                 self._wake_pending = True
@@ -128,6 +190,14 @@ class ActivityRunner:
         return h.task_failed(
             h.utcnow(), item.task_id,
             f"Activity function '{name}' failed: {type(exc).__name__}: {exc}", details)
+
+
+def _timespan(seconds: float) -> str:
+    """`hh:mm:ss[.fffffff]`, as .NET prints a TimeSpan."""
+    whole = int(seconds)
+    text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    ticks = round((seconds - whole) * 10_000_000)
+    return f"{text}.{ticks:07d}" if ticks else text
 
 
 async def _execute_http(item: WorkItem) -> dict[str, Any]:

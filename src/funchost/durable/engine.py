@@ -50,7 +50,9 @@ from funchost.durable.store import (
     StoreError,
     WorkItem,
 )
+from funchost.durable.versioning import version_mismatch
 from funchost.invoker import Invoker
+from funchost.settings import DurableOptions
 
 log = logging.getLogger("funchost.durable")
 
@@ -59,6 +61,7 @@ TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 ACTIVE = frozenset({"Pending", "Running", "Suspended", "ContinuedAsNew"})
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 ACTIVITY_DRAIN_SECONDS = 30.0  # how long a shutdown waits for running activities
+RETENTION_SWEEP_SECONDS = 600.0  # how often finished instances past retention are purged
 STORE_RETRY_SECONDS = 1.0  # after a failed commit, how long before the work is tried again
 STORE_GIVE_UP_AFTER = 30  # consecutive failed writes of completions before the host stops
 
@@ -121,6 +124,7 @@ class ActiveInstance:
     inbox: list[InboxEvent] = field(default_factory=list)
     in_flight: bool = False
     queued: bool = False
+    refused: bool = False  # its version is not one this worker runs (logged once)
 
 
 @dataclass
@@ -216,8 +220,10 @@ class DurableEngine:
 
     def __init__(self, *, store: DurableStore, functions: list[FunctionSpec], invoker: Invoker,
                  max_activities: int = 10, max_orchestrators: int = 4,
-                 on_fatal: Callable[[str], None] | None = None) -> None:
+                 on_fatal: Callable[[str], None] | None = None,
+                 options: DurableOptions | None = None) -> None:
         self.store = store
+        self.options = options or DurableOptions()
         self._fatal_hook = on_fatal
         self._completion_failures = 0
         self._invoker = invoker
@@ -234,7 +240,7 @@ class DurableEngine:
         self._runner = ActivityRunner(
             activities=self._activities, invoker=invoker, size=self._max_activities,
             is_live=lambda item: item.instance_id in self._active,
-            on_batch=self._record_completions)
+            on_batch=self._record_completions, timeout=self.options.function_timeout)
         self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
         self.entities = EntityDispatcher(
             store=store, functions=functions, pool=self._replay_pool,
@@ -279,6 +285,8 @@ class DurableEngine:
             log.info("Recovered %d in-flight orchestration(s) from the durable store", recovered)
         self._tasks = [asyncio.create_task(self._orchestration_worker())
                        for _ in range(self._max_orchestrators)]
+        if self.options.retention_hours is not None:
+            self._tasks.append(asyncio.create_task(self._retention_loop()))
         self._runner.start(self._loop)
         self.entities.start()
 
@@ -298,12 +306,36 @@ class DurableEngine:
         self._timers.clear()
         self._replay_pool.shutdown(wait=False, cancel_futures=True)
 
+    async def _retention_loop(self) -> None:
+        while True:
+            try:
+                self.sweep_retention()
+            except StoreError as exc:
+                log.error("Retention sweep failed (%s: %s); trying again later",
+                          type(exc).__name__, exc)
+            await asyncio.sleep(RETENTION_SWEEP_SECONDS)
+
+    def sweep_retention(self, now: datetime | None = None) -> int:
+        """Purge instances that finished more than the retention period ago (opt-in)."""
+        hours = self.options.retention_hours
+        if hours is None:
+            return 0
+        cutoff = h.iso_timestamp((now or h.utcnow()) - timedelta(hours=hours))
+        with self.store.transaction():
+            purged = self.store.purge_finished_before(cutoff)
+        if purged:
+            self.store.reclaim_space()
+            log.info("Retention: purged %d orchestration(s) that finished before %s", purged,
+                     cutoff)
+        return purged
+
     # ======================================================================= public operations
     def orchestrator_names(self) -> list[str]:
         return [s.durable_name or s.name for s in self._orchestrators.values()]
 
     def start_orchestration(self, name: str, instance_id: str | None, raw_input: str | None,
-                            *, parent: tuple[str, str, int] | None = None) -> str:
+                            *, parent: tuple[str, str, int] | None = None,
+                            version: str | None = None) -> str:
         """Create an instance (or replace a terminal one with the same id) and queue it."""
         spec = self._orchestrators.get(name.lower())
         if spec is None:
@@ -315,7 +347,9 @@ class DurableEngine:
             )
         instance_id = instance_id or uuid.uuid4().hex
         with self.store.transaction():
-            row, started = self._new_instance_row(spec, instance_id, raw_input, parent)
+            row, started = self._new_instance_row(
+                spec, instance_id, raw_input, parent,
+                version=version if version is not None else self.options.default_version)
             existing = self.store.get_instance(instance_id)
             if existing is not None and existing.status not in TERMINAL:
                 raise DurableError(
@@ -419,7 +453,8 @@ class DurableEngine:
                 "ID only once it has finished."
             )
         target = uuid.uuid4().hex if new_instance_id else instance_id
-        return self.start_orchestration(row.name, target, row.raw_input)
+        return self.start_orchestration(row.name, target, row.raw_input,
+                                        version=row.engine_state.get("version"))
 
     def history_of(self, instance_id: str) -> list[dict[str, Any]]:
         return [json.loads(e) for e in self.store.load_history(instance_id)]
@@ -463,6 +498,8 @@ class DurableEngine:
             inst.queued = False
             if inst.in_flight or inst.row.status == "Suspended" or not inst.inbox:
                 continue
+            if self._version_refused(inst):
+                continue
             inst.in_flight = True
             retry_later = False
             try:
@@ -484,6 +521,25 @@ class DurableEngine:
                 self._loop.call_later(STORE_RETRY_SECONDS, self._enqueue, inst)
             elif instance_id in self._active and inst.inbox:
                 self._enqueue(inst)
+
+    def _version_refused(self, inst: ActiveInstance) -> bool:
+        """Apply versionMatchStrategy/versionFailureStrategy before running an episode."""
+        options = self.options
+        if options.default_version is None:
+            return False
+        problem = version_mismatch(inst.row.engine_state.get("version"),
+                                   options.default_version, options.version_match)
+        if problem is None:
+            return False
+        if options.version_failure.lower() == "fail":
+            log.error("Orchestration '%s' (%s) failed: %s", inst.row.name,
+                      inst.row.instance_id, problem)
+            self._finish(inst, "Failed", _dumps(problem))
+        elif not inst.refused:
+            inst.refused = True
+            log.warning("Orchestration '%s' (%s) left for a compatible worker: %s",
+                        inst.row.name, inst.row.instance_id, problem)
+        return True
 
     def _store_failed(self, inst: ActiveInstance, exc: Exception) -> bool:
         """A commit failed: drop the in-memory state the store does not have, read it back.
@@ -727,9 +783,11 @@ class DurableEngine:
                                           now, task_id, f"An instance with ID '{child_id}' "
                                           "already exists and is running.", "")))
             else:
+                version = action.get("version")
                 row, started = self._new_instance_row(
                     spec, child_id, raw_input,
-                    (inst.row.instance_id, inst.row.execution_id, task_id))
+                    (inst.row.instance_id, inst.row.execution_id, task_id),
+                    version=version if version is not None else self.options.default_version)
                 commit.children.append((row, started))
         elif kind == ActionType.CreateTimer:
             fire_at = h.iso_timestamp(h.parse_timestamp(str(action.get("fireAt"))))
@@ -793,10 +851,8 @@ class DurableEngine:
                 return  # the SDK raises the last failure now
             task_id = state.next_id
             state.next_id += 1
-            retry_action = dict(action)
-            if action.get("actionType") in SUBORCHESTRATION_TYPES and action.get("instanceId"):
-                retry_action["instanceId"] = None  # each attempt is a new child instance
-            self._schedule_action(inst, retry_action, task_id, position, attempt + 1, commit, now)
+            # an explicit child instance id is kept for every attempt, as DTFx does
+            self._schedule_action(inst, action, task_id, position, attempt + 1, commit, now)
 
     def _cancel_timers(self, inst: ActiveInstance, actions: list[dict[str, Any]],
                        commit: _Commit) -> None:
@@ -936,7 +992,7 @@ class DurableEngine:
         commit.consumed = sorted(set(commit.consumed) | {e.seq for e in inst.inbox})
         row.status = status
         row.output = output
-        row.engine_state = {}
+        row.engine_state = {k: v for k, v in row.engine_state.items() if k == "version"}
         if row.parent_instance_id and row.parent_task_id is not None:
             if status == "Completed":
                 event = h.suborchestration_completed(now, row.parent_task_id, output)

@@ -131,7 +131,7 @@ class EntityDispatcher:
         replies: list[tuple[int, EntityOp, dict[str, Any]]] = []
         now = h.utcnow()
         with self._store.transaction():
-            self._store.put_entity(name, key, exists, state)
+            self._store.put_entity(name, key, exists, state, h.iso_timestamp(now))
             self._store.delete_entity_ops([seq for seq, _ in ops])
             for (_, op), result in zip(ops, results):
                 if op.is_signal or not op.reply_instance or not op.request_id:

@@ -59,15 +59,52 @@ def status_payload(row: InstanceRow, *, show_input: bool,
         "lastUpdatedTime": h.status_timestamp(h.parse_timestamp(row.last_updated_time)),
     }
     if history is not None:
-        rendered = [_render_history_event(e) for e in history]
-        payload["historyEvents"] = rendered
-        payload["history"] = rendered  # the SDK reads `history`; the extension sends the other
+        # only `historyEvents`, as the extension sends (the SDK's `status.history` stays None)
+        payload["historyEvents"] = history
     return payload
 
 
-def _render_history_event(event: dict[str, Any]) -> dict[str, Any]:
-    rendered = {k: v for k, v in event.items() if k not in ("EventId", "IsPlayed")}
-    rendered["EventType"] = h.EventType(event["EventType"]).name
+_COMPLETIONS = {h.EventType.TaskCompleted, h.EventType.TaskFailed,
+                h.EventType.SubOrchestrationInstanceCompleted,
+                h.EventType.SubOrchestrationInstanceFailed}
+_SCHEDULED = {h.EventType.TaskScheduled, h.EventType.SubOrchestrationInstanceCreated}
+_HIDDEN = {h.EventType.OrchestratorStarted, h.EventType.OrchestratorCompleted}
+
+
+def condensed_history(history: list[dict[str, Any]], *, show_output: bool) -> list[dict[str, Any]]:
+    """The history as the extension renders it for `showHistory=true`.
+
+    Episode markers are left out; completions name the function they belong to and when it was
+    scheduled (the scheduling events themselves are folded in); results are parsed JSON and
+    appear only with `showHistoryOutput=true`.
+    """
+    scheduled: dict[int, dict[str, Any]] = {}
+    for event in history:
+        if event["EventType"] in _SCHEDULED:
+            scheduled[event["EventId"]] = event
+    completed = {int(e.get("TaskScheduledId", -1)) for e in history
+                 if e["EventType"] in _COMPLETIONS}
+    rendered: list[dict[str, Any]] = []
+    for event in history:
+        kind = h.EventType(event["EventType"])
+        if kind in _HIDDEN or (kind in _SCHEDULED and event["EventId"] in completed):
+            continue  # a scheduling event is folded into its completion
+        item: dict[str, Any] = {"EventType": kind.name, "Timestamp": event.get("Timestamp")}
+        if kind in _COMPLETIONS:
+            origin = scheduled.get(int(event.get("TaskScheduledId", -1)), {})
+            item["FunctionName"] = origin.get("Name")
+            item["ScheduledTime"] = origin.get("Timestamp")
+        for key, value in event.items():
+            if key in ("EventType", "EventId", "IsPlayed", "Timestamp", "TaskScheduledId",
+                       "OrchestrationInstance", "ParentInstance", "Tags"):
+                continue
+            if key == "Result" and not show_output:
+                continue
+            item[key] = _loads(value) if key in ("Result", "Input") else value
+        if kind == h.EventType.ExecutionStarted:
+            item["FunctionName"] = event.get("Name")
+            item.pop("Name", None)
+        rendered.append(item)
     return rendered
 
 
@@ -152,9 +189,10 @@ class ManagementApi:
                     return self._entity_state(parts[1], parts[2])
                 if method == "POST":
                     return await self._signal_entity(request, parts[1], parts[2])
+            if parts[:1] == ["entities"] and len(parts) <= 2 and method == "GET":
+                return self._list_entities(request, parts[1] if len(parts) == 2 else None)
             if parts[:1] == ["entities"]:
-                return _error(501, "Listing or deleting entities is not supported by the "
-                                   "embedded host.")
+                return _error(501, "Deleting entities is not supported by the embedded host.")
         except DurableError as exc:
             return _error(exc.status, exc.message)
         except StoreError as exc:
@@ -170,15 +208,25 @@ class ManagementApi:
                 json.loads(raw_input)
             except ValueError:
                 return _error(400, "The request body must be JSON.")
-        instance_id = self._engine.start_orchestration(name, instance_id, raw_input)
+        timeout, interval = request.query.get("timeout"), request.query.get("pollingInterval")
+        try:
+            wait_seconds = float(timeout) if timeout else None
+            poll_seconds = float(interval) if interval else 1.0
+        except ValueError:
+            return _error(400, "timeout and pollingInterval must be numbers of seconds.")
+        instance_id = self._engine.start_orchestration(name, instance_id, raw_input,
+                                                       version=request.query.get("version"))
         origin = f"{request.scheme}://{request.host}"
         payload = self.management_urls(origin, instance_id)
-        timeout = request.query.get("timeout")
-        if timeout:
-            row = await self._wait(instance_id, float(timeout),
-                                   float(request.query.get("pollingInterval") or 1))
-            if row is not None and row.status in TERMINAL:
+        if wait_seconds:
+            row = await self._wait(instance_id, wait_seconds, poll_seconds)
+            if row is not None and row.status == "Completed":
                 return _json(200, _loads(row.output))
+            if row is not None and row.status in TERMINAL:
+                # as the extension: the full status; 500 for a failure only when asked to
+                failed = row.status == "Failed" and _flag(request,
+                                                         "returnInternalServerErrorOnFailure")
+                return _json(500 if failed else 200, status_payload(row, show_input=True))
         return _json(202, payload, {"Location": payload["statusQueryGetUri"], "Retry-After": "10"})
 
     async def _wait(self, instance_id: str, timeout: float, interval: float) -> InstanceRow | None:
@@ -198,10 +246,13 @@ class ManagementApi:
         row = self._engine.get_instance(instance_id)
         if row is None:
             return web.Response(status=404)
-        history = self._engine.history_of(instance_id) if _flag(request, "showHistory") else None
-        if history is not None and not _flag(request, "showHistoryOutput"):
-            history = [{k: v for k, v in e.items() if k != "Result"} for e in history]
+        history = None
+        if _flag(request, "showHistory"):
+            history = condensed_history(self._engine.history_of(instance_id),
+                                        show_output=_flag(request, "showHistoryOutput"))
         payload = status_payload(row, show_input=_flag(request, "showInput", True), history=history)
+        if row.status == "Failed" and _flag(request, "returnInternalServerErrorOnFailure"):
+            return _json(500, payload)
         if row.status in TERMINAL:
             return _json(200, payload)
         return _json(202, payload, {"Location": str(request.url), "Retry-After": "5"})
@@ -266,12 +317,45 @@ class ManagementApi:
             new_id = self._engine.restart(
                 instance_id, _flag(request, "restartWithNewInstanceId", True))
             origin = f"{request.scheme}://{request.host}"
-            return _json(202, self.management_urls(origin, new_id))
+            urls = self.management_urls(origin, new_id)
+            return _json(202, urls, {"Location": urls["statusQueryGetUri"], "Retry-After": "10"})
         elif operation == "rewind":
             return _error(501, "Rewind is not supported by the embedded host.")
         else:
             return _error(404, f"Unknown instance operation '{operation}'.")
         return web.Response(status=202)
+
+    def _list_entities(self, request: web.Request, name: str | None) -> web.Response:
+        """`GET entities/[{name}]`: existing entities, paged with a continuation token."""
+        top = request.query.get("top")
+        token = request.headers.get("x-ms-continuation-token") or request.query.get(
+            "continuationToken")
+        after = None
+        if token:
+            try:
+                after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
+            except (ValueError, TypeError):
+                return _error(400, "The continuation token is not valid.")
+        limit = int(top) if top and top.isdigit() and int(top) > 0 else None
+        rows = self._engine.store.list_entities(name.lower() if name else None,
+                                                after=after,  # type: ignore[arg-type]
+                                                limit=limit)
+        fetch_state = _flag(request, "fetchState")
+        body = []
+        for entity_name, key, state, updated in rows:
+            item: dict[str, Any] = {
+                "entityId": {"name": entity_name, "key": key},
+                "lastOperationTime": h.status_timestamp(h.parse_timestamp(updated))
+                if updated else None,
+            }
+            if fetch_state:
+                item["state"] = _loads(state)
+            body.append(item)
+        headers = {}
+        if limit is not None and len(rows) == limit:
+            headers["x-ms-continuation-token"] = base64.urlsafe_b64encode(
+                json.dumps([rows[-1][0], rows[-1][1]]).encode()).decode()
+        return _json(200, body, headers)
 
     def _entity_state(self, name: str, key: str) -> web.Response:
         exists, state = self._engine.entities.read_state(name, key)

@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS entities (
     key TEXT NOT NULL,
     state TEXT,
     present INTEGER NOT NULL DEFAULT 0,
+    updated TEXT,
     PRIMARY KEY (name, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entity_ops (
@@ -175,11 +176,16 @@ class DurableStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        # a new store frees the pages of purged instances (PRAGMA incremental_vacuum)
+        self._conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         self._conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives a process kill (only an OS crash may lose the last commits).
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(SCHEMA)
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(entities)")}
+        if "updated" not in columns:  # stores written before entities had a last-operation time
+            self._conn.execute("ALTER TABLE entities ADD COLUMN updated TEXT")
         self._depth = 0
 
     def close(self) -> None:
@@ -280,6 +286,26 @@ class DurableStore:
         for table in ("history", "inbox", "work_items", "timers"):
             self._conn.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))
         return cur.rowcount > 0
+
+    def purge_finished_before(self, cutoff: str) -> int:
+        """Retention: delete instances that ended (last update) before `cutoff`."""
+        ids = [r[0] for r in self._conn.execute(
+            "SELECT instance_id FROM instances WHERE status IN "
+            "('Completed','Failed','Terminated','Canceled') AND last_updated_time < ?",
+            (cutoff,)).fetchall()]
+        for instance_id in ids:
+            self.delete_instance(instance_id)
+        return len(ids)
+
+    def reclaim_space(self) -> None:
+        """Give freed pages back to the file system (outside any transaction).
+
+        A store created before auto_vacuum was set is converted once with a full VACUUM.
+        """
+        if self._conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+            self._conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            self._conn.execute("VACUUM")
+        self._conn.execute("PRAGMA incremental_vacuum")
 
     # ------------------------------------------------------------------------------- history
     def append_history(self, instance_id: str, execution_id: str, start_seq: int,
@@ -387,10 +413,28 @@ class DurableStore:
                                  (name, key)).fetchone()
         return (bool(row[0]), row[1]) if row else (False, None)
 
-    def put_entity(self, name: str, key: str, exists: bool, state: str | None) -> None:
+    def put_entity(self, name: str, key: str, exists: bool, state: str | None,
+                   updated: str | None = None) -> None:
         self._conn.execute(
-            "INSERT OR REPLACE INTO entities (name, key, state, present) VALUES (?,?,?,?)",
-            (name, key, state if exists else None, int(exists)))
+            "INSERT OR REPLACE INTO entities (name, key, state, present, updated) "
+            "VALUES (?,?,?,?,?)", (name, key, state if exists else None, int(exists), updated))
+
+    def list_entities(self, name: str | None, *, after: tuple[str, str] | None,
+                      limit: int | None) -> list[tuple[str, str, str | None, str | None]]:
+        """Existing entities (name, key, state, last operation time) in (name, key) order."""
+        clauses, args = ["present = 1"], []  # type: ignore[var-annotated]
+        if name:
+            clauses.append("name = ?")
+            args.append(name)
+        if after:
+            clauses.append("(name, key) > (?, ?)")
+            args.extend(after)
+        sql = (f"SELECT name, key, state, updated FROM entities WHERE {' AND '.join(clauses)} "
+               "ORDER BY name, key")
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [tuple(r) for r in self._conn.execute(sql, args).fetchall()]  # type: ignore[misc]
 
     def add_entity_op(self, op: EntityOp) -> int:
         cur = self._conn.execute(
