@@ -67,6 +67,11 @@ def _is_loopback(remote: str | None) -> bool:
         return False
 
 
+ROOT_PAGE = ("<!DOCTYPE html><html><head><title>Your Functions app is up and running</title>"
+             "</head><body><h1>Your Functions 4.0 app is up and running</h1>"
+             "<p>Azure Functions (embedded host, funchost)</p></body></html>")
+
+
 class HttpFrontDoor:
     """Dispatches every request: functions, durable webhooks, admin, or a JSON 404."""
 
@@ -106,6 +111,8 @@ class HttpFrontDoor:
                 if not self._authorised(request, "ADMIN"):
                     return _error(401, "Unauthorized", "A valid master key is required.")
                 return web.json_response({"state": "Running", "version": "funchost"})
+            if path == "/" and self._settings.route_prefix and request.method in ("GET", "HEAD"):
+                return web.Response(text=ROOT_PAGE, content_type="text/html")  # as the host
             return await self._dispatch_function(request, path)
         except web.HTTPException:
             raise

@@ -12,6 +12,7 @@ import logging
 import random
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -70,7 +71,7 @@ class Invoker:
                 call: Callable[[], Any] = functools.partial(spec.func, **kwargs)
                 result = await loop.run_in_executor(pool or self._default_pool, call)
         except BaseException as exc:
-            self._log(spec, invocation_id, started, f"Failed: {type(exc).__name__}: {exc}")
+            self._log_failure(spec, invocation_id, started, exc)
             raise
         self._log(spec, invocation_id, started, "Succeeded")
         return result
@@ -91,7 +92,7 @@ class Invoker:
         try:
             result = spec.func(**kwargs)
         except BaseException as exc:
-            self._log(spec, invocation_id, started, f"Failed: {type(exc).__name__}: {exc}")
+            self._log_failure(spec, invocation_id, started, exc)
             raise
         self._log(spec, invocation_id, started, "Succeeded")
         return result
@@ -103,6 +104,16 @@ class Invoker:
             return await self.invoke(spec, kwargs)
         except (SystemExit, KeyboardInterrupt) as exc:
             raise _Escaped(exc) from exc
+
+    def _log_failure(self, spec: FunctionSpec, invocation_id: str, started: float,
+                     exc: BaseException) -> None:
+        """A failure is an ERROR with the function's own traceback, as the Functions host logs."""
+        if isinstance(exc, asyncio.CancelledError):
+            self._log(spec, invocation_id, started, "Cancelled")
+            return
+        duration_ms = (time.perf_counter() - started) * 1000
+        log.error("Executed 'Functions.%s' (Failed, Id=%s, Duration=%.0fms)\n%s", spec.name,
+                  invocation_id, duration_ms, "".join(traceback.format_exception(exc)).rstrip())
 
     def _log(self, spec: FunctionSpec, invocation_id: str, started: float, outcome: str) -> None:
         duration_ms = (time.perf_counter() - started) * 1000

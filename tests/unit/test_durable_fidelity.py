@@ -285,11 +285,15 @@ def test_base_exceptions_in_activities_fail_the_task_and_keep_the_slot(
             "Activity function 'blow_up' failed: KeyboardInterrupt: ",
             "ok after",  # ran on the only activity slot, after both blew up on it
         ]
-    with caplog.at_level(logging.ERROR, logger="funchost.durable.activities"):
+    with caplog.at_level(logging.ERROR):
         run(scenario, max_activities=1)
-    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert len(errors) == 2 and "SystemExit" in errors[0].getMessage()
-    assert "Traceback" in errors[0].getMessage()
+    task_errors = [r.getMessage() for r in caplog.records
+                   if r.name == "funchost.durable.activities" and r.levelno == logging.ERROR]
+    assert len(task_errors) == 2 and "SystemExit" in task_errors[0]
+    invocation_errors = [r.getMessage() for r in caplog.records
+                         if r.name == "funchost.invocations" and r.levelno == logging.ERROR]
+    assert len(invocation_errors) == 2
+    assert "Traceback" in invocation_errors[0] and "in blow_up" in invocation_errors[0]
 
 
 def _fail_writes(store: DurableStore, method: str, times: int) -> list[int]:

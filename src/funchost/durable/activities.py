@@ -185,8 +185,9 @@ class ActivityRunner:
         """A TaskFailed for `exc`, logged at ERROR with the function's own traceback."""
         name = name or item.name
         details = "".join(traceback.format_exception(exc)) or repr(exc)
-        log.error("Activity '%s' (instance %s, task %d) failed: %s: %s\n%s", name,
-                  item.instance_id, item.task_id, type(exc).__name__, exc, details)
+        # the invocation's own ERROR line carries the traceback; this one ties it to the task
+        log.error("Activity '%s' (instance %s, task %d) failed: %s: %s", name,
+                  item.instance_id, item.task_id, type(exc).__name__, exc)
         return h.task_failed(
             h.utcnow(), item.task_id,
             f"Activity function '{name}' failed: {type(exc).__name__}: {exc}", details)
