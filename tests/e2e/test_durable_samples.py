@@ -272,6 +272,15 @@ def test_function_timeout_fails_an_activity_that_runs_too_long(client: SdkClient
         status.output)
 
 
+def test_system_exit_in_an_activity_fails_only_that_task(client: SdkClient,
+                                                        samples_host: HostProcess) -> None:
+    instance_id = client.run(lambda c: c.start_new("survive_exit", None, None))
+    assert client.wait_done(instance_id).output == [
+        "Activity function 'exits' failed: SystemExit: a library gave up", "Hello afterwards!"]
+    assert "ERROR funchost.invocations: Executed 'Functions.exits' (Failed" in samples_host.log()
+    assert samples_host.proc is not None and samples_host.proc.poll() is None  # still serving
+
+
 # ------------------------------------------------------------------------------ versioning
 def _wait_custom_status(url: str, expected: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
@@ -314,5 +323,27 @@ def test_orchestration_versioning_as_the_sample_readme_drives_it(tmp_path: Path)
         pinned_output = _finished(pinned["statusQueryGetUri"])["output"]
         assert pinned_output[0] == "Orchestration version: 1.0"
         assert pinned_output[3] == "Hello from the old step!"
+    finally:
+        assert host.stop() == 0, host.log()
+
+
+def test_changed_orchestrator_code_fails_as_nondeterministic(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(APPS / "df_versioning", app)
+    host = HostProcess(app, tmp_path / "data").start()
+    try:
+        started = _start(host, "versioned_flow")
+        _wait_custom_status(started["statusQueryGetUri"], "Waiting for Continue event...")
+        assert host.stop() == 0
+        code = app / "function_app.py"  # an unversioned change to the running path
+        code.write_text(code.read_text().replace('call_activity("old_step")',
+                                                 'call_activity("new_step")'))
+        host.start()
+        _continue(started)
+        status = _finished(started["statusQueryGetUri"])
+        assert status["runtimeStatus"] == "Failed"
+        assert "Non-Deterministic workflow detected" in status["output"]
+        assert "CallActivity 'old_step'" in status["output"]
+        assert "CallActivity 'new_step'" in status["output"]
     finally:
         assert host.stop() == 0, host.log()

@@ -163,6 +163,22 @@ def generations(context: df.DurableOrchestrationContext):
     return (yield context.wait_for_external_event("ping"))
 
 
+# ------------------------------------------------------------- a library calling sys.exit()
+@bp.orchestration_trigger(context_name="context")
+def survive_exit(context: df.DurableOrchestrationContext):
+    try:
+        yield context.call_activity("exits", None)
+        first = "no exit"
+    except Exception as exc:
+        first = str(exc).split(" \n")[0]
+    return [first, (yield context.call_activity("greet", "afterwards"))]
+
+
+@bp.activity_trigger(input_name="unused")
+def exits(unused) -> None:
+    raise SystemExit("a library gave up")
+
+
 # ------------------------------------------------------------------------------------ failure
 @bp.orchestration_trigger(context_name="context")
 def doomed(context: df.DurableOrchestrationContext):
