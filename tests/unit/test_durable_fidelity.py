@@ -458,3 +458,12 @@ def test_replies_to_finished_instances_are_dropped_not_kept() -> None:
             t.engine._write_side_effects(late)
         assert t.engine.store.load_inbox_for(instance_id) == []
     run(scenario)
+
+
+def test_state_saved_before_signatures_were_kept_is_not_flagged() -> None:
+    from funchost.durable.engine import UNKNOWN_ACTION, EngineState
+
+    legacy = EngineState.from_json({"next_id": 2, "action_count": 2})
+    assert legacy.action_sigs == [UNKNOWN_ACTION, UNKNOWN_ACTION]
+    current = EngineState.from_json(legacy.to_json())
+    assert current.action_sigs == legacy.action_sigs

@@ -61,6 +61,7 @@ TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 ACTIVE = frozenset({"Pending", "Running", "Suspended", "ContinuedAsNew"})
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 ACTIVITY_DRAIN_SECONDS = 30.0  # how long a shutdown waits for running activities
+UNKNOWN_ACTION = "?"  # the signature of an action recorded before signatures were kept
 RETENTION_SWEEP_SECONDS = 600.0  # how often finished instances past retention are purged
 STORE_RETRY_SECONDS = 1.0  # after a failed commit, how long before the work is tried again
 STORE_GIVE_UP_AFTER = 30  # consecutive failed writes of completions before the host stops
@@ -110,7 +111,9 @@ class EngineState:
             retry_attempts=ints(data.get("retry_attempts", {})),
             retry_timers=ints(data.get("retry_timers", {})),
             timer_positions=ints(data.get("timer_positions", {})),
-            action_sigs=list(data.get("action_sigs") or []),
+            # a state saved before signatures were kept: positions so far are not checked
+            action_sigs=list(data["action_sigs"]) if "action_sigs" in data
+            else [UNKNOWN_ACTION] * int(data.get("action_count", 0)),
         )
 
 
@@ -498,11 +501,11 @@ class DurableEngine:
             inst.queued = False
             if inst.in_flight or inst.row.status == "Suspended" or not inst.inbox:
                 continue
-            if self._version_refused(inst):
-                continue
             inst.in_flight = True
             retry_later = False
             try:
+                if self._version_refused(inst):
+                    continue
                 await self._run_episode(inst)
             except StoreError as exc:
                 retry_later = self._store_failed(inst, exc)
@@ -708,6 +711,8 @@ class DurableEngine:
         """
         recorded = inst.state.action_sigs
         for position, expected in enumerate(recorded):
+            if expected == UNKNOWN_ACTION:
+                continue
             if position >= len(actions):
                 return (f"Non-Deterministic workflow detected: a previous execution of this "
                         f"orchestration scheduled {_describe(expected)} at action position "
