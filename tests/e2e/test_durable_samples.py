@@ -88,6 +88,19 @@ def test_sub_orchestrations_with_explicit_ids(client: SdkClient) -> None:
     assert child.runtime_status.value == "Completed"
 
 
+def test_sub_orchestration_retries_keep_the_explicit_instance_id(client: SdkClient,
+                                                                tmp_path: Path) -> None:
+    args = {"device": "z9", "counter": str(tmp_path / "attempts"), "succeed_on": 3}
+    instance_id = client.run(lambda c: c.start_new("provision_with_retry", None, args))
+    assert client.wait_done(instance_id).output == {
+        "attempt": "succeeded on attempt 3", "instance": "fragile-z9"}
+    history = client.run(lambda c: c.get_status(instance_id, show_history=True)).historyEvents
+    failures = [e for e in history if e["EventType"] == "SubOrchestrationInstanceFailed"]
+    assert len(failures) == 2  # two failed attempts, all under the same child id
+    child = client.run(lambda c: c.get_status("fragile-z9"))
+    assert child.runtime_status.value == "Completed"
+
+
 def test_custom_argument_serialization(samples_host: HostProcess) -> None:
     r = requests.post(f"{samples_host.base_url}/api/parcels/box?grams=475", timeout=10)
     assert r.status_code == 202

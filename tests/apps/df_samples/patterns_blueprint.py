@@ -65,6 +65,22 @@ def provision_device(context: df.DurableOrchestrationContext):
             "parent": context.parent_instance_id}
 
 
+@bp.orchestration_trigger(context_name="context")
+def provision_with_retry(context: df.DurableOrchestrationContext):
+    args = context.get_input()
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=50,
+                              max_number_of_attempts=3)
+    return (yield context.call_sub_orchestrator_with_retry(
+        "fragile_device", options, args, f"fragile-{args['device']}"))
+
+
+@bp.orchestration_trigger(context_name="context")
+def fragile_device(context: df.DurableOrchestrationContext):
+    """Fails until its counter says otherwise (the counter is bumped by an activity)."""
+    attempt = yield context.call_activity("unreliable", context.get_input())
+    return {"attempt": attempt, "instance": context.instance_id}
+
+
 @bp.activity_trigger(input_name="device")
 def issue_key(device: str) -> str:
     return f"key-{device[::-1]}"
