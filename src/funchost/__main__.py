@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
 from pathlib import Path
 
+from funchost import log_setup
 from funchost.app_index import AppIndexError
 from funchost.host import serve_forever
 from funchost.settings import HostConfigError, load_settings
@@ -42,9 +42,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    writer = log_setup.configure(args.log_level)
     try:
         return asyncio.run(_run(args))
     except (AppIndexError, HostConfigError) as exc:
@@ -53,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"funchost: cannot start: {exc}", file=sys.stderr)
         return 2
+    finally:
+        writer.stop()
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ class EngineState:
     retry_timers: dict[int, list[int]] = field(default_factory=dict)  # timer id -> [pos, attempt]
     timer_positions: dict[int, int] = field(default_factory=dict)  # timer id -> action position
     action_sigs: list[str] = field(default_factory=list)  # what each action position scheduled
+    episodes: int = 0  # replays of this execution so far (reported when it ends)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +98,7 @@ class EngineState:
             "retry_timers": self.retry_timers,
             "timer_positions": self.timer_positions,
             "action_sigs": self.action_sigs,
+            "episodes": self.episodes,
         }
 
     @classmethod
@@ -114,6 +116,7 @@ class EngineState:
             # a state saved before signatures were kept: positions so far are not checked
             action_sigs=list(data["action_sigs"]) if "action_sigs" in data
             else [UNKNOWN_ACTION] * int(data.get("action_count", 0)),
+            episodes=int(data.get("episodes", 0)),
         )
 
 
@@ -646,6 +649,7 @@ class DurableEngine:
             + ',"upperSchemaVersion":1,"upperSchemaVersionNew":2}'
         )
         loop = asyncio.get_running_loop()
+        inst.state.episodes += 1
         outcome = await self._invoke_replay(spec, context_json, loop)
         if inst.row.instance_id not in self._active or inst.row.status in TERMINAL:
             return  # terminated while replaying: the termination already committed
@@ -1012,7 +1016,8 @@ class DurableEngine:
         for key in [k for k in self._timers if k[0] == row.instance_id]:
             self._timers.pop(key).cancel()
         self._active.pop(row.instance_id, None)
-        log.info("Orchestration '%s' (%s) %s", row.name, row.instance_id, status.lower())
+        log.info("Orchestration '%s' (%s) %s (episodes=%d)", row.name, row.instance_id,
+                 status.lower(), inst.state.episodes)
         self._notify()
 
     def _continue_as_new(self, inst: ActiveInstance, action: dict[str, Any],
