@@ -116,6 +116,13 @@ def _build_app() -> types.ModuleType:
         second = yield context.call_activity("double", 21)
         return [first, second]
 
+    @app.orchestration_trigger(context_name="context")
+    def wide(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        count = context.get_input()
+        results = yield context.task_all([context.call_activity("double", i)
+                                          for i in range(count)])
+        return sum(results)
+
     @app.activity_trigger(input_name="seconds")
     def sleepy(seconds: float) -> str:
         time.sleep(seconds)
@@ -467,3 +474,20 @@ def test_state_saved_before_signatures_were_kept_is_not_flagged() -> None:
     assert legacy.action_sigs == [UNKNOWN_ACTION, UNKNOWN_ACTION]
     current = EngineState.from_json(legacy.to_json())
     assert current.action_sigs == legacy.action_sigs
+
+
+def test_a_fan_out_beyond_the_memory_window_pages_its_work_and_stays_fair() -> None:
+    async def scenario(t: Harness) -> None:
+        window = t.engine._runner.window
+        count = window * 3
+        big = t.engine.start_orchestration("wide", None, sdk_input(count))
+        await t.until(lambda: t.engine.store.load_work_page(big, 0, 1))
+        assert len(t.engine._runner._queue) <= window  # the rest waits in SQLite
+        small = t.engine.start_orchestration("wide", None, sdk_input(1))
+        small_row = await t.done(small)
+        big_row = t.engine.get_instance(big)
+        assert big_row is not None and big_row.status == "Running"  # served in turn
+        assert json.loads(small_row.output or "null") == 0
+        big_row = await t.done(big)
+        assert json.loads(big_row.output or "null") == 2 * sum(range(count))
+    run(scenario, max_activities=2)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import queue
 import threading
 import time
 import traceback
@@ -23,6 +22,7 @@ from azure.functions.meta import Datum
 from funchost.app_index import FunctionSpec
 from funchost.durable import history as h
 from funchost.durable.store import WorkItem
+from funchost.durable.work_queue import FairWorkQueue, PageLoader
 from funchost.invoker import Invoker
 
 Completion = tuple[WorkItem, dict[str, Any]]
@@ -36,14 +36,16 @@ class ActivityRunner:
     def __init__(self, *, activities: dict[str, FunctionSpec], invoker: Invoker, size: int,
                  is_live: Callable[[WorkItem], bool],
                  on_batch: Callable[[list[Completion]], None],
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, load_page: PageLoader | None = None) -> None:
         self._activities = activities
         self._timeout = timeout
         self._invoker = invoker
         self._size = max(1, size)
         self._is_live = is_live
         self._on_batch = on_batch
-        self._queue: queue.SimpleQueue[WorkItem | None] = queue.SimpleQueue()
+        # per-instance lines served in turn; at most `window` items per instance in memory
+        self.window = max(256, 8 * self._size)
+        self._queue = FairWorkQueue(window=self.window, load_page=load_page)
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._completions: list[Completion] = []
@@ -57,6 +59,7 @@ class ActivityRunner:
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._queue.bind(loop)
         for _ in range(self._size):
             self._spawn()
         if self._timeout is not None:
@@ -112,14 +115,17 @@ class ActivityRunner:
                              f"{message}", message)
 
     def submit(self, item: WorkItem) -> None:
+        """Queue a stored work item (it may stay in the store until its line runs low)."""
         self._queue.put(item)
+
+    def forget(self, instance_id: str) -> None:
+        self._queue.forget(instance_id)
 
     async def stop(self, drain_seconds: float) -> None:
         """Let running activities finish (a native library still computing in a thread while
         the interpreter exits can abort the process); queued work stays in the store."""
         self._stopping.set()
-        for _ in self._threads:
-            self._queue.put(None)
+        self._queue.close()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + drain_seconds
         for thread in list(self._threads):

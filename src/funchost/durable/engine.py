@@ -246,7 +246,8 @@ class DurableEngine:
         self._runner = ActivityRunner(
             activities=self._activities, invoker=invoker, size=self._max_activities,
             is_live=lambda item: item.instance_id in self._active,
-            on_batch=self._record_completions, timeout=self.options.function_timeout)
+            on_batch=self._record_completions, timeout=self.options.function_timeout,
+            load_page=self.store.load_work_page)
         self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
         self.entities = EntityDispatcher(
             store=store, functions=functions, pool=self._replay_pool,
@@ -279,8 +280,9 @@ class DurableEngine:
             inst = self._active.get(item.instance_id)
             if inst is not None:
                 inst.inbox.append(item)
-        for work in self.store.load_work_items():
-            self._runner.submit(work)
+        for instance_id in self.store.work_instances():  # first pages only: bounded memory
+            for work in self.store.load_work_page(instance_id, 0, self._runner.window + 1):
+                self._runner.submit(work)
         for instance_id, execution_id, timer_id, fire_at in self.store.load_timers():
             self._arm_timer(instance_id, execution_id, timer_id, fire_at)
         for inst in self._active.values():
@@ -1016,6 +1018,7 @@ class DurableEngine:
         for key in [k for k in self._timers if k[0] == row.instance_id]:
             self._timers.pop(key).cancel()
         self._active.pop(row.instance_id, None)
+        self._runner.forget(row.instance_id)
         log.info("Orchestration '%s' (%s) %s (episodes=%d)", row.name, row.instance_id,
                  status.lower(), inst.state.episodes)
         self._notify()
@@ -1055,6 +1058,7 @@ class DurableEngine:
                                row.instance_id, None, e.event) for e in carried]
         for key in [k for k in self._timers if k[0] == row.instance_id]:
             self._timers.pop(key).cancel()
+        self._runner.forget(row.instance_id)  # the old execution's queued work is void
         inst.history = []
         inst.state = EngineState()
         inst.inbox = [InboxEvent(seq, row.instance_id, row.execution_id, started), *kept]

@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS work_items (
     input TEXT
 );
 CREATE INDEX IF NOT EXISTS work_by_instance ON work_items(instance_id);
+CREATE INDEX IF NOT EXISTS work_by_instance_seq ON work_items(instance_id, seq);
 CREATE TABLE IF NOT EXISTS timers (
     instance_id TEXT NOT NULL,
     execution_id TEXT NOT NULL,
@@ -376,6 +377,18 @@ class DurableStore:
 
     def delete_work_for(self, instance_id: str) -> None:
         self._conn.execute("DELETE FROM work_items WHERE instance_id = ?", (instance_id,))
+
+    def work_instances(self) -> list[str]:
+        """Instances that have pending work items."""
+        return [r[0] for r in self._conn.execute("SELECT DISTINCT instance_id FROM work_items")]
+
+    def load_work_page(self, instance_id: str, from_seq: int, limit: int) -> list[WorkItem]:
+        """An instance's pending work items from `from_seq` on, in order, at most `limit`."""
+        cur = self._conn.execute(
+            "SELECT seq, instance_id, execution_id, task_id, kind, name, input FROM work_items "
+            "WHERE instance_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+            (instance_id, from_seq, limit))
+        return [WorkItem(*r) for r in cur.fetchall()]
 
     def load_work_items(self) -> list[WorkItem]:
         cur = self._conn.execute(

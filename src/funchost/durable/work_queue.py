@@ -1,0 +1,124 @@
+"""The activity work queue: one line per orchestration, served round-robin, paged from SQLite.
+
+A single FIFO let a 10,000-activity fan-out hold up a one-activity orchestration started just
+after it, and kept every pending work item in memory. Here each orchestration instance has its
+own line, threads take from the lines in turn, and at most `window` items per instance are held
+in memory: the rest stay in the store (where they already are) and are paged in, on the event
+loop's thread, when the instance's line runs low.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from funchost.durable.store import WorkItem
+
+PageLoader = Callable[[str, int, int], list[WorkItem]]  # (instance, from seq, limit) -> items
+
+
+class FairWorkQueue:
+    """Thread-safe round-robin over per-instance lines; `put`/`refill` run on the loop thread."""
+
+    def __init__(self, *, window: int, load_page: PageLoader | None) -> None:
+        self._window = max(2, window)
+        self._load_page = load_page
+        self._cond = threading.Condition()
+        self._lines: dict[str, deque[WorkItem]] = {}
+        self._ring: deque[str] = deque()
+        self._spilled: dict[str, int] = {}  # instance -> first seq held only in the store
+        self._refilling: set[str] = set()
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def __len__(self) -> int:
+        with self._cond:
+            return sum(len(line) for line in self._lines.values())
+
+    def put(self, item: WorkItem) -> None:
+        """Queue a stored work item, or leave it in the store if its instance's line is full."""
+        with self._cond:
+            instance = item.instance_id
+            if instance in self._spilled:
+                return  # paged in later, in order, with the rest of its line
+            line = self._lines.get(instance)
+            if line is None:
+                line = self._lines[instance] = deque()
+                self._ring.append(instance)
+            if len(line) >= self._window and self._load_page is not None:
+                self._spilled[instance] = item.seq
+                return
+            line.append(item)
+            self._cond.notify()
+
+    def get(self) -> WorkItem | None:
+        """The next item, taking instances in turn; None once closed."""
+        with self._cond:
+            while not self._ring and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return None
+            instance = self._ring.popleft()
+            line = self._lines[instance]
+            item = line.popleft()
+            if line:
+                self._ring.append(instance)
+            else:
+                del self._lines[instance]
+            low = len(line) <= self._window // 2
+            if low and instance in self._spilled and instance not in self._refilling:
+                self._refilling.add(instance)
+                self._request_refill(instance)
+            return item
+
+    def forget(self, instance_id: str) -> None:
+        """Drop an instance's queued items (it ended; its work rows are gone)."""
+        with self._cond:
+            self._spilled.pop(instance_id, None)
+            if self._lines.pop(instance_id, None) is not None:
+                self._ring.remove(instance_id)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------------------ paging
+    def _request_refill(self, instance: str) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self.refill, instance)
+        except RuntimeError:  # the loop closed during shutdown; the rows stay in the store
+            pass
+
+    def refill(self, instance: str) -> None:
+        """Page an instance's next items in from the store (event-loop thread only)."""
+        assert self._load_page is not None
+        with self._cond:
+            self._refilling.discard(instance)
+            start = self._spilled.get(instance)
+            held = len(self._lines.get(instance, ()))
+        if start is None:
+            return
+        room = self._window - held
+        items = self._load_page(instance, start, room) if room > 0 else []
+        with self._cond:
+            if self._spilled.get(instance) != start:
+                return  # forgotten meanwhile
+            if len(items) < room:
+                del self._spilled[instance]  # everything left is in memory now
+            else:
+                self._spilled[instance] = items[-1].seq + 1
+            if items:
+                line = self._lines.get(instance)
+                if line is None:
+                    line = self._lines[instance] = deque()
+                    self._ring.append(instance)
+                line.extend(items)
+                self._cond.notify(len(items))
