@@ -118,6 +118,9 @@ class ActivityRunner:
         """Queue a stored work item (it may stay in the store until its line runs low)."""
         self._queue.put(item)
 
+    def submit_many(self, items: list[WorkItem]) -> None:
+        self._queue.put_many(items)
+
     def forget(self, instance_id: str) -> None:
         self._queue.forget(instance_id)
 

@@ -281,8 +281,8 @@ class DurableEngine:
             if inst is not None:
                 inst.inbox.append(item)
         for instance_id in self.store.work_instances():  # first pages only: bounded memory
-            for work in self.store.load_work_page(instance_id, 0, self._runner.window + 1):
-                self._runner.submit(work)
+            self._runner.submit_many(
+                self.store.load_work_page(instance_id, 0, self._runner.window + 1))
         for instance_id, execution_id, timer_id, fire_at in self.store.load_timers():
             self._arm_timer(instance_id, execution_id, timer_id, fire_at)
         for inst in self._active.values():
@@ -905,9 +905,9 @@ class DurableEngine:
         inst.history.extend(played)
         consumed = set(commit.consumed)
         inst.inbox = [e for e in inst.inbox if e.seq not in consumed]
-        for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work):
-            self._runner.submit(WorkItem(seq, row.instance_id, row.execution_id, task_id, kind,
-                                           name, payload))
+        self._runner.submit_many([
+            WorkItem(seq, row.instance_id, row.execution_id, task_id, kind, name, payload)
+            for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work)])
         for timer_id, fire_at in commit.timers:
             self._arm_timer(row.instance_id, row.execution_id, timer_id, fire_at)
         for timer_id in commit.cancel_timers:
@@ -1072,11 +1072,13 @@ class DurableEngine:
         delivered: list[tuple[int, WorkItem, dict[str, Any]]] = []
         try:
             with self.store.transaction():
-                for item, event in batch:
-                    if not self.store.take_work_item(item.seq):
-                        continue  # already recorded (or the instance is gone): apply once only
-                    seq = self.store.add_inbox_event(item.instance_id, item.execution_id, event)
-                    delivered.append((seq, item, event))
+                # a work item already gone was recorded before (or its instance ended): a
+                # completion is applied at most once
+                taken = self.store.take_work_items([item.seq for item, _ in batch])
+                fresh = [(item, event) for item, event in batch if item.seq in taken]
+                seqs = self.store.add_inbox_events(
+                    [(item.instance_id, item.execution_id, event) for item, event in fresh])
+                delivered = [(seq, item, event) for seq, (item, event) in zip(seqs, fresh)]
         except StoreError as exc:
             self._completion_failures += 1
             if self._completion_failures >= STORE_GIVE_UP_AFTER:

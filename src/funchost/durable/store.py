@@ -169,6 +169,8 @@ def _row_to_instance(row: Sequence[Any]) -> InstanceRow:
 
 
 StoreError = sqlite3.Error  # what a failed read or write of the store raises
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # DELETE/INSERT ... RETURNING
+_CHUNK = 150  # rows per multi-row statement (6 variables a row stays under old limits)
 
 
 class DurableStore:
@@ -361,6 +363,16 @@ class DurableStore:
     # ---------------------------------------------------------------------------- work items
     def add_work_items(self, items: Sequence[tuple[str, str, int, str, str, str | None]]) -> list[int]:
         """Insert (instance, execution, task id, kind, name, input) rows; return their seqs."""
+        if _RETURNING:
+            seqs: list[int] = []
+            for start in range(0, len(items), _CHUNK):
+                chunk = items[start:start + _CHUNK]
+                values = ",".join("(?,?,?,?,?,?)" for _ in chunk)
+                args = [value for item in chunk for value in item]
+                seqs += sorted(r[0] for r in self._conn.execute(
+                    "INSERT INTO work_items (instance_id, execution_id, task_id, kind, name, "
+                    f"input) VALUES {values} RETURNING seq", args))
+            return seqs
         seqs = []
         for item in items:
             cur = self._conn.execute(
@@ -369,6 +381,36 @@ class DurableStore:
                 item,
             )
             seqs.append(int(cur.lastrowid or 0))
+        return seqs
+
+    def take_work_items(self, seqs: Sequence[int]) -> set[int]:
+        """Delete work items; returns the seqs that were still there (completions to apply)."""
+        if not _RETURNING:
+            return {seq for seq in seqs if self.take_work_item(seq)}
+        taken: set[int] = set()
+        for start in range(0, len(seqs), _CHUNK):
+            chunk = list(seqs[start:start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            taken.update(r[0] for r in self._conn.execute(
+                f"DELETE FROM work_items WHERE seq IN ({marks}) RETURNING seq", chunk))
+        return taken
+
+    def add_inbox_events(self, rows: Sequence[tuple[str, str | None, dict[str, Any]]]) -> list[int]:
+        """Insert many inbox events in a few statements; their seqs, in the order given."""
+        if not _RETURNING:
+            return [self.add_inbox_event(*row) for row in rows]
+        seqs: list[int] = []
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start:start + _CHUNK]
+            values = ",".join("(?,?,?)" for _ in chunk)
+            args: list[Any] = []
+            for instance_id, execution_id, event in chunk:
+                args += [instance_id, execution_id, json.dumps(event, separators=(",", ":"))]
+            # AUTOINCREMENT numbers one statement's rows in VALUES order; RETURNING's own
+            # order is unspecified, so sort
+            seqs += sorted(r[0] for r in self._conn.execute(
+                f"INSERT INTO inbox (instance_id, execution_id, event) VALUES {values} "
+                "RETURNING seq", args))
         return seqs
 
     def take_work_item(self, seq: int) -> bool:

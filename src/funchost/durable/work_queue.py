@@ -24,7 +24,7 @@ class FairWorkQueue:
     def __init__(self, *, window: int, load_page: PageLoader | None) -> None:
         self._window = max(2, window)
         self._load_page = load_page
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())  # cheaper than the default RLock
         self._lines: dict[str, deque[WorkItem]] = {}
         self._ring: deque[str] = deque()
         self._spilled: dict[str, int] = {}  # instance -> first seq held only in the store
@@ -41,19 +41,27 @@ class FairWorkQueue:
 
     def put(self, item: WorkItem) -> None:
         """Queue a stored work item, or leave it in the store if its instance's line is full."""
+        self.put_many([item])
+
+    def put_many(self, items: list[WorkItem]) -> None:
+        """`put` for a whole episode's work under one lock acquisition."""
+        added = 0
         with self._cond:
-            instance = item.instance_id
-            if instance in self._spilled:
-                return  # paged in later, in order, with the rest of its line
-            line = self._lines.get(instance)
-            if line is None:
-                line = self._lines[instance] = deque()
-                self._ring.append(instance)
-            if len(line) >= self._window and self._load_page is not None:
-                self._spilled[instance] = item.seq
-                return
-            line.append(item)
-            self._cond.notify()
+            for item in items:
+                instance = item.instance_id
+                if instance in self._spilled:
+                    continue  # paged in later, in order, with the rest of its line
+                line = self._lines.get(instance)
+                if line is None:
+                    line = self._lines[instance] = deque()
+                    self._ring.append(instance)
+                if len(line) >= self._window and self._load_page is not None:
+                    self._spilled[instance] = item.seq
+                    continue
+                line.append(item)
+                added += 1
+            if added:
+                self._cond.notify(added)
 
     def get(self) -> WorkItem | None:
         """The next item, taking instances in turn; None once closed."""
