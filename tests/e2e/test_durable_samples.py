@@ -257,6 +257,7 @@ def test_failures_with_wait_and_return_internal_server_error(samples_host: HostP
                         timeout=10).status_code == 500
     log = samples_host.log()
     assert "ERROR funchost.durable: Orchestration 'doomed'" in log
+    assert 'raise RuntimeError("doomed by design")' in log  # the orchestrator's own traceback
 
 
 def test_restart_answers_with_location_and_retry_after(samples_host: HostProcess) -> None:

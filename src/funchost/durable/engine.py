@@ -139,6 +139,7 @@ class EpisodeOutcome:
 
     state: dict[str, Any] | None
     error: str | None
+    traceback: str | None = None  # the orchestrator's own, when its code raised
 
 
 @dataclass
@@ -163,12 +164,15 @@ def _run_handle(handle: Callable[[str], str], context_json: str) -> EpisodeOutco
         message = str(exc)
         if OUT_OF_PROC_MARKER in message:
             _, _, data = message.partition(OUT_OF_PROC_MARKER)
+            cause = exc.__cause__  # the SDK re-raises `from` the orchestrator's exception
+            trace = "".join(traceback.format_exception(cause)).rstrip() if cause else None
             try:
                 state = json.loads(data)
-                return EpisodeOutcome(state, str(state.get("error") or message))
+                return EpisodeOutcome(state, str(state.get("error") or message), trace)
             except ValueError:
                 pass
-        return EpisodeOutcome(None, f"{type(exc).__name__}: {message}")
+        return EpisodeOutcome(None, f"{type(exc).__name__}: {message}",
+                              "".join(traceback.format_exception(exc)).rstrip())
 
 
 def _signature(action: dict[str, Any]) -> str:
@@ -673,7 +677,8 @@ class DurableEngine:
         # in the same episode as `return`, continue-as-new or an exception is still delivered.
         problem = self._schedule_new_actions(inst, actions, commit, now)
         if outcome.error is not None or problem is None and state.get("isDone"):
-            self._complete_final_episode(inst, state, outcome.error, actions, commit)
+            self._complete_final_episode(inst, state, outcome.error, actions, commit,
+                                         outcome.traceback)
             return
         if problem is not None:
             self._finish(inst, "Failed",
@@ -690,11 +695,11 @@ class DurableEngine:
 
     def _complete_final_episode(self, inst: ActiveInstance, state: dict[str, Any],
                                 error: str | None, actions: list[dict[str, Any]],
-                                commit: _Commit) -> None:
+                                commit: _Commit, trace: str | None = None) -> None:
         """The orchestrator returned, raised or continued as new: end this execution."""
         if error is not None:
-            log.error("Orchestration '%s' (%s) failed: %s", inst.row.name, inst.row.instance_id,
-                      error)
+            log.error("Orchestration '%s' (%s) failed: %s%s", inst.row.name,
+                      inst.row.instance_id, error, f"\n{trace}" if trace else "")
             self._finish(inst, "Failed",
                          _dumps(f"Orchestrator function '{inst.row.name}' failed: {error}"),
                          commit=commit)
