@@ -209,9 +209,14 @@ def test_list_entities(samples_host: HostProcess) -> None:
 
 # --------------------------------------------------------------------- management details
 def test_continue_as_new_shows_continued_as_new_and_keeps_raised_events(
-        client: SdkClient) -> None:
-    instance_id = client.run(lambda c: c.start_new("generations", None, 0))
-    time.sleep(0.3)  # generation 0's (final) episode is running
+        client: SdkClient, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    instance_id = client.run(lambda c: c.start_new(
+        "generations", None, {"generation": 0, "marker": str(marker)}))
+    deadline = time.monotonic() + 30
+    while not marker.exists():  # generation 0's (final) episode is running now
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     client.run(lambda c: c.raise_event(instance_id, "ping", "for the next generation"))
     seen: set[str] = set()
     deadline = time.monotonic() + 30

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+import threading
 import time
 import types
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,7 @@ from funchost.settings import DurableOptions
 
 SWITCH: dict[str, str] = {}
 CHILD_RUNS: list[str] = []
+EPISODE_RUNNING = threading.Event()
 
 
 def _build_app() -> types.ModuleType:
@@ -65,7 +67,8 @@ def _build_app() -> types.ModuleType:
     def generations(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
         if context.get_input() == 0:
             if not context.is_replaying:
-                time.sleep(0.4)  # the final episode is still running when the event arrives
+                EPISODE_RUNNING.set()
+                time.sleep(0.8)  # the final episode is still running when the event arrives
             context.continue_as_new(1)
             return None
         return (yield context.wait_for_external_event("ping"))
@@ -119,9 +122,14 @@ def _build_app() -> types.ModuleType:
     @app.orchestration_trigger(context_name="context")
     def wide(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
         count = context.get_input()
-        results = yield context.task_all([context.call_activity("double", i)
+        results = yield context.task_all([context.call_activity("nap", i)
                                           for i in range(count)])
         return sum(results)
+
+    @app.activity_trigger(input_name="value")
+    def nap(value: int) -> int:
+        time.sleep(0.005)  # long enough that the big fan-out is still running at the check
+        return value * 2
 
     @app.activity_trigger(input_name="seconds")
     def sleepy(seconds: float) -> str:
@@ -271,8 +279,9 @@ def test_unchanged_code_still_completes() -> None:
 
 def test_event_raised_while_continuing_as_new_reaches_the_new_generation() -> None:
     async def scenario(t: Harness) -> None:
+        EPISODE_RUNNING.clear()
         instance_id = t.engine.start_orchestration("generations", None, sdk_input(0))
-        await asyncio.sleep(0.15)  # the first (and final) episode of generation 0 is running
+        await t.until(EPISODE_RUNNING.is_set)  # generation 0's (final) episode is running
         t.engine.raise_event(instance_id, "ping", '"hello"')
         row = await t.done(instance_id)
         assert row.status == "Completed"
@@ -479,7 +488,7 @@ def test_state_saved_before_signatures_were_kept_is_not_flagged() -> None:
 def test_a_fan_out_beyond_the_memory_window_pages_its_work_and_stays_fair() -> None:
     async def scenario(t: Harness) -> None:
         window = t.engine._runner.window
-        count = window * 3
+        count = window + 100
         big = t.engine.start_orchestration("wide", None, sdk_input(count))
         await t.until(lambda: t.engine.store.load_work_page(big, 0, 1))
         assert len(t.engine._runner._queue) <= window  # the rest waits in SQLite

@@ -169,12 +169,15 @@ def poll_resource(context: df.DurableOrchestrationContext):
 # ----------------------------------------------------------------------- continue-as-new
 @bp.orchestration_trigger(context_name="context")
 def generations(context: df.DurableOrchestrationContext):
-    """Each generation's first episode takes a while, so its status can be observed."""
-    generation = context.get_input()
+    """Each generation's first episode takes a while, so it can be observed from outside:
+    generation 0 drops a marker file when its (final) episode starts."""
+    args = context.get_input()
     if not context.is_replaying:
-        time.sleep(float(os.environ.get("SAMPLES_EPISODE_SECONDS", "0.8")))
-    if generation == 0:
-        context.continue_as_new(1)
+        if args["generation"] == 0:
+            Path(args["marker"]).write_text("generation 0 is running")
+        time.sleep(float(os.environ.get("SAMPLES_EPISODE_SECONDS", "1.0")))
+    if args["generation"] == 0:
+        context.continue_as_new({**args, "generation": 1})
         return None
     return (yield context.wait_for_external_event("ping"))
 
