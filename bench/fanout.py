@@ -9,7 +9,8 @@ HTTP submit to `Completed`:
   (median and worst printed);
 * fairness: a 1-activity orchestration started while the largest fan-out runs, and how long it
   took (head-of-line blocking shows up here);
-* episodes per orchestration (replays of the big fan-out), from its history;
+* episodes per orchestration (replays of the big fan-out), from the host's log, and the
+  host's peak RSS after each size (sizes run in order, so 1x100000 after 1x10000 shows growth);
 * with `--contention`, one CPU-bound process per core runs beside the host.
 
     .venv/bin/python bench/fanout.py [--sizes 1000,10000] [--concurrent 100x100]
@@ -76,6 +77,16 @@ def _episodes(host: HostProcess, url: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _peak_rss_mib(host: HostProcess) -> float | None:
+    """The host process's peak resident memory so far (Linux VmHWM), in MiB."""
+    try:
+        status = Path(f"/proc/{host.proc.pid}/status").read_text()  # type: ignore[union-attr]
+    except OSError:
+        return None
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else None
+
+
 def run_single(base: str, size: int) -> tuple[float, float | None, str]:
     """Seconds for one fan-out of `size`, the latency of a 1-activity orchestration started
     0.3 s into it (None for small fan-outs), and the fan-out's status URL."""
@@ -126,6 +137,9 @@ def measure(root: Path, slots: int, args: argparse.Namespace) -> dict[str, list[
             run_single(host.base_url, 50)  # warm-up
             for size in args.size_list:
                 elapsed, small, url = run_single(host.base_url, size)
+                peak = _peak_rss_mib(host)
+                if peak is not None:
+                    results.setdefault(f"peak RSS after 1x{size} (MiB)", []).append(peak)
                 episodes = _episodes(host, url)
                 if episodes is not None:
                     results.setdefault(f"episodes 1x{size} (n)", []).append(episodes)
@@ -170,8 +184,8 @@ def main() -> None:
             for slots in (int(s) for s in args.slots.split(",") if s):
                 results = measure(Path(tmp), slots, args)
                 for key, values in results.items():
-                    unit = ("" if "(s)" in key or "(n)" in key or key.startswith("time")
-                            else " activities/s")
+                    unit = ("" if "(s)" in key or "(n)" in key or "(MiB)" in key
+                            or key.startswith("time") else " activities/s")
                     print(f"slots {slots:>3}  {key:<30} median {statistics.median(values):9.2f}"
                           f"{unit}  worst {min(values) if unit else max(values):9.2f}")
                 times = {s: statistics.median(results[f"time 1x{s}"]) for s in args.size_list}
