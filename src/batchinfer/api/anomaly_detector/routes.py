@@ -32,6 +32,8 @@ from batchinfer.api.anomaly_detector.schemas import (
     ModelInfoRequest,
 )
 from batchinfer.api.auth import require_api_key
+from batchinfer.api.openapi import operation
+from batchinfer.api.openapi.shapes import TopLevelError
 from batchinfer.api.errors import (
     ApiError,
     api_base,
@@ -140,6 +142,11 @@ def _ready_model(services: Services, model_id: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ models
 @blueprint.route(route=BASE + "/models", methods=["POST", "GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(method="POST", summary="Train a model", tags=("anomalydetector",), request=ModelInfoRequest,
+           responses={201: {"type": "object", "required": ["modelId", "modelInfo"]}}, errors=TopLevelError)
+@operation(method="GET", summary="List models", tags=("anomalydetector",), errors=TopLevelError,
+           responses={200: {"type": "object", "required": ["models", "currentCount", "maxCount"]}},
+           query={"skip": {"type": "integer"}, "top": {"type": "integer"}})
 async def multivariate_models(req: func.HttpRequest,
                               client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def train() -> func.HttpResponse:
@@ -190,6 +197,9 @@ async def multivariate_models(req: func.HttpRequest,
 @blueprint.route(route=BASE + "/models/{modelId}", methods=["GET", "DELETE"],
                  auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(method="GET", summary="A model", tags=("anomalydetector",), errors=TopLevelError,
+           responses={200: {"type": "object", "required": ["modelId", "modelInfo"]}})
+@operation(method="DELETE", summary="Delete a model", tags=("anomalydetector",), responses={204: None}, errors=TopLevelError)
 async def multivariate_model(req: func.HttpRequest,
                              client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
@@ -220,6 +230,8 @@ async def multivariate_model(req: func.HttpRequest,
 @blueprint.route(route=BASE + "/models/{modelId}:detect-batch", methods=["POST"],
                  auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(summary="Start batch detection", tags=("anomalydetector",), request=DetectBatchRequest,
+           responses={202: {"type": "object", "required": ["resultId", "summary"]}}, errors=TopLevelError)
 async def detect_batch(req: func.HttpRequest,
                        client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
@@ -275,6 +287,9 @@ def _public(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route(route=BASE + "/detect-batch/{resultId}", methods=["GET"], auth_level=ANONYMOUS)
+@operation(summary="A batch detection result", tags=("anomalydetector",), errors=TopLevelError,
+           responses={200: {"type": "object", "required": ["resultId", "summary", "results"]}},
+           query={"skip": {"type": "integer"}, "top": {"type": "integer"}})
 async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
@@ -303,6 +318,8 @@ async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
 # ------------------------------------------------------------------------------- detect-last
 @blueprint.route(route=BASE + "/models/{modelId}:detect-last", methods=["POST"],
                  auth_level=ANONYMOUS)
+@operation(summary="Detect the last timestamp", tags=("anomalydetector",), request=DetectLastRequest,
+           responses={200: {"type": "object", "required": ["variableStates", "results"]}}, errors=TopLevelError)
 async def detect_last_point(req: func.HttpRequest) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()

@@ -20,6 +20,8 @@ from batchinfer.api.document_intelligence.routes import (
     instance_id_for,
 )
 from batchinfer.api.errors import ApiError, bad_request, from_validation_error, parse_json_body
+from batchinfer.api.openapi import operation
+from batchinfer.api.openapi.shapes import WrappedError
 from batchinfer.jobs.rerun import RerunRefused, RerunRequest, rerun_failed
 from batchinfer.services import get_services
 from batchinfer.storage import UrlNotAllowedError
@@ -45,6 +47,9 @@ class RerunFailedRequest(BaseModel):
 
 @blueprint.route(route=ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(summary="Rerun the failed items of a finished batch as a new batch (extension)",
+           tags=("documentintelligence",), request=RerunFailedRequest, request_required=False,
+           responses={202: None}, errors=WrappedError, query={"api-version": {"type": "string"}})
 async def rerun_failed_items(req: func.HttpRequest,
                              client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:

@@ -18,7 +18,9 @@ import azure.functions as func
 
 from batchinfer.api.auth import require_api_key
 from batchinfer.api.errors import ApiError, guarded, json_response, wrapped_error_response
-from batchinfer.api.ui import catalog
+from batchinfer.api.openapi import operation
+from batchinfer.api.openapi.shapes import WrappedError
+from batchinfer.api.ui import catalog, schemas
 from batchinfer.api.ui.anomaly_jobs import AnomalyDetection, AnomalyTraining
 from batchinfer.api.ui.catalog import JobActionError
 from batchinfer.api.ui.document_jobs import DocumentBatches
@@ -72,6 +74,8 @@ def _source(req: func.HttpRequest) -> catalog.JobSource:
 
 @blueprint.route(route="dashboard/jobs", methods=["GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(summary="All jobs of every kind", tags=("dashboard",), responses={200: schemas.JobList},
+           errors=WrappedError, query={"status": {"type": "string"}, "kind": {"type": "string"}})
 async def dashboard_jobs(req: func.HttpRequest,
                          client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """All jobs of every registered kind, newest first; `?status=` and `?kind=` filter."""
@@ -91,6 +95,10 @@ async def dashboard_jobs(req: func.HttpRequest,
 
 @blueprint.route(route=JOB, methods=["GET", "DELETE"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(method="GET", summary="A job with its progress over time", tags=("dashboard",),
+           responses={200: schemas.JobDetailBody}, errors=WrappedError)
+@operation(method="DELETE", summary="Delete a job and its stored state", tags=("dashboard",),
+           responses={204: None}, errors=WrappedError)
 async def dashboard_job(req: func.HttpRequest,
                         client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """One job with its progress over time (GET), or delete it with its stored state."""
@@ -109,6 +117,8 @@ async def dashboard_job(req: func.HttpRequest,
 
 @blueprint.route(route=JOB + ":cancel", methods=["POST"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(summary="Cancel a running job", tags=("dashboard",), request=None,
+           responses={202: schemas.Canceling}, errors=WrappedError)
 async def dashboard_cancel_job(req: func.HttpRequest,
                                client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
@@ -120,6 +130,8 @@ async def dashboard_cancel_job(req: func.HttpRequest,
 
 @blueprint.route(route=JOB + ":rerun-failed", methods=["POST"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(summary="Rerun the failed items of a finished job as a new job", tags=("dashboard",),
+           responses={202: schemas.RerunStarted}, errors=WrappedError)
 async def dashboard_rerun_failed(req: func.HttpRequest,
                                  client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """A new job over exactly the failed items of a finished one (kinds that support it)."""
@@ -136,6 +148,10 @@ async def dashboard_rerun_failed(req: func.HttpRequest,
 
 @blueprint.route(route=JOB + "/items", methods=["GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(summary="A page of a job's items", tags=("dashboard",), responses={200: schemas.ItemList},
+           errors=WrappedError, query={"skip": {"type": "integer", "minimum": 0},
+                                       "top": {"type": "integer", "minimum": 1, "maximum": 500},
+                                       "status": {"type": "string"}})
 async def dashboard_job_items(req: func.HttpRequest,
                               client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """A page of a job's items (`?skip=&top=`, `?status=failed` for failures only)."""
@@ -154,6 +170,9 @@ async def dashboard_job_items(req: func.HttpRequest,
 
 @blueprint.route(route=JOB + "/views/{view}", methods=["GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(summary="A kind-specific view (document, page, series, training)", tags=("dashboard",),
+           responses={200: {}}, errors=WrappedError, response_types={200: "*/*"},
+           query={"item": {"type": "integer"}, "page": {"type": "integer"}})
 async def dashboard_job_view(req: func.HttpRequest,
                              client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """A kind-specific view of a job: `document`/`page`, `series`, `training`."""
@@ -183,6 +202,8 @@ def static_file(relative: str) -> tuple[bytes, str] | None:
 
 
 @blueprint.route(route="ui/{*path}", methods=["GET"], auth_level=ANONYMOUS)
+@operation(summary="The dashboard's static files", tags=("dashboard",),
+           responses={200: {}, 302: None}, response_types={200: "*/*"})
 def dashboard_ui(req: func.HttpRequest) -> func.HttpResponse:
     """The dashboard's pages, scripts and styles (no data; no key needed)."""
     if req.url.split("?", 1)[0].endswith("/ui"):  # relative asset URLs need the slash
