@@ -1,0 +1,107 @@
+"""The dashboard's JSON API against a host with real jobs: listing and filters, job detail with
+progress over time, paged items, document/page/series views, rerun of failed items (dashboard
+and Document Intelligence extension), cancel/delete, static files, no secrets."""
+from __future__ import annotations
+
+import requests
+
+from tests.e2e.dashboard.conftest import API_VERSION, JobsHost
+
+
+def test_jobs_of_every_kind_with_filters(jobs_host: JobsHost) -> None:
+    body = jobs_host.get("dashboard/jobs").json()
+    kinds = {(j["kind"], j["id"]) for j in body["jobs"]}
+    assert ("document-analysis", jobs_host.document_job) in kinds
+    assert ("anomaly-training", jobs_host.model_id) in kinds
+    assert ("anomaly-detection", jobs_host.detection_id) in kinds
+    doc = next(j for j in body["jobs"] if j["id"] == jobs_host.document_job)
+    assert doc["counts"] == {"succeeded": 5, "failed": 2, "skipped": 0, "total": 7,
+                             "unit": "documents"}
+    assert doc["percentCompleted"] == 100 and doc["durationSeconds"] >= 0
+    only = jobs_host.get("dashboard/jobs", kind="anomaly-training").json()["jobs"]
+    assert {j["kind"] for j in only} == {"anomaly-training"}
+    assert jobs_host.get("dashboard/jobs", status="canceled").json()["jobs"] == [] or all(
+        j["status"] == "canceled" for j in jobs_host.get("dashboard/jobs",
+                                                          status="canceled").json()["jobs"])
+    bad = jobs_host.get("dashboard/jobs", status="bogus")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "InvalidRequest"
+
+
+def test_detail_progress_items_and_views(jobs_host: JobsHost) -> None:
+    base = f"dashboard/jobs/document-analysis/{jobs_host.document_job}"
+    detail = jobs_host.get(base).json()
+    percents = [p["percent"] for p in detail["progress"]]
+    assert percents[0] == 0 and percents[-1] == 100 and percents == sorted(percents)
+    assert len(percents) >= 4  # one point per finished unit
+    page = jobs_host.get(f"{base}/items", skip=2, top=3).json()
+    assert page["total"] == 7 and [i["index"] for i in page["items"]] == [2, 3, 4]
+    failed = jobs_host.get(f"{base}/items", status="failed").json()
+    assert failed["total"] == 2
+    assert {i["error"]["code"] for i in failed["items"]} == {"InvalidContent",
+                                                            "UnsupportedContent"}
+    ok = next(i for i in jobs_host.get(f"{base}/items").json()["items"]
+              if i["status"] == "succeeded")
+    document = jobs_host.get(f"{base}/views/document", item=ok["index"]).json()
+    assert document["analyzeResult"]["pages"][0]["lines"][0]["polygon"]
+    image = jobs_host.get(f"{base}/views/page", item=ok["index"], page=1)
+    assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert jobs_host.get(f"{base}/views/page", item=ok["index"], page=99).status_code == 404
+    series = jobs_host.get(f"dashboard/jobs/anomaly-detection/{jobs_host.detection_id}"
+                           "/views/series").json()
+    assert series["count"] == 3000 and len(series["variables"]) == 3
+    assert all(a["contributors"] for a in series["anomalies"])
+
+
+def test_rerun_failed_items_through_the_api_extension_and_the_dashboard(
+        jobs_host: JobsHost) -> None:
+    url = (f"{jobs_host.api}/documentintelligence/documentModels/prebuilt-read/"
+           f"analyzeBatchResults/{jobs_host.document_job}:rerunFailed")
+    response = requests.post(url, params={"api-version": API_VERSION}, timeout=30)
+    assert response.status_code == 202, response.text
+    location = response.headers["Operation-Location"]
+    assert jobs_host.document_job not in location
+    rerun = jobs_host.wait_document_job(location)
+    assert rerun["status"] == "succeeded"
+    sources = sorted(d["sourceUrl"].rsplit("/", 1)[1] for d in rerun["result"]["details"])
+    assert sources == ["corrupt.png", "notes.txt"]
+    assert rerun["result"]["failedCount"] == 2
+    new_id = location.split("?")[0].rsplit("/", 1)[1]
+    detail = jobs_host.get(f"dashboard/jobs/document-analysis/{new_id}").json()
+    assert detail["sections"]["origin"]["rerunOf"] == jobs_host.document_job
+    again = requests.post(f"{jobs_host.api}/dashboard/jobs/document-analysis/{new_id}"
+                          ":rerun-failed", timeout=30)
+    assert again.status_code == 202 and again.json()["id"] not in (new_id,
+                                                                   jobs_host.document_job)
+    missing = requests.post(url.replace(jobs_host.document_job,
+                                        "00000000-0000-0000-0000-000000000000"), timeout=30)
+    assert missing.status_code == 404
+
+
+def test_cancel_and_delete_with_the_dashboard(jobs_host: JobsHost) -> None:
+    location = jobs_host.submit_documents(result_prefix="again/")
+    job_id = location.split("?")[0].rsplit("/", 1)[1]
+    base = f"{jobs_host.api}/dashboard/jobs/document-analysis/{job_id}"
+    cancel = requests.post(f"{base}:cancel", timeout=30)
+    assert cancel.status_code in (202, 409)
+    assert jobs_host.wait_document_job(location)["status"] in ("canceled", "succeeded")
+    assert requests.post(f"{base}:cancel", timeout=30).status_code == 409
+    assert requests.delete(base, timeout=30).status_code == 204
+    assert requests.get(base, timeout=30).status_code == 404
+    unsupported = requests.post(f"{jobs_host.api}/dashboard/jobs/anomaly-training/"
+                                f"{jobs_host.model_id}:cancel", timeout=30)
+    assert unsupported.status_code == 409
+
+
+def test_static_files_and_no_secrets(jobs_host: JobsHost) -> None:
+    root = requests.get(f"{jobs_host.api}/ui", allow_redirects=False, timeout=30)
+    assert root.status_code == 302
+    page = jobs_host.get("ui/")
+    assert page.status_code == 200 and "app.js" in page.text
+    assert "//cdn" not in page.text and "https://" not in page.text
+    assert jobs_host.get("ui/app.js").headers["Content-Type"].startswith("text/javascript")
+    assert jobs_host.get("ui/..%2Froutes.py").status_code == 404
+    assert jobs_host.get("ui/../routes.py").status_code == 404
+    everything = jobs_host.get("dashboard/jobs").text
+    for job in jobs_host.get("dashboard/jobs").json()["jobs"]:
+        everything += jobs_host.get(f"dashboard/jobs/{job['kind']}/{job['id']}").text
+    assert "sig=" not in everything and "?se=" not in everything
