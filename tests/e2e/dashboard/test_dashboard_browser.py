@@ -157,3 +157,64 @@ def test_key_entry_is_kept_in_session_storage(browser: object, jobs_host: JobsHo
     assert stored == "local-key"
     assert "local-key" not in browser.page_source  # type: ignore[attr-defined]
     browser.execute_script("sessionStorage.clear()")  # type: ignore[attr-defined]
+
+
+def test_swagger_ui_renders_every_operation(browser: object, jobs_host: JobsHost) -> None:
+    document = jobs_host.get("openapi.json").json()
+    operations = sum(len(item) for item in document["paths"].values())
+    browser.get(f"{jobs_host.api}/docs/")  # type: ignore[attr-defined]
+    blocks = _wait(browser, ".opblock", operations, timeout=60)
+    assert len(blocks) == operations
+    scripts = browser.execute_script(  # type: ignore[attr-defined]
+        "return [...document.scripts].map(s => s.src).concat("
+        "[...document.querySelectorAll('link')].map(l => l.href))")
+    assert all(src == "" or src.startswith(jobs_host.api) for src in scripts), scripts
+    _shot(browser, "swagger")
+
+
+def test_running_job_refreshes_itself_and_delete_asks_first(browser: object,
+                                                           jobs_host: JobsHost) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    location = jobs_host.submit_documents(result_prefix="live/")
+    job_id = location.split("?")[0].rsplit("/", 1)[1]
+    browser.get(f"{jobs_host.api}/ui/")  # type: ignore[attr-defined]
+    row = f"tr.job-row[data-id='{job_id}']"
+    first = _wait(browser, row)[0].get_attribute("data-status")
+    browser.execute_script("window.__samePage = true")  # type: ignore[attr-defined]
+    # no reload: the table refreshes itself while the job runs, until it has finished
+    WebDriverWait(browser, 120).until(lambda d: d.find_elements(  # type: ignore[arg-type]
+        "css selector", f"{row}[data-status='succeeded']"))
+    assert first in ("notStarted", "running", "succeeded")
+    assert browser.execute_script("return window.__samePage === true")  # type: ignore[attr-defined]
+    # Delete asks for confirmation: dismissing keeps the job, accepting deletes it
+    browser.find_element("css selector", f"{row} button.delete").click()  # type: ignore[attr-defined]
+    WebDriverWait(browser, 10).until(lambda d: d.switch_to.alert)  # type: ignore[arg-type]
+    browser.switch_to.alert.dismiss()  # type: ignore[attr-defined]
+    assert jobs_host.get(f"dashboard/jobs/document-analysis/{job_id}").status_code == 200
+    browser.find_element("css selector", f"{row} button.delete").click()  # type: ignore[attr-defined]
+    WebDriverWait(browser, 10).until(lambda d: d.switch_to.alert)  # type: ignore[arg-type]
+    browser.switch_to.alert.accept()  # type: ignore[attr-defined]
+    WebDriverWait(browser, 60).until(lambda d: not d.find_elements(  # type: ignore[arg-type]
+        "css selector", row))
+    assert jobs_host.get(f"dashboard/jobs/document-analysis/{job_id}").status_code == 404
+
+
+def test_a_keyed_host_needs_the_key_typed_into_the_page(browser: object,
+                                                        tmp_path: Path) -> None:
+    from tests.support.host import HostProcess
+
+    host = HostProcess(REPO_ROOT, tmp_path / "host", env={
+        "BATCHINFER_DATA_ROOT": str(tmp_path), "BATCHINFER_API_KEYS": "k-123"})
+    host.start()
+    try:
+        browser.get(f"{host.base_url}/api/ui/")  # type: ignore[attr-defined]
+        error = _wait(browser, "#load-error")[0]
+        assert error.text.startswith("401")
+        browser.find_element("id", "api-key").send_keys("k-123")  # type: ignore[attr-defined]
+        browser.find_element("css selector", "#key-form button").click()  # type: ignore[attr-defined]
+        assert _wait(browser, "#no-jobs")
+        assert "k-123" not in browser.page_source  # type: ignore[attr-defined]
+    finally:
+        browser.execute_script("sessionStorage.clear()")  # type: ignore[attr-defined]
+        assert host.stop() == 0

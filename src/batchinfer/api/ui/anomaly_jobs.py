@@ -148,7 +148,8 @@ class AnomalyDetection:
         errors = summary.get("errors") or []
         return JobSummary(
             kind=DETECT_KIND, job_id=status.instance_id.split(":", 1)[1],
-            model=str(summary.get("modelId", "")), status=state, percent=percent,
+            model=str(summary.get("modelName") or summary.get("modelId", "")), status=state,
+            percent=percent,
             created=status.created_time, updated=status.last_updated_time,
             counts=Counts(succeeded=done, failed=len(errors) if state == "failed" else 0,
                           total=chunks or None, unit="chunks"),
@@ -158,6 +159,10 @@ class AnomalyDetection:
     def _load(self, services: Services, result_id: str) -> tuple[dict[str, Any], int, int]:
         job = steps.detect_job_id(result_id)
         summary = services.job_store.load_document(job, "summary.json") or {}
+        record = services.models.load_record(str(summary.get("modelId", ""))) \
+            if _is_uuid(str(summary.get("modelId", ""))) else None
+        if record and record.get("modelInfo", {}).get("displayName"):
+            summary["modelName"] = record["modelInfo"]["displayName"]
         plan = services.job_store.load_document(job, "plan.json") or {}
         chunks = len(plan.get("chunks", []))
         done = sum(1 for i in range(chunks)
