@@ -34,13 +34,20 @@ class JobOrigin:
     result_prefix: str
     overwrite: bool
     rerun_of: str | None = None
+    source_had_sas: bool = False  # then a rerun needs the URL (with a SAS) again
+    result_had_sas: bool = False
+
+    @property
+    def needs_sas(self) -> bool:
+        return self.source_had_sas or self.result_had_sas
 
     @classmethod
     def of(cls, spec: JobSpec) -> JobOrigin:
         return cls(job_id=spec.job_id, model_id=spec.model_id,
                    source_url=_redacted(spec.source_url), source_prefix=spec.source_prefix,
                    result_url=_redacted(spec.result_url), result_prefix=spec.result_prefix,
-                   overwrite=spec.overwrite, rerun_of=spec.options.get("rerunOf"))
+                   overwrite=spec.overwrite, rerun_of=spec.options.get("rerunOf"),
+                   source_had_sas="?" in spec.source_url, result_had_sas="?" in spec.result_url)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

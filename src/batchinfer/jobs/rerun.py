@@ -50,6 +50,11 @@ async def rerun_failed(client: Any, services: Services, view: service.JobView,
     plan = await asyncio.to_thread(load_plan, store, view.job_id)
     if origin is None or plan is None:
         raise RerunRefused(409, "Conflict", "This job kept no record of its inputs to rerun.")
+    if (origin.source_had_sas and not request.source_url) or \
+            (origin.result_had_sas and not request.result_url):
+        raise RerunRefused(409, "SasRequired", "The job's containers were given with a SAS, "
+                           "which is not kept; send azureBlobSource.containerUrl and "
+                           "resultContainerUrl again to rerun it.")
     names = await asyncio.to_thread(failed_names, store, view.job_id, plan,
                                     view.status == "canceled")
     if not names:

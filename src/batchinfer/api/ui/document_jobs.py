@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -128,6 +129,10 @@ class DocumentBatches:
                                   "resultPrefix": origin.result_prefix,
                                   "overwriteExisting": origin.overwrite,
                                   "rerunOf": origin.rerun_of}
+        if origin is not None and origin.needs_sas and "rerunFailed" in summary.actions:
+            # the page cannot supply a SAS; the API extension takes the URLs again
+            summary = replace(summary, actions=tuple(a for a in summary.actions
+                                                     if a != "rerunFailed"))
         return JobDetail(summary, _progress(status, total, view.created), sections,
                          has_items=True)
 
