@@ -108,6 +108,10 @@ def test_static_files_and_no_secrets(jobs_host: JobsHost) -> None:
     assert jobs_host.get("ui/app.js").headers["Content-Type"].startswith("text/javascript")
     assert jobs_host.get("ui/..%2Froutes.py").status_code == 404
     assert jobs_host.get("ui/../routes.py").status_code == 404
+    # an encoded newline in a path still gets the host's JSON 404 (found by the fuzz test)
+    newline = requests.get(f"{jobs_host.api}/dashboard/jobs/x/%0A", timeout=30)
+    assert newline.status_code == 404 and newline.headers["Content-Type"].startswith(
+        "application/json")
     everything = jobs_host.get("dashboard/jobs").text
     for job in jobs_host.get("dashboard/jobs").json()["jobs"]:
         everything += jobs_host.get(f"dashboard/jobs/{job['kind']}/{job['id']}").text

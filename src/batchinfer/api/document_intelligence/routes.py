@@ -26,8 +26,6 @@ from batchinfer.api.document_intelligence.schemas import (
     batch_operation_body,
 )
 from batchinfer.api.auth import require_api_key
-from batchinfer.api.openapi import operation
-from batchinfer.api.openapi.shapes import WrappedError
 from batchinfer.api.errors import (
     ApiError,
     api_base,
@@ -39,6 +37,8 @@ from batchinfer.api.errors import (
     parse_json_body,
     wrapped_error_response,
 )
+from batchinfer.api.openapi import operation
+from batchinfer.api.openapi.shapes import WrappedError
 from batchinfer.jobs import service
 from batchinfer.jobs.model import DOCUMENT_ANALYSIS, JobSpec
 from batchinfer.services import Services, get_services
@@ -206,7 +206,8 @@ async def _existing(req: func.HttpRequest, client: Any, services: Services,
                  methods=["GET", "DELETE"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
 @operation(method="GET", summary="A batch analysis and its report", tags=("documentintelligence",),
-           responses={200: {"type": "object", "required": ["resultId", "status"]}}, errors=WrappedError, query={"api-version": {"type": "string"}})
+           responses={200: {"type": "object", "required": ["resultId", "status"]}},
+           errors=WrappedError, query={"api-version": {"type": "string"}})
 @operation(method="DELETE", summary="Delete a batch analysis", tags=("documentintelligence",),
            responses={204: None}, errors=WrappedError, query={"api-version": {"type": "string"}})
 async def analyze_batch_result(req: func.HttpRequest,

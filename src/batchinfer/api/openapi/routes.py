@@ -4,8 +4,8 @@ The document is built from the app's own function index, handed in by the compos
 (`app.register_functions(openapi_blueprint(app))`), so it lists exactly the functions the
 worker indexed. `FunctionApp.get_functions()` may run only once per app (it records names to
 refuse duplicates, and the worker calls it), so the route table is read from the app's
-function builders instead, each built as the worker builds it. Swagger UI's files come from the `swagger-ui-py` package's
-bundled `static/` folder, found without importing the package.
+function builders instead, each built as the worker builds it. Swagger UI's files come from
+the `swagger-ui-py` package's bundled `static/` folder, found without importing the package.
 """
 from __future__ import annotations
 

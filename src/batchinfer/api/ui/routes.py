@@ -148,7 +148,8 @@ async def dashboard_rerun_failed(req: func.HttpRequest,
 
 @blueprint.route(route=JOB + "/items", methods=["GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-@operation(summary="A page of a job's items", tags=("dashboard",), responses={200: schemas.ItemList},
+@operation(summary="A page of a job's items", tags=("dashboard",),
+           responses={200: schemas.ItemList},
            errors=WrappedError, query={"skip": {"type": "integer", "minimum": 0},
                                        "top": {"type": "integer", "minimum": 1, "maximum": 500},
                                        "status": {"type": "string"}})
