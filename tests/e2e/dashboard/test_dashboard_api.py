@@ -53,6 +53,19 @@ def test_detail_progress_items_and_views(jobs_host: JobsHost) -> None:
     image = jobs_host.get(f"{base}/views/page", item=ok["index"], page=1)
     assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
     assert jobs_host.get(f"{base}/views/page", item=ok["index"], page=99).status_code == 404
+    # a PDF page (measured in inches) renders with the aspect ratio its result gives
+    pdf = next(i for i in jobs_host.get(f"{base}/items").json()["items"]
+               if i["name"].endswith(".pdf"))
+    pages = jobs_host.get(f"{base}/views/document", item=pdf["index"]).json()[
+        "analyzeResult"]["pages"]
+    assert len(pages) == 3 and pages[1]["unit"] == "inch"
+    from io import BytesIO
+
+    from PIL import Image
+
+    png = Image.open(BytesIO(jobs_host.get(f"{base}/views/page", item=pdf["index"],
+                                           page=2).content))
+    assert abs(png.width / png.height - pages[1]["width"] / pages[1]["height"]) < 0.01
     series = jobs_host.get(f"dashboard/jobs/anomaly-detection/{jobs_host.detection_id}"
                            "/views/series").json()
     assert series["count"] == 3000 and len(series["variables"]) == 3

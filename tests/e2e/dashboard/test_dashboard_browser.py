@@ -121,6 +121,13 @@ def test_document_view_draws_line_polygons_over_the_page(browser: object,
 
     WebDriverWait(browser, 30).until(lambda d: d.execute_script(  # type: ignore[arg-type]
         "const i = document.getElementById('page-image'); return i.complete && i.naturalWidth > 0"))
+    # the overlay covers exactly the drawn image, so polygons land on their lines
+    image_box, overlay_box = browser.execute_script(  # type: ignore[attr-defined]
+        "const r = e => { const b = e.getBoundingClientRect(); "
+        "return [b.left, b.top, b.width, b.height]; }; "
+        "return [r(document.getElementById('page-image')), r(document.getElementById('overlay'))]")
+    assert image_box[2] > 100
+    assert all(abs(a - b) < 1.5 for a, b in zip(image_box, overlay_box, strict=True))
     _shot(browser, "document")
 
 
