@@ -25,6 +25,8 @@ def test_jobs_of_every_kind_with_filters(jobs_host: JobsHost) -> None:
     assert doc["counts"] == {"succeeded": 5, "failed": 2, "skipped": 0, "total": 7,
                              "unit": "documents"}
     assert doc["percentCompleted"] == 100 and doc["durationSeconds"] >= 0
+    newest = jobs_host.get("dashboard/jobs", top=1).json()
+    assert newest["total"] == len(body["jobs"]) and newest["jobs"] == body["jobs"][:1]
     only = jobs_host.get("dashboard/jobs", kind="anomaly-training").json()["jobs"]
     assert {j["kind"] for j in only} == {"anomaly-training"}
     assert jobs_host.get("dashboard/jobs", status="canceled").json()["jobs"] == [] or all(

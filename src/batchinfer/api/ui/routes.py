@@ -32,6 +32,7 @@ ANONYMOUS = func.AuthLevel.ANONYMOUS
 STATIC = Path(__file__).resolve().parent / "static"
 JOB = "dashboard/jobs/{kind}/{jobId}"
 MAX_TOP = 500
+MAX_JOBS = 1000  # newest first; older ones are reached by filtering
 
 catalog.register_job_source(DocumentBatches())
 catalog.register_job_source(AnomalyTraining())
@@ -75,7 +76,9 @@ def _source(req: func.HttpRequest) -> catalog.JobSource:
 @blueprint.route(route="dashboard/jobs", methods=["GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
 @operation(summary="All jobs of every kind", tags=("dashboard",), responses={200: schemas.JobList},
-           errors=WrappedError, query={"status": {"type": "string"}, "kind": {"type": "string"}})
+           errors=WrappedError, query={"status": {"type": "string"}, "kind": {"type": "string"},
+                                       "top": {"type": "integer", "minimum": 1,
+                                               "maximum": MAX_JOBS}})
 async def dashboard_jobs(req: func.HttpRequest,
                          client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """All jobs of every registered kind, newest first; `?status=` and `?kind=` filter."""
@@ -83,9 +86,10 @@ async def dashboard_jobs(req: func.HttpRequest,
         kinds = tuple(s.kind for s in catalog.job_sources())
         status = _choice(req, "status", catalog.STATUSES)
         kind = _choice(req, "kind", kinds)
+        top = _int(req, "top", MAX_JOBS, 1, MAX_JOBS)
         jobs = await catalog.all_jobs(client, get_services(), status=status, kind=kind)
         return json_response(200, {
-            "jobs": [j.to_json() for j in jobs],
+            "jobs": [j.to_json() for j in jobs[:top]], "total": len(jobs),
             "kinds": [{"kind": s.kind, "title": s.title} for s in catalog.job_sources()],
             "statuses": list(catalog.STATUSES),
             "running": sum(1 for j in jobs if j.running)})

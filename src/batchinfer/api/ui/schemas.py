@@ -40,6 +40,7 @@ class JobKind(BaseModel):
 
 class JobList(BaseModel):
     jobs: list[JobRow]
+    total: int
     kinds: list[JobKind]
     statuses: list[str]
     running: int

@@ -126,6 +126,7 @@ async function showJobs() {
   setView(el("h1", {}, "Jobs"),
     el("div", {class: "toolbar"}, statusSelect, kindSelect,
       el("span", {class: "muted", id: "refresh-state"}, data.running ? `${data.running} running — refreshing every 2 s` : "nothing running"),
+      data.total > data.jobs.length ? el("span", {class: "muted", id: "shown"}, `newest ${data.jobs.length} of ${data.total} shown`) : null,
       el("button", {onclick: showJobs}, "Refresh")),
     table);
   if (data.running) schedule(() => route() === "jobs" && showJobs(), 2000);
