@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import uuid
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -99,7 +100,13 @@ class DocumentBatches:
         return jobs
 
     async def _find(self, client: Any, services: Services, job_id: str,
-                    with_report: bool = True) -> tuple[service.JobView, str, Any]:
+                    with_report: bool = False) -> tuple[service.JobView, str]:
+        """The job's view and model; 404 unless it exists. Job ids are UUIDs (API result
+        ids and inbox job ids alike), so nothing else reaches the job store."""
+        try:
+            job_id = str(uuid.UUID(job_id))
+        except ValueError:
+            raise JobActionError(404, "NotFound", f"Job '{job_id}' was not found.") from None
         origin = await asyncio.to_thread(load_origin, services.job_store, job_id)
         instance = _instance_id(origin.model_id, job_id) if origin else None
         if instance is None:  # not planned yet: find it by listing
@@ -110,17 +117,19 @@ class DocumentBatches:
         if instance is not None:
             view = await service.get_job(client, services, instance, job_id,
                                          with_report=with_report)
-        if view is None:
+        if view is None or instance is None:
             raise JobActionError(404, "NotFound", f"Job '{job_id}' was not found.")
-        status = await client.get_status(instance, show_history=True,
-                                         show_history_output=True)
-        return view, instance.split(":", 2)[1], status
+        return view, instance.split(":", 2)[1]
 
     async def get_job(self, client: Any, services: Services, job_id: str) -> JobDetail | None:
-        view, model_id, status = await self._find(client, services, job_id)
+        view, model_id = await self._find(client, services, job_id)
+        if view.status == "failed":  # the report says why (e.g. the source was not listable)
+            view, model_id = await self._find(client, services, job_id, with_report=True)
+        status = await client.get_status(view.instance_id, show_history=True,
+                                         show_history_output=True)
         custom = status.custom_status if isinstance(status.custom_status, dict) else {}
         summary = _summary(view, model_id, custom)
-        origin = await asyncio.to_thread(load_origin, services.job_store, job_id)
+        origin = await asyncio.to_thread(load_origin, services.job_store, view.job_id)
         total = custom.get("total") if isinstance(custom.get("total"), int) else None
         sections: dict[str, Any] = {"phase": custom.get("phase")}
         if origin is not None:
@@ -137,20 +146,20 @@ class DocumentBatches:
                          has_items=True)
 
     async def cancel(self, client: Any, services: Services, job_id: str) -> None:
-        view, _, _ = await self._find(client, services, job_id, with_report=False)
+        view, _ = await self._find(client, services, job_id)
         if view.finished:
             raise JobActionError(409, "Conflict", f"The job already finished ({view.status}).")
         await service.cancel_job(client, services, view)
 
     async def delete(self, client: Any, services: Services, job_id: str) -> None:
-        view, _, _ = await self._find(client, services, job_id, with_report=False)
+        view, _ = await self._find(client, services, job_id)
         await service.delete_job(client, services, view)
 
     async def rerun_failed(self, client: Any, services: Services, job_id: str,
                            request: RerunRequest | None = None) -> str:
         from batchinfer.jobs.rerun import RerunRefused
 
-        view, _, _ = await self._find(client, services, job_id, with_report=False)
+        view, _ = await self._find(client, services, job_id)
         try:
             spec = await rerun_failed(client, services, view, _instance_id, request)
         except RerunRefused as refused:
@@ -167,9 +176,10 @@ class DocumentBatches:
 
     async def items(self, client: Any, services: Services, job_id: str, *, skip: int, top: int,
                     status: str | None) -> ItemPage:
-        view, _, _ = await self._find(client, services, job_id, with_report=False)
-        plan = await self._plan(services, job_id)
-        return await asyncio.to_thread(item_page, services.job_store, job_id, plan, skip=skip,
+        view, _ = await self._find(client, services, job_id)
+        plan = await self._plan(services, view.job_id)
+        return await asyncio.to_thread(item_page, services.job_store, view.job_id, plan,
+                                       skip=skip,
                                        top=top, status=status, finished=view.finished,
                                        canceled=view.status == "canceled")
 
@@ -183,6 +193,7 @@ class DocumentBatches:
         except ValueError:
             raise JobActionError(400, "InvalidRequest", "item and page must be integers.") \
                 from None
+        job_id = (await self._find(client, services, job_id))[0].job_id
         origin = await asyncio.to_thread(load_origin, services.job_store, job_id)
         plan = await self._plan(services, job_id)
         row = await asyncio.to_thread(item_at, services.job_store, job_id, plan, index)
