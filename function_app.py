@@ -7,8 +7,11 @@ from batchinfer.activities.inbox_triggers import blueprint as inbox_activities
 from batchinfer.activities.triggers import blueprint as batch_activities
 from batchinfer.api.anomaly_detector.routes import blueprint as anomaly_detector_api
 from batchinfer.api.document_intelligence.routes import blueprint as document_intelligence_api
+from batchinfer.api.document_intelligence.rerun import blueprint as document_rerun_api
 from batchinfer.api.health import blueprint as health_api
 from batchinfer.api.inbox import blueprint as inbox_trigger
+from batchinfer.api.openapi.routes import openapi_blueprint
+from batchinfer.api.ui.routes import blueprint as dashboard
 from batchinfer.orchestration.anomaly import blueprint as anomaly_orchestrations
 from batchinfer.orchestration.batch import blueprint as batch_orchestrations
 from batchinfer.orchestration.inbox import blueprint as inbox_orchestrations
@@ -24,3 +27,6 @@ app.register_functions(anomaly_activities)
 app.register_functions(inbox_trigger)
 app.register_functions(inbox_orchestrations)
 app.register_functions(inbox_activities)
+app.register_functions(document_rerun_api)
+app.register_functions(dashboard)
+app.register_functions(openapi_blueprint(app))  # documents every route above

@@ -93,7 +93,8 @@ class HttpFrontDoor:
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
-        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        # [\s\S]: a path with an encoded newline (%0A) is still ours to answer (JSON 404)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)
         return app
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:

@@ -16,6 +16,7 @@ from batchinfer.activities.documents import (
     result_name_for,
 )
 from batchinfer.jobs.model import Counts, ItemError, ItemOutcome, JobRef, JobSpec, Plan
+from batchinfer.jobs.origin import save_origin
 from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
 from batchinfer.services import Services
 from batchinfer.storage import (
@@ -48,6 +49,7 @@ def plan_job(services: Services, ref: JobRef) -> Plan:
     if spec is None:
         return Plan(0, empty.shard_size, empty.items_per_activity, 0,
                     ItemError("NotFound", "The job's request is no longer available."))
+    save_origin(services.job_store, spec)  # kept (without secrets) after the job ends
     try:
         total = write_shards(
             _inputs(services, spec), empty.shard_size,

@@ -7,11 +7,14 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from batchinfer import __version__
+from batchinfer.api.openapi import operation
 
 blueprint = df.Blueprint()
 
 
 @blueprint.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@operation(summary="Liveness, version and ONNX Runtime providers", tags=("health",),
+           responses={200: {"type": "object", "required": ["status", "version"]}})
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Answer 200 with the version and where inference runs (no model is loaded to answer).
 

@@ -133,3 +133,7 @@ class JobStore:
         for name in names:
             self._store.delete_blob(name=name, missing_ok=True)
         return len(names)
+
+    def has_document(self, job_id: str, name: str) -> bool:
+        """Whether a named part of a job exists (without reading it)."""
+        return self._store.exists(name=f"{job_id}/{name}")

@@ -40,6 +40,8 @@ from batchinfer.api.errors import (
     parse_json_body,
     top_level_error_response,
 )
+from batchinfer.api.openapi import operation
+from batchinfer.api.openapi.shapes import TopLevelError
 from batchinfer.models.mvad import MvadDataError, detect_last
 from batchinfer.models.mvad.series import parse_time
 from batchinfer.orchestration.names import MVAD_DETECT, MVAD_TRAIN
@@ -140,6 +142,12 @@ def _ready_model(services: Services, model_id: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ models
 @blueprint.route(route=BASE + "/models", methods=["POST", "GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(method="POST", summary="Train a model", tags=("anomalydetector",),
+           request=ModelInfoRequest, errors=TopLevelError,
+           responses={201: {"type": "object", "required": ["modelId", "modelInfo"]}})
+@operation(method="GET", summary="List models", tags=("anomalydetector",), errors=TopLevelError,
+           responses={200: {"type": "object", "required": ["models", "currentCount", "maxCount"]}},
+           query={"skip": {"type": "integer"}, "top": {"type": "integer"}})
 async def multivariate_models(req: func.HttpRequest,
                               client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def train() -> func.HttpResponse:
@@ -190,6 +198,10 @@ async def multivariate_models(req: func.HttpRequest,
 @blueprint.route(route=BASE + "/models/{modelId}", methods=["GET", "DELETE"],
                  auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(method="GET", summary="A model", tags=("anomalydetector",), errors=TopLevelError,
+           responses={200: {"type": "object", "required": ["modelId", "modelInfo"]}})
+@operation(method="DELETE", summary="Delete a model", tags=("anomalydetector",),
+           responses={204: None}, errors=TopLevelError)
 async def multivariate_model(req: func.HttpRequest,
                              client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
@@ -220,6 +232,9 @@ async def multivariate_model(req: func.HttpRequest,
 @blueprint.route(route=BASE + "/models/{modelId}:detect-batch", methods=["POST"],
                  auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(summary="Start batch detection", tags=("anomalydetector",), request=DetectBatchRequest,
+           responses={202: {"type": "object", "required": ["resultId", "summary"]}},
+           errors=TopLevelError)
 async def detect_batch(req: func.HttpRequest,
                        client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
@@ -275,6 +290,9 @@ def _public(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route(route=BASE + "/detect-batch/{resultId}", methods=["GET"], auth_level=ANONYMOUS)
+@operation(summary="A batch detection result", tags=("anomalydetector",), errors=TopLevelError,
+           responses={200: {"type": "object", "required": ["resultId", "summary", "results"]}},
+           query={"skip": {"type": "integer"}, "top": {"type": "integer"}})
 async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
@@ -303,6 +321,9 @@ async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
 # ------------------------------------------------------------------------------- detect-last
 @blueprint.route(route=BASE + "/models/{modelId}:detect-last", methods=["POST"],
                  auth_level=ANONYMOUS)
+@operation(summary="Detect the last timestamp", tags=("anomalydetector",),
+           request=DetectLastRequest, errors=TopLevelError,
+           responses={200: {"type": "object", "required": ["variableStates", "results"]}})
 async def detect_last_point(req: func.HttpRequest) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()

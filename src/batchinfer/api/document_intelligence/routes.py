@@ -37,6 +37,8 @@ from batchinfer.api.errors import (
     parse_json_body,
     wrapped_error_response,
 )
+from batchinfer.api.openapi import operation
+from batchinfer.api.openapi.shapes import WrappedError
 from batchinfer.jobs import service
 from batchinfer.jobs.model import DOCUMENT_ANALYSIS, JobSpec
 from batchinfer.services import Services, get_services
@@ -134,6 +136,9 @@ def _operation_body(view: service.JobView, *, with_result: bool = True) -> dict[
 
 @blueprint.route(route=BASE + "/{modelId}:analyzeBatch", methods=["POST"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(summary="Start a batch analysis", tags=("documentintelligence",),
+           request=AnalyzeBatchDocumentsRequest, responses={202: None}, errors=WrappedError,
+           query={"api-version": {"type": "string"}})
 async def analyze_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
@@ -159,6 +164,9 @@ async def analyze_batch(req: func.HttpRequest, client: df.DurableOrchestrationCl
 @blueprint.route(route=BASE + "/{modelId}/analyzeBatchResults", methods=["GET"],
                  auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(summary="List batch analyses of a model", tags=("documentintelligence",),
+           responses={200: {"type": "object", "required": ["value"]}}, errors=WrappedError,
+           query={"api-version": {"type": "string"}, "skip": {"type": "integer", "minimum": 0}})
 async def list_analyze_batch_results(req: func.HttpRequest,
                                      client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
@@ -197,6 +205,11 @@ async def _existing(req: func.HttpRequest, client: Any, services: Services,
 @blueprint.route(route=BASE + "/{modelId}/analyzeBatchResults/{resultId}",
                  methods=["GET", "DELETE"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(method="GET", summary="A batch analysis and its report", tags=("documentintelligence",),
+           responses={200: {"type": "object", "required": ["resultId", "status"]}},
+           errors=WrappedError, query={"api-version": {"type": "string"}})
+@operation(method="DELETE", summary="Delete a batch analysis", tags=("documentintelligence",),
+           responses={204: None}, errors=WrappedError, query={"api-version": {"type": "string"}})
 async def analyze_batch_result(req: func.HttpRequest,
                                client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
@@ -214,6 +227,8 @@ async def analyze_batch_result(req: func.HttpRequest,
 @blueprint.route(route=BASE + "/{modelId}/analyzeBatchResults/{resultId}:cancel",
                  methods=["POST"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
+@operation(summary="Cancel a running batch analysis (extension)", tags=("documentintelligence",),
+           responses={202: None}, errors=WrappedError, query={"api-version": {"type": "string"}})
 async def cancel_analyze_batch(req: func.HttpRequest,
                                client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
