@@ -34,6 +34,7 @@ from batchinfer.models.mvad import (
 )
 from batchinfer.models.mvad.model import TrainedModel
 from batchinfer.models.mvad.series import format_timestamp, parse_time, parse_timestamps
+from batchinfer.orchestration import instance_ids
 from batchinfer.services import Services
 from batchinfer.storage import StorageError, UrlNotAllowedError
 
@@ -47,12 +48,8 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def train_job_id(model_id: str) -> str:
-    return f"mvad-train-{model_id}"
-
-
-def detect_job_id(result_id: str) -> str:
-    return f"mvad-detect-{result_id}"
+train_job_id = instance_ids.mvad_train_job_id
+detect_job_id = instance_ids.mvad_detect_job_id
 
 
 def _error(exc: Exception) -> dict[str, str]:
