@@ -17,8 +17,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["RequestError", "InvalidRequestError", "RequestNotFoundError", "invalid_request",
-           "describe_validation_error"]
+__all__ = [
+    "InvalidRequestError",
+    "RequestError",
+    "RequestNotFoundError",
+    "describe_validation_error",
+    "invalid_request",
+]
 
 
 class RequestError(Exception):

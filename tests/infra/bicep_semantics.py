@@ -16,7 +16,7 @@ from tree_sitter import Node
 
 from tests.infra.bicep_tree import BicepFile, Declaration, literal
 
-__all__ = ["decorator_problems", "unused_parameters", "parameters_file_problems"]
+__all__ = ["decorator_problems", "parameters_file_problems", "unused_parameters"]
 
 PARAM_ONLY_DECORATORS = {"allowed", "minValue", "maxValue", "minLength", "maxLength", "secure"}
 LENGTH_TYPES = {"string", "array"}

@@ -130,10 +130,10 @@ def test_submit_is_idempotent_and_passes_no_secrets(services: Services) -> None:
 
 def test_get_job_ignores_other_orchestrations_and_loads_report_when_done(
         services: Services) -> None:
-    client = FakeDurableClient({"other": status("Completed", name="something_else", instance_id="other"),
-                         "run": status("Running", instance_id="run"),
-                         "done": status("Completed", instance_id="done",
-                                        output={"status": "succeeded"})})
+    client = FakeDurableClient.holding(
+        status("Completed", name="something_else", instance_id="other"),
+        status("Running", instance_id="run"),
+        status("Completed", instance_id="done", output={"status": "succeeded"}))
     services.job_store.save_report("run", JobReport(JobStatus.RUNNING))
     services.job_store.save_report("done", JobReport(JobStatus.SUCCEEDED))
     assert asyncio.run(service.get_job(client, services, "missing", "m")) is None

@@ -7,7 +7,7 @@ only infrastructure failures (the job store itself unreachable) raise, and those
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterator
 
 from batchinfer.activities.documents import (
     RESULT_SUFFIX,
@@ -39,8 +39,9 @@ from batchinfer.storage import (
 log = logging.getLogger("batchinfer.jobs")
 
 
-def _inputs(services: Services, spec: JobSpec) -> Any:
+def _inputs(services: Services, spec: JobSpec) -> Iterator[str]:
     source = services.open_container(spec.source_url)
+    names: Iterator[str]
     if spec.items is not None:
         names = (validate_blob_name(name) for name in spec.items)
     elif spec.file_list:

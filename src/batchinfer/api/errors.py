@@ -103,5 +103,5 @@ async def guarded(handler: Callable[[], Awaitable[func.HttpResponse]],
 def api_base(req: func.HttpRequest, dialect_segment: str) -> str:
     """Scheme, host and route prefix the client used (e.g. http://127.0.0.1:7071/api), found
     before the dialect's first path segment, case-insensitively as routes match."""
-    url = req.url.split("?", 1)[0]
+    url: str = req.url.split("?", 1)[0]
     return url[: url.lower().index(f"/{dialect_segment.lower()}/")]

@@ -25,7 +25,7 @@ blueprint = df.Blueprint()
 @blueprint.durable_client_input(client_name="client")
 async def inbox_upload(blob: func.InputStream, client: df.DurableOrchestrationClient) -> None:
     services = get_services()
-    properties = blob.blob_properties or {}
+    properties = getattr(blob, "blob_properties", None) or {}  # not in the SDK's stubs
     upload = inbox.Upload.from_trigger(blob.name or "", blob.read(),
                                        container=services.settings.inbox_container,
                                        etag=properties.get("ETag") or properties.get("Etag"))

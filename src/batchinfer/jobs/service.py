@@ -21,8 +21,17 @@ from batchinfer.orchestration.names import BATCH_JOB, CANCEL_EVENT
 from batchinfer.services import Services
 
 __all__ = [
-    "JobView", "iso_z", "now_iso_z", "view_from_status", "submit_job", "get_job", "list_jobs",
-    "cancel_job", "delete_job", "sweep_expired_jobs", "SWEEP_INTERVAL_SECONDS",
+    "SWEEP_INTERVAL_SECONDS",
+    "JobView",
+    "cancel_job",
+    "delete_job",
+    "get_job",
+    "iso_z",
+    "list_jobs",
+    "now_iso_z",
+    "submit_job",
+    "sweep_expired_jobs",
+    "view_from_status",
 ]
 
 

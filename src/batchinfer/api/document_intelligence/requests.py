@@ -17,7 +17,7 @@ from batchinfer.services import Services
 from batchinfer.storage import InvalidPathError, UrlNotAllowedError, validate_blob_name
 from batchinfer.storage.paths import validate_prefix
 
-__all__ = ["MODEL_ID", "check_model", "build_spec"]
+__all__ = ["MODEL_ID", "build_spec", "check_model"]
 
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{1,63}$")
 
