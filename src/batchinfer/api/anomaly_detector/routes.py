@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from batchinfer.anomaly import steps
 from batchinfer.anomaly.data_source import check_data_source
+from batchinfer.anomaly.status import MvadStatus
 from batchinfer.api.anomaly_detector.schemas import (
     DetectBatchRequest,
     DetectLastRequest,
@@ -139,7 +140,7 @@ def _record(services: Services, model_id: str) -> dict[str, Any]:
 def _ready_model(services: Services, model_id: str) -> dict[str, Any]:
     record = _record(services, model_id)
     status = record["modelInfo"]["status"]
-    if status != "READY":
+    if status != MvadStatus.READY:
         raise ApiError(400, "ModelNotReady", f"Model '{model_id}' is {status}, not READY.",
                        inner_code="ModelNotReady")
     return record
@@ -161,7 +162,7 @@ async def multivariate_models(req: func.HttpRequest,
         model_id = str(uuid.uuid4())
         now = steps.now_iso()
         info = request.model_dump(mode="json")
-        info.update({"dataSource": redacted, "status": "CREATED", "errors": [],
+        info.update({"dataSource": redacted, "status": MvadStatus.CREATED, "errors": [],
                      "diagnosticsInfo": {"modelState": {"epochIds": [], "trainLosses": [],
                                                         "validationLosses": [],
                                                         "latenciesInSeconds": []},
@@ -242,7 +243,7 @@ async def detect_batch(req: func.HttpRequest,
         result_id = str(uuid.uuid4())
         setup = {"dataSource": redacted, "topContributorCount": request.topContributorCount,
                  "startTime": request.startTime, "endTime": request.endTime}
-        summary = {"status": "CREATED", "errors": [], "variableStates": [], "setupInfo": setup,
+        summary = {"status": MvadStatus.CREATED, "errors": [], "variableStates": [], "setupInfo": setup,
                    "modelId": model_id}
         job = steps.detect_job_id(result_id)
         await asyncio.to_thread(services.job_store.save_document, job, "summary.json", summary)
@@ -296,7 +297,7 @@ async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
         except ValueError:
             raise ApiError(400, "InvalidParameter", "skip and top must be integers.") from None
         results = []
-        if summary["status"] == "READY":
+        if summary["status"] == MvadStatus.READY:
             results = await asyncio.to_thread(steps.detection_results, services, result_id,
                                               skip, None if top is None else max(0, top))
         return json_response(200, {"resultId": result_id, "summary": _public(summary),
