@@ -227,6 +227,9 @@ class Plan:
         return -(-items // self.items_per_activity)
 
 
+_ITEM_STATUSES = {status.value: status for status in ItemStatus}
+
+
 @dataclass(frozen=True)
 class ItemDetail:
     """One input in the report: its status, where it was read and written (URLs without SAS)
@@ -238,7 +241,7 @@ class ItemDetail:
     error: ItemError | None = None
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"status": str(self.status)}
+        body: dict[str, Any] = {"status": self.status}  # a str: JSON writes its value
         if self.source_url is not None:
             body["sourceUrl"] = self.source_url
         if self.result_url is not None:
@@ -249,8 +252,10 @@ class ItemDetail:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ItemDetail:
-        return cls(ItemStatus(data["status"]), data.get("sourceUrl"), data.get("resultUrl"),
-                   ItemError.optional(data.get("error")))
+        # a dict lookup, not ItemStatus(...): reports of 10^5 items are parsed per status call
+        error = data.get("error")
+        return cls(_ITEM_STATUSES[data["status"]], data.get("sourceUrl"), data.get("resultUrl"),
+                   ItemError.from_json(error) if error else None)
 
 
 @dataclass(frozen=True)
