@@ -37,6 +37,12 @@ test: $(VENV)/.installed azurite
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
+## Static checks (ruff's rule selection and mypy strict on src/, both set in pyproject.toml).
+.PHONY: lint
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 bench: $(VENV)/.installed
 	$(PY) bench/fanout.py
 

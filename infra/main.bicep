@@ -73,14 +73,14 @@ param inboxFunctionName string = 'inbox_upload'
 @description('The function app\'s blobs_extension system key. Empty on the first provision: the event subscription is created once it is set (see docs/deployment.md).')
 param inboxWebhookKey string = ''
 
-@allowed([
-  2048
-  4096
-])
 @secure()
 @description('Comma-separated API keys clients must send as Ocp-Apim-Subscription-Key. Empty leaves the APIs open (put them behind your own gateway then).')
 param apiKeys string = ''
 
+@allowed([
+  2048
+  4096
+])
 @description('Instance memory (MB) of the Flex Consumption app (cpu-flex only).')
 param flexInstanceMemoryMB int = 4096
 

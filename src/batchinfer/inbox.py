@@ -17,7 +17,9 @@ already started and does nothing, while a new version (a re-upload) is processed
 are ordinary `docbatch:` jobs, so the Document Intelligence API lists, reads and expires them.
 
 The inbox container is operator configuration (the trigger's connection setting), never a URL
-from a request; job specs refer to it as `services.CONFIGURED_INBOX`.
+from a request; job specs refer to it as `services.CONFIGURED_INBOX`. A refused manifest is a
+domain `RequestError` (as the HTTP API would refuse the request), reported in the inbox: this
+module knows nothing about HTTP.
 """
 from __future__ import annotations
 
@@ -25,18 +27,28 @@ import asyncio
 import hashlib
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from batchinfer.activities.documents import RESULT_SUFFIX
-from batchinfer.api.document_intelligence.routes import MODEL_ID, build_spec, instance_id_for
+from batchinfer.api.document_intelligence.requests import build_spec, check_model
 from batchinfer.api.document_intelligence.schemas import AnalyzeBatchDocumentsRequest
-from batchinfer.api.errors import ApiError, bad_request, from_validation_error, not_found
+from batchinfer.errors import RequestError, describe_validation_error, invalid_request
 from batchinfer.jobs import service
-from batchinfer.jobs.model import DOCUMENT_ANALYSIS, ITEMS_OPTION, JobRef, JobSpec
+from batchinfer.jobs.model import (
+    DOCUMENT_ANALYSIS,
+    INTERNAL_ERROR,
+    ITEMS_OPTION,
+    ItemError,
+    JobRef,
+    JobReport,
+    JobSpec,
+    JobStatus,
+)
+from batchinfer.orchestration.client import DurableClient
+from batchinfer.orchestration.instance_ids import document_batch_id, inbox_batch_id, inbox_job_id
 from batchinfer.orchestration.names import INBOX_BATCH
 from batchinfer.services import CONFIGURED_INBOX, CONFIGURED_RESULTS, Services
 from batchinfer.storage import validate_blob_name
@@ -47,7 +59,6 @@ MANIFEST_SUFFIX = ".batch.json"
 REPORT_SUFFIX = ".report.json"
 OUTPUT_SUFFIXES = (REPORT_SUFFIX, RESULT_SUFFIX)
 MAX_MANIFEST_BYTES = 1024 * 1024
-INBOX_NAMESPACE = uuid.UUID("0b7cf0a4-53c5-4a43-9d0e-6f1f3c2b8e55")
 
 UploadKind = Literal["document", "manifest", "ignored"]
 Outcome = Literal["started", "duplicate", "rejected", "ignored"]
@@ -78,7 +89,7 @@ class Upload:
 
     @property
     def job_id(self) -> str:
-        return job_id_for(self.container, self.name, self.version)
+        return inbox_job_id(self.container, self.name, self.version)
 
 
 def classify(name: str) -> UploadKind:
@@ -90,16 +101,6 @@ def classify(name: str) -> UploadKind:
     if name.endswith(MANIFEST_SUFFIX) and len(base) > len(MANIFEST_SUFFIX):
         return "manifest"
     return "document"
-
-
-def job_id_for(container: str, name: str, version: str) -> str:
-    """The job id (a UUID, like the API's result ids) of one blob version."""
-    return str(uuid.uuid5(INBOX_NAMESPACE, f"{container}/{name}\n{version}"))
-
-
-def orchestration_id_for(job_id: str) -> str:
-    """The `inbox_batch` instance of a manifest (its `batch_job` is `docbatch:<model>:<id>`)."""
-    return f"inbox:{job_id}"
 
 
 def report_name_for(manifest_name: str) -> str:
@@ -115,81 +116,67 @@ def document_spec(services: Services, upload: Upload) -> JobSpec:
         job_id=upload.job_id, kind=DOCUMENT_ANALYSIS, model_id=services.settings.inbox_model,
         source_url=CONFIGURED_INBOX, source_prefix="", file_list=None,
         result_url=CONFIGURED_RESULTS, result_prefix="", overwrite=True,
-        created=service.iso_z(None), options={ITEMS_OPTION: [validate_blob_name(upload.name)]},
+        created=service.now_iso_z(), options={ITEMS_OPTION: [validate_blob_name(upload.name)]},
     )
 
 
-def _model(services: Services, model_id: str) -> str:
-    if not MODEL_ID.match(model_id) or model_id not in services.registry:
-        raise not_found(f"Model '{model_id}' was not found.", "ModelNotFound")
-    return model_id
-
-
 def parse_manifest(data: bytes, default_model: str) -> tuple[str, AnalyzeBatchDocumentsRequest]:
-    """The model id and the analyzeBatch request a manifest holds; `ApiError` if invalid."""
+    """The model id and the analyzeBatch request a manifest holds; `InvalidRequestError` if
+    it is not valid."""
     if len(data) > MAX_MANIFEST_BYTES:
-        raise bad_request("The manifest is too large.", "InvalidContentLength",
+        raise invalid_request("The manifest is too large.", "InvalidContentLength",
                           f"A manifest may hold at most {MAX_MANIFEST_BYTES} bytes.")
     try:
         body = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise bad_request("The manifest is not valid JSON.", "InvalidJson", str(exc)) from None
+        raise invalid_request("The manifest is not valid JSON.", "InvalidJson", str(exc)) from None
     if not isinstance(body, dict):
-        raise bad_request("Invalid request.", "InvalidArgument",
-                          "The manifest must be a JSON object (an analyzeBatch request body).")
+        raise invalid_request("Invalid request.", "InvalidArgument",
+                              "The manifest must be a JSON object (an analyzeBatch request body).")
     model_id = body.pop("modelId", None)
     if model_id is None:
         model_id = default_model
     if not isinstance(model_id, str):
-        raise bad_request("Invalid request.", "InvalidArgument", "modelId must be a string.")
+        raise invalid_request("Invalid request.", "InvalidArgument", "modelId must be a string.")
     try:
         return model_id, AnalyzeBatchDocumentsRequest.model_validate(body)
     except ValidationError as exc:
-        raise from_validation_error(exc) from None
+        raise describe_validation_error(exc) from None
 
 
 def manifest_spec(services: Services, upload: Upload) -> JobSpec:
     """Validate a manifest as the API validates a request (model, schema, allow-list, paths)."""
     model_id, request = parse_manifest(upload.data, services.settings.inbox_model)
-    return build_spec(services, _model(services, model_id), upload.job_id, request)
+    return build_spec(services, check_model(services, model_id), upload.job_id, request)
 
 
 # ------------------------------------------------------------------------------------ reports
 
 
-def error_body(error: ApiError) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
-    if error.inner_code:
-        body["innererror"] = {"code": error.inner_code,
-                              "message": error.inner_message or error.message}
-    return body
-
-
-def rejected_report(error: ApiError) -> dict[str, Any]:
+def rejected_report(error: RequestError) -> dict[str, Any]:
     """The report of a manifest that started no job."""
-    return {"status": "failed", "succeededCount": 0, "failedCount": 0, "skippedCount": 0,
-            "details": [], "error": error_body(error)}
+    return {"status": JobStatus.FAILED, "succeededCount": 0, "failedCount": 0,
+            "skippedCount": 0, "details": [], "error": error.to_json()}
 
 
-def job_report(job_id: str, model_id: str, stored: dict[str, Any] | None, status: str,
-               error: dict[str, Any] | None) -> dict[str, Any]:
+def job_report(job_id: str, model_id: str, stored: JobReport | None, status: JobStatus,
+               error: ItemError | None) -> dict[str, Any]:
     """The API's `result` (counts and details) plus `status`, `resultId`, `modelId` and, for a
     failed job, `error`. `stored` is the job store's report (None if the job never made one)."""
-    stored = stored or {}
-    error = stored.get("error") or error
-    status = str(stored.get("status") or status)
-    if status == "failed" and not error:
-        error = {"code": "InternalServerError",
-                 "message": "The batch job failed unexpectedly; see the service log."}
+    if stored is not None:
+        error = stored.error or error
+        status = stored.status
+    if status == JobStatus.FAILED and error is None:
+        error = INTERNAL_ERROR
     report: dict[str, Any] = {
         "status": status, "resultId": job_id, "modelId": model_id,
-        "succeededCount": int(stored.get("succeededCount", 0)),
-        "failedCount": int(stored.get("failedCount", 0)),
-        "skippedCount": int(stored.get("skippedCount", 0)),
-        "details": list(stored.get("details") or []),
+        "succeededCount": stored.counts.succeeded if stored else 0,
+        "failedCount": stored.counts.failed if stored else 0,
+        "skippedCount": stored.counts.skipped if stored else 0,
+        "details": [detail.to_json() for detail in stored.details] if stored else [],
     }
-    if error:
-        report["error"] = error
+    if error is not None:
+        report["error"] = error.to_json()
     return report
 
 
@@ -204,8 +191,9 @@ def publish_job_report(services: Services, args: dict[str, Any]) -> dict[str, An
     """Activity body: the finished job's report, written next to its manifest."""
     ref = JobRef.from_json(args["ref"])
     stored = services.job_store.load_report(ref.job_id)
-    report = job_report(ref.job_id, ref.model_id, stored, str(args.get("status") or "failed"),
-                        args.get("error"))
+    report = job_report(ref.job_id, ref.model_id, stored,
+                        JobStatus(args.get("status") or JobStatus.FAILED),
+                        ItemError.optional(args.get("error")))
     write_report(services, str(args["report_name"]), report)
     return {"status": report["status"]}
 
@@ -213,7 +201,7 @@ def publish_job_report(services: Services, args: dict[str, Any]) -> dict[str, An
 # ------------------------------------------------------------------------------------ trigger
 
 
-async def handle_upload(client: Any, services: Services, upload: Upload) -> Outcome:
+async def handle_upload(client: DurableClient, services: Services, upload: Upload) -> Outcome:
     """Start the job an upload asks for, once per blob version. Problems with the upload
     itself are reported (manifests) or logged (documents), never raised: a raise means a
     transient failure worth the host's retry (storage or the durable client unreachable)."""
@@ -225,35 +213,36 @@ async def handle_upload(client: Any, services: Services, upload: Upload) -> Outc
     return await _start_manifest(client, services, upload)
 
 
-async def _start_document(client: Any, services: Services, upload: Upload) -> Outcome:
+async def _start_document(client: DurableClient, services: Services, upload: Upload) -> Outcome:
     model_id = services.settings.inbox_model
     try:
-        _model(services, model_id)
+        check_model(services, model_id)
         spec = document_spec(services, upload)
-    except (ApiError, ValueError) as exc:
+    except (RequestError, ValueError) as exc:
         log.error("Inbox document %r not analyzed: %s (check BATCHINFER_INBOX_MODEL)",
                   upload.name, getattr(exc, "message", exc))
         return "rejected"
     started = await service.submit_job(client, services, spec,
-                                       instance_id_for(model_id, spec.job_id))
+                                       document_batch_id(model_id, spec.job_id))
     return "started" if started else "duplicate"
 
 
-async def _start_manifest(client: Any, services: Services, upload: Upload) -> Outcome:
-    orchestration_id = orchestration_id_for(upload.job_id)
-    if await client.get_status(orchestration_id):
+async def _start_manifest(client: DurableClient, services: Services,
+                          upload: Upload) -> Outcome:
+    orchestration_id = inbox_batch_id(upload.job_id)
+    if await client.get_status(instance_id=orchestration_id) is not None:
         return "duplicate"
     report_name = report_name_for(upload.name)
     try:
         spec = manifest_spec(services, upload)
-    except ApiError as error:
+    except RequestError as error:
         log.warning("Inbox manifest %r rejected: %s %s", upload.name, error.message,
                     error.inner_message or "")
         await asyncio.to_thread(write_report, services, report_name, rejected_report(error))
         return "rejected"
     await asyncio.to_thread(services.job_store.save_spec, spec)
     ref = JobRef(job_id=spec.job_id, kind=spec.kind, model_id=spec.model_id)
-    await client.start_new(INBOX_BATCH, orchestration_id, {
-        "ref": ref.to_json(), "job_instance_id": instance_id_for(spec.model_id, spec.job_id),
+    await client.start(orchestration=INBOX_BATCH, instance_id=orchestration_id, payload={
+        "ref": ref.to_json(), "job_instance_id": document_batch_id(spec.model_id, spec.job_id),
         "report_name": report_name})
     return "started"

@@ -1,7 +1,7 @@
 """Wiring: the one place that turns settings into ports (storage policy, job store, models).
 
-Built once per process and cached (`get_services`), so triggers stay thin adapters and tests can
-build their own `Services` with fakes or temporary folders.
+Built once per process and cached (`get_services`), so triggers stay thin adapters; tests call
+`build_services(settings, policy=..., registry=...)` to replace a port with a fake.
 """
 from __future__ import annotations
 
@@ -128,14 +128,21 @@ def _model_store(settings: AppSettings) -> ModelStore:
     return ModelStore(LocalFolderStore(_folder(settings.data_root / "models")), cache)
 
 
-def build_services(settings: AppSettings | None = None) -> Services:
+def build_services(settings: AppSettings | None = None, *,
+                   policy: StorageAllowList | None = None, job_store: JobStore | None = None,
+                   registry: ModelRegistry | None = None,
+                   models: ModelStore | None = None) -> Services:
+    """The services from settings; each keyword replaces one port (tests pass fakes or
+    temporary folders there instead of assembling `Services` by hand)."""
     settings = settings or AppSettings.from_env()
     return Services(
         settings=settings,
-        policy=StorageAllowList.from_settings(default_local_root=settings.data_root / "storage"),
-        job_store=_job_store(settings, settings.job_store_url),
-        registry=build_default_registry(),
-        models=_model_store(settings),
+        policy=policy if policy is not None else StorageAllowList.from_settings(
+            default_local_root=settings.data_root / "storage"),
+        job_store=job_store if job_store is not None
+        else _job_store(settings, settings.job_store_url),
+        registry=registry if registry is not None else build_default_registry(),
+        models=models if models is not None else _model_store(settings),
     )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "Declaration",
     "bicep_files",
     "parse",
+    "parse_text",
     "syntax_problems",
     "object_keys",
     "prop",
@@ -189,6 +190,11 @@ def parse(path: Path | str) -> BicepFile:
         path = INFRA / path
     tree = _PARSER.parse(path.read_bytes())
     return BicepFile(path.resolve(), tree.root_node)
+
+
+def parse_text(source: str, name: str = "inline.bicep") -> BicepFile:
+    """A snippet parsed as if it were `infra/<name>` (for tests of the checks themselves)."""
+    return BicepFile(INFRA / name, _PARSER.parse(source.encode()).root_node)
 
 
 def syntax_problems(node: Node) -> Iterator[str]:

@@ -19,15 +19,13 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 
 from batchinfer.activities.batch_steps import finalize_job, plan_job, run_chunk
 from batchinfer.inference.registry import ModelRegistry, ModelSpec
-from batchinfer.jobs.model import DOCUMENT_ANALYSIS, Counts, JobRef, JobSpec, Plan
+from batchinfer.jobs.model import DOCUMENT_ANALYSIS, Counts, JobRef, JobSpec, JobStatus, Plan
 from batchinfer.jobs.planning import chunk_slices
-from batchinfer.anomaly.model_store import ModelStore
 from batchinfer.jobs.store import JobStore
 from batchinfer.models.ocr.errors import InvalidContentError, UnsupportedContentError
-from batchinfer.services import Services
+from batchinfer.services import Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList
-from batchinfer.storage.local import LocalFolderStore
 from tests.support.azurite import DEV_ACCOUNT, DEV_KEY, Azurite
 
 MODEL = "prebuilt-read"
@@ -105,14 +103,14 @@ class Env:
         for shard in range(plan.shards):
             for chunk in range(plan.chunks_in_shard(shard)):
                 counts = counts.add(run_chunk(self.services, ref, shard, chunk))
-        summary = finalize_job(self.services, ref, status, None)
+        summary = finalize_job(self.services, ref, JobStatus(status), None).summary()
         assert summary["status"] == status
         return plan, counts, self.report(ref)
 
     def report(self, ref: JobRef) -> dict[str, Any]:
         report = self.store.load_report(ref.job_id)
         assert report is not None
-        return report
+        return report.to_json()  # the stored form, as the dialects read it
 
 
 def _services(root: Path, pipeline: FakePipeline, *, items_per_activity: int = 2,
@@ -124,10 +122,8 @@ def _services(root: Path, pipeline: FakePipeline, *, items_per_activity: int = 2
     })
     registry = ModelRegistry([ModelSpec(id=MODEL, description="fake", onnx_files={},
                                         factory=lambda sessions: pipeline)])
-    return Services(settings=settings,
-                    policy=StorageAllowList(local_roots=[root / "storage"]),
-                    job_store=JobStore(LocalFolderStore(root / "jobs")), registry=registry,
-                    models=ModelStore(LocalFolderStore(root / "models"), root / "cache"))
+    return build_services(settings, policy=StorageAllowList(local_roots=[root / "storage"]),
+                          registry=registry)
 
 
 @pytest.fixture
@@ -185,7 +181,7 @@ class TestPlan:
         plan = plan_job(env.services, ref)
         assert plan.error is not None and plan.shards == 0
         assert plan.error.inner_code == "BlobNotFound"
-        finalize_job(env.services, ref, "failed", plan.error.to_json())
+        finalize_job(env.services, ref, JobStatus.FAILED, plan.error).summary()
         report = env.report(ref)
         assert report["status"] == "failed" and report["details"] == []
         assert report["error"]["innererror"]["code"] == "BlobNotFound"
@@ -317,7 +313,7 @@ class TestRunChunk:
         counts = run_chunk(env.services, ref, 0, 0)
         assert counts.succeeded == 1
         assert pipeline.calls == ["0.txt"]
-        finalize_job(env.services, ref, "canceled", None)
+        finalize_job(env.services, ref, JobStatus.CANCELED, None).summary()
         report = env.report(ref)
         assert report["status"] == "canceled"
         assert len(report["details"]) == 1 < 5
@@ -349,7 +345,7 @@ class TestRunChunk:
         env.put("a.txt", b"x")
         ref = env.job()
         plan_job(env.services, ref)
-        finalize_job(env.services, ref, "canceled", None)
+        finalize_job(env.services, ref, JobStatus.CANCELED, None).summary()
         assert run_chunk(env.services, ref, 0, 0) == Counts()
         assert env.pipeline.calls == []
 
@@ -369,7 +365,7 @@ class TestFinalize:
 
     def test_unprocessed_chunks_are_reported_failed(self, env: Env) -> None:
         ref, _ = self._job_with_two_chunks(env)
-        summary = finalize_job(env.services, ref, "succeeded", None)
+        summary = finalize_job(env.services, ref, JobStatus.SUCCEEDED, None).summary()
         assert (summary["succeeded"], summary["failed"]) == (2, 2)
         report = env.report(ref)
         assert (report["succeededCount"], report["failedCount"]) == (2, 2)
@@ -381,7 +377,7 @@ class TestFinalize:
 
     def test_canceled_job_reports_only_what_ran(self, env: Env) -> None:
         ref, _ = self._job_with_two_chunks(env)
-        finalize_job(env.services, ref, "canceled", None)
+        finalize_job(env.services, ref, JobStatus.CANCELED, None).summary()
         report = env.report(ref)
         assert report["status"] == "canceled"
         assert sorted(_by_source(report)) == ["0.txt", "1.txt"]
@@ -399,7 +395,7 @@ class TestFinalize:
         env.put("a.txt", b"x")
         ref = env.job()
         _, _, first = env.run_all(ref)
-        again = finalize_job(env.services, ref, "succeeded", None)
+        again = finalize_job(env.services, ref, JobStatus.SUCCEEDED, None).summary()
         assert again["succeeded"] == 1
         assert env.report(ref) == first
         assert "sourceUrl" in env.report(ref)["details"][0]
@@ -408,7 +404,7 @@ class TestFinalize:
         ref = env.job(source_url=(env.root / "storage" / "absent").as_uri())
         plan = plan_job(env.services, ref)
         assert plan.error is not None
-        summary = finalize_job(env.services, ref, "failed", plan.error.to_json())
+        summary = finalize_job(env.services, ref, JobStatus.FAILED, plan.error).summary()
         assert summary["status"] == "failed"
         assert env.report(ref)["error"]["code"] == "InvalidRequest"
 

@@ -7,16 +7,13 @@ from typing import Any
 import pytest
 
 from batchinfer.anomaly import steps
-from batchinfer.anomaly.model_store import ModelStore
 from batchinfer.inference.registry import ModelRegistry
-from batchinfer.jobs.store import JobStore
 from batchinfer.models.mvad import detect, load_one_table_csv, train
 from batchinfer.models.mvad.series import format_timestamps
 from batchinfer.models.mvad.synthetic import make_correlated_series, to_one_table_csv
-from batchinfer.services import Services
+from batchinfer.services import Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList
-from batchinfer.storage.local import LocalFolderStore
 
 MODEL_ID = "00000000-0000-4000-8000-000000000001"
 W = 30
@@ -27,12 +24,9 @@ ROWS = 2 * steps.DETECT_CHUNK_TIMESTAMPS + 700
 def services(tmp_path: Path) -> Services:
     settings = AppSettings.from_env({"BATCHINFER_DATA_ROOT": str(tmp_path),
                                      "BATCHINFER_MAX_DETECT_TIMESTAMPS": str(ROWS)})
-    services = Services(settings=settings,
-                        policy=StorageAllowList(local_roots=[tmp_path / "storage"]),
-                        job_store=JobStore(LocalFolderStore(tmp_path / "jobs")),
-                        registry=ModelRegistry([]),
-                        models=ModelStore(LocalFolderStore(tmp_path / "models"),
-                                          tmp_path / "cache"))
+    services = build_services(settings,
+                              policy=StorageAllowList(local_roots=[tmp_path / "storage"]),
+                              registry=ModelRegistry([]))
     series = make_correlated_series(ROWS + 500, 3, seed=3)
     (tmp_path / "storage").mkdir()
     (tmp_path / "storage" / "data.csv").write_text(to_one_table_csv(series))

@@ -79,23 +79,24 @@ def start_azurite(workdir: Path) -> tuple[Azurite, subprocess.Popen[bytes]]:
     """Start an in-memory Azurite blob service; the caller stops the returned process."""
     port = free_port()
     host = "127.0.0.1"
-    log = open(workdir / "azurite.log", "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [
-            find_azurite_blob(),
-            "--blobHost", host,
-            "--blobPort", str(port),
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--loose",
-            "--disableTelemetry",
-            "--silent",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ},
-        cwd=str(workdir),  # in-memory persistence may not be combined with --location
-    )
+    # the child gets its own copy of the log file descriptor; ours is closed right away
+    with open(workdir / "azurite.log", "wb") as log:
+        proc = subprocess.Popen(
+            [
+                find_azurite_blob(),
+                "--blobHost", host,
+                "--blobPort", str(port),
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--disableTelemetry",
+                "--silent",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ},
+            cwd=str(workdir),  # in-memory persistence may not be combined with --location
+        )
     try:
         _wait_listening(host, port, proc, timeout=30)
     except Exception:

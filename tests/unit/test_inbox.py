@@ -5,21 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from batchinfer import inbox
 from batchinfer.activities import batch_steps
-from batchinfer.api.errors import ApiError
-from batchinfer.jobs.model import JobRef
+from batchinfer.errors import InvalidRequestError
+from batchinfer.jobs.model import Counts, ItemDetail, ItemStatus, JobRef, JobReport, JobStatus
+from batchinfer.orchestration.instance_ids import inbox_job_id
 from batchinfer.orchestration.names import BATCH_JOB, INBOX_BATCH
 from batchinfer.services import CONFIGURED_INBOX, CONFIGURED_RESULTS, Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList, StorageConfigurationError, UrlNotAllowedError
 from batchinfer.storage.configured import container_for_connection, container_for_url
 from batchinfer.storage.local import LocalFolderStore
+from tests.support.durable import FakeDurableClient
 
 MODEL = "prebuilt-read"
 
@@ -49,20 +50,20 @@ def test_report_name_sits_next_to_the_manifest() -> None:
 
 class TestDeterministicIds:
     def test_same_blob_version_same_id(self) -> None:
-        assert inbox.job_id_for("inbox", "a.pdf", '"0x1"') == \
-            inbox.job_id_for("inbox", "a.pdf", '"0x1"')
+        assert inbox_job_id("inbox", "a.pdf", '"0x1"') == \
+            inbox_job_id("inbox", "a.pdf", '"0x1"')
 
     @pytest.mark.parametrize(("container", "name", "version"), [
         ("other", "a.pdf", '"0x1"'), ("inbox", "b.pdf", '"0x1"'), ("inbox", "a.pdf", '"0x2"'),
     ])
     def test_any_part_changes_the_id(self, container: str, name: str, version: str) -> None:
-        assert inbox.job_id_for("inbox", "a.pdf", '"0x1"') != \
-            inbox.job_id_for(container, name, version)
+        assert inbox_job_id("inbox", "a.pdf", '"0x1"') != \
+            inbox_job_id(container, name, version)
 
     def test_id_is_a_uuid_usable_as_an_api_result_id(self) -> None:
         import uuid
 
-        job_id = inbox.job_id_for("inbox", "a.pdf", "v")
+        job_id = inbox_job_id("inbox", "a.pdf", "v")
         assert str(uuid.UUID(job_id)) == job_id
 
     def test_upload_from_trigger_uses_the_etag(self) -> None:
@@ -70,7 +71,7 @@ class TestDeterministicIds:
                                            etag='"0xABC"')
         assert (upload.container, upload.name, upload.version) == ("inbox", "docs/a.pdf",
                                                                     '"0xABC"')
-        assert upload.job_id == inbox.job_id_for("inbox", "docs/a.pdf", '"0xABC"')
+        assert upload.job_id == inbox_job_id("inbox", "docs/a.pdf", '"0xABC"')
 
     def test_without_etag_the_content_hash_is_the_version(self) -> None:
         one = inbox.Upload.from_trigger("inbox/a.pdf", b"one", container="inbox")
@@ -115,10 +116,10 @@ class TestParseManifest:
         (json.dumps(_body(overwriteExisting="yes")).encode(), "InvalidArgument"),
         (b" " * (inbox.MAX_MANIFEST_BYTES + 1), "InvalidContentLength"),
     ])
-    def test_invalid_manifests_raise_api_errors(self, data: bytes, inner: str) -> None:
-        with pytest.raises(ApiError) as caught:
+    def test_invalid_manifests_raise_request_errors(self, data: bytes, inner: str) -> None:
+        with pytest.raises(InvalidRequestError) as caught:
             inbox.parse_manifest(data, MODEL)
-        assert caught.value.status == 400
+        assert caught.value.http_status == 400 and caught.value.code == "InvalidRequest"
         assert caught.value.inner_code == inner
 
 
@@ -141,36 +142,21 @@ def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
     return built
 
 
-class FakeClient:
-    """The durable client calls the inbox makes: get_status and start_new."""
-
-    def __init__(self) -> None:
-        self.started: dict[str, tuple[str, Any]] = {}
-
-    async def get_status(self, instance_id: str) -> Any:
-        return SimpleNamespace(instance_id=instance_id) if instance_id in self.started else None
-
-    async def start_new(self, name: str, instance_id: str, payload: Any) -> str:
-        assert instance_id not in self.started
-        self.started[instance_id] = (name, payload)
-        return instance_id
-
-
 def _upload(name: str, data: bytes = b"doc", version: str = '"v1"') -> inbox.Upload:
     return inbox.Upload("inbox", name, version, data)
 
 
-def _run(services: Services, client: FakeClient, upload: inbox.Upload) -> str:
+def _run(services: Services, client: FakeDurableClient, upload: inbox.Upload) -> str:
     return asyncio.run(inbox.handle_upload(client, services, upload))
 
 
 class TestHandleUpload:
     def test_document_starts_one_job_over_that_blob(self, services: Services) -> None:
-        client = FakeClient()
+        client = FakeDurableClient()
         upload = _upload("scans/a.png")
         assert _run(services, client, upload) == "started"
         instance_id = f"docbatch:{MODEL}:{upload.job_id}"
-        assert client.started[instance_id][0] == BATCH_JOB
+        assert client.started == [(BATCH_JOB, instance_id, client.started[0][2])]
         spec = services.job_store.load_spec(upload.job_id)
         assert spec is not None
         assert (spec.source_url, spec.result_url) == (CONFIGURED_INBOX, CONFIGURED_RESULTS)
@@ -179,14 +165,14 @@ class TestHandleUpload:
 
     def test_duplicate_event_does_nothing_new_version_runs_again(self,
                                                                  services: Services) -> None:
-        client = FakeClient()
+        client = FakeDurableClient()
         assert _run(services, client, _upload("a.png")) == "started"
         assert _run(services, client, _upload("a.png")) == "duplicate"
         assert _run(services, client, _upload("a.png", version='"v2"')) == "started"
         assert len(client.started) == 2
 
     def test_outputs_are_ignored(self, services: Services) -> None:
-        client = FakeClient()
+        client = FakeDurableClient()
         assert _run(services, client, _upload("a.png.ocr.json")) == "ignored"
         assert _run(services, client, _upload("x.report.json")) == "ignored"
         assert not client.started
@@ -194,16 +180,17 @@ class TestHandleUpload:
     def test_unknown_inbox_model_is_logged_not_raised(self, services: Services) -> None:
         services.settings = AppSettings.from_env({**_env(services), "BATCHINFER_INBOX_MODEL":
                                                   "no-such-model"})
-        assert _run(services, FakeClient(), _upload("a.png")) == "rejected"
+        assert _run(services, FakeDurableClient(), _upload("a.png")) == "rejected"
 
     def test_manifest_starts_inbox_batch_once(self, services: Services, tmp_path: Path) -> None:
-        client = FakeClient()
+        client = FakeDurableClient()
         user = tmp_path / "storage" / "user"
         body = _body(azureBlobSource={"containerUrl": (user / "in").as_uri(), "prefix": "d/"},
                      resultContainerUrl=(user / "out").as_uri())
         upload = _upload("jobs/n.batch.json", json.dumps(body).encode())
         assert _run(services, client, upload) == "started"
-        name, payload = client.started[f"inbox:{upload.job_id}"]
+        assert client.started[0][1] == f"inbox:{upload.job_id}"
+        name, payload = client.started[0][0], client.started[0][2]
         assert name == INBOX_BATCH
         assert payload == {"ref": {"job_id": upload.job_id, "kind": "document-analysis",
                                    "model_id": MODEL},
@@ -221,7 +208,7 @@ class TestHandleUpload:
     def test_invalid_manifest_gets_a_failed_report(self, services: Services, tmp_path: Path,
                                                    body: dict[str, Any], code: str,
                                                    inner: str | None) -> None:
-        client = FakeClient()
+        client = FakeDurableClient()
         assert _run(services, client, _upload("bad.batch.json", json.dumps(body).encode())) \
             == "rejected"
         assert not client.started
@@ -241,23 +228,21 @@ def _env(services: Services) -> dict[str, str]:
 
 class TestReports:
     def test_finished_job_report_has_the_api_result_shape_plus_status(self) -> None:
-        stored = {"status": "succeeded", "succeededCount": 2, "failedCount": 1,
-                  "skippedCount": 0, "pages": 3, "details": [{"status": "succeeded"}]}
-        report = inbox.job_report("j", MODEL, stored, "succeeded", None)
+        stored = JobReport(JobStatus.SUCCEEDED, Counts(2, 1, 0, 3),
+                           (ItemDetail(ItemStatus.SUCCEEDED),))
+        report = inbox.job_report("j", MODEL, stored, JobStatus.SUCCEEDED, None)
         assert report == {"status": "succeeded", "resultId": "j", "modelId": MODEL,
                           "succeededCount": 2, "failedCount": 1, "skippedCount": 0,
                           "details": [{"status": "succeeded"}]}
 
     def test_crashed_job_without_stored_report_is_failed_with_an_error(self) -> None:
-        report = inbox.job_report("j", MODEL, None, "failed", None)
+        report = inbox.job_report("j", MODEL, None, JobStatus.FAILED, None)
         assert report["status"] == "failed" and report["error"]["code"] == \
             "InternalServerError"
 
     def test_publish_writes_next_to_the_manifest(self, services: Services,
                                                  tmp_path: Path) -> None:
-        services.job_store.save_report("j", {"status": "canceled", "succeededCount": 1,
-                                             "failedCount": 0, "skippedCount": 0,
-                                             "details": []})
+        services.job_store.save_report("j", JobReport(JobStatus.CANCELED, Counts(succeeded=1)))
         ref = JobRef("j", "document-analysis", MODEL).to_json()
         assert inbox.publish_job_report(services, {"ref": ref, "report_name": "a/b.report.json",
                                                    "status": "canceled", "error": None}) \

@@ -6,10 +6,14 @@ import json
 from batchinfer.jobs.model import (
     DOCUMENT_ANALYSIS,
     Counts,
+    ItemDetail,
     ItemError,
     ItemOutcome,
+    ItemStatus,
     JobRef,
+    JobReport,
     JobSpec,
+    JobStatus,
     Plan,
 )
 
@@ -113,3 +117,42 @@ class TestCounts:
         assert Counts.from_json(_through_json(counts.to_json())) == counts  # type: ignore[arg-type]
         assert Counts.from_json(None) == Counts()
         assert Counts.from_json({"failed": 2}) == Counts(failed=2)
+
+
+# ----------------------------------------------------------------- one report, one error type
+
+def test_item_error_round_trips_with_and_without_inner_error() -> None:
+    full = ItemError("InvalidArgument", "m", "BlobNotFound", "inner")
+    assert ItemError.from_json(full.to_json()) == full
+    bare = ItemError("OutputExists", "skipped")
+    assert bare.to_json() == {"code": "OutputExists", "message": "skipped"}
+    assert ItemError.from_json(bare.to_json()) == bare
+    assert ItemError.optional(None) is None
+
+
+def test_job_report_round_trips_in_its_stored_shape() -> None:
+    report = JobReport(JobStatus.SUCCEEDED, Counts(1, 1, 0, 2), (
+        ItemDetail(ItemStatus.SUCCEEDED, "file:///in/a.png", "file:///out/a.png.ocr.json"),
+        ItemDetail(ItemStatus.FAILED, "file:///in/b.txt",
+                   error=ItemError("UnsupportedContent", "no")),
+    ))
+    stored = report.to_json()
+    assert stored == {
+        "status": "succeeded", "succeededCount": 1, "failedCount": 1, "skippedCount": 0,
+        "pages": 2, "details": [
+            {"status": "succeeded", "sourceUrl": "file:///in/a.png",
+             "resultUrl": "file:///out/a.png.ocr.json"},
+            {"status": "failed", "sourceUrl": "file:///in/b.txt",
+             "error": {"code": "UnsupportedContent", "message": "no"}}]}
+    assert JobReport.from_json(stored) == report
+    assert report.summary() == {"status": "succeeded", "succeeded": 1, "failed": 1,
+                                "skipped": 0, "pages": 2}
+    failed = JobReport(JobStatus.FAILED, error=ItemError("InvalidRequest", "m"))
+    assert failed.to_json()["error"] == {"code": "InvalidRequest", "message": "m"}
+    assert JobReport.from_json(failed.to_json()) == failed
+
+
+def test_statuses_are_their_wire_strings() -> None:
+    assert json.dumps([JobStatus.NOT_STARTED, ItemStatus.SKIPPED]) == '["notStarted", "skipped"]'
+    assert JobStatus("canceled").finished and not JobStatus.RUNNING.finished
+    assert f"{JobStatus.FAILED}" == "failed"

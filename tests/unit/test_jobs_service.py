@@ -3,35 +3,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
 from batchinfer.inference.registry import ModelRegistry
 from batchinfer.jobs import service
-from batchinfer.jobs.model import DOCUMENT_ANALYSIS, JobSpec
-from batchinfer.anomaly.model_store import ModelStore
-from batchinfer.jobs.store import JobStore
+from batchinfer.jobs.model import DOCUMENT_ANALYSIS, ItemError, JobReport, JobSpec, JobStatus
 from batchinfer.orchestration.names import BATCH_JOB, CANCEL_EVENT
-from batchinfer.services import Services
+from batchinfer.services import Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList
 from batchinfer.storage.local import LocalFolderStore
-
-T0 = datetime(2024, 9, 24, 13, 0, 46, tzinfo=timezone.utc)
-
-
-def status(runtime: str, *, output: Any = None, custom: Any = None, instance_id: str = "i:1",
-           name: str = BATCH_JOB, created: datetime = T0,
-           updated: datetime | None = None) -> SimpleNamespace:
-    """The attributes of a durable `DurableOrchestrationStatus` that the service reads."""
-    return SimpleNamespace(runtime_status=SimpleNamespace(value=runtime), output=output,
-                           custom_status=custom, instance_id=instance_id, name=name,
-                           created_time=created, last_updated_time=updated or created)
+from tests.support.durable import T0, FakeDurableClient
+from tests.support.durable import instance as status
 
 
 class TestStatusMapping:
@@ -81,15 +67,15 @@ class TestStatusMapping:
     def test_failed_runtime_has_a_generic_error(self) -> None:
         view = service.view_from_status(status("Failed", output="Traceback: secret?sig=x"),
                                         "j", None)
-        assert view.error is not None and view.error["code"] == "InternalServerError"
+        assert view.error is not None and view.error.code == "InternalServerError"
         assert "sig" not in str(view.error)
 
     def test_report_error_wins(self) -> None:
-        report = {"status": "failed", "error": {"code": "InvalidRequest", "message": "m"}}
+        report = JobReport(JobStatus.FAILED, error=ItemError("InvalidRequest", "m"))
         view = service.view_from_status(status("Completed", output={"status": "failed"}),
                                         "j", report)
         assert view.status == "failed"
-        assert view.error == report["error"]
+        assert view.error == report.error
         assert view.report == report
 
     def test_times_and_ids(self) -> None:
@@ -110,53 +96,18 @@ class TestIsoZ:
         assert service.iso_z(datetime(2024, 1, 2, 3, 4, 5, tzinfo=plus2)) == \
             "2024-01-02T01:04:05Z"
 
-    def test_now_by_default(self) -> None:
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", service.iso_z(None))
+    def test_now_is_explicit(self) -> None:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", service.now_iso_z())
 
 
 # ------------------------------------------------------------------ operations on a fake client
 
 
-@dataclass
-class FakeClient:
-    """Just enough of `DurableOrchestrationClient` for `jobs.service`."""
-
-    statuses: dict[str, SimpleNamespace] = field(default_factory=dict)
-    started: list[tuple[str, str, Any]] = field(default_factory=list)
-    events: list[tuple[str, str, Any]] = field(default_factory=list)
-    terminated: list[str] = field(default_factory=list)
-    purged: list[str] = field(default_factory=list)
-
-    async def get_status(self, instance_id: str) -> Any:
-        return self.statuses.get(instance_id)
-
-    async def get_status_by(self, instance_id_prefix: str = "") -> list[Any]:
-        return [s for i, s in self.statuses.items() if i.startswith(instance_id_prefix)]
-
-    async def start_new(self, name: str, instance_id: str, payload: Any) -> str:
-        self.started.append((name, instance_id, payload))
-        self.statuses[instance_id] = status("Pending", instance_id=instance_id, name=name)
-        return instance_id
-
-    async def raise_event(self, instance_id: str, event: str, data: Any) -> None:
-        self.events.append((instance_id, event, data))
-
-    async def terminate(self, instance_id: str, reason: str) -> None:
-        self.terminated.append(instance_id)
-        self.statuses[instance_id].runtime_status = SimpleNamespace(value="Terminated")
-
-    async def purge_instance_history(self, instance_id: str) -> None:
-        self.purged.append(instance_id)
-        self.statuses.pop(instance_id, None)
-
-
 @pytest.fixture
 def services(tmp_path: Path) -> Services:
     settings = AppSettings.from_env({"BATCHINFER_DATA_ROOT": str(tmp_path)})
-    return Services(settings=settings, policy=StorageAllowList(local_roots=[tmp_path]),
-                    job_store=JobStore(LocalFolderStore(tmp_path / "jobs")),
-                    registry=ModelRegistry(),
-                    models=ModelStore(LocalFolderStore(tmp_path / "models"), tmp_path / "cache"))
+    return build_services(settings, policy=StorageAllowList(local_roots=[tmp_path]),
+                          registry=ModelRegistry())
 
 
 def _spec(job_id: str) -> JobSpec:
@@ -167,7 +118,7 @@ def _spec(job_id: str) -> JobSpec:
 
 
 def test_submit_is_idempotent_and_passes_no_secrets(services: Services) -> None:
-    client = FakeClient()
+    client = FakeDurableClient()
     assert asyncio.run(service.submit_job(client, services, _spec("j1"), "docbatch:m:j1"))
     assert not asyncio.run(service.submit_job(client, services, _spec("j1"), "docbatch:m:j1"))
     assert len(client.started) == 1
@@ -179,24 +130,24 @@ def test_submit_is_idempotent_and_passes_no_secrets(services: Services) -> None:
 
 def test_get_job_ignores_other_orchestrations_and_loads_report_when_done(
         services: Services) -> None:
-    client = FakeClient({"other": status("Completed", name="something_else", instance_id="other"),
-                         "run": status("Running", instance_id="run"),
-                         "done": status("Completed", instance_id="done",
-                                        output={"status": "succeeded"})})
-    services.job_store.save_report("run", {"status": "x"})
-    services.job_store.save_report("done", {"status": "succeeded", "details": []})
+    client = FakeDurableClient.holding(
+        status("Completed", name="something_else", instance_id="other"),
+        status("Running", instance_id="run"),
+        status("Completed", instance_id="done", output={"status": "succeeded"}))
+    services.job_store.save_report("run", JobReport(JobStatus.RUNNING))
+    services.job_store.save_report("done", JobReport(JobStatus.SUCCEEDED))
     assert asyncio.run(service.get_job(client, services, "missing", "m")) is None
     assert asyncio.run(service.get_job(client, services, "other", "other")) is None
     running = asyncio.run(service.get_job(client, services, "run", "run"))
     assert running is not None and running.report is None
     done = asyncio.run(service.get_job(client, services, "done", "done"))
-    assert done is not None and done.report == {"status": "succeeded", "details": []}
+    assert done is not None and done.report == JobReport(JobStatus.SUCCEEDED)
     bare = asyncio.run(service.get_job(client, services, "done", "done", with_report=False))
     assert bare is not None and bare.report is None
 
 
 def test_list_jobs_filters_and_sorts_oldest_first() -> None:
-    client = FakeClient({
+    client = FakeDurableClient({
         "p:b": status("Running", instance_id="p:b", created=T0 + timedelta(seconds=5)),
         "p:a": status("Running", instance_id="p:a", created=T0 + timedelta(seconds=5)),
         "p:c": status("Running", instance_id="p:c", created=T0),
@@ -208,7 +159,7 @@ def test_list_jobs_filters_and_sorts_oldest_first() -> None:
 
 
 def test_cancel_sets_the_flag_and_raises_the_event(services: Services) -> None:
-    client = FakeClient({"i": status("Running", instance_id="i")})
+    client = FakeDurableClient({"i": status("Running", instance_id="i")})
     services.job_store.save_spec(_spec("j1"))
     assert not services.job_store.cancel_requested("j1")
     view = service.view_from_status(client.statuses["i"], "j1", None)
@@ -218,7 +169,7 @@ def test_cancel_sets_the_flag_and_raises_the_event(services: Services) -> None:
 
 
 def test_delete_running_job_terminates_purges_and_removes_state(services: Services) -> None:
-    client = FakeClient({"i": status("Running", instance_id="i"),
+    client = FakeDurableClient({"i": status("Running", instance_id="i"),
                          "i~shard~000000": status("Running", instance_id="i~shard~000000",
                                                   name="batch_shard"),
                          "i~shard~000001": status("Completed", instance_id="i~shard~000001",
@@ -238,19 +189,19 @@ def test_sweep_removes_only_old_finished_jobs_and_runs_once_per_interval(
         services: Services) -> None:
     old = datetime.now(timezone.utc) - timedelta(hours=services.settings.status_retention_hours,
                                                  minutes=1)
-    client = FakeClient({
+    client = FakeDurableClient({
         "p:old": status("Completed", instance_id="p:old", created=old, updated=old),
         "p:oldrunning": status("Running", instance_id="p:oldrunning", created=old, updated=old),
         "p:new": status("Completed", instance_id="p:new"
                         , updated=datetime.now(timezone.utc)),
     })
-    services.job_store.save_report("old", {"status": "succeeded"})
+    services.job_store.save_report("old", JobReport(JobStatus.SUCCEEDED))
     removed = asyncio.run(service.sweep_expired_jobs(client, services, "p:",
                                                      lambda i: i.split(":")[1]))
     assert removed == 1
     assert set(client.statuses) == {"p:oldrunning", "p:new"}
     assert services.job_store.load_report("old") is None
-    client.statuses["p:new"].last_updated_time = old
+    client.set_updated("p:new", old)
     assert asyncio.run(service.sweep_expired_jobs(client, services, "p:",
                                                   lambda i: i.split(":")[1])) == 0
 
@@ -260,3 +211,33 @@ def test_sweeps_are_due_once_per_interval_and_kind(services: Services) -> None:
     assert not services.sweep_due("a:", 600)
     assert services.sweep_due("b:", 600)
     assert services.sweep_due("a:", 0)
+
+
+def test_one_sweep_for_jobs_and_detections_treats_canceled_as_finished(
+        services: Services) -> None:
+    from batchinfer.api.anomaly_detector.routes import sweep_expired_detections
+
+    old = datetime.now(timezone.utc) - timedelta(hours=services.settings.status_retention_hours,
+                                                 minutes=1)
+    client = FakeDurableClient.holding(
+        status("Canceled", instance_id="docbatch:m:a", created=old, updated=old),
+        status("Terminated", instance_id="docbatch:m:b", created=old, updated=old),
+        status("Suspended", instance_id="docbatch:m:c", created=old, updated=old),
+        status("Canceled", instance_id="mvaddetect:d1", name="mvad_detect", updated=old),
+        status("Running", instance_id="mvaddetect:d2", name="mvad_detect", updated=old),
+        status("Completed", instance_id="mvaddetect:d3", name="mvad_detect",
+               updated=datetime.now(timezone.utc)))
+    services.job_store.save_document("mvad-detect-d1", "summary.json", {"status": "READY"})
+    assert asyncio.run(service.sweep_expired_jobs(client, services, "docbatch:",
+                                                  lambda i: i.rsplit(":", 1)[1])) == 2
+    assert asyncio.run(sweep_expired_detections(client, services)) == 1
+    assert set(client.statuses) == {"docbatch:m:c", "mvaddetect:d2", "mvaddetect:d3"}
+    assert services.job_store.load_document("mvad-detect-d1", "summary.json") is None
+
+
+def test_build_services_takes_overrides(tmp_path: Path) -> None:
+    settings = AppSettings.from_env({"BATCHINFER_DATA_ROOT": str(tmp_path)})
+    policy, registry = StorageAllowList(local_roots=[tmp_path]), ModelRegistry()
+    built = build_services(settings, policy=policy, registry=registry)
+    assert built.policy is policy and built.registry is registry
+    assert built.settings is settings

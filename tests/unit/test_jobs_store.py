@@ -5,7 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from batchinfer.jobs.model import DOCUMENT_ANALYSIS, ItemError, ItemOutcome, JobSpec, Plan
+from batchinfer.jobs.model import (
+    DOCUMENT_ANALYSIS,
+    ItemError,
+    ItemOutcome,
+    JobReport,
+    JobSpec,
+    JobStatus,
+    Plan,
+)
 from batchinfer.jobs.store import JobStore
 from batchinfer.storage import BlobNotFoundError
 from batchinfer.storage.local import LocalFolderStore
@@ -74,9 +82,9 @@ def test_delete_job_removes_only_that_job(store: JobStore, tmp_path: Path) -> No
     for job in ("j1", "j10"):
         store.save_spec(_spec(job))
         store.save_plan(job, Plan(1, 1, 1, 1))
-        store.save_report(job, {"status": "succeeded"})
+        store.save_report(job, JobReport(JobStatus.SUCCEEDED))
     store.request_cancel("j1")
     assert store.delete_job("j1") == 4
     assert store.load_report("j1") is None and store.load_spec("j1") is None
-    assert store.load_report("j10") == {"status": "succeeded"}
+    assert store.load_report("j10") == JobReport(JobStatus.SUCCEEDED)
     assert store.delete_job("j1") == 0

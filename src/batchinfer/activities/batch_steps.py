@@ -7,7 +7,7 @@ only infrastructure failures (the job store itself unreachable) raise, and those
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterator
 
 from batchinfer.activities.documents import (
     RESULT_SUFFIX,
@@ -15,7 +15,18 @@ from batchinfer.activities.documents import (
     output_exists,
     result_name_for,
 )
-from batchinfer.jobs.model import Counts, ItemError, ItemOutcome, JobRef, JobSpec, Plan
+from batchinfer.jobs.model import (
+    Counts,
+    ItemDetail,
+    ItemError,
+    ItemOutcome,
+    ItemStatus,
+    JobRef,
+    JobReport,
+    JobSpec,
+    JobStatus,
+    Plan,
+)
 from batchinfer.jobs.origin import save_origin
 from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
 from batchinfer.services import Services
@@ -29,8 +40,9 @@ from batchinfer.storage import (
 log = logging.getLogger("batchinfer.jobs")
 
 
-def _inputs(services: Services, spec: JobSpec) -> Any:
+def _inputs(services: Services, spec: JobSpec) -> Iterator[str]:
     source = services.open_container(spec.source_url)
+    names: Iterator[str]
     if spec.items is not None:
         names = (validate_blob_name(name) for name in spec.items)
     elif spec.file_list:
@@ -89,7 +101,8 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
         if store.cancel_requested(ref.job_id):
             break
         if not claims.get(name, False):
-            outcome = ItemOutcome(name, "skipped", error=output_exists(result_names[name]))
+            outcome = ItemOutcome(name, ItemStatus.SKIPPED,
+                                  error=output_exists(result_names[name]))
         else:
             outcome = analyze_document(source=source, results=results, pipeline=pipeline,
                                        name=name, result_name=result_names[name],
@@ -103,14 +116,14 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
 
 
 def _not_processed(name: str) -> ItemOutcome:
-    return ItemOutcome(name, "failed", error=ItemError(
+    return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
         "InternalServerError", "The document was not processed.", "NotProcessed",
         "Its activity failed after all retries."))
 
 
-def finalize_job(services: Services, ref: JobRef, status: str,
-                 error: dict[str, Any] | None) -> dict[str, Any]:
-    """Merge outcomes into the report, drop the job's secrets, return the summary."""
+def finalize_job(services: Services, ref: JobRef, status: JobStatus,
+                 error: ItemError | None) -> JobReport:
+    """Merge outcomes into the report, store it, drop the job's secrets; return the report."""
     store = services.job_store
     spec = store.load_spec(ref.job_id)
     if spec is None:
@@ -119,10 +132,8 @@ def finalize_job(services: Services, ref: JobRef, status: str,
         # rebuilt, so the stored report stays the job's word instead of being overwritten.
         done = store.load_report(ref.job_id)
         if done is not None:
-            return {"status": done["status"], **Counts(
-                done["succeededCount"], done["failedCount"], done["skippedCount"],
-                int(done.get("pages", 0))).to_json()}
-    details: list[dict[str, Any]] = []
+            return done
+    details: list[ItemDetail] = []
     counts = Counts()
     try:
         plan: Plan | None = store.load_plan(ref.job_id)
@@ -135,29 +146,23 @@ def finalize_job(services: Services, ref: JobRef, status: str,
         for chunk in range(plan.chunks_in_shard(shard)):  # type: ignore[union-attr]
             outcomes = store.load_outcomes(ref.job_id, shard, chunk)
             if outcomes is None:
-                if status == "canceled":
+                if status == JobStatus.CANCELED:
                     continue  # never started: a canceled job reports what it did
                 names = names or store.load_shard_items(ref.job_id, shard)
                 start, stop = list(chunk_slices(len(names), plan.items_per_activity))[chunk]  # type: ignore[union-attr]
                 outcomes = [_not_processed(n) for n in names[start:stop]]
             for outcome in outcomes:
                 counts.record(outcome)
-                detail: dict[str, Any] = {"status": outcome.status}
-                if source is not None:
-                    detail["sourceUrl"] = blob_url(source, outcome.source)
-                if outcome.result and results is not None and outcome.status == "succeeded":
-                    detail["resultUrl"] = blob_url(results, outcome.result)
-                if outcome.error:
-                    detail["error"] = outcome.error.to_json()
-                details.append(detail)
-    report: dict[str, Any] = {
-        "status": status, "succeededCount": counts.succeeded, "failedCount": counts.failed,
-        "skippedCount": counts.skipped, "pages": counts.pages, "details": details,
-    }
-    if error:
-        report["error"] = error
+                details.append(ItemDetail(
+                    status=outcome.status,
+                    source_url=blob_url(source, outcome.source) if source is not None else None,
+                    result_url=blob_url(results, outcome.result)
+                    if outcome.result and results is not None
+                    and outcome.status == ItemStatus.SUCCEEDED else None,
+                    error=outcome.error))
+    report = JobReport(status=status, counts=counts, details=tuple(details), error=error)
     store.save_report(ref.job_id, report)
     store.forget_secrets(ref.job_id)
     log.info("Job %s %s: %d succeeded, %d failed, %d skipped", ref.job_id, status,
              counts.succeeded, counts.failed, counts.skipped)
-    return {"status": status, **counts.to_json()}
+    return report

@@ -9,7 +9,7 @@ import json
 import logging
 
 from batchinfer.inference.registry import AnalyzePipeline
-from batchinfer.jobs.model import ItemError, ItemOutcome
+from batchinfer.jobs.model import ItemError, ItemOutcome, ItemStatus
 from batchinfer.models.ocr.errors import DocumentError
 from batchinfer.storage import (
     BlobExistsError,
@@ -46,21 +46,21 @@ def analyze_document(*, source: BlobStore, results: BlobStore, pipeline: Analyze
         body = json.dumps(analysis, ensure_ascii=False, separators=(",", ":")).encode()
         results.write_blob(name=result_name, data=body, overwrite=overwrite,
                            content_type="application/json")
-        return ItemOutcome(name, "succeeded", result=result_name,
+        return ItemOutcome(name, ItemStatus.SUCCEEDED, result=result_name,
                            pages=len(analysis.get("pages") or []))
     except BlobExistsError:
-        return ItemOutcome(name, "skipped", error=output_exists(result_name))
+        return ItemOutcome(name, ItemStatus.SKIPPED, error=output_exists(result_name))
     except DocumentError as exc:
-        return ItemOutcome(name, "failed", error=ItemError(exc.code, exc.message))
+        return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(exc.code, exc.message))
     except BlobTooLargeError as exc:
-        return ItemOutcome(name, "failed", error=ItemError(
+        return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
             "InvalidContentLength", "The document is larger than 500 MB.", exc.code, exc.message))
     except StorageError as exc:
-        return ItemOutcome(name, "failed", error=ItemError(
+        return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
             "InvalidArgument", "The document could not be read or its result written.",
             exc.code, exc.message))
     except Exception as exc:  # a model bug must not sink the batch; the item says so
         log.exception("Unexpected failure analyzing %s", name)
-        return ItemOutcome(name, "failed", error=ItemError(
+        return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
             "InternalServerError", "An unexpected error occurred while analyzing the document.",
             type(exc).__name__, "See the service log for details."))

@@ -6,7 +6,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from batchinfer.activities import batch_steps
-from batchinfer.jobs.model import JobRef
+from batchinfer.jobs.model import ItemError, JobRef, JobStatus
 from batchinfer.services import get_services
 
 blueprint = df.Blueprint()
@@ -26,5 +26,7 @@ def run_inference_chunk(args: dict[str, Any]) -> dict[str, int]:
 
 @blueprint.activity_trigger(input_name="args", activity="finalize_batch")
 def finalize_batch(args: dict[str, Any]) -> dict[str, Any]:
-    return batch_steps.finalize_job(get_services(), JobRef.from_json(args["ref"]),
-                                    str(args["status"]), args.get("error"))
+    report = batch_steps.finalize_job(get_services(), JobRef.from_json(args["ref"]),
+                                      JobStatus(args["status"]),
+                                      ItemError.optional(args.get("error")))
+    return report.summary()

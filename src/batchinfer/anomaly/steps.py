@@ -22,6 +22,7 @@ from batchinfer.anomaly.data_source import (
     load_series,
 )
 from batchinfer.anomaly.streaming import NotStreamable, stream_prepare
+from batchinfer.anomaly.status import MvadStatus
 from batchinfer.models.mvad import (
     AlignPolicy,
     MultivariateSeries,
@@ -34,6 +35,7 @@ from batchinfer.models.mvad import (
 )
 from batchinfer.models.mvad.model import TrainedModel
 from batchinfer.models.mvad.series import format_timestamp, parse_time, parse_timestamps
+from batchinfer.orchestration import instance_ids
 from batchinfer.services import Services
 from batchinfer.storage import StorageError, UrlNotAllowedError
 
@@ -47,12 +49,8 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def train_job_id(model_id: str) -> str:
-    return f"mvad-train-{model_id}"
-
-
-def detect_job_id(result_id: str) -> str:
-    return f"mvad-detect-{result_id}"
+train_job_id = instance_ids.mvad_train_job_id
+detect_job_id = instance_ids.mvad_detect_job_id
 
 
 def _error(exc: Exception) -> dict[str, str]:
@@ -86,9 +84,9 @@ def train_model(services: Services, model_id: str) -> str:
     """Load, align and train; store the model version and the READY/FAILED record."""
     job = train_job_id(model_id)
     request = services.job_store.load_document(job, "request.json")
-    record = set_model_status(services, model_id, "RUNNING")
+    record = set_model_status(services, model_id, MvadStatus.RUNNING)
     if record is None or request is None:
-        return "FAILED"  # deleted meanwhile
+        return MvadStatus.FAILED  # deleted meanwhile
     info = record["modelInfo"]
     started = time.perf_counter()
     try:
@@ -103,8 +101,8 @@ def train_model(services: Services, model_id: str) -> str:
     except Exception as exc:  # data and storage problems end the training, reported
         if not isinstance(exc, (MvadDataError, StorageError, ValueError)):
             log.exception("Training model %s failed unexpectedly", model_id)
-        set_model_status(services, model_id, "FAILED", [_error(exc)])
-        return "FAILED"
+        set_model_status(services, model_id, MvadStatus.FAILED, [_error(exc)])
+        return MvadStatus.FAILED
     finally:
         services.job_store.delete_job(job)
     seconds = round(time.perf_counter() - started, 3)
@@ -114,10 +112,10 @@ def train_model(services: Services, model_id: str) -> str:
                        "validationLosses": [held_out], "latenciesInSeconds": [seconds]},
         "variableStates": model.diagnostics.get("variableStates", []),
     }
-    if set_model_status(services, model_id, "READY", [], diagnostics) is None:
+    if set_model_status(services, model_id, MvadStatus.READY, [], diagnostics) is None:
         services.models.delete(model_id)  # deleted while training: drop the files just written
-        return "FAILED"
-    return "READY"
+        return MvadStatus.FAILED
+    return MvadStatus.READY
 
 
 # ================================================================================= detection
@@ -169,7 +167,7 @@ def prepare_detection(services: Services, result_id: str) -> int:
     setup = summary["setupInfo"]
     try:
         record = services.models.load_record(request["modelId"])
-        if record is None or record["modelInfo"]["status"] != "READY":
+        if record is None or record["modelInfo"]["status"] != MvadStatus.READY:
             raise MvadDataError("ModelNotReady", "The model is not ready (or was deleted).")
         model = services.models.load_model(request["modelId"], MODEL_VERSION)
         location = check_data_source(request["dataSource"], services.policy)
@@ -178,7 +176,7 @@ def prepare_detection(services: Services, result_id: str) -> int:
     except Exception as exc:
         if not isinstance(exc, (MvadDataError, StorageError, ValueError, LookupError)):
             log.exception("Preparing detection %s failed unexpectedly", result_id)
-        set_detection_status(services, result_id, "FAILED", errors=[_error(exc)])
+        set_detection_status(services, result_id, MvadStatus.FAILED, errors=[_error(exc)])
         services.job_store.delete_document(job, "request.json")
         return 0
     services.job_store.save_document(job, "plan.json", {
@@ -186,7 +184,7 @@ def prepare_detection(services: Services, result_id: str) -> int:
     clamp = {}
     if span is not None:
         clamp = {"startTime": format_timestamp(span[0]), "endTime": format_timestamp(span[1])}
-    set_detection_status(services, result_id, "RUNNING", variable_states=states, setup=clamp)
+    set_detection_status(services, result_id, MvadStatus.RUNNING, variable_states=states, setup=clamp)
     services.job_store.delete_document(job, "request.json")
     return len(chunks)
 
@@ -265,12 +263,12 @@ def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
 
 def finish_detection(services: Services, result_id: str, failed_chunks: int) -> str:
     if failed_chunks:
-        set_detection_status(services, result_id, "FAILED", errors=[{
+        set_detection_status(services, result_id, MvadStatus.FAILED, errors=[{
             "code": "InternalServerError",
             "message": f"{failed_chunks} chunk(s) of the range could not be scored."}])
-        return "FAILED"
-    set_detection_status(services, result_id, "READY", errors=[])
-    return "READY"
+        return MvadStatus.FAILED
+    set_detection_status(services, result_id, MvadStatus.READY, errors=[])
+    return MvadStatus.READY
 
 
 def detection_results(services: Services, result_id: str, skip: int = 0,

@@ -14,6 +14,8 @@ from typing import Any
 import azure.functions as func
 from pydantic import ValidationError
 
+from batchinfer.errors import RequestError, describe_validation_error
+
 
 class ApiError(Exception):
     """A request the API refuses: HTTP status, a code, a message, optional inner detail."""
@@ -37,12 +39,15 @@ def not_found(message: str, code: str = "NotFound") -> ApiError:
     return ApiError(404, code, message)
 
 
+def from_request_error(error: RequestError) -> ApiError:
+    """The HTTP form of a domain `RequestError` (400 invalid, 404 not found)."""
+    return ApiError(error.http_status, error.code, error.message, inner_code=error.inner_code,
+                    inner_message=error.inner_message)
+
+
 def from_validation_error(exc: ValidationError, what: str = "request") -> ApiError:
     """Describe the first pydantic error with its JSON path, like the service's messages."""
-    first = exc.errors()[0]
-    path = ".".join(str(p) for p in first.get("loc", ())) or what
-    return ApiError(400, "InvalidRequest", f"Invalid {what}.", inner_code="InvalidArgument",
-                    inner_message=f"{path}: {first.get('msg', 'invalid value')}")
+    return from_request_error(describe_validation_error(exc, what))
 
 
 def parse_json_body(req: func.HttpRequest) -> Any:
@@ -81,11 +86,14 @@ def top_level_error_response(error: ApiError) -> func.HttpResponse:
 async def guarded(handler: Callable[[], Awaitable[func.HttpResponse]],
                   error_response: Callable[[ApiError], func.HttpResponse],
                   log: logging.Logger) -> func.HttpResponse:
-    """Run a handler; ApiError becomes the dialect's error body, anything else a logged 500."""
+    """Run a handler; ApiError (or a domain RequestError) becomes the dialect's error body,
+    anything else a logged 500."""
     try:
         return await handler()
     except ApiError as error:
         return error_response(error)
+    except RequestError as error:
+        return error_response(from_request_error(error))
     except Exception:
         log.exception("Unhandled error in %s", log.name)
         return error_response(ApiError(500, "InternalServerError",
@@ -95,5 +103,5 @@ async def guarded(handler: Callable[[], Awaitable[func.HttpResponse]],
 def api_base(req: func.HttpRequest, dialect_segment: str) -> str:
     """Scheme, host and route prefix the client used (e.g. http://127.0.0.1:7071/api), found
     before the dialect's first path segment, case-insensitively as routes match."""
-    url = req.url.split("?", 1)[0]
+    url: str = req.url.split("?", 1)[0]
     return url[: url.lower().index(f"/{dialect_segment.lower()}/")]

@@ -13,6 +13,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from batchinfer import inbox
+from batchinfer.orchestration.sdk_client import SdkDurableClient
 from batchinfer.services import get_services
 
 log = logging.getLogger("batchinfer.api.inbox")
@@ -24,10 +25,10 @@ blueprint = df.Blueprint()
 @blueprint.durable_client_input(client_name="client")
 async def inbox_upload(blob: func.InputStream, client: df.DurableOrchestrationClient) -> None:
     services = get_services()
-    properties = blob.blob_properties or {}
+    properties = getattr(blob, "blob_properties", None) or {}  # not in the SDK's stubs
     upload = inbox.Upload.from_trigger(blob.name or "", blob.read(),
                                        container=services.settings.inbox_container,
                                        etag=properties.get("ETag") or properties.get("Etag"))
-    outcome = await inbox.handle_upload(client, services, upload)
+    outcome = await inbox.handle_upload(SdkDurableClient(client), services, upload)
     log.info("Inbox upload %r (%s, version %s): %s", upload.name, upload.kind, upload.version,
              outcome)

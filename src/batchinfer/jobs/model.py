@@ -3,13 +3,41 @@
 A `JobSpec` holds everything a job needs, including container URLs with their SAS; it lives in
 the job store only while the job runs and never crosses an orchestration boundary (durable
 histories are stored in plain text). Orchestrations carry a `JobRef` (ids only) and counts.
+
+One report type travels the whole way: chunks record `ItemOutcome`s, finalize turns them into
+a `JobReport` (stored as JSON), the status body and the inbox report are rendered from it by
+their dialect. Errors of an item or of a whole job are one `ItemError`. Statuses are `StrEnum`s,
+so they compare and serialise as the wire strings they always were.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
-ItemStatus = Literal["succeeded", "failed", "skipped"]
+
+class JobStatus(StrEnum):
+    """A job's status, as every API dialect reports it."""
+
+    NOT_STARTED = "notStarted"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more will happen to the job (`canceled` is finished)."""
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED)
+
+
+class ItemStatus(StrEnum):
+    """What happened to one input."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
 
 DOCUMENT_ANALYSIS = "document-analysis"
 ITEMS_OPTION = "items"
@@ -84,6 +112,23 @@ class ItemError:
                                   "message": self.inner_message or self.message}
         return body
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ItemError:
+        inner = data.get("innererror") or {}
+        return cls(str(data["code"]), str(data["message"]), inner.get("code"),
+                   inner.get("message"))
+
+    @classmethod
+    def optional(cls, data: dict[str, Any] | None) -> ItemError | None:
+        """`from_json` of a field that may be absent."""
+        return cls.from_json(data) if data else None
+
+
+INTERNAL_ERROR = ItemError("InternalServerError",
+                           "The batch job failed unexpectedly; see the service log.")
+"""The error of a job whose orchestration crashed (never the crash's own text: it may hold
+URLs with their SAS)."""
+
 
 @dataclass(frozen=True)
 class ItemOutcome:
@@ -107,14 +152,11 @@ class ItemOutcome:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ItemOutcome:
-        error = data.get("error")
-        inner = (error or {}).get("innererror") or {}
         return cls(
             source=str(data["source"]),
-            status=data["status"],
+            status=ItemStatus(data["status"]),
             result=data.get("result"),
-            error=ItemError(error["code"], error["message"], inner.get("code"),
-                            inner.get("message")) if error else None,
+            error=ItemError.optional(data.get("error")),
             pages=int(data.get("pages", 0)),
         )
 
@@ -137,9 +179,9 @@ class Counts:
                       self.skipped + other.skipped, self.pages + other.pages)
 
     def record(self, outcome: ItemOutcome) -> None:
-        if outcome.status == "succeeded":
+        if outcome.status == ItemStatus.SUCCEEDED:
             self.succeeded += 1
-        elif outcome.status == "failed":
+        elif outcome.status == ItemStatus.FAILED:
             self.failed += 1
         else:
             self.skipped += 1
@@ -176,14 +218,77 @@ class Plan:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
-        error = data.get("error")
-        inner = (error or {}).get("innererror") or {}
         return cls(int(data["total"]), int(data["shard_size"]), int(data["items_per_activity"]),
-                   int(data["shards"]),
-                   ItemError(error["code"], error["message"], inner.get("code"),
-                             inner.get("message")) if error else None)
+                   int(data["shards"]), ItemError.optional(data.get("error")))
 
     def chunks_in_shard(self, shard: int) -> int:
         first = shard * self.shard_size
         items = max(0, min(self.shard_size, self.total - first))
         return -(-items // self.items_per_activity)
+
+
+_ITEM_STATUSES = {status.value: status for status in ItemStatus}
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    """One input in the report: its status, where it was read and written (URLs without SAS)
+    and its error."""
+
+    status: ItemStatus
+    source_url: str | None = None
+    result_url: str | None = None
+    error: ItemError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status}  # a str: JSON writes its value
+        if self.source_url is not None:
+            body["sourceUrl"] = self.source_url
+        if self.result_url is not None:
+            body["resultUrl"] = self.result_url
+        if self.error is not None:
+            body["error"] = self.error.to_json()
+        return body
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ItemDetail:
+        # a dict lookup, not ItemStatus(...): reports of 10^5 items are parsed per status call
+        error = data.get("error")
+        return cls(_ITEM_STATUSES[data["status"]], data.get("sourceUrl"), data.get("resultUrl"),
+                   ItemError.from_json(error) if error else None)
+
+
+@dataclass(frozen=True)
+class JobReport:
+    """A finished job: its verdict, counts, every item's detail and the job's own error.
+
+    `to_json` is the stored form (the job store's `report.json`); API dialects render their
+    own wire shape from the fields. `summary` is what the orchestration returns (no details).
+    """
+
+    status: JobStatus
+    counts: Counts = field(default_factory=Counts)
+    details: tuple[ItemDetail, ...] = ()
+    error: ItemError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "status": str(self.status), "succeededCount": self.counts.succeeded,
+            "failedCount": self.counts.failed, "skippedCount": self.counts.skipped,
+            "pages": self.counts.pages, "details": [d.to_json() for d in self.details],
+        }
+        if self.error is not None:
+            body["error"] = self.error.to_json()
+        return body
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobReport:
+        counts = Counts(int(data.get("succeededCount", 0)), int(data.get("failedCount", 0)),
+                        int(data.get("skippedCount", 0)), int(data.get("pages", 0)))
+        return cls(JobStatus(data["status"]), counts,
+                   tuple(ItemDetail.from_json(d) for d in data.get("details") or ()),
+                   ItemError.optional(data.get("error")))
+
+    def summary(self) -> dict[str, Any]:
+        """`{status, succeeded, failed, skipped, pages}`: the orchestration's output."""
+        return {"status": str(self.status), **self.counts.to_json()}

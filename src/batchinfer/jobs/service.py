@@ -1,23 +1,38 @@
 """Job operations over the durable client: submit, read, list, cancel, delete, expire.
 
 Dialect-neutral and async (the durable client is). The orchestration instance id is the
-dialect's choice (so it can encode what a listing filters on); the job store is keyed by the
-public job id. Durable runtime statuses are mapped to the five job statuses once, here.
+dialect's choice (so it can encode what a listing filters on; `orchestration.instance_ids`
+builds them); the job store is keyed by the public job id. Durable runtime statuses are mapped
+to the five job statuses once, here.
 """
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timezone
 
-from batchinfer.jobs.model import JobRef, JobSpec
+from batchinfer.jobs.model import INTERNAL_ERROR, ItemError, JobRef, JobReport, JobSpec, JobStatus
+from batchinfer.jobs.retention import SWEEP_INTERVAL_SECONDS, sweep_expired
+from batchinfer.orchestration.client import DurableClient, InstanceStatus, RuntimeStatus
+from batchinfer.orchestration.instance_ids import shard_prefix
 from batchinfer.orchestration.names import BATCH_JOB, CANCEL_EVENT
 from batchinfer.services import Services
 
-TERMINAL_DURABLE = {"Completed", "Failed", "Terminated", "Canceled"}
-SWEEP_INTERVAL_SECONDS = 600
+__all__ = [
+    "SWEEP_INTERVAL_SECONDS",
+    "JobView",
+    "cancel_job",
+    "delete_job",
+    "get_job",
+    "iso_z",
+    "list_jobs",
+    "now_iso_z",
+    "submit_job",
+    "sweep_expired_jobs",
+    "view_from_status",
+]
 
 
 @dataclass(frozen=True)
@@ -26,129 +41,127 @@ class JobView:
 
     job_id: str
     instance_id: str
-    status: str  # notStarted | running | succeeded | failed | canceled
+    status: JobStatus
     percent_completed: int
     created: datetime
     updated: datetime
-    report: dict[str, Any] | None
-    error: dict[str, Any] | None
+    report: JobReport | None
+    error: ItemError | None
 
     @property
     def finished(self) -> bool:
-        return self.status in ("succeeded", "failed", "canceled")
+        return self.status.finished
 
 
-def iso_z(moment: datetime | None) -> str:
-    moment = moment or datetime.now(timezone.utc)
+def iso_z(moment: datetime) -> str:
+    """`2024-09-24T13:00:46Z`: UTC to the second, as the APIs write times (naive means UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _job_status(runtime: str, output: Any) -> str:
-    if runtime == "Pending":
-        return "notStarted"
-    if runtime == "Completed":
-        return str((output or {}).get("status", "succeeded")) if isinstance(output, dict) \
-            else "succeeded"
-    if runtime == "Failed":
-        return "failed"
-    if runtime in ("Terminated", "Canceled"):
-        return "canceled"
-    return "running"
+def now_iso_z() -> str:
+    """The current time as `iso_z` writes it."""
+    return iso_z(datetime.now(timezone.utc))
 
 
-def view_from_status(status: Any, job_id: str, report: dict[str, Any] | None) -> JobView:
-    runtime = status.runtime_status.value
-    job_status = _job_status(runtime, status.output)
+def _job_status(runtime: RuntimeStatus, output: object) -> JobStatus:
+    if runtime == RuntimeStatus.PENDING:
+        return JobStatus.NOT_STARTED
+    if runtime == RuntimeStatus.COMPLETED:
+        verdict = output.get("status") if isinstance(output, dict) else None
+        return JobStatus(str(verdict)) if verdict else JobStatus.SUCCEEDED
+    if runtime == RuntimeStatus.FAILED:
+        return JobStatus.FAILED
+    if runtime in (RuntimeStatus.TERMINATED, RuntimeStatus.CANCELED):
+        return JobStatus.CANCELED
+    return JobStatus.RUNNING
+
+
+def view_from_status(status: InstanceStatus, job_id: str, report: JobReport | None) -> JobView:
+    job_status = _job_status(status.runtime_status, status.output)
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-    percent = 100 if job_status == "succeeded" else int(custom.get("percentCompleted", 0))
+    percent = 100 if job_status == JobStatus.SUCCEEDED else int(custom.get("percentCompleted", 0))
     error = None
-    if report and report.get("error"):
-        error = report["error"]
-    elif runtime == "Failed":
-        error = {"code": "InternalServerError",
-                 "message": "The batch job failed unexpectedly; see the service log."}
+    if report is not None and report.error is not None:
+        error = report.error
+    elif status.runtime_status == RuntimeStatus.FAILED:
+        error = INTERNAL_ERROR
     return JobView(job_id=job_id, instance_id=status.instance_id, status=job_status,
-                   percent_completed=percent, created=status.created_time,
-                   updated=status.last_updated_time, report=report, error=error)
+                   percent_completed=percent, created=status.created,
+                   updated=status.updated, report=report, error=error)
 
 
-async def submit_job(client: Any, services: Services, spec: JobSpec, instance_id: str) -> bool:
+async def submit_job(client: DurableClient, services: Services, spec: JobSpec,
+                     instance_id: str) -> bool:
     """Start the job unless an instance with this id exists; False means it already did."""
-    existing = await client.get_status(instance_id)
-    if existing:
+    if await client.get_status(instance_id=instance_id) is not None:
         return False
     await asyncio.to_thread(services.job_store.save_spec, spec)
     ref = JobRef(job_id=spec.job_id, kind=spec.kind, model_id=spec.model_id)
-    await client.start_new(BATCH_JOB, instance_id, ref.to_json())
+    await client.start(orchestration=BATCH_JOB, instance_id=instance_id, payload=ref.to_json())
     return True
 
 
-async def get_job(client: Any, services: Services, instance_id: str, job_id: str,
+async def get_job(client: DurableClient, services: Services, instance_id: str, job_id: str,
                   *, with_report: bool = True) -> JobView | None:
-    status = await client.get_status(instance_id)
-    if not status or (status.name or "").lower() != BATCH_JOB:
+    status = await client.get_status(instance_id=instance_id)
+    if status is None or status.name.lower() != BATCH_JOB:
         return None
     report = None
-    if with_report and status.runtime_status.value in TERMINAL_DURABLE:
+    if with_report and status.terminal:
         report = await asyncio.to_thread(services.job_store.load_report, job_id)
     return view_from_status(status, job_id, report)
 
 
-async def list_jobs(client: Any, instance_prefix: str) -> list[Any]:
+async def list_jobs(client: DurableClient, instance_prefix: str) -> list[InstanceStatus]:
     """Durable statuses of the jobs whose instance id starts with the prefix, oldest first."""
-    statuses = await client.get_status_by(instance_id_prefix=instance_prefix)
-    jobs = [s for s in statuses if (s.name or "").lower() == BATCH_JOB]
-    return sorted(jobs, key=lambda s: (s.created_time, s.instance_id))
+    statuses = await client.list_statuses(instance_id_prefix=instance_prefix)
+    jobs = [s for s in statuses if s.name.lower() == BATCH_JOB]
+    return sorted(jobs, key=lambda s: (s.created, s.instance_id))
 
 
-async def cancel_job(client: Any, services: Services, view: JobView) -> None:
+async def cancel_job(client: DurableClient, services: Services, view: JobView) -> None:
     await asyncio.to_thread(services.job_store.request_cancel, view.job_id)
-    await client.raise_event(view.instance_id, CANCEL_EVENT, None)
+    await client.raise_event(instance_id=view.instance_id, event=CANCEL_EVENT, data=None)
 
 
-async def delete_job(client: Any, services: Services, view: JobView) -> None:
+async def delete_job(client: DurableClient, services: Services, view: JobView) -> None:
     """Stop the job if it runs, then remove its status, its shards and its stored state."""
     if not view.finished:
         await asyncio.to_thread(services.job_store.request_cancel, view.job_id)
-        await client.terminate(view.instance_id, "deleted by the user")
-    shards = await client.get_status_by(instance_id_prefix=f"{view.instance_id}~shard~")
+        await client.terminate(instance_id=view.instance_id, reason="deleted by the user")
+    shards = await client.list_statuses(instance_id_prefix=shard_prefix(view.instance_id))
     for shard in shards:
-        if shard.runtime_status.value not in TERMINAL_DURABLE:
-            await client.terminate(shard.instance_id, "job deleted")
+        if not shard.terminal:
+            await client.terminate(instance_id=shard.instance_id, reason="job deleted")
     for instance_id in [view.instance_id, *(s.instance_id for s in shards)]:
         await _purge_when_terminal(client, instance_id)
     await asyncio.to_thread(services.job_store.delete_job, view.job_id)
 
 
-async def _purge_when_terminal(client: Any, instance_id: str, timeout: float = 30) -> None:
+async def _purge_when_terminal(client: DurableClient, instance_id: str,
+                               timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        status = await client.get_status(instance_id)
-        if not status:
+        status = await client.get_status(instance_id=instance_id)
+        if status is None:
             return
-        if status.runtime_status.value in TERMINAL_DURABLE:
-            await client.purge_instance_history(instance_id)
+        if status.terminal:
+            await client.purge(instance_id=instance_id)
             return
         if time.monotonic() > deadline:
             return  # the retention sweep will purge it later
         await asyncio.sleep(0.2)
 
 
-async def sweep_expired_jobs(client: Any, services: Services, instance_prefix: str,
-                             job_id_of: Any) -> int:
+async def sweep_expired_jobs(client: DurableClient, services: Services, instance_prefix: str,
+                             job_id_of: Callable[[str], str]) -> int:
     """Delete finished jobs older than the retention period; at most once per interval."""
-    if not services.sweep_due(instance_prefix, SWEEP_INTERVAL_SECONDS):
-        return 0
-    cutoff = datetime.now(timezone.utc) - timedelta(hours=services.settings.status_retention_hours)
-    removed = 0
-    for status in await list_jobs(client, instance_prefix):
-        updated = status.last_updated_time
-        if updated and updated.tzinfo is None:
-            updated = updated.replace(tzinfo=timezone.utc)
-        if status.runtime_status.value in TERMINAL_DURABLE and updated and updated < cutoff:
-            view = view_from_status(status, job_id_of(status.instance_id), None)
-            await delete_job(client, services, view)
-            removed += 1
-    return removed
+
+    async def remove(status: InstanceStatus) -> None:
+        view = view_from_status(status, job_id_of(status.instance_id), None)
+        await delete_job(client, services, view)
+
+    return await sweep_expired(client, services, instance_prefix=instance_prefix,
+                               orchestration=BATCH_JOB, remove=remove)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from batchinfer.jobs.model import ItemOutcome, JobSpec, Plan
+from batchinfer.jobs.model import ItemOutcome, JobReport, JobSpec, Plan
 from batchinfer.storage import BlobNotFoundError, BlobStore
 
 
@@ -86,13 +86,14 @@ class JobStore:
         return {str(k): bool(v) for k, v in json.loads(raw).items()}
 
     # ------------------------------------------------------------------------------ report
-    def save_report(self, job_id: str, report: dict[str, Any]) -> None:
-        self._store.write_blob(name=f"{job_id}/report.json", data=_dump(report),
+    def save_report(self, job_id: str, report: JobReport) -> None:
+        self._store.write_blob(name=f"{job_id}/report.json", data=_dump(report.to_json()),
                                overwrite=True)
 
-    def load_report(self, job_id: str) -> dict[str, Any] | None:
+    def load_report(self, job_id: str) -> JobReport | None:
         try:
-            return json.loads(self._store.read_blob(name=f"{job_id}/report.json"))
+            return JobReport.from_json(
+                json.loads(self._store.read_blob(name=f"{job_id}/report.json")))
         except BlobNotFoundError:
             return None
 

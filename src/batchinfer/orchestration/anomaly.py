@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 
+from batchinfer.anomaly.status import MvadStatus
 from batchinfer.orchestration.names import (
     FINISH_MVAD_DETECTION,
     PREPARE_MVAD_DETECTION,
@@ -34,7 +35,7 @@ def mvad_detect(context: df.DurableOrchestrationContext):  # type: ignore[no-unt
     chunks = yield context.call_activity_with_retry(PREPARE_MVAD_DETECTION, STEP_RETRY,
                                                     result_id)
     if not chunks:
-        return {"resultId": result_id, "status": "FAILED"}
+        return {"resultId": result_id, "status": MvadStatus.FAILED}
     tasks = [context.call_activity_with_retry(RUN_MVAD_DETECTION_CHUNK, STEP_RETRY,
                                               {"resultId": result_id, "index": index})
              for index in range(int(chunks))]

@@ -11,8 +11,9 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from batchinfer.jobs.model import Counts
+from batchinfer.jobs.model import Counts, JobStatus
 from batchinfer.jobs.planning import percent_completed, work_units
+from batchinfer.orchestration.instance_ids import shard_unit_id
 from batchinfer.orchestration.names import (
     BATCH_SHARD,
     CANCEL_EVENT,
@@ -43,7 +44,7 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
     plan = yield context.call_activity_with_retry(PLAN_BATCH, STORAGE_RETRY, ref)
     if plan.get("error"):
         summary = yield context.call_activity_with_retry(
-            FINALIZE_BATCH, STORAGE_RETRY, {"ref": ref, "status": "failed",
+            FINALIZE_BATCH, STORAGE_RETRY, {"ref": ref, "status": JobStatus.FAILED,
                                             "error": plan["error"]})
         return summary
     total = int(plan["total"])
@@ -59,7 +60,7 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
             shard, first, _ = segments[0]
             pending[next_unit] = context.call_sub_orchestrator(
                 BATCH_SHARD, {"ref": ref, "segments": segments},
-                f"{context.instance_id}~shard~{shard:06d}~{first:06d}")
+                shard_unit_id(context.instance_id, shard, first))
             next_unit += 1
         winner = yield context.task_any([cancel, *pending.values()])
         if winner is cancel:
@@ -73,7 +74,7 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
                 if isinstance(result, dict):
                     counts = counts.add(Counts.from_json(result.get("counts")))
         context.set_custom_status(progress("running", done, total, counts))
-    status = "canceled" if canceled else "succeeded"
+    status = JobStatus.CANCELED if canceled else JobStatus.SUCCEEDED
     context.set_custom_status(progress("finalizing", done, total, counts))
     summary = yield context.call_activity_with_retry(
         FINALIZE_BATCH, STORAGE_RETRY, {"ref": ref, "status": status, "error": None})

@@ -10,6 +10,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from batchinfer.jobs.model import INTERNAL_ERROR, JobStatus
 from batchinfer.orchestration.batch import STORAGE_RETRY
 from batchinfer.orchestration.names import BATCH_JOB, INBOX_BATCH, PUBLISH_INBOX_REPORT
 
@@ -19,16 +20,15 @@ blueprint = df.Blueprint()
 @blueprint.orchestration_trigger(context_name="context", orchestration=INBOX_BATCH)
 def inbox_batch(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     args = context.get_input()
-    status: str = "failed"
+    status: str = JobStatus.FAILED
     error: dict[str, Any] | None = None
     try:
         summary = yield context.call_sub_orchestrator(BATCH_JOB, args["ref"],
                                                       args["job_instance_id"])
         if isinstance(summary, dict):
-            status = str(summary.get("status") or "succeeded")
+            status = str(summary.get("status") or JobStatus.SUCCEEDED)
     except Exception:  # the job crashed: its report says so instead of never appearing
-        error = {"code": "InternalServerError",
-                 "message": "The batch job failed unexpectedly; see the service log."}
+        error = INTERNAL_ERROR.to_json()
     published = yield context.call_activity_with_retry(
         PUBLISH_INBOX_REPORT, STORAGE_RETRY,
         {"ref": args["ref"], "report_name": args["report_name"], "status": status,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -26,6 +25,7 @@ from pydantic import ValidationError
 
 from batchinfer.anomaly import steps
 from batchinfer.anomaly.data_source import check_data_source
+from batchinfer.anomaly.status import MvadStatus
 from batchinfer.api.anomaly_detector.schemas import (
     DetectBatchRequest,
     DetectLastRequest,
@@ -44,8 +44,16 @@ from batchinfer.api.openapi import operation
 from batchinfer.api.openapi.shapes import TopLevelError
 from batchinfer.models.mvad import MvadDataError, detect_last
 from batchinfer.models.mvad.series import parse_time
+from batchinfer.jobs.retention import sweep_expired
+from batchinfer.orchestration.client import DurableClient, InstanceStatus, RuntimeStatus
+from batchinfer.orchestration.instance_ids import (
+    MVAD_DETECT_PREFIX,
+    mvad_detect_id,
+    mvad_detect_result_id,
+    mvad_train_id,
+)
 from batchinfer.orchestration.names import MVAD_DETECT, MVAD_TRAIN
-from batchinfer.jobs.service import SWEEP_INTERVAL_SECONDS
+from batchinfer.orchestration.sdk_client import SdkDurableClient
 from batchinfer.services import Services, get_services
 from batchinfer.storage import UrlNotAllowedError
 
@@ -55,6 +63,7 @@ blueprint = df.Blueprint()
 BASE = "anomalydetector/v1.1/multivariate"
 MAX_MODELS = 1000
 ANONYMOUS = func.AuthLevel.ANONYMOUS
+ACTIVE = (RuntimeStatus.PENDING, RuntimeStatus.RUNNING, RuntimeStatus.SUSPENDED)
 
 
 def _api_base(req: func.HttpRequest) -> str:
@@ -133,7 +142,7 @@ def _record(services: Services, model_id: str) -> dict[str, Any]:
 def _ready_model(services: Services, model_id: str) -> dict[str, Any]:
     record = _record(services, model_id)
     status = record["modelInfo"]["status"]
-    if status != "READY":
+    if status != MvadStatus.READY:
         raise ApiError(400, "ModelNotReady", f"Model '{model_id}' is {status}, not READY.",
                        inner_code="ModelNotReady")
     return record
@@ -161,7 +170,7 @@ async def multivariate_models(req: func.HttpRequest,
         model_id = str(uuid.uuid4())
         now = steps.now_iso()
         info = request.model_dump(mode="json")
-        info.update({"dataSource": redacted, "status": "CREATED", "errors": [],
+        info.update({"dataSource": redacted, "status": MvadStatus.CREATED, "errors": [],
                      "diagnosticsInfo": {"modelState": {"epochIds": [], "trainLosses": [],
                                                         "validationLosses": [],
                                                         "latenciesInSeconds": []},
@@ -171,7 +180,9 @@ async def multivariate_models(req: func.HttpRequest,
         await asyncio.to_thread(services.models.save_record, model_id, record)
         await asyncio.to_thread(services.job_store.save_document, steps.train_job_id(model_id),
                                 "request.json", {"dataSource": request.dataSource})
-        await client.start_new(MVAD_TRAIN, f"mvadtrain:{model_id}", {"modelId": model_id})
+        await SdkDurableClient(client).start(orchestration=MVAD_TRAIN,
+                                             instance_id=mvad_train_id(model_id),
+                                             payload={"modelId": model_id})
         location = f"{_api_base(req)}/{BASE}/models/{model_id}"
         return json_response(201, record, {"Location": location})
 
@@ -210,19 +221,19 @@ async def multivariate_model(req: func.HttpRequest,
         record = await asyncio.to_thread(_record, services, model_id)
         if req.method.upper() == "GET":
             return json_response(200, record)
-        instance = f"mvadtrain:{model_id}"
-        status = await client.get_status(instance)
-        if status and status.runtime_status.value in ("Pending", "Running", "Suspended"):
-            await client.terminate(instance, "model deleted")
+        durable = SdkDurableClient(client)
+        instance = mvad_train_id(model_id)
+        status = await durable.get_status(instance_id=instance)
+        if status is not None and status.runtime_status in ACTIVE:
+            await durable.terminate(instance_id=instance, reason="model deleted")
         await asyncio.to_thread(services.models.delete, model_id)
-        if status:
+        if status is not None:
             for _ in range(50):
-                current = await client.get_status(instance)
-                if not current or current.runtime_status.value not in (
-                        "Pending", "Running", "Suspended"):
+                current = await durable.get_status(instance_id=instance)
+                if current is None or current.runtime_status not in ACTIVE:
                     break
                 await asyncio.sleep(0.1)
-            await client.purge_instance_history(instance)
+            await durable.purge(instance_id=instance)
         return func.HttpResponse(status_code=204)
 
     return await _guarded(req, handle)
@@ -247,14 +258,16 @@ async def detect_batch(req: func.HttpRequest,
         result_id = str(uuid.uuid4())
         setup = {"dataSource": redacted, "topContributorCount": request.topContributorCount,
                  "startTime": request.startTime, "endTime": request.endTime}
-        summary = {"status": "CREATED", "errors": [], "variableStates": [], "setupInfo": setup,
+        summary = {"status": MvadStatus.CREATED, "errors": [], "variableStates": [], "setupInfo": setup,
                    "modelId": model_id}
         job = steps.detect_job_id(result_id)
         await asyncio.to_thread(services.job_store.save_document, job, "summary.json", summary)
         await asyncio.to_thread(services.job_store.save_document, job, "request.json",
                                 {"modelId": model_id, "dataSource": request.dataSource})
-        await client.start_new(MVAD_DETECT, f"mvaddetect:{result_id}", {"resultId": result_id})
-        await sweep_expired_detections(client, services)
+        durable = SdkDurableClient(client)
+        await durable.start(orchestration=MVAD_DETECT, instance_id=mvad_detect_id(result_id),
+                            payload={"resultId": result_id})
+        await sweep_expired_detections(durable, services)
         location = f"{_api_base(req)}/{BASE}/detect-batch/{result_id}"
         body = {"resultId": result_id, "summary": _public(summary), "results": []}
         return json_response(202, body, {"Operation-Location": location,
@@ -263,26 +276,19 @@ async def detect_batch(req: func.HttpRequest,
     return await _guarded(req, handle)
 
 
-async def sweep_expired_detections(client: Any, services: Services) -> int:
+async def sweep_expired_detections(client: DurableClient, services: Services) -> int:
     """Delete detection results (stored state and durable history) past the retention period.
 
     Runs with detect-batch submissions, at most once per interval; models stay until deleted.
     """
-    if not services.sweep_due("mvaddetect:", SWEEP_INTERVAL_SECONDS):
-        return 0
-    cutoff = datetime.now(timezone.utc) - timedelta(hours=services.settings.status_retention_hours)
-    removed = 0
-    for status in await client.get_status_by(instance_id_prefix="mvaddetect:"):
-        updated = status.last_updated_time
-        if updated is not None and updated.tzinfo is None:
-            updated = updated.replace(tzinfo=timezone.utc)
-        if status.runtime_status.value in ("Completed", "Failed", "Terminated") and updated \
-                and updated < cutoff:
-            result_id = status.instance_id.split(":", 1)[1]
-            await asyncio.to_thread(services.job_store.delete_job, steps.detect_job_id(result_id))
-            await client.purge_instance_history(status.instance_id)
-            removed += 1
-    return removed
+
+    async def remove(status: InstanceStatus) -> None:
+        result_id = mvad_detect_result_id(status.instance_id)
+        await asyncio.to_thread(services.job_store.delete_job, steps.detect_job_id(result_id))
+        await client.purge(instance_id=status.instance_id)
+
+    return await sweep_expired(client, services, instance_prefix=MVAD_DETECT_PREFIX,
+                               orchestration=None, remove=remove)
 
 
 def _public(summary: dict[str, Any]) -> dict[str, Any]:
@@ -309,7 +315,7 @@ async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
         except ValueError:
             raise ApiError(400, "InvalidParameter", "skip and top must be integers.") from None
         results = []
-        if summary["status"] == "READY":
+        if summary["status"] == MvadStatus.READY:
             results = await asyncio.to_thread(steps.detection_results, services, result_id,
                                               skip, None if top is None else max(0, top))
         return json_response(200, {"resultId": result_id, "summary": _public(summary),

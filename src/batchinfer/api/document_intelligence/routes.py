@@ -10,7 +10,6 @@ Routes (under the app's route prefix, so an SDK endpoint of `http://host:7071/ap
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,10 +19,12 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import ValidationError
 
+from batchinfer.api.document_intelligence.requests import build_spec, check_model
 from batchinfer.api.document_intelligence.schemas import (
     API_VERSION,
     AnalyzeBatchDocumentsRequest,
     batch_operation_body,
+    batch_result_body,
 )
 from batchinfer.api.auth import require_api_key
 from batchinfer.api.errors import (
@@ -40,28 +41,23 @@ from batchinfer.api.errors import (
 from batchinfer.api.openapi import operation
 from batchinfer.api.openapi.shapes import WrappedError
 from batchinfer.jobs import service
-from batchinfer.jobs.model import DOCUMENT_ANALYSIS, JobSpec
+from batchinfer.jobs.model import JobStatus
+from batchinfer.orchestration.client import DurableClient
+from batchinfer.orchestration.instance_ids import (
+    document_batch_id,
+    document_batch_prefix,
+    repeatable_result_id,
+    result_id_of,
+)
+from batchinfer.orchestration.sdk_client import SdkDurableClient
 from batchinfer.services import Services, get_services
-from batchinfer.storage import InvalidPathError, UrlNotAllowedError, validate_blob_name
-from batchinfer.storage.paths import validate_prefix
 
 log = logging.getLogger("batchinfer.api.documentintelligence")
 blueprint = df.Blueprint()
 
 BASE = "documentintelligence/documentModels"
-MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{1,63}$")
-REPEATABILITY_NAMESPACE = uuid.UUID("6f0c2d0e-3a4b-4f57-9a58-2b9f4f0c9d11")
 PAGE_SIZE = 100
 ANONYMOUS = func.AuthLevel.ANONYMOUS
-
-
-def instance_id_for(model_id: str, result_id: str) -> str:
-    """Orchestration ids encode the model, so listing one model's results is a prefix query."""
-    return f"docbatch:{model_id}:{result_id}"
-
-
-def _result_id_of(instance_id: str) -> str:
-    return instance_id.rsplit(":", 1)[-1]
 
 
 def _api_base(req: func.HttpRequest) -> str:
@@ -83,10 +79,7 @@ async def _guarded(req: func.HttpRequest,
 
 
 def _model(req: func.HttpRequest, services: Services) -> str:
-    model_id = req.route_params.get("modelId", "")
-    if not MODEL_ID.match(model_id) or model_id not in services.registry:
-        raise not_found(f"Model '{model_id}' was not found.", "ModelNotFound")
-    return model_id
+    return check_model(services, req.route_params.get("modelId", ""))
 
 
 def _result_id(req: func.HttpRequest) -> str:
@@ -97,41 +90,15 @@ def _result_id(req: func.HttpRequest) -> str:
         raise not_found(f"Analyze batch result '{raw}' was not found.") from None
 
 
-def build_spec(services: Services, model_id: str, result_id: str,
-               request: AnalyzeBatchDocumentsRequest) -> JobSpec:
-    """Validate locations (allow-list, paths) before anything is stored or started."""
-    source = request.azureBlobSource or request.azureBlobFileListSource
-    assert source is not None
-    try:
-        services.policy.check(source.containerUrl)
-        services.policy.check(request.resultContainerUrl)
-    except UrlNotAllowedError as exc:
-        raise bad_request("Invalid request.", "InvalidContentSourceFormat", exc.message) from None
-    try:
-        prefix = validate_prefix(getattr(source, "prefix", None) or "")
-        file_list = getattr(source, "fileList", None)
-        if file_list is not None:
-            validate_blob_name(file_list)
-        result_prefix = validate_prefix(request.resultPrefix or "")
-    except InvalidPathError as exc:
-        raise bad_request("Invalid request.", "InvalidParameter", exc.message) from None
-    return JobSpec(
-        job_id=result_id, kind=DOCUMENT_ANALYSIS, model_id=model_id,
-        source_url=source.containerUrl, source_prefix=prefix, file_list=file_list,
-        result_url=request.resultContainerUrl, result_prefix=result_prefix,
-        overwrite=request.overwriteExisting, created=service.iso_z(None),
-    )
-
-
 def _operation_body(view: service.JobView, *, with_result: bool = True) -> dict[str, Any]:
     result = None
     if with_result and view.report is not None:
-        result = {key: view.report[key] for key in
-                  ("succeededCount", "failedCount", "skippedCount", "details")}
+        result = batch_result_body(view.report)
+    error = view.error.to_json() if view.error and view.status == JobStatus.FAILED else None
     return batch_operation_body(
         result_id=view.job_id, status=view.status, percent=view.percent_completed,
         created=service.iso_z(view.created), updated=service.iso_z(view.updated),
-        result=result, error=view.error if view.status == "failed" else None)
+        result=result, error=error)
 
 
 @blueprint.route(route=BASE + "/{modelId}:analyzeBatch", methods=["POST"], auth_level=ANONYMOUS)
@@ -148,11 +115,12 @@ async def analyze_batch(req: func.HttpRequest, client: df.DurableOrchestrationCl
         except ValidationError as exc:
             raise from_validation_error(exc) from None
         repeat_id = req.headers.get("Repeatability-Request-ID")
-        result_id = str(uuid.uuid5(REPEATABILITY_NAMESPACE, f"{model_id}|{repeat_id}")
-                        if repeat_id else uuid.uuid4())
+        result_id = repeatable_result_id(model_id, repeat_id) if repeat_id \
+            else str(uuid.uuid4())
         spec = build_spec(services, model_id, result_id, request)
-        await service.submit_job(client, services, spec, instance_id_for(model_id, result_id))
-        await service.sweep_expired_jobs(client, services, "docbatch:", _result_id_of)
+        durable = SdkDurableClient(client)
+        await service.submit_job(durable, services, spec, document_batch_id(model_id, result_id))
+        await service.sweep_expired_jobs(durable, services, document_batch_prefix(), result_id_of)
         headers = {"Operation-Location": _operation_url(req, model_id, result_id)}
         if repeat_id:
             headers["Repeatability-Result"] = "accepted"
@@ -177,11 +145,12 @@ async def list_analyze_batch_results(req: func.HttpRequest,
         except ValueError:
             raise bad_request("Invalid request.", "InvalidParameter",
                               "skip must be a non-negative integer.") from None
-        await service.sweep_expired_jobs(client, services, "docbatch:", _result_id_of)
-        statuses = await service.list_jobs(client, instance_id_for(model_id, ""))
+        durable = SdkDurableClient(client)
+        await service.sweep_expired_jobs(durable, services, document_batch_prefix(), result_id_of)
+        statuses = await service.list_jobs(durable, document_batch_prefix(model_id))
         page = statuses[skip: skip + PAGE_SIZE]
         body: dict[str, Any] = {"value": [
-            _operation_body(service.view_from_status(s, _result_id_of(s.instance_id), None),
+            _operation_body(service.view_from_status(s, result_id_of(s.instance_id), None),
                             with_result=False) for s in page]}
         if skip + PAGE_SIZE < len(statuses):
             query = urlencode({"api-version": API_VERSION, "skip": skip + PAGE_SIZE})
@@ -191,11 +160,11 @@ async def list_analyze_batch_results(req: func.HttpRequest,
     return await _guarded(req, handle)
 
 
-async def _existing(req: func.HttpRequest, client: Any, services: Services,
+async def _existing(req: func.HttpRequest, client: DurableClient, services: Services,
                     *, with_report: bool = True) -> service.JobView:
     model_id = _model(req, services)
     result_id = _result_id(req)
-    view = await service.get_job(client, services, instance_id_for(model_id, result_id),
+    view = await service.get_job(client, services, document_batch_id(model_id, result_id),
                                  result_id, with_report=with_report)
     if view is None:
         raise not_found(f"Analyze batch result '{result_id}' was not found.")
@@ -214,11 +183,12 @@ async def analyze_batch_result(req: func.HttpRequest,
                                client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
+        durable = SdkDurableClient(client)
         if req.method.upper() == "DELETE":
-            view = await _existing(req, client, services, with_report=False)
-            await service.delete_job(client, services, view)
+            view = await _existing(req, durable, services, with_report=False)
+            await service.delete_job(durable, services, view)
             return func.HttpResponse(status_code=204)
-        view = await _existing(req, client, services)
+        view = await _existing(req, durable, services)
         return json_response(200, _operation_body(view))
 
     return await _guarded(req, handle)
@@ -233,10 +203,11 @@ async def cancel_analyze_batch(req: func.HttpRequest,
                                client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
-        view = await _existing(req, client, services, with_report=False)
+        durable = SdkDurableClient(client)
+        view = await _existing(req, durable, services, with_report=False)
         if view.finished:
             raise ApiError(409, "Conflict", f"The operation already finished ({view.status}).")
-        await service.cancel_job(client, services, view)
+        await service.cancel_job(durable, services, view)
         model_id = req.route_params["modelId"]
         return func.HttpResponse(status_code=202, headers={
             "Operation-Location": _operation_url(req, model_id, view.job_id)})

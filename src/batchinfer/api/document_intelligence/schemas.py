@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
+from batchinfer.jobs.model import JobReport
+
 API_VERSION = "2024-11-30"
 
 
@@ -40,6 +42,13 @@ class AnalyzeBatchDocumentsRequest(BaseModel):
             raise ValueError("exactly one of azureBlobSource and azureBlobFileListSource "
                              "is required")
         return self
+
+
+def batch_result_body(report: JobReport) -> dict[str, Any]:
+    """`AnalyzeBatchResult`: the counts and every document's detail, from the job report."""
+    return {"succeededCount": report.counts.succeeded, "failedCount": report.counts.failed,
+            "skippedCount": report.counts.skipped,
+            "details": [detail.to_json() for detail in report.details]}
 
 
 def batch_operation_body(*, result_id: str, status: str, percent: int, created: str,
