@@ -13,13 +13,7 @@ import azure.durable_functions as df
 
 from batchinfer.jobs.model import Counts
 from batchinfer.jobs.planning import percent_completed, work_units
-from batchinfer.orchestration.names import (
-    BATCH_SHARD,
-    CANCEL_EVENT,
-    FINALIZE_BATCH,
-    PLAN_BATCH,
-    RUN_INFERENCE_CHUNK,
-)
+from batchinfer.orchestration.names import BATCH_SHARD, CANCEL_EVENT, job_steps
 
 blueprint = df.Blueprint()
 
@@ -39,11 +33,12 @@ def progress(phase: str, done: int, total: int | None, counts: Counts) -> dict[s
 @blueprint.orchestration_trigger(context_name="context", orchestration="batch_job")
 def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     ref = context.get_input()
+    plan_step, _, finalize_step = job_steps(str(ref.get("kind", "")))
     context.set_custom_status(progress("planning", 0, None, Counts()))
-    plan = yield context.call_activity_with_retry(PLAN_BATCH, STORAGE_RETRY, ref)
+    plan = yield context.call_activity_with_retry(plan_step, STORAGE_RETRY, ref)
     if plan.get("error"):
         summary = yield context.call_activity_with_retry(
-            FINALIZE_BATCH, STORAGE_RETRY, {"ref": ref, "status": "failed",
+            finalize_step, STORAGE_RETRY, {"ref": ref, "status": "failed",
                                             "error": plan["error"]})
         return summary
     total = int(plan["total"])
@@ -76,7 +71,7 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
     status = "canceled" if canceled else "succeeded"
     context.set_custom_status(progress("finalizing", done, total, counts))
     summary = yield context.call_activity_with_retry(
-        FINALIZE_BATCH, STORAGE_RETRY, {"ref": ref, "status": status, "error": None})
+        finalize_step, STORAGE_RETRY, {"ref": ref, "status": status, "error": None})
     context.set_custom_status(progress(status, done if canceled else total, total,
                                        Counts.from_json(summary)))
     return summary
@@ -85,8 +80,9 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
 @blueprint.orchestration_trigger(context_name="context", orchestration="batch_shard")
 def batch_shard(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     args = context.get_input()
+    _, chunk_step, _ = job_steps(str(args["ref"].get("kind", "")))
     tasks = [context.call_activity_with_retry(
-        RUN_INFERENCE_CHUNK, CHUNK_RETRY, {"ref": args["ref"], "shard": shard, "chunk": chunk})
+        chunk_step, CHUNK_RETRY, {"ref": args["ref"], "shard": shard, "chunk": chunk})
         for shard, first, stop in args["segments"] for chunk in range(first, stop)]
     try:
         results = yield context.task_all(tasks)
