@@ -227,7 +227,7 @@ async def _invoke(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     try:
         deployment = catalog.deployment(endpoint, wanted)
     except CatalogError as exc:
-        status = 404 if exc.code == "EndpointNotFound" else 400
+        status = 404 if exc.code in ("EndpointNotFound", "DeploymentNotFound") else 400
         raise arm_error(status, "UserError" if status == 404 else "BadRequest",
                         exc.message) from None
     name, idempotent = _job_name(req, props, endpoint)
