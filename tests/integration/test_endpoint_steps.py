@@ -193,3 +193,32 @@ def test_an_empty_input_folder_fails_clearly(env: Env) -> None:
         png.unlink()
     _, report = env.run(env.job("empty"))
     assert report["status"] == "failed" and report["error"]["code"] == "NoInputFiles"
+
+
+def test_tabular_task_scores_every_csv_row_and_fails_bad_files_alone(tmp_path: Path) -> None:
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from skl2onnx import to_onnx
+
+    from batchinfer.endpoints.tasks import TABULAR, ScoreError, TaskCache
+    from batchinfer.inference.runtime import SessionCache
+
+    features, labels = load_digits(return_X_y=True)
+    features = features.astype(np.float32)
+    model = LogisticRegression(max_iter=300).fit(features[:400] / 16, labels[:400])
+    model.coef_ /= 16  # the same model on raw 0..16 features
+    path = tmp_path / "tab.onnx"
+    path.write_bytes(to_onnx(model, features[:1], target_opset=17,
+                             options={id(model): {"zipmap": False}}).SerializeToString())
+    task = TaskCache(SessionCache()).get(TABULAR, str(path), {})
+    header = ",".join(f"f{i}" for i in range(64))
+    good = header + "\n" + "\n".join(",".join(str(v) for v in row) for row in features[1000:1020])
+    results = task.score([("a.csv", good.encode()), ("bad.csv", b"x,y\n1,2\n"),
+                          ("text.csv", b"a,b\nno,way\n")])
+    rows = results[0]
+    assert not isinstance(rows, ScoreError)
+    assert [r[0] for r in rows] == [str(i) for i in range(20)]
+    assert [int(r[1]) for r in rows] == list(model.predict(features[1000:1020]))
+    assert isinstance(results[1], ScoreError) and "64" in results[1].message
+    assert isinstance(results[2], ScoreError) and results[2].code == "InvalidContent"
