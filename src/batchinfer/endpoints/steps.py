@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -155,9 +156,9 @@ def score_mini_batch(services: Services, ref: JobRef, shard: int, chunk: int,
     job = ScoringJob(spec)
     config = job.config
     plan = store.load_plan(ref.job_id)
-    names = store.load_shard_items(ref.job_id, shard)
+    names = _shard_items(services, spec, shard)
     start, stop = list(chunk_slices(len(names), plan.items_per_activity))[chunk]
-    items = names[start:stop]
+    items = list(names[start:stop])
     source = services.open_container(spec.source_url)
     final: dict[str, list[list[str]] | ItemError] = {}
     pending = list(items)
@@ -192,10 +193,35 @@ def score_mini_batch(services: Services, ref: JobRef, shard: int, chunk: int,
         counts.record(outcome)
     if store.load_spec(ref.job_id) is None:
         return counts  # finalized or deleted meanwhile
-    if config.output_action == "AppendRow":
-        store.save_bytes(ref.job_id, f"rows/{shard:06d}-{chunk:06d}.csv", rows.getvalue().encode())
-    store.save_outcomes(ref.job_id, shard, chunk, outcomes)
+    # one document per mini-batch (outcomes and rows together): one durable write each
+    store.save_document(ref.job_id, _minibatch_doc(shard, chunk), {
+        "outcomes": [o.to_json() for o in outcomes],
+        "rows": rows.getvalue() if config.output_action == "AppendRow" else ""})
     return counts
+
+
+def _minibatch_doc(shard: int, chunk: int) -> str:
+    return f"minibatches/{shard:06d}-{chunk:06d}.json"
+
+
+_ITEMS: dict[tuple[int, str, str, int], tuple[str, ...]] = {}
+_ITEMS_LOCK = threading.Lock()
+_ITEMS_CACHED = 64
+
+
+def _shard_items(services: Services, spec: JobSpec, shard: int) -> tuple[str, ...]:
+    """A shard's item list, parsed once per process (lists never change once planned): the
+    mini-batches of a shard would otherwise each parse the same few hundred lines."""
+    key = (id(services.job_store), spec.job_id, spec.created, shard)
+    with _ITEMS_LOCK:
+        found = _ITEMS.get(key)
+    if found is None:
+        found = tuple(services.job_store.load_shard_items(spec.job_id, shard))
+        with _ITEMS_LOCK:
+            while len(_ITEMS) >= _ITEMS_CACHED:
+                _ITEMS.pop(next(iter(_ITEMS)))
+            _ITEMS[key] = found
+    return found
 
 
 def _not_processed(name: str) -> ItemOutcome:
@@ -211,18 +237,17 @@ def _collect(services: Services, ref: JobRef, plan: Plan | None, status: str,
     for shard in range(plan.shards if plan else 0):
         names: list[str] | None = None
         for chunk in range(plan.chunks_in_shard(shard)):  # type: ignore[union-attr]
-            outcomes = store.load_outcomes(ref.job_id, shard, chunk)
-            if outcomes is None:
+            stored = store.load_document(ref.job_id, _minibatch_doc(shard, chunk))
+            if stored is None:
                 if status == "canceled":
                     continue
                 names = names or store.load_shard_items(ref.job_id, shard)
                 first, stop = list(chunk_slices(len(names), plan.items_per_activity))[chunk]  # type: ignore[union-attr]
                 outcomes = [_not_processed(n) for n in names[first:stop]]
-            elif rows is not None:
-                try:
-                    rows.write(store.load_bytes(ref.job_id, f"rows/{shard:06d}-{chunk:06d}.csv"))
-                except BlobNotFoundError:
-                    pass
+            else:
+                outcomes = [ItemOutcome.from_json(o) for o in stored["outcomes"]]
+                if rows is not None:
+                    rows.write(stored["rows"].encode())
             for outcome in outcomes:
                 counts.record(outcome)
                 if outcome.error is not None:
