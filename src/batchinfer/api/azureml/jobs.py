@@ -280,6 +280,7 @@ async def _invoke(req: func.HttpRequest, client: Any) -> func.HttpResponse:
             "experimentName": (props.properties or {}).get("experimentName")}
     await asyncio.to_thread(services.job_store.save_document, name, META, meta)
     await service.submit_job(client, services, spec, instance_id_for(name))
+    await service.sweep_expired_jobs(client, services, INSTANCE_PREFIX, _name_of)
     view = await service.get_job(client, services, instance_id_for(name), name)
     return json_response(201, job_body(req, view, meta))
 
@@ -318,6 +319,7 @@ async def _list(req: func.HttpRequest, client: Any, endpoint: str | None) -> fun
         skip = max(0, int(req.params.get("$skiptoken") or req.params.get("$skipToken") or 0))
     except ValueError:
         raise _bad("$skiptoken must be a number.") from None
+    await service.sweep_expired_jobs(client, services, INSTANCE_PREFIX, _name_of)
     statuses = await service.list_jobs(client, INSTANCE_PREFIX)
     items: list[dict[str, Any]] = []
     matched = 0
