@@ -32,6 +32,7 @@ from batchinfer.endpoints.workspace import (
     WorkspaceStore,
 )
 from batchinfer.storage import BlobStore, StorageError
+from batchinfer.storage.paths import resolve_under
 
 _MODEL_ID_TAIL = "/models/"
 
@@ -130,8 +131,10 @@ class Catalog:
                 if not name:
                     raise CatalogError("ModelNotFound", f"No .onnx file under {where.display}.")
             local = getattr(container, "root", None)
-            if local is not None and (Path(local) / name).is_file():
-                return str(Path(local) / name)
+            if local is not None:  # a local folder: use the file in place, never escaping it
+                path = resolve_under(Path(local), name)
+                if path.is_file():
+                    return str(path)
             target = self._cache_root / model.key / Path(name).name
             if not target.is_file():
                 target.parent.mkdir(parents=True, exist_ok=True)
