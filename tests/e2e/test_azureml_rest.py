@@ -292,5 +292,68 @@ def test_not_found_and_bad_resources(rest: Rest, endpoint: str) -> None:
     outside = rest.put("datastores/evil", {"properties": {"containerUrl": "file:///etc"}})
     assert outside.status_code == 400 and outside.json()["error"]["code"] == "BadRequest"
     assert rest.get("datastores/evil").status_code == 404
+    escaped = rest.put("models/escape/versions/1", {"properties": {
+        "modelUri": "file:///etc/model.onnx", "properties": {"task": "image-classification"}}})
+    assert escaped.status_code == 201  # registering a URI reads nothing ...
+    assert rest.put("batchEndpoints/mnist/deployments/escape", {"properties": {
+        "model": {"assetId": escaped.json()["id"]}}}).status_code == 201
+    refused = rest.invoke(folder_input("azureml://datastores/mystore/paths/mnist"),
+                          headers={"azureml-model-deployment": "escape"})
+    assert refused.status_code == 400  # ... and using it is refused by the allow-list
+    assert "not allowed" in refused.json()["error"]["message"]
     not_json = requests.put(rest.url("batchEndpoints/x"), data=b"{", timeout=10)
     assert not_json.status_code == 400 and "error" in not_json.json()
+
+
+@pytest.mark.azurite
+def test_azurite_datastore_with_a_sas_for_input_and_output(rest: Rest, endpoint: str,
+                                                           azurite: Any) -> None:
+    """A datastore on Azurite with a SAS: images in, predictions out, the SAS never shown."""
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import parse_qs
+
+    from azure.storage.blob import (
+        BlobServiceClient,
+        ContainerSasPermissions,
+        generate_container_sas,
+    )
+
+    from tests.support.azurite import DEV_ACCOUNT, DEV_KEY
+
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    container = service.create_container(f"aml{uuid.uuid4().hex[:12]}")
+    for png in sorted((rest.store / "mnist").iterdir())[:12]:
+        container.upload_blob(f"images/{png.name}", png.read_bytes())
+    sas = generate_container_sas(
+        account_name=DEV_ACCOUNT, container_name=container.container_name, account_key=DEV_KEY,
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+        permission=ContainerSasPermissions(read=True, list=True, write=True, create=True))
+    signature = parse_qs(sas)["sig"][0]
+    put = rest.put("datastores/azurite", {"properties": {
+        "datastoreType": "AzureBlob", "accountName": DEV_ACCOUNT,
+        "containerName": container.container_name,
+        "endpoint": f"{azurite.host}:{azurite.port}", "protocol": "http",
+        "credentials": {"credentialsType": "Sas", "secrets": {"sasToken": sas}}}})
+    assert put.status_code == 201, put.text
+    body = folder_input("azureml://datastores/azurite/paths/images")
+    body["properties"]["OutputData"] = {"o": {
+        "JobOutputType": "UriFile", "Uri": "azureml://datastores/azurite/paths/out/p.csv"}}
+    response = rest.invoke(body)
+    assert response.status_code == 201, response.text
+    done = rest.wait(response.json()["name"])
+    assert done["properties"]["status"] == "Completed", done
+    rows = list(csv.reader(io.StringIO(
+        container.download_blob("out/p.csv").readall().decode())))
+    assert len(rows) == 12
+    seen = [put.text, response.text, json_text(done), rest.get("datastores/azurite").text,
+            rest.get("datastores").text, rest.host.log()]
+    from urllib.parse import quote
+
+    assert not any(secret in text for text in seen for secret in (signature, quote(signature)))
+    container.delete_container()
+
+
+def json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
