@@ -28,7 +28,6 @@ from batchinfer.api.azureml.arm import (
     handle,
     parse,
     resource_name,
-    system_data,
     validate_properties,
     workspace_id,
 )
@@ -337,6 +336,3 @@ async def deployment(req: func.HttpRequest) -> func.HttpResponse:
         return json_response(_put_status(created), _deployment_body(req, endpoint, resource))
 
     return await handle(req, run)
-
-
-__all__ = ["blueprint", "scoring_uri", "system_data"]
