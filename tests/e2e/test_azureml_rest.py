@@ -357,3 +357,17 @@ def json_text(value: Any) -> str:
     import json
 
     return json.dumps(value)
+
+
+def test_a_job_past_its_error_threshold_stops_early(rest: Rest, endpoint: str) -> None:
+    broken = rest.store / "broken"
+    broken.mkdir()
+    for i in range(300):
+        (broken / f"b-{i:03d}.png").write_bytes(b"garbage")
+    body = folder_input("azureml://datastores/mystore/paths/broken")
+    body["properties"].update({"ErrorThreshold": 0, "MiniBatchSize": 1})
+    done = rest.wait(rest.invoke(body).json()["name"])
+    props = done["properties"]
+    assert props["status"] == "Failed"
+    assert props["error"]["code"] == "ErrorThresholdExceeded"
+    assert 1 <= int(props["properties"]["FailedFiles"]) <= 300

@@ -222,3 +222,20 @@ def test_tabular_task_scores_every_csv_row_and_fails_bad_files_alone(tmp_path: P
     assert [int(r[1]) for r in rows] == list(model.predict(features[1000:1020]))
     assert isinstance(results[1], ScoreError) and "64" in results[1].message
     assert isinstance(results[2], ScoreError) and results[2].code == "InvalidContent"
+
+
+def test_a_job_stopped_at_its_error_threshold_reports_what_it_scored(env: Env) -> None:
+    for i in range(3):
+        (env.storage / "in" / f"a-broken-{i}.png").write_bytes(b"not a png")
+    ref = env.job("stopped", mini_batch_size=3, error_threshold=2)
+    plan = plan_scoring_job(env.services, ref)
+    assert plan.chunks_in_shard(0) == 5
+    first = score_mini_batch(env.services, ref, 0, 0)  # the orchestration stops after this one
+    assert first.failed == 3
+    summary = finalize_scoring_job(env.services, ref, "stopped", None)
+    assert summary["status"] == "failed" and summary["failed"] == 3
+    report = env.services.job_store.load_report("stopped")
+    assert report is not None and report["total"] == 3
+    assert report["error"]["code"] == "ErrorThresholdExceeded"
+    assert "stopped early" in report["error"]["message"]
+    assert not (env.storage / "out" / "stopped" / "predictions.csv").exists()

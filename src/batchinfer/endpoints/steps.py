@@ -239,8 +239,8 @@ def _collect(services: Services, ref: JobRef, plan: Plan | None, status: str,
         for chunk in range(plan.chunks_in_shard(shard)):  # type: ignore[union-attr]
             stored = store.load_document(ref.job_id, _minibatch_doc(shard, chunk))
             if stored is None:
-                if status == "canceled":
-                    continue
+                if status in ("canceled", "stopped"):
+                    continue  # never ran: the job ended before it
                 names = names or store.load_shard_items(ref.job_id, shard)
                 first, stop = list(chunk_slices(len(names), plan.items_per_activity))[chunk]  # type: ignore[union-attr]
                 outcomes = [_not_processed(n) for n in names[first:stop]]
@@ -292,11 +292,15 @@ def finalize_scoring_job(services: Services, ref: JobRef, status: str,
     counts, failures = _collect(services, ref, plan, status, rows)
     if error:
         status = "failed"
-    elif status == "succeeded" and config.threshold_exceeded(counts.failed):
+    elif status in ("succeeded", "stopped") and config.threshold_exceeded(counts.failed):
+        early = " The job stopped early; files not yet scored were skipped." \
+            if status == "stopped" else ""
         status, error = "failed", {
             "code": "ErrorThresholdExceeded",
-            "message": f"{counts.failed} of {counts.done} files failed, more than the "
-                       f"errorThreshold of {config.error_threshold}; see the job log."}
+            "message": f"{counts.failed} of {counts.done} scored files failed, more than the "
+                       f"errorThreshold of {config.error_threshold}.{early} See the job log."}
+    elif status == "stopped":  # cannot happen: stopping means the threshold was exceeded
+        status = "failed"
     if status == "succeeded" and append and rows is not None:
         try:
             services.open_container(spec.result_url).write_blob(

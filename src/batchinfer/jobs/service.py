@@ -74,14 +74,19 @@ def view_from_status(status: Any, job_id: str, report: dict[str, Any] | None) ->
                    updated=status.last_updated_time, report=report, error=error)
 
 
-async def submit_job(client: Any, services: Services, spec: JobSpec, instance_id: str) -> bool:
-    """Start the job unless an instance with this id exists; False means it already did."""
+async def submit_job(client: Any, services: Services, spec: JobSpec, instance_id: str,
+                     orchestration_options: dict[str, Any] | None = None) -> bool:
+    """Start the job unless an instance with this id exists; False means it already did.
+
+    `orchestration_options` (plain, secret-free values such as `stop_after_failures`) travel
+    with the job's ref into the orchestration."""
     existing = await client.get_status(instance_id)
     if existing:
         return False
     await asyncio.to_thread(services.job_store.save_spec, spec)
     ref = JobRef(job_id=spec.job_id, kind=spec.kind, model_id=spec.model_id)
-    await client.start_new(BATCH_JOB, instance_id, ref.to_json())
+    await client.start_new(BATCH_JOB, instance_id, {**(orchestration_options or {}),
+                                                    **ref.to_json()})
     return True
 
 

@@ -47,7 +47,9 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
     context.set_custom_status(progress("running", 0, total, counts))
     cancel = context.wait_for_external_event(CANCEL_EVENT)
     pending: dict[int, Any] = {}
-    next_unit, canceled = 0, False
+    next_unit, canceled, stopped = 0, False, False
+    # kinds that end early once too many items failed (Azure ML's errorThreshold) say so here
+    stop_after = ref.get("stop_after_failures")
     while next_unit < len(units) or pending:
         while next_unit < len(units) and len(pending) < MAX_SHARDS_IN_FLIGHT:
             segments, _ = units[next_unit]
@@ -68,11 +70,14 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
                 if isinstance(result, dict):
                     counts = counts.add(Counts.from_json(result.get("counts")))
         context.set_custom_status(progress("running", done, total, counts))
-    status = "canceled" if canceled else "succeeded"
+        if stop_after is not None and counts.failed > int(stop_after):
+            stopped = True
+            break
+    status = "canceled" if canceled else "stopped" if stopped else "succeeded"
     context.set_custom_status(progress("finalizing", done, total, counts))
     summary = yield context.call_activity_with_retry(
         finalize_step, STORAGE_RETRY, {"ref": ref, "status": status, "error": None})
-    context.set_custom_status(progress(status, done if canceled else total, total,
+    context.set_custom_status(progress(status, done if canceled or stopped else total, total,
                                        Counts.from_json(summary)))
     return summary
 

@@ -279,7 +279,8 @@ async def _invoke(req: func.HttpRequest, client: Any) -> func.HttpResponse:
                               "timeout": format_timeout(config.timeout_s)},
             "experimentName": (props.properties or {}).get("experimentName")}
     await asyncio.to_thread(services.job_store.save_document, name, META, meta)
-    await service.submit_job(client, services, spec, instance_id_for(name))
+    stop = {"stop_after_failures": config.error_threshold} if config.error_threshold >= 0 else {}
+    await service.submit_job(client, services, spec, instance_id_for(name), stop)
     await service.sweep_expired_jobs(client, services, INSTANCE_PREFIX, _name_of)
     view = await service.get_job(client, services, instance_id_for(name), name)
     return json_response(201, job_body(req, view, meta))
