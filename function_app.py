@@ -6,6 +6,9 @@ from batchinfer.activities.anomaly_triggers import blueprint as anomaly_activiti
 from batchinfer.activities.inbox_triggers import blueprint as inbox_activities
 from batchinfer.activities.triggers import blueprint as batch_activities
 from batchinfer.api.anomaly_detector.routes import blueprint as anomaly_detector_api
+from batchinfer.activities.endpoint_triggers import blueprint as endpoint_activities
+from batchinfer.api.azureml.jobs import blueprint as azureml_jobs_api
+from batchinfer.api.azureml.resources import blueprint as azureml_resources_api
 from batchinfer.api.document_intelligence.routes import blueprint as document_intelligence_api
 from batchinfer.api.document_intelligence.rerun import blueprint as document_rerun_api
 from batchinfer.api.health import blueprint as health_api
@@ -30,3 +33,6 @@ app.register_functions(inbox_activities)
 app.register_functions(document_rerun_api)
 app.register_functions(dashboard)
 app.register_functions(openapi_blueprint(app))  # documents every route above
+app.register_functions(azureml_resources_api)
+app.register_functions(azureml_jobs_api)
+app.register_functions(endpoint_activities)

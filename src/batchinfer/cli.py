@@ -36,6 +36,11 @@ def prepare(data_root: Path) -> Path:
     container, docs = sample_paths(data_root)
     generated = generate_sample_documents(docs)
     print(f"sample documents ready: {len(generated)} files in {docs}")
+    from batchinfer.endpoints.digits import install_sample_endpoint
+
+    endpoint = install_sample_endpoint(data_root)
+    print(f"batch endpoint ready: '{endpoint['endpoint']}' (deployment "
+          f"'{endpoint['deployment']}'), {endpoint['count']} digit images in {endpoint['images']}")
     return container
 
 

@@ -9,6 +9,7 @@ import functools
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from batchinfer.anomaly.model_store import ModelStore
 from batchinfer.inference.registry import AnalyzePipeline, ModelRegistry, build_default_registry
@@ -44,6 +45,16 @@ class Services:
     _pipelines: dict[str, AnalyzePipeline] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _configured_stores: dict[str, BlobStore] = field(default_factory=dict)
+    _catalog: Any = None  # endpoints.catalog.Catalog, built on first use
+
+    def catalog(self) -> Any:
+        """The Azure ML workspace (datastores, models, endpoints), built once."""
+        with self._lock:
+            if self._catalog is None:
+                from batchinfer.endpoints.wiring import build_catalog
+
+                self._catalog = build_catalog(self)
+            return self._catalog
 
     def pipeline(self, model_id: str) -> AnalyzePipeline:
         """The model's pipeline, created once per process (sessions are cached below it)."""

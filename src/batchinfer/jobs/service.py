@@ -92,14 +92,18 @@ def view_from_status(status: InstanceStatus, job_id: str, report: JobReport | No
                    updated=status.updated, report=report, error=error)
 
 
-async def submit_job(client: DurableClient, services: Services, spec: JobSpec,
-                     instance_id: str) -> bool:
-    """Start the job unless an instance with this id exists; False means it already did."""
+async def submit_job(client: DurableClient, services: Services, spec: JobSpec, instance_id: str,
+                     orchestration_options: dict[str, Any] | None = None) -> bool:
+    """Start the job unless an instance with this id exists; False means it already did.
+
+    `orchestration_options` (plain, secret-free values such as `stop_after_failures`) travel
+    with the job's ref into the orchestration."""
     if await client.get_status(instance_id=instance_id) is not None:
         return False
     await asyncio.to_thread(services.job_store.save_spec, spec)
     ref = JobRef(job_id=spec.job_id, kind=spec.kind, model_id=spec.model_id)
-    await client.start(orchestration=BATCH_JOB, instance_id=instance_id, payload=ref.to_json())
+    await client.start(orchestration=BATCH_JOB, instance_id=instance_id,
+                       payload={**(orchestration_options or {}), **ref.to_json()})
     return True
 
 

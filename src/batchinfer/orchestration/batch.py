@@ -14,13 +14,7 @@ import azure.durable_functions as df
 from batchinfer.jobs.model import Counts, JobStatus
 from batchinfer.jobs.planning import percent_completed, work_units
 from batchinfer.orchestration.instance_ids import shard_unit_id
-from batchinfer.orchestration.names import (
-    BATCH_SHARD,
-    CANCEL_EVENT,
-    FINALIZE_BATCH,
-    PLAN_BATCH,
-    RUN_INFERENCE_CHUNK,
-)
+from batchinfer.orchestration.names import BATCH_SHARD, CANCEL_EVENT, job_steps
 
 blueprint = df.Blueprint()
 
@@ -40,11 +34,12 @@ def progress(phase: str, done: int, total: int | None, counts: Counts) -> dict[s
 @blueprint.orchestration_trigger(context_name="context", orchestration="batch_job")
 def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     ref = context.get_input()
+    plan_step, _, finalize_step = job_steps(str(ref.get("kind", "")))
     context.set_custom_status(progress("planning", 0, None, Counts()))
-    plan = yield context.call_activity_with_retry(PLAN_BATCH, STORAGE_RETRY, ref)
+    plan = yield context.call_activity_with_retry(plan_step, STORAGE_RETRY, ref)
     if plan.get("error"):
         summary = yield context.call_activity_with_retry(
-            FINALIZE_BATCH, STORAGE_RETRY, {"ref": ref, "status": JobStatus.FAILED,
+            finalize_step, STORAGE_RETRY, {"ref": ref, "status": JobStatus.FAILED,
                                             "error": plan["error"]})
         return summary
     total = int(plan["total"])
@@ -53,7 +48,9 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
     context.set_custom_status(progress("running", 0, total, counts))
     cancel = context.wait_for_external_event(CANCEL_EVENT)
     pending: dict[int, Any] = {}
-    next_unit, canceled = 0, False
+    next_unit, canceled, stopped = 0, False, False
+    # kinds that end early once too many items failed (Azure ML's errorThreshold) say so here
+    stop_after = ref.get("stop_after_failures")
     while next_unit < len(units) or pending:
         while next_unit < len(units) and len(pending) < MAX_SHARDS_IN_FLIGHT:
             segments, _ = units[next_unit]
@@ -74,11 +71,14 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
                 if isinstance(result, dict):
                     counts = counts.add(Counts.from_json(result.get("counts")))
         context.set_custom_status(progress("running", done, total, counts))
-    status = JobStatus.CANCELED if canceled else JobStatus.SUCCEEDED
+        if stop_after is not None and counts.failed > int(stop_after):
+            stopped = True
+            break
+    status: str = JobStatus.CANCELED if canceled else "stopped" if stopped else JobStatus.SUCCEEDED
     context.set_custom_status(progress("finalizing", done, total, counts))
     summary = yield context.call_activity_with_retry(
-        FINALIZE_BATCH, STORAGE_RETRY, {"ref": ref, "status": status, "error": None})
-    context.set_custom_status(progress(status, done if canceled else total, total,
+        finalize_step, STORAGE_RETRY, {"ref": ref, "status": status, "error": None})
+    context.set_custom_status(progress(status, done if canceled or stopped else total, total,
                                        Counts.from_json(summary)))
     return summary
 
@@ -86,8 +86,9 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
 @blueprint.orchestration_trigger(context_name="context", orchestration="batch_shard")
 def batch_shard(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     args = context.get_input()
+    _, chunk_step, _ = job_steps(str(args["ref"].get("kind", "")))
     tasks = [context.call_activity_with_retry(
-        RUN_INFERENCE_CHUNK, CHUNK_RETRY, {"ref": args["ref"], "shard": shard, "chunk": chunk})
+        chunk_step, CHUNK_RETRY, {"ref": args["ref"], "shard": shard, "chunk": chunk})
         for shard, first, stop in args["segments"] for chunk in range(first, stop)]
     try:
         results = yield context.task_all(tasks)

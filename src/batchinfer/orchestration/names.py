@@ -13,3 +13,14 @@ RUN_MVAD_DETECTION_CHUNK = "run_mvad_detection_chunk"
 FINISH_MVAD_DETECTION = "finish_mvad_detection"
 INBOX_BATCH = "inbox_batch"
 PUBLISH_INBOX_REPORT = "publish_inbox_report"
+PLAN_SCORING_JOB = "plan_scoring_job"
+SCORE_MINI_BATCH = "score_mini_batch"
+FINALIZE_SCORING_JOB = "finalize_scoring_job"
+AZUREML_BATCH_SCORING = "azureml-batch-scoring"
+"""`JobRef.kind` of Azure ML batch endpoint jobs; they run on `batch_job` with these steps."""
+JOB_STEPS = {AZUREML_BATCH_SCORING: (PLAN_SCORING_JOB, SCORE_MINI_BATCH, FINALIZE_SCORING_JOB)}
+
+
+def job_steps(kind: str) -> tuple[str, str, str]:
+    """(plan, chunk, finalize) activity names of a job kind; the document steps by default."""
+    return JOB_STEPS.get(kind, (PLAN_BATCH, RUN_INFERENCE_CHUNK, FINALIZE_BATCH))

@@ -1,0 +1,283 @@
+"""Scoring tasks: how a deployment turns files into prediction rows with its ONNX model.
+
+Azure ML runs the user's scoring script; this service instead offers small declared tasks
+(running user code is out of scope), chosen by the deployment's or model's `task` property or
+the ONNX model's `task` metadata:
+
+- `image-classification`: one image file → one row `[file, prediction, probability]`. Images
+  are decoded with Pillow, converted to grey or RGB and resized to the model's input (NCHW,
+  NHWC, or flat `[N, H*W]`), scaled so white is `pixel_max` (default 1.0).
+- `tabular`: one CSV (or Parquet, when pyarrow is installed) file → one row per data row
+  `[file, row, prediction]`; numeric feature columns in file order, header optional.
+
+A file that cannot be decoded or scored fails alone (`ScoreError`); the others of its
+mini-batch are scored in one `run` call. Sessions come from the shared session cache.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from batchinfer.inference.runtime import SessionSource
+
+IMAGE_CLASSIFICATION = "image-classification"
+TABULAR = "tabular"
+TASKS = (IMAGE_CLASSIFICATION, TABULAR)
+
+
+class ScoreError(Exception):
+    """One file could not be scored; `code` and `message` go into the job's log."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+Rows = list[list[str]]
+
+
+class ScoringTask(Protocol):
+    def score(self, files: list[tuple[str, bytes]]) -> list[Rows | ScoreError]:
+        """Rows (without the file column) or the error, for each (name, bytes), in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    shape: tuple[int | None, ...]
+    dtype: Any
+
+
+def model_input(path: str | Path) -> InputSpec:
+    """The model's first input, read from the file's graph (weights are not loaded)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    initializers = {i.name for i in model.graph.initializer}
+    graph_input = next(i for i in model.graph.input if i.name not in initializers)
+    tensor = graph_input.type.tensor_type
+    shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
+    return InputSpec(graph_input.name, shape,
+                     onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type))
+
+
+def model_metadata(path: str | Path) -> dict[str, str]:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def _labels(options: Mapping[str, str]) -> list[str] | None:
+    raw = options.get("labels", "")
+    return [label.strip() for label in raw.split(",")] if raw else None
+
+
+def _as_probabilities(scores: np.ndarray) -> np.ndarray:
+    if scores.ndim != 2:
+        scores = scores.reshape(len(scores), -1)
+    sums = scores.sum(axis=1)
+    if np.all(scores >= 0) and np.allclose(sums, 1.0, atol=1e-3):
+        return scores
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return str(value.item() if isinstance(value, np.generic) else value)
+
+
+class ImageClassifier:
+    """`image-classification` on one ONNX model."""
+
+    def __init__(self, sessions: SessionSource, model_path: str, options: Mapping[str, str]
+                 ) -> None:
+        self._session = sessions.get(model_path)
+        self._input = model_input(model_path)
+        self._labels = _labels(options)
+        self._pixel_max = float(options.get("pixel_max", "1.0"))
+        self._layout = self._pick_layout(self._input.shape)
+
+    @staticmethod
+    def _pick_layout(shape: tuple[int | None, ...]) -> tuple[str, int, int, int]:
+        """(layout, channels, height, width) from the input shape."""
+        dims = shape[1:]
+        if len(dims) == 3 and dims[0] in (1, 3):
+            return "nchw", int(dims[0]), int(dims[1] or 0), int(dims[2] or 0)
+        if len(dims) == 3 and dims[2] in (1, 3):
+            return "nhwc", int(dims[2]), int(dims[0] or 0), int(dims[1] or 0)
+        if len(dims) == 2:
+            return "nhw", 1, int(dims[0] or 0), int(dims[1] or 0)
+        if len(dims) == 1 and dims[0]:
+            side = math.isqrt(int(dims[0]))
+            if side * side == dims[0]:
+                return "flat", 1, side, side
+            side = math.isqrt(int(dims[0]) // 3)
+            if 3 * side * side == dims[0]:
+                return "flat", 3, side, side
+        raise ScoreError("UnsupportedModel",
+                         f"cannot read an image input from the model's input shape {shape}")
+
+    def _pixels(self, data: bytes) -> np.ndarray:
+        from PIL import Image, UnidentifiedImageError
+
+        layout, channels, height, width = self._layout
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                converted = image.convert("L" if channels == 1 else "RGB")
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise ScoreError("InvalidImage", f"not a readable image ({exc})") from None
+        if height and width and converted.size != (width, height):
+            converted = converted.resize((width, height), Image.BILINEAR)
+        array = np.asarray(converted, dtype=np.float32) * (self._pixel_max / 255.0)
+        if channels == 1 and array.ndim == 2:
+            array = array[:, :, None]
+        if layout == "nchw":
+            array = array.transpose(2, 0, 1)
+        elif layout == "nhw":
+            array = array[:, :, 0]
+        elif layout == "flat":
+            array = array.reshape(-1) if channels == 1 else array.transpose(2, 0, 1).reshape(-1)
+        return array.astype(self._input.dtype, copy=False)
+
+    def score(self, files: list[tuple[str, bytes]]) -> list[Rows | ScoreError]:
+        results: list[Rows | ScoreError] = []
+        batch: list[np.ndarray] = []
+        slots: list[int] = []
+        for name, data in files:
+            try:
+                batch.append(self._pixels(data))
+                slots.append(len(results))
+                results.append([])
+            except ScoreError as exc:
+                results.append(exc)
+        if not batch:
+            return results
+        fixed_batch = self._input.shape and self._input.shape[0] == 1
+        groups = [[i] for i in range(len(batch))] if fixed_batch else [list(range(len(batch)))]
+        for group in groups:
+            outputs = self._session.run({self._input.name: np.stack([batch[i] for i in group])})
+            for position, row in zip(group, self._rows(outputs, len(group)), strict=True):
+                results[slots[position]] = [row]
+        return results
+
+    def _rows(self, outputs: list[np.ndarray], count: int) -> list[list[str]]:
+        if len(outputs) >= 2 and outputs[0].ndim == 1:  # (label, probabilities), as skl2onnx
+            labels = outputs[0]
+            probabilities = _as_probabilities(np.asarray(outputs[1], dtype=np.float64))
+        else:
+            probabilities = _as_probabilities(np.asarray(outputs[0], dtype=np.float64))
+            labels = probabilities.argmax(axis=1)
+        rows = []
+        for i in range(count):
+            label: Any = labels[i]
+            index = int(probabilities[i].argmax())
+            if self._labels and not isinstance(label, (str, bytes)) and 0 <= int(label) < len(
+                    self._labels):
+                label = self._labels[int(label)]
+            rows.append([_format(label), _format(probabilities[i][index])])
+        return rows
+
+
+class TabularScorer:
+    """`tabular`: numeric CSV (or Parquet) rows → one prediction per row."""
+
+    def __init__(self, sessions: SessionSource, model_path: str, options: Mapping[str, str]
+                 ) -> None:
+        self._session = sessions.get(model_path)
+        self._input = model_input(model_path)
+        self._labels = _labels(options)
+        width = self._input.shape[1] if len(self._input.shape) == 2 else None
+        self._width = int(width) if width else None
+
+    def _table(self, name: str, data: bytes) -> np.ndarray:
+        if name.lower().endswith(".parquet"):
+            try:
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise ScoreError("UnsupportedContent", "Parquet needs pyarrow installed") from None
+            table = pq.read_table(io.BytesIO(data))
+            return np.column_stack([np.asarray(c, dtype=np.float64) for c in table.columns])
+        try:
+            lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+        except UnicodeDecodeError:
+            raise ScoreError("InvalidContent", "the CSV file is not UTF-8 text") from None
+        lines = [line for line in lines if line]
+        if lines and not _numeric(lines[0]):
+            lines = lines[1:]  # a header row
+        try:
+            return np.asarray([[float(v) for v in line] for line in lines], dtype=np.float64)
+        except ValueError:
+            raise ScoreError("InvalidContent", "the CSV file has non-numeric values") from None
+
+    def score(self, files: list[tuple[str, bytes]]) -> list[Rows | ScoreError]:
+        results: list[Rows | ScoreError] = []
+        for name, data in files:
+            try:
+                table = self._table(name, data)
+                if table.ndim != 2 or not len(table):
+                    raise ScoreError("InvalidContent", "the file holds no data rows")
+                if self._width and table.shape[1] != self._width:
+                    raise ScoreError("InvalidContent", f"the file has {table.shape[1]} columns; "
+                                     f"the model expects {self._width}")
+                outputs = self._session.run(
+                    {self._input.name: table.astype(self._input.dtype, copy=False)})
+                predictions = outputs[0].reshape(len(table), -1)
+                rows: Rows = []
+                for index, prediction in enumerate(predictions):
+                    value: Any = prediction[0] if len(prediction) == 1 else prediction.argmax()
+                    if self._labels and len(prediction) > 1:
+                        value = self._labels[int(value)]
+                    rows.append([str(index), _format(value)])
+                results.append(rows)
+            except ScoreError as exc:
+                results.append(exc)
+        return results
+
+
+def _numeric(cells: list[str]) -> bool:
+    try:
+        [float(c) for c in cells]
+    except ValueError:
+        return False
+    return True
+
+
+class TaskCache:
+    """One task object per (task, model file, options) per process: inputs are read once."""
+
+    def __init__(self, sessions: SessionSource) -> None:
+        self._sessions = sessions
+        self._tasks: dict[tuple[str, str, tuple[tuple[str, str], ...]], ScoringTask] = {}
+        self._lock = threading.Lock()
+
+    def get(self, task: str, model_path: str, options: Mapping[str, str]) -> ScoringTask:
+        key = (task, model_path, tuple(sorted(options.items())))
+        with self._lock:
+            found = self._tasks.get(key)
+        if found is not None:
+            return found
+        made: ScoringTask
+        if task == IMAGE_CLASSIFICATION:
+            made = ImageClassifier(self._sessions, model_path, options)
+        elif task == TABULAR:
+            made = TabularScorer(self._sessions, model_path, options)
+        else:
+            raise ScoreError("UnsupportedTask", f"unknown task {task!r}; use one of {TASKS}")
+        with self._lock:
+            return self._tasks.setdefault(key, made)
