@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
