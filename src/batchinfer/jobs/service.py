@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from batchinfer.jobs.model import INTERNAL_ERROR, ItemError, JobRef, JobReport, JobSpec, JobStatus
 from batchinfer.jobs.retention import SWEEP_INTERVAL_SECONDS, sweep_expired
