@@ -19,9 +19,10 @@ from batchinfer.jobs.model import Counts, ItemError, ItemOutcome, JobRef, JobSpe
 from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
 from batchinfer.services import Services
 from batchinfer.storage import (
+    InvalidPathError,
     StorageError,
-    blob_url,
     read_file_list,
+    report_url,
     validate_blob_name,
 )
 
@@ -73,12 +74,12 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
     items = names[start:stop]
     source = services.open_container(spec.source_url)
     results = services.open_container(spec.result_url)
-    result_names = {n: result_name_for(n, spec.source_prefix, spec.result_prefix) for n in items}
+    result_names, refused = _result_names(items, spec)
     claims = store.load_claims(ref.job_id, shard, chunk)
     retry = claims is not None
     if claims is None:
         # decide before writing anything, so a re-run after a crash recognises its own output
-        claims = {n: spec.overwrite or not results.exists(name=result_names[n]) for n in items}
+        claims = {n: spec.overwrite or not results.exists(name=r) for n, r in result_names.items()}
         store.save_claims(ref.job_id, shard, chunk, claims)
     pipeline = services.pipeline(spec.model_id)
     outcomes: list[ItemOutcome] = []
@@ -86,7 +87,9 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
     for name in items:
         if store.cancel_requested(ref.job_id):
             break
-        if not claims.get(name, False):
+        if name in refused:
+            outcome = refused[name]
+        elif not claims.get(name, False):
             outcome = ItemOutcome(name, "skipped", error=output_exists(result_names[name]))
         else:
             outcome = analyze_document(source=source, results=results, pipeline=pipeline,
@@ -98,6 +101,32 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
         return counts  # finalized or deleted meanwhile: its report is written or unwanted
     store.save_outcomes(ref.job_id, shard, chunk, outcomes)
     return counts
+
+
+def _result_names(items: list[str], spec: JobSpec) -> tuple[dict[str, str], dict[str, ItemOutcome]]:
+    """Each item's result name, or its failed outcome when its name cannot be used: a name
+    legal in Blob Storage (backslash, newline, DEL) or a result path over 1,024 characters
+    fails that item alone, before anything is read or claimed."""
+    names: dict[str, str] = {}
+    refused: dict[str, ItemOutcome] = {}
+    for name in items:
+        try:
+            validate_blob_name(name)
+        except InvalidPathError as exc:
+            refused[name] = ItemOutcome(name, "failed", error=ItemError(
+                "InvalidArgument", "The document's name cannot be processed.",
+                "InvalidBlobName", exc.message))
+            continue
+        try:
+            names[name] = result_name_for(name, spec.source_prefix, spec.result_prefix)
+        except InvalidPathError as exc:
+            too_long = "longer than" in exc.message
+            refused[name] = ItemOutcome(name, "failed", error=ItemError(
+                "InvalidArgument",
+                "The result name would be longer than 1,024 characters." if too_long
+                else "The document's result name cannot be formed.",
+                "ResultNameTooLong" if too_long else "InvalidResultName", exc.message))
+    return names, refused
 
 
 def _not_processed(name: str) -> ItemOutcome:
@@ -142,9 +171,9 @@ def finalize_job(services: Services, ref: JobRef, status: str,
                 counts.record(outcome)
                 detail: dict[str, Any] = {"status": outcome.status}
                 if source is not None:
-                    detail["sourceUrl"] = blob_url(source, outcome.source)
+                    detail["sourceUrl"] = report_url(source, outcome.source)
                 if outcome.result and results is not None and outcome.status == "succeeded":
-                    detail["resultUrl"] = blob_url(results, outcome.result)
+                    detail["resultUrl"] = report_url(results, outcome.result)
                 if outcome.error:
                     detail["error"] = outcome.error.to_json()
                 details.append(detail)
