@@ -18,6 +18,7 @@ from funchost.durable.management import ManagementApi
 from funchost.durable.store import DurableStore
 from funchost.http_server import HttpFrontDoor
 from funchost.invoker import Invoker
+from funchost.secrets import load_host_secrets
 from funchost.settings import HostSettings
 
 log = logging.getLogger("funchost")
@@ -46,6 +47,7 @@ class FunctionHost:
         self.functions = load_functions(settings.app_dir)
         invoker = Invoker(settings.app_dir, self._pool)
         management = None
+        secrets = load_host_secrets(settings.data_dir, settings.master_key)
         self._store = DurableStore(settings.data_dir / "durable.sqlite3")
         if uses_durable(self.functions):
             self.engine = DurableEngine(
@@ -54,8 +56,8 @@ class FunctionHost:
                 max_orchestrators=settings.max_orchestrators,
             )
             await self.engine.start()
-            management = ManagementApi(self.engine, settings.hub_name, settings.master_key)
-        front_door = HttpFrontDoor(settings, self.functions, invoker, management)
+            management = ManagementApi(self.engine, settings.hub_name, secrets.admin_key)
+        front_door = HttpFrontDoor(settings, self.functions, invoker, management, secrets)
         self._runner = web.AppRunner(front_door.application(), access_log=None,
                                      handle_signals=False)
         await self._runner.setup()
@@ -71,6 +73,9 @@ class FunctionHost:
         if self._blobs is not None:
             await self._blobs.start()
         self._log_functions(front_door)
+        if secrets.admin_key_derived:
+            log.info("No FUNCHOST_MASTER_KEY: the management API needs the derived admin key in "
+                     "%s", settings.data_dir / "host-secrets.json")
 
     def _log_functions(self, front_door: HttpFrontDoor) -> None:
         base = f"http://{self.settings.listen_host}:{self.settings.port}"

@@ -448,7 +448,7 @@ def test_cancel_a_running_job(api: Api, samples: list[SampleDoc]) -> None:
     again = requests.post(cancel_url, timeout=30)
     _assert_error(again, 409, "Conflict")
     # chunks already running stop after their current item; the report stays as it was
-    sdk = SdkClient(api.host.base_url)
+    sdk = api.host.sdk()
     try:
         result_id = body["resultId"]
         units = sdk.run(lambda c: c.get_status_by(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -74,15 +75,29 @@ def view_from_status(status: Any, job_id: str, report: dict[str, Any] | None) ->
                    updated=status.last_updated_time, report=report, error=error)
 
 
+_SUBMITTING: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
 async def submit_job(client: Any, services: Services, spec: JobSpec, instance_id: str) -> bool:
-    """Start the job unless an instance with this id exists; False means it already did."""
-    existing = await client.get_status(instance_id)
-    if existing:
-        return False
-    await asyncio.to_thread(services.job_store.save_spec, spec)
-    ref = JobRef(job_id=spec.job_id, kind=spec.kind, model_id=spec.model_id)
-    await client.start_new(BATCH_JOB, instance_id, ref.to_json())
-    return True
+    """Start the job unless an instance with this id exists; False means it already did.
+
+    Concurrent submissions with one id (a client retrying with its `Repeatability-Request-ID`)
+    are serialised here, and a start that loses a race with another process finds the winner's
+    instance instead of failing: every caller gets the same operation."""
+    lock = _SUBMITTING.setdefault(instance_id, asyncio.Lock())
+    async with lock:
+        existing = await client.get_status(instance_id)
+        if existing:
+            return False
+        await asyncio.to_thread(services.job_store.save_spec, spec)
+        ref = JobRef(job_id=spec.job_id, kind=spec.kind, model_id=spec.model_id)
+        try:
+            await client.start_new(BATCH_JOB, instance_id, ref.to_json())
+        except Exception:
+            if await client.get_status(instance_id):
+                return False  # started by a concurrent submission elsewhere
+            raise
+        return True
 
 
 async def get_job(client: Any, services: Services, instance_id: str, job_id: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -173,8 +174,9 @@ class ManagementApi:
         payload = self.management_urls(origin, instance_id)
         timeout = request.query.get("timeout")
         if timeout:
-            row = await self._wait(instance_id, float(timeout),
-                                   float(request.query.get("pollingInterval") or 1))
+            row = await self._wait(instance_id, _seconds(timeout, "timeout"),
+                                   max(0.05, _seconds(request.query.get("pollingInterval") or "1",
+                                                      "pollingInterval")))
             if row is not None and row.status in TERMINAL:
                 return _json(200, _loads(row.output))
         return _json(202, payload, {"Location": payload["statusQueryGetUri"], "Retry-After": "10"})
@@ -215,7 +217,7 @@ class ManagementApi:
                 after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
             except (ValueError, TypeError):
                 return _error(400, "The continuation token is not valid.")
-        limit = int(top) if top and top.isdigit() else None
+        limit = _top(top)
         rows = self._engine.store.query_instances(
             created_from=_normalise_time(request.query.get("createdTimeFrom")),
             created_to=_normalise_time(request.query.get("createdTimeTo")),
@@ -309,4 +311,31 @@ def _normalise_time(text: str | None) -> str | None:
     """Filter times in the store's format, so string comparison orders them correctly."""
     if not text:
         return None
-    return h.iso_timestamp(h.parse_timestamp(text))
+    try:
+        return h.iso_timestamp(h.parse_timestamp(text))
+    except (ValueError, TypeError, OverflowError):
+        raise DurableError(400, f"'{text[:64]}' is not a valid ISO 8601 time.") from None
+
+
+MAX_TOP = 1000
+MAX_WAIT_SECONDS = 3600.0
+
+
+def _top(text: str | None) -> int | None:
+    """The page size of a listing: 1 to MAX_TOP (larger asks get MAX_TOP), else a 400."""
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text[:12]) < 1:
+        raise DurableError(400, "top must be a positive integer.")
+    return min(int(text[:12]), MAX_TOP)
+
+
+def _seconds(text: str, name: str) -> float:
+    """A wait in seconds from a query parameter: finite, 0 to an hour, else a 400."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise DurableError(400, f"{name} must be a number of seconds.") from None
+    if not math.isfinite(value) or value < 0:
+        raise DurableError(400, f"{name} must be a non-negative number of seconds.")
+    return min(value, MAX_WAIT_SECONDS)
