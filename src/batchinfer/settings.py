@@ -81,6 +81,10 @@ SETTINGS: tuple[Setting, ...] = (
             local=False),
     Setting("AZURE_CLIENT_ID", "user-assigned identity used by DefaultAzureCredential",
             local=False),
+    Setting("BATCHINFER_AZURITE_ENDPOINTS",
+            "comma-separated Azurite blob endpoints user URLs may name (default: "
+            "FUNCHOST_AZURITE_BLOB_ENDPOINT, else 127.0.0.1:10000 and localhost:10000)", None,
+            azure=False),
     Setting("BATCHINFER_PUBLIC_BASE_URL",
             "base URL (with route prefix) of Operation-Location/nextLink URLs, e.g. "
             "https://api.example.com/api; empty: the request's host when allowed", None,
