@@ -79,12 +79,13 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def api(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterator[Api]:
     root = tmp_path_factory.mktemp("docapi")
     storage = root / "storage"
     storage.mkdir()
     host = HostProcess(REPO_ROOT, root / "host", env={
         "BATCHINFER_DATA_ROOT": str(root),
+        "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint,
         "BATCHINFER_LOCAL_ROOTS": str(storage),
         "BATCHINFER_ITEMS_PER_ACTIVITY": "1",
     })

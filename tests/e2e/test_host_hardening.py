@@ -276,3 +276,29 @@ def test_health_is_bare_without_a_key_and_detailed_with_one(host: HostProcess) -
     full = requests.get(f"{host.base_url}/api/health", headers=KEYED, timeout=30)
     assert full.status_code == 200
     assert "version" in full.json() and "onnxRuntime" in full.json()
+
+
+# ------------------------------------------------------------------- secrets at rest (item 9)
+
+
+def test_a_job_that_fails_unexpectedly_still_deletes_its_request(host: HostProcess) -> None:
+    job_id = "0f0e0d0c-0000-4000-8000-000000000009"
+    spec = host.data_dir.parent / "jobs" / job_id / "spec.json"
+    spec.parent.mkdir(parents=True)
+    spec.write_text('{"source_url": "https://acct.blob.core.windows.net/c?sig=SECRET", ')  # cut
+    headers = {"x-functions-key": host.admin_key}
+    instance = f"docbatch:prebuilt-read:{job_id}"
+    started = requests.post(f"{host.base_url}{WEBHOOKS}/orchestrators/batch_job/{instance}",
+                            json={"job_id": job_id, "kind": "document-analysis",
+                                  "model_id": "prebuilt-read"}, headers=headers, timeout=30)
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = requests.get(f"{host.base_url}{WEBHOOKS}/instances/{instance}", headers=headers,
+                             timeout=30).json()
+        if state["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
+            break
+        time.sleep(0.3)
+    assert state["runtimeStatus"] == "Completed", state
+    assert state["output"]["status"] == "failed"
+    assert not spec.exists()

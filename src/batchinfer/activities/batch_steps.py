@@ -139,7 +139,11 @@ def finalize_job(services: Services, ref: JobRef, status: str,
                  error: dict[str, Any] | None) -> dict[str, Any]:
     """Merge outcomes into the report, drop the job's secrets, return the summary."""
     store = services.job_store
-    spec = store.load_spec(ref.job_id)
+    try:
+        spec = store.load_spec(ref.job_id)
+    except (ValueError, TypeError, KeyError):  # an unreadable request: report, then delete it
+        log.error("Job %s: its stored request is unreadable", ref.job_id)
+        spec = None
     if spec is None:
         # A retry after the report was saved and the secrets forgotten (e.g. the host died
         # before the activity's result was recorded): without the spec the URLs can't be

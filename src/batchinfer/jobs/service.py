@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from batchinfer.jobs.model import JobRef, JobSpec
+from batchinfer.jobs.model import INSTANCE_OPTION, JobRef, JobSpec
 from batchinfer.orchestration.names import BATCH_JOB, CANCEL_EVENT
 from batchinfer.services import Services
 
@@ -89,6 +89,7 @@ async def submit_job(client: Any, services: Services, spec: JobSpec, instance_id
         existing = await client.get_status(instance_id)
         if existing:
             return False
+        spec = replace(spec, options={**spec.options, INSTANCE_OPTION: instance_id})
         await asyncio.to_thread(services.job_store.save_spec, spec)
         ref = JobRef(job_id=spec.job_id, kind=spec.kind, model_id=spec.model_id)
         try:
@@ -151,9 +152,43 @@ async def _purge_when_terminal(client: Any, instance_id: str, timeout: float = 3
         await asyncio.sleep(0.2)
 
 
+ORPHAN_GRACE = timedelta(minutes=5)
+"""A stored request younger than this may belong to a submission still starting its job."""
+
+
+async def forget_orphan_secrets(client: Any, services: Services) -> int:
+    """Delete stored requests (and the SAS in them) whose job has ended in any state or never
+    started (a host killed between storing the request and starting the job). Returns how many
+    were deleted. Requests that do not record their instance are left to the retention sweep."""
+    store = services.job_store
+    now = datetime.now(timezone.utc)
+    removed = 0
+    for spec in await asyncio.to_thread(lambda: list(store.iter_specs())):
+        instance_id = spec.options.get(INSTANCE_OPTION)
+        if not isinstance(instance_id, str):
+            continue
+        status = await client.get_status(instance_id)
+        if status:
+            orphan = status.runtime_status.value in TERMINAL_DURABLE
+        else:
+            try:
+                created = datetime.strptime(spec.created, "%Y-%m-%dT%H:%M:%SZ").replace(
+                    tzinfo=timezone.utc)
+            except ValueError:
+                created = now - ORPHAN_GRACE
+            orphan = now - created >= ORPHAN_GRACE
+        if orphan:
+            await asyncio.to_thread(store.forget_secrets, spec.job_id)
+            removed += 1
+    return removed
+
+
 async def sweep_expired_jobs(client: Any, services: Services, instance_prefix: str,
                              job_id_of: Any) -> int:
-    """Delete finished jobs older than the retention period; at most once per interval."""
+    """Delete finished jobs older than the retention period, and orphaned stored requests;
+    at most once per interval (so the first call after a start sweeps)."""
+    if services.sweep_due("orphan-requests", SWEEP_INTERVAL_SECONDS):
+        await forget_orphan_secrets(client, services)
     if not services.sweep_due(instance_prefix, SWEEP_INTERVAL_SECONDS):
         return 0
     cutoff = datetime.now(timezone.utc) - timedelta(hours=services.settings.status_retention_hours)

@@ -229,3 +229,23 @@ class LocalFolderStore:
                 raise BlobNotFoundError(f"blob {name!r} does not exist") from None
         except OSError as error:
             raise _access_error("delete", name, error) from None
+
+
+def remove_stale_temp_files(root: Path, before: float) -> int:
+    """Delete this adapter's temp files under `root` last modified before `before` (a Unix
+    time): what a killed process left behind mid-write. Newer ones may be in flight. Links are
+    not followed. Returns how many were removed."""
+    removed = 0
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in files:
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                st = os.lstat(path)
+                if stat.S_ISREG(st.st_mode) and st.st_mtime < before:
+                    os.unlink(path)
+                    removed += 1
+            except OSError:
+                continue
+    return removed
