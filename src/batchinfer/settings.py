@@ -85,6 +85,9 @@ SETTINGS: tuple[Setting, ...] = (
             "comma-separated Azurite blob endpoints user URLs may name (default: "
             "FUNCHOST_AZURITE_BLOB_ENDPOINT, else 127.0.0.1:10000 and localhost:10000)", None,
             azure=False),
+    Setting("BATCHINFER_DECODE_BUDGET_MB",
+            "memory all pages being decoded and analyzed may hold together (default 1024)",
+            None, azure=False),
     Setting("BATCHINFER_PUBLIC_BASE_URL",
             "base URL (with route prefix) of Operation-Location/nextLink URLs, e.g. "
             "https://api.example.com/api; empty: the request's host when allowed", None,

@@ -59,5 +59,26 @@ def _from_env() -> ByteBudget:
     return ByteBudget(int(max(1.0, megabytes) * 1024 * 1024))
 
 
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 1024 * 1024
+
+
+def return_large_frees_to_the_os() -> bool:
+    """Pin glibc's mmap threshold at 1 MiB, so page-sized buffers are mapped and unmapped
+    instead of staying in the per-thread malloc arenas of every activity thread that once held
+    one (by default the threshold climbs to 32 MiB after the first large free, and freed pages
+    then stay resident per thread: 8 threads held 1.3 GB for pages budgeted at 0.7 GB).
+    Best effort: False where the C library has no `mallopt`."""
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    except (OSError, AttributeError):
+        return False
+
+
+return_large_frees_to_the_os()
 DECODE_BUDGET = _from_env()
 """The budget every page of this process draws on."""
