@@ -5,7 +5,7 @@ during a detect-batch, and checks that each job completes, every result parses, 
 missing or doubled, and no temp file or stored request is left. The short version runs in CI
 as `tests/e2e/test_reliability.py`.
 
-    .venv/bin/python bench/reliability.py [--kills 10] [--items 300] [--timestamps 40000]
+    .venv/bin/python bench/reliability.py [--kills 10] [--items 300] [--timestamps 150000]
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--items", type=int, default=300)
-    parser.add_argument("--timestamps", type=int, default=40_000)
+    parser.add_argument("--timestamps", type=int, default=150_000)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -45,7 +45,7 @@ def main() -> int:
             Path(tmp), args.items, args.kills, seed=args.seed))
     with tempfile.TemporaryDirectory() as tmp:
         ok &= show(f"detect-batch, {args.timestamps} timestamps", detect_batch(
-            Path(tmp), args.timestamps, args.kills, seed=args.seed, gap=(0.5, 1.5)))
+            Path(tmp), args.timestamps, args.kills, seed=args.seed, gap=(0.2, 1.0)))
     return 0 if ok else 1
 
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import azure.functions as func
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from funchost.app_index import FunctionSpec
 from funchost.durable.management import RPC_BASE, WEBHOOK_BASE, ManagementApi
@@ -117,7 +119,8 @@ class HttpFrontDoor:
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES, handler_args={
-            "keepalive_timeout": self._settings.body_idle_timeout})
+            "keepalive_timeout": self._settings.body_idle_timeout,
+            "auto_decompress": False})  # request_body decodes, bounded
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 
@@ -140,6 +143,8 @@ class HttpFrontDoor:
             return await self._dispatch_function(request, path)
         except BodyRefused as refused:
             return _error(refused.status, refused.code, refused.message)
+        except (RequestPayloadError, HttpProcessingError):  # a body that does not decode
+            return _error(400, "InvalidBody", "The request body could not be read.")
         except web.HTTPException:
             raise
         except Exception:

@@ -302,3 +302,19 @@ def test_a_job_that_fails_unexpectedly_still_deletes_its_request(host: HostProce
     assert state["runtimeStatus"] == "Completed", state
     assert state["output"]["status"] == "failed"
     assert not spec.exists()
+
+
+def test_gzip_bodies_are_decoded_and_bombs_refused(host: HostProcess) -> None:
+    import gzip
+
+    headers = {"Ocp-Apim-Subscription-Key": KEY, "Content-Encoding": "gzip",
+               "Content-Type": "application/json"}
+    fine = requests.post(host.base_url + DI_BATCH, data=gzip.compress(b'{"nope": 1}'),
+                         headers=headers, timeout=30)
+    assert fine.status_code == 400 and fine.json()["error"]["code"] == "InvalidRequest"
+    bomb = gzip.compress(b" " * (150 * 1024 * 1024))  # 150 MB of spaces in ~150 KB
+    refused = requests.post(host.base_url + DI_BATCH, data=bomb, headers=headers, timeout=60)
+    assert refused.status_code == 413
+    brotli = requests.post(host.base_url + DI_BATCH, data=b"x", timeout=30,
+                           headers={**headers, "Content-Encoding": "br"})
+    assert brotli.status_code == 415

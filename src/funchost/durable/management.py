@@ -153,7 +153,7 @@ class ManagementApi:
                     return self._entity_state(parts[1], parts[2])
                 if method == "POST":
                     return await self._signal_entity(request, parts[1], parts[2])
-            if parts[:1] == ["entities"]:
+            if parts[:1] == ["entities"] and method in ("GET", "DELETE"):
                 return _error(501, "Listing or deleting entities is not supported by the "
                                    "embedded host.")
         except DurableError as exc:
@@ -162,12 +162,12 @@ class ManagementApi:
 
     # ---------------------------------------------------------------------------- operations
     async def _start(self, request: web.Request, name: str, instance_id: str | None) -> web.Response:
-        body = await request.text()
+        body = await _body_text(request)
         raw_input = body if body.strip() else None
         if raw_input is not None:
             try:
                 json.loads(raw_input)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return _error(400, "The request body must be JSON.")
         instance_id = self._engine.start_orchestration(name, instance_id, raw_input)
         origin = f"{request.scheme}://{request.host}"
@@ -215,7 +215,9 @@ class ManagementApi:
         if token:
             try:
                 after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, RecursionError):
+                after = ()
+            if len(after) != 2 or not all(isinstance(part, str) for part in after):
                 return _error(400, "The continuation token is not valid.")
         limit = _top(top)
         rows = self._engine.store.query_instances(
@@ -285,11 +287,11 @@ class ManagementApi:
             return _error(400, "The 'op' query parameter names the operation to signal.")
         if not self._engine.entities.known(name):
             return _error(404, f"No entity function named '{name}'.")
-        body = await request.text()
+        body = await _body_text(request)
         if body.strip():
             try:
                 json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return _error(400, "The operation input must be JSON.")
         self._engine.entities.signal(name, key, operation, body if body.strip() else None)
         return web.Response(status=202)
@@ -298,13 +300,22 @@ class ManagementApi:
                            event_name: str) -> web.Response:
         if request.content_type != "application/json":
             return _error(400, "Only application/json request content is supported")
-        body = await request.text()
+        body = await _body_text(request)
         try:
             json.loads(body) if body.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):
             return _error(400, "The event data must be JSON.")
         self._engine.raise_event(instance_id, event_name, body if body.strip() else None)
         return web.Response(status=202)
+
+
+async def _body_text(request: web.Request) -> str:
+    """The body as UTF-8 text; undecodable bytes are a client error (DurableError 400)."""
+    raw = await request.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DurableError(400, "The request body must be UTF-8 JSON.") from None
 
 
 def _normalise_time(text: str | None) -> str | None:
