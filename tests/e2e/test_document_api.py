@@ -23,7 +23,7 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 
 from batchinfer.samples import SampleDoc, generate_sample_documents
 from tests.support.azurite import DEV_ACCOUNT, DEV_KEY, REPO_ROOT, Azurite
-from tests.support.host import HostProcess, SdkClient
+from tests.support.host import HostProcess
 
 API_VERSION = "2024-11-30"
 MODEL = "prebuilt-read"
