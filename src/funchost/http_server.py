@@ -3,7 +3,7 @@
 One aiohttp application serves everything, like the Functions host does on port 7071:
 `/{routePrefix}/...` for HTTP triggers (ASP.NET route templates, method filters, auth levels),
 `/runtime/webhooks/durabletask/...` for the public durable management API, `/durabletask/<secret>/...`
-as the SDK's `rpcBaseUrl` (loopback callers that know this start's random path segment only), and
+as the SDK's `rpcBaseUrl` (loopback callers that know the host's random path segment only), and
 `/admin/host/status`. The management API and admin routes always need the admin key (configured,
 or derived by `funchost.secrets`). Anything else, and any failure inside the host, answers JSON,
 never an HTML page or a hang.
@@ -194,7 +194,8 @@ class HttpFrontDoor:
         accepted = [self._secrets.admin_key]
         if level == "FUNCTION" and settings.function_key:
             accepted.append(settings.function_key)
-        return any(hmac.compare_digest(supplied.encode(), key.encode()) for key in accepted)
+        raw = supplied.encode("utf-8", "replace")
+        return any(hmac.compare_digest(raw, key.encode()) for key in accepted)
 
     def _api_key_present(self, request: web.Request) -> bool:
         """The app's own API keys (`FUNCHOST_API_KEYS_SETTING`), checked before a body is read;

@@ -17,6 +17,6 @@ def test_document_batch_survives_sigkills(tmp_path: Path) -> None:
 
 
 def test_detect_batch_survives_sigkills(tmp_path: Path) -> None:
-    outcome = detect_batch(tmp_path, timestamps=12_000, kills=2, gap=(0.2, 0.8))
+    outcome = detect_batch(tmp_path, timestamps=60_000, kills=2, gap=(0.1, 0.5))
     assert outcome.problems == []
     assert outcome.kills >= 1
