@@ -8,7 +8,7 @@ Host settings of our own (environment variables or `local.settings.json` Values)
 
 | name | meaning |
 |---|---|
-| `FUNCHOST_MASTER_KEY` | admin/system key; when set, `admin` routes and the public durable webhooks require it |
+| `FUNCHOST_MASTER_KEY` | admin/system key for `admin` routes and the durable management API, which always need one: unset, the host derives a key into `<data-dir>/host-secrets.json` (see `funchost.secrets`) |
 | `FUNCHOST_FUNCTION_KEY` | function key; when set (or a master key is set), `function` routes require a key |
 | `FUNCHOST_BLOB_POLL_SECONDS` | blob trigger polling interval (default 2 s) |
 | `FUNCHOST_AZURITE_BLOB_ENDPOINT` | where `UseDevelopmentStorage=true` points (default Azurite's 127.0.0.1:10000) |
@@ -17,7 +17,7 @@ Host settings of our own (environment variables or `local.settings.json` Values)
 | `FUNCHOST_MAX_INFLIGHT_BODY_MB` | request bytes all bodies being received may hold together (default 256) |
 
 Keys are passed as the `code` query parameter or the `x-functions-key` header. With no key
-configured every route is open, as `func start` is locally.
+configured every function route below `admin` is open, as `func start` is locally.
 """
 from __future__ import annotations
 
