@@ -18,7 +18,7 @@ from funchost.durable.management import ManagementApi
 from funchost.durable.store import DurableStore
 from funchost.http_server import HttpFrontDoor
 from funchost.invoker import Invoker
-from funchost.secrets import load_host_secrets
+from funchost.host_secrets import load_host_secrets
 from funchost.settings import HostSettings
 
 log = logging.getLogger("funchost")

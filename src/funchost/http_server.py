@@ -5,7 +5,7 @@ One aiohttp application serves everything, like the Functions host does on port 
 `/runtime/webhooks/durabletask/...` for the public durable management API, `/durabletask/<secret>/...`
 as the SDK's `rpcBaseUrl` (loopback callers that know the host's random path segment only), and
 `/admin/host/status`. The management API and admin routes always need the admin key (configured,
-or derived by `funchost.secrets`). Anything else, and any failure inside the host, answers JSON,
+or derived by `funchost.host_secrets`). Anything else, and any failure inside the host, answers JSON,
 never an HTML page or a hang.
 
 Request bodies are guarded before they are read: keys are checked on the headers first (host
@@ -34,7 +34,7 @@ from funchost.durable.management import RPC_BASE, WEBHOOK_BASE, ManagementApi
 from funchost.invoker import Invoker
 from funchost.request_body import BodyBudget, BodyRefused, read_body
 from funchost.routes import RouteTemplate, best_match, compile_route
-from funchost.secrets import HostSecrets
+from funchost.host_secrets import HostSecrets
 from funchost.settings import HostSettings
 
 log = logging.getLogger("funchost.http")

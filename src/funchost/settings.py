@@ -8,7 +8,7 @@ Host settings of our own (environment variables or `local.settings.json` Values)
 
 | name | meaning |
 |---|---|
-| `FUNCHOST_MASTER_KEY` | admin/system key for `admin` routes and the durable management API, which always need one: unset, the host derives a key into `<data-dir>/host-secrets.json` (see `funchost.secrets`) |
+| `FUNCHOST_MASTER_KEY` | admin/system key for `admin` routes and the durable management API, which always need one: unset, the host derives a key into `<data-dir>/host-secrets.json` (see `funchost.host_secrets`) |
 | `FUNCHOST_FUNCTION_KEY` | function key; when set (or a master key is set), `function` routes require a key |
 | `FUNCHOST_BLOB_POLL_SECONDS` | blob trigger polling interval (default 2 s) |
 | `FUNCHOST_AZURITE_BLOB_ENDPOINT` | where `UseDevelopmentStorage=true` points (default Azurite's 127.0.0.1:10000) |
