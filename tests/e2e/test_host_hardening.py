@@ -318,3 +318,14 @@ def test_gzip_bodies_are_decoded_and_bombs_refused(host: HostProcess) -> None:
     brotli = requests.post(host.base_url + DI_BATCH, data=b"x", timeout=30,
                            headers={**headers, "Content-Encoding": "br"})
     assert brotli.status_code == 415
+
+
+def test_azurite_urls_on_other_loopback_ports_are_refused_before_connecting(
+        host: HostProcess) -> None:
+    for port in (22, 6379, 10001):
+        url = f"http://127.0.0.1:{port}/devstoreaccount1/cont?sv=1&sig=x"
+        response = requests.post(host.base_url + DI_BATCH, headers=KEYED, timeout=30, json={
+            "azureBlobSource": {"containerUrl": url}, "resultContainerUrl": url})
+        assert response.status_code == 400, response.text
+        inner = response.json()["error"]["innererror"]
+        assert "emulator endpoint" in inner["message"] and "sig=" not in response.text

@@ -18,6 +18,8 @@ import requests
 from tests.support.azurite import REPO_ROOT
 from tests.support.host import HostProcess
 
+pytestmark = pytest.mark.reliability
+
 API_VERSION = "api-version=2024-11-30"
 DI = "/api/documentintelligence/documentModels"
 AD = "/api/anomalydetector/v1.1/multivariate"

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.reliability import detect_batch, document_batch
+
+pytestmark = pytest.mark.reliability
 
 
 def test_document_batch_survives_sigkills(tmp_path: Path) -> None:
