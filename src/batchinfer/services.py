@@ -6,6 +6,7 @@ Built once per process and cached (`get_services`), so triggers stay thin adapte
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,8 +160,21 @@ def build_services(settings: AppSettings | None = None, *,
 
 @functools.lru_cache(maxsize=1)
 def get_services() -> Services:
-    """The process-wide services (an explicit cache, cleared by tests with cache_clear())."""
-    return build_services()
+    """The process-wide services (an explicit cache, cleared by tests with cache_clear()).
+    Built on first use, which also starts the sweep of what a killed process left behind."""
+    services = build_services()
+    threading.Thread(target=_sweep_at_start, args=(services,), name="startup-sweep",
+                     daemon=True).start()
+    return services
+
+
+def _sweep_at_start(services: Services) -> None:
+    from batchinfer.jobs.cleanup import sweep_temp_files
+
+    try:
+        sweep_temp_files(services.job_store, services.policy)
+    except Exception:  # best effort: a failed sweep must not stop the service
+        logging.getLogger("batchinfer.cleanup").exception("Start-up sweep failed")
 
 
 def local_storage_root(settings: AppSettings) -> Path:

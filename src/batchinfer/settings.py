@@ -81,6 +81,20 @@ SETTINGS: tuple[Setting, ...] = (
             local=False),
     Setting("AZURE_CLIENT_ID", "user-assigned identity used by DefaultAzureCredential",
             local=False),
+    Setting("BATCHINFER_AZURITE_ENDPOINTS",
+            "comma-separated Azurite blob endpoints user URLs may name (default: "
+            "FUNCHOST_AZURITE_BLOB_ENDPOINT, else 127.0.0.1:10000 and localhost:10000)", None,
+            azure=False),
+    Setting("BATCHINFER_DECODE_BUDGET_MB",
+            "memory all pages being decoded and analyzed may hold together (default 1024)",
+            None, azure=False),
+    Setting("BATCHINFER_PUBLIC_BASE_URL",
+            "base URL (with route prefix) of Operation-Location/nextLink URLs, e.g. "
+            "https://api.example.com/api; empty: the request's host when allowed", None,
+            azure=False),
+    Setting("BATCHINFER_ALLOWED_HOSTS",
+            "comma-separated Host header values answered (default: loopback names and "
+            "WEBSITE_HOSTNAME); others get 400", None, azure=False),
     # --- set by the embedded host's users, read where UseDevelopmentStorage=true is resolved ---
     Setting("FUNCHOST_AZURITE_BLOB_ENDPOINT", "Azurite blob endpoint (embedded host only)", None,
             azure=False, local=False),
@@ -125,6 +139,8 @@ class AppSettings:
     inbox_storage_account: str | None = None
     inbox_storage_client_id: str | None = None
     azurite_blob_endpoint: str | None = None
+    public_base_url: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AppSettings:
@@ -149,4 +165,17 @@ class AppSettings:
             inbox_storage_account=_get(env, "BATCHINFER_INBOX_STORAGE__accountName"),
             inbox_storage_client_id=_get(env, "BATCHINFER_INBOX_STORAGE__clientId"),
             azurite_blob_endpoint=_get(env, "FUNCHOST_AZURITE_BLOB_ENDPOINT"),
+            public_base_url=(_get(env, "BATCHINFER_PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            allowed_hosts=_allowed_hosts(env),
         )
+
+
+def _allowed_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Host names whose Host header the APIs answer (and copy into URLs they return)."""
+    configured = _get(env, "BATCHINFER_ALLOWED_HOSTS")
+    if configured:
+        return tuple(h.strip().lower() for h in configured.split(",") if h.strip())
+    defaults = ["127.0.0.1", "localhost", "::1"]
+    if env.get("WEBSITE_HOSTNAME"):  # set by App Service: the app's own host name
+        defaults.append(env["WEBSITE_HOSTNAME"].split(":")[0].lower())
+    return tuple(defaults)

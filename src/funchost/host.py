@@ -17,6 +17,7 @@ from funchost.data_lock import DataDirLock
 from funchost.durable.engine import DurableEngine
 from funchost.durable.management import ManagementApi
 from funchost.durable.store import DurableStore
+from funchost.host_secrets import load_host_secrets
 from funchost.http_server import HttpFrontDoor
 from funchost.invoker import Invoker
 from funchost.settings import HostSettings
@@ -55,6 +56,7 @@ class FunctionHost:
         invoker = Invoker(settings.app_dir, self._pool)
         management = None
         self._lock.acquire()  # before the store: two hosts must never share one data dir
+        secrets = load_host_secrets(settings.data_dir, settings.master_key)
         self._store = DurableStore(settings.data_dir / "durable.sqlite3")
         if uses_durable(self.functions):
             self.engine = DurableEngine(
@@ -65,8 +67,8 @@ class FunctionHost:
                 options=settings.durable,
             )
             await self.engine.start()
-            management = ManagementApi(self.engine, settings.hub_name, settings.master_key)
-        front_door = HttpFrontDoor(settings, self.functions, invoker, management)
+            management = ManagementApi(self.engine, settings.hub_name, secrets.admin_key)
+        front_door = HttpFrontDoor(settings, self.functions, invoker, management, secrets)
         self._runner = web.AppRunner(front_door.application(), access_log=None,
                                      handle_signals=False)
         await self._runner.setup()
@@ -82,6 +84,9 @@ class FunctionHost:
         if self._blobs is not None:
             await self._blobs.start()
         self._log_functions(front_door)
+        if secrets.admin_key_derived:
+            log.info("No FUNCHOST_MASTER_KEY: the management API needs the derived admin key in "
+                     "%s", settings.data_dir / "host-secrets.json")
 
     def _log_functions(self, front_door: HttpFrontDoor) -> None:
         base = f"http://{self.settings.listen_host}:{self.settings.port}"

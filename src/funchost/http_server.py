@@ -2,9 +2,16 @@
 
 One aiohttp application serves everything, like the Functions host does on port 7071:
 `/{routePrefix}/...` for HTTP triggers (ASP.NET route templates, method filters, auth levels),
-`/runtime/webhooks/durabletask/...` for the public durable management API, `/durabletask/...` as
-the SDK's `rpcBaseUrl` (loopback callers only), and `/admin/host/status`. Anything else, and any
-failure inside the host, answers JSON, never an HTML page or a hang.
+`/runtime/webhooks/durabletask/...` for the public durable management API, `/durabletask/<secret>/...`
+as the SDK's `rpcBaseUrl` (loopback callers that know the host's random path segment only), and
+`/admin/host/status`. The management API and admin routes always need the admin key (configured,
+or derived by `funchost.host_secrets`). Anything else, and any failure inside the host, answers JSON,
+never an HTML page or a hang.
+
+Request bodies are guarded before they are read: keys are checked on the headers first (host
+keys, and the app's own API keys when `FUNCHOST_API_KEYS_SETTING` names the app setting that holds
+them), a declared length over the limit is refused unread, bodies are read in chunks with an idle
+and a total deadline (slow clients get `408`), and all bodies in flight share one byte budget.
 """
 from __future__ import annotations
 
@@ -12,27 +19,48 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from funchost.app_index import FunctionSpec
 from funchost.durable.management import RPC_BASE, WEBHOOK_BASE, ManagementApi
+from funchost.host_secrets import HostSecrets
 from funchost.invoker import Invoker
+from funchost.request_body import BodyBudget, BodyRefused, read_body
 from funchost.routes import RouteTemplate, best_match, compile_route
 from funchost.settings import HostSettings
 
 log = logging.getLogger("funchost.http")
 
 MAX_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
+API_KEY_HEADERS = ("Ocp-Apim-Subscription-Key", "api-key")
+"""Where `FUNCHOST_API_KEYS_SETTING` keys are looked for (what Azure AI clients send)."""
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
     return web.Response(status=status, content_type="application/json",
                         text=json.dumps({"error": {"code": code, "message": message}}))
+
+
+def _api_key_error() -> web.Response:
+    """401 readable by both error dialects: `{"error": {...}}` and top-level `code`/`message`."""
+    message = ("Access denied due to a missing or invalid key. Send it in the "
+               "Ocp-Apim-Subscription-Key header.")
+    return web.Response(status=401, content_type="application/json", text=json.dumps(
+        {"error": {"code": "401", "message": message}, "code": "401", "message": message}))
+
+
+def _header_text(request: web.Request, name: str) -> str:
+    """A header as text; undecodable bytes never match a key (and never raise)."""
+    value = request.headers.get(name) or ""
+    return value if value.isprintable() else ""
 
 
 @dataclass(frozen=True)
@@ -76,12 +104,15 @@ class HttpFrontDoor:
     """Dispatches every request: functions, durable webhooks, admin, or a JSON 404."""
 
     def __init__(self, settings: HostSettings, functions: list[FunctionSpec], invoker: Invoker,
-                 management: ManagementApi | None) -> None:
+                 management: ManagementApi | None, secrets: HostSecrets) -> None:
         self._settings = settings
         self._routes = build_routes(functions)
         self._invoker = invoker
         self._management = management
-        self._rpc_base_url = f"http://127.0.0.1:{settings.port}{RPC_BASE}/"
+        self._secrets = secrets
+        self._rpc_prefix = f"{RPC_BASE}/{secrets.rpc_token}/"
+        self._rpc_base_url = f"http://127.0.0.1:{settings.port}{self._rpc_prefix}"
+        self._budget = BodyBudget(settings.max_inflight_body_bytes)
 
     @property
     def rpc_base_url(self) -> str:
@@ -92,8 +123,9 @@ class HttpFrontDoor:
         return self._routes
 
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
-        # [\s\S]: a path with an encoded newline (%0A) is still ours to answer (JSON 404)
+        app = web.Application(client_max_size=MAX_BODY_BYTES, handler_args={
+            "keepalive_timeout": self._settings.body_idle_timeout,
+            "auto_decompress": False})  # request_body decodes, bounded
         app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)
         return app
 
@@ -101,9 +133,10 @@ class HttpFrontDoor:
         path = request.raw_path.split("?", 1)[0]
         try:
             if path.startswith(RPC_BASE + "/") and self._management is not None:
-                if not _is_loopback(request.remote):
-                    return _error(403, "Forbidden", "The durable RPC endpoint is loopback-only.")
-                return await self._management.handle(request, path[len(RPC_BASE) + 1:])
+                if not _is_loopback(request.remote) or not hmac.compare_digest(
+                        path[:len(self._rpc_prefix)].encode(), self._rpc_prefix.encode()):
+                    return _error(404, "NotFound", f"No function or host route matches {path}.")
+                return await self._management.handle(request, path[len(self._rpc_prefix):])
             if path.startswith(WEBHOOK_BASE + "/") and self._management is not None:
                 if not self._authorised(request, "ADMIN"):
                     return _error(401, "Unauthorized", "A valid system (master) key is required.")
@@ -115,6 +148,10 @@ class HttpFrontDoor:
             if path == "/" and self._settings.route_prefix and request.method in ("GET", "HEAD"):
                 return web.Response(text=ROOT_PAGE, content_type="text/html")  # as the host
             return await self._dispatch_function(request, path)
+        except BodyRefused as refused:
+            return _error(refused.status, refused.code, refused.message)
+        except (RequestPayloadError, HttpProcessingError):  # a body that does not decode
+            return _error(400, "InvalidBody", "The request body could not be read.")
         except web.HTTPException:
             raise
         except Exception:
@@ -152,21 +189,42 @@ class HttpFrontDoor:
             return _error(401, "Unauthorized",
                           "This function requires a key (the 'code' query parameter or the "
                           "'x-functions-key' header).")
+        if request.body_exists and not self._api_key_present(request):
+            return _api_key_error()  # refused on its headers: the body is never read
         return await self._invoke(request, route, route_params)
 
     def _authorised(self, request: web.Request, level: str) -> bool:
         settings = self._settings
-        if not settings.keys_enabled or level == "ANONYMOUS":
+        if level == "ANONYMOUS" or (level != "ADMIN" and not settings.keys_enabled):
             return True
-        supplied = request.headers.get("x-functions-key") or request.query.get("code") or ""
-        accepted = [k for k in (settings.master_key,) if k]
+        supplied = _header_text(request, "x-functions-key") or request.query.get("code") or ""
+        accepted = [self._secrets.admin_key]
         if level == "FUNCTION" and settings.function_key:
             accepted.append(settings.function_key)
-        return any(hmac.compare_digest(supplied.encode(), key.encode()) for key in accepted)
+        raw = supplied.encode("utf-8", "replace")
+        return any(hmac.compare_digest(raw, key.encode()) for key in accepted)
+
+    def _api_key_present(self, request: web.Request) -> bool:
+        """The app's own API keys (`FUNCHOST_API_KEYS_SETTING`), checked before a body is read;
+        the app checks them again itself. No setting or no keys: nothing to check here."""
+        setting = self._settings.api_keys_setting
+        keys = [k.strip() for k in (os.environ.get(setting, "") if setting else "").split(",")
+                if k.strip()]
+        if not keys:
+            return True
+        supplied = [v for v in (_header_text(request, h) for h in API_KEY_HEADERS) if v]
+        return any(hmac.compare_digest(s.encode(), k.encode()) for s in supplied for k in keys)
 
     async def _invoke(self, request: web.Request, route: HttpRoute,
                       route_params: dict[str, str]) -> web.StreamResponse:
-        body = await request.read()
+        async with self._budget.reserve(request, MAX_BODY_BYTES) as reservation:
+            body = await read_body(request, reservation, MAX_BODY_BYTES,
+                                   self._settings.body_idle_timeout,
+                                   self._settings.body_total_timeout)
+            return await self._call(request, route, route_params, body)
+
+    async def _call(self, request: web.Request, route: HttpRoute, route_params: dict[str, str],
+                    body: bytes) -> web.StreamResponse:
         spec = route.spec
         http_request = func.HttpRequest(
             method=request.method.upper(),

@@ -8,14 +8,17 @@ Host settings of our own (environment variables or `local.settings.json` Values)
 
 | name | meaning |
 |---|---|
-| `FUNCHOST_MASTER_KEY` | admin/system key; when set, `admin` routes and the public durable webhooks require it |
+| `FUNCHOST_MASTER_KEY` | admin/system key for `admin` routes and the durable management API, which always need one: unset, the host derives a key into `<data-dir>/host-secrets.json` (see `funchost.host_secrets`) |
 | `FUNCHOST_FUNCTION_KEY` | function key; when set (or a master key is set), `function` routes require a key |
 | `FUNCHOST_BLOB_POLL_SECONDS` | blob trigger polling interval (default 2 s) |
 | `FUNCHOST_AZURITE_BLOB_ENDPOINT` | where `UseDevelopmentStorage=true` points (default Azurite's 127.0.0.1:10000) |
 | `FUNCHOST_DURABLE_RETENTION_HOURS` | purge finished orchestrations this long after they ended (default: never, as Azure) |
+| `FUNCHOST_API_KEYS_SETTING` | name of an app setting with comma-separated API keys; when it holds keys, a request with a body must carry one in `Ocp-Apim-Subscription-Key` or `api-key` before its body is read |
+| `FUNCHOST_BODY_TIMEOUT_SECONDS` | a body that stops arriving for this long is dropped with `408` (default 30; 4x this in all) |
+| `FUNCHOST_MAX_INFLIGHT_BODY_MB` | request bytes all bodies being received may hold together (default 256) |
 
 Keys are passed as the `code` query parameter or the `x-functions-key` header. With no key
-configured every route is open, as `func start` is locally.
+configured every function route below `admin` is open, as `func start` is locally.
 """
 from __future__ import annotations
 
@@ -58,6 +61,13 @@ class HostSettings:
     function_key: str | None
     blob_poll_seconds: float
     durable: DurableOptions = field(default_factory=lambda: DurableOptions())
+    api_keys_setting: str | None = None
+    body_idle_timeout: float = 30.0
+    max_inflight_body_bytes: int = 256 * 1024 * 1024
+
+    @property
+    def body_total_timeout(self) -> float:
+        return 4 * self.body_idle_timeout
 
     @property
     def keys_enabled(self) -> bool:
@@ -117,6 +127,10 @@ def load_settings(app_dir: Path, data_dir: Path, port: int, listen_host: str = "
         function_key=os.environ.get("FUNCHOST_FUNCTION_KEY") or None,
         blob_poll_seconds=float(os.environ.get("FUNCHOST_BLOB_POLL_SECONDS") or 2.0),
         durable=_durable_options(host_json, durable),
+        api_keys_setting=os.environ.get("FUNCHOST_API_KEYS_SETTING") or None,
+        body_idle_timeout=float(os.environ.get("FUNCHOST_BODY_TIMEOUT_SECONDS") or 30.0),
+        max_inflight_body_bytes=int(float(os.environ.get("FUNCHOST_MAX_INFLIGHT_BODY_MB") or 256)
+                                    * 1024 * 1024),
     )
 
 

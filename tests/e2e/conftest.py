@@ -26,7 +26,7 @@ def sample_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProces
 
 @pytest.fixture(scope="module")
 def sdk(sample_host: HostProcess) -> Iterator[SdkClient]:
-    client = SdkClient(sample_host.base_url)
+    client = sample_host.sdk()
     try:
         yield client
     finally:

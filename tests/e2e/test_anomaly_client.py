@@ -85,7 +85,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterato
     signature = parse_qs(sas)["sig"][0]
     data_url = f"{azurite.blob_endpoint}/{container.container_name}/plant/series.csv?{sas}"
 
-    host = HostProcess(REPO_ROOT, root / "host", env={"BATCHINFER_DATA_ROOT": str(root)})
+    host = HostProcess(REPO_ROOT, root / "host", env={
+        "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
     host.start()
     responses: list[str] = []
 

@@ -37,7 +37,7 @@ def _ledger_host(tmp_path: Path) -> Iterator[tuple[HostProcess, SdkClient, Path]
     out = tmp_path / "out"
     host = HostProcess(SAMPLE_APP, tmp_path / "data", env={"SAMPLE_OUTPUT_DIR": str(out)})
     host.start()
-    sdk = SdkClient(host.base_url)
+    sdk = host.sdk()
     try:
         yield host, sdk, out
     finally:

@@ -23,7 +23,7 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 
 from batchinfer.samples import SampleDoc, generate_sample_documents
 from tests.support.azurite import DEV_ACCOUNT, DEV_KEY, REPO_ROOT, Azurite
-from tests.support.host import HostProcess, SdkClient
+from tests.support.host import HostProcess
 
 API_VERSION = "2024-11-30"
 MODEL = "prebuilt-read"
@@ -79,12 +79,13 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def api(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterator[Api]:
     root = tmp_path_factory.mktemp("docapi")
     storage = root / "storage"
     storage.mkdir()
     host = HostProcess(REPO_ROOT, root / "host", env={
         "BATCHINFER_DATA_ROOT": str(root),
+        "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint,
         "BATCHINFER_LOCAL_ROOTS": str(storage),
         "BATCHINFER_ITEMS_PER_ACTIVITY": "1",
     })
@@ -448,7 +449,7 @@ def test_cancel_a_running_job(api: Api, samples: list[SampleDoc]) -> None:
     again = requests.post(cancel_url, timeout=30)
     _assert_error(again, 409, "Conflict")
     # chunks already running stop after their current item; the report stays as it was
-    sdk = SdkClient(api.host.base_url)
+    sdk = api.host.sdk()
     try:
         result_id = body["resultId"]
         units = sdk.run(lambda c: c.get_status_by(

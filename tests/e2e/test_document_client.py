@@ -75,7 +75,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterato
     for doc in samples:
         inputs.upload_blob(f"docs/{doc.path.name}", doc.path.read_bytes())
     inputs.upload_blob("elsewhere/ignored.png", samples[0].path.read_bytes())
-    host = HostProcess(REPO_ROOT, root / "host", env={"BATCHINFER_DATA_ROOT": str(root)})
+    host = HostProcess(REPO_ROOT, root / "host", env={
+        "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
     host.start()
     client = DocumentIntelligenceClient(endpoint=f"{host.base_url}/api",
                                         credential=AzureKeyCredential("any"))

@@ -191,6 +191,7 @@ def test_list_filter_and_continuation(sdk: SdkClient, sample_host: HostProcess) 
     token = None
     while True:
         headers = {"x-ms-continuation-token": token} if token else {}
+        headers["x-functions-key"] = sample_host.admin_key
         r = requests.get(url, headers=headers, timeout=10)
         assert r.status_code == 200
         seen += [s["instanceId"] for s in r.json()]

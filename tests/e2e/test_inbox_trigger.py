@@ -41,7 +41,7 @@ def wait_for(predicate: Callable[[], T | None], timeout: float = 120, what: str 
 def batch_jobs(host: HostProcess) -> list[dict[str, Any]]:
     """Every `batch_job` instance the host knows, via the durable management API."""
     response = requests.get(f"{host.base_url}/runtime/webhooks/durabletask/instances",
-                            timeout=30)
+                            headers={"x-functions-key": host.admin_key}, timeout=30)
     assert response.status_code == 200, response.text
     return [i for i in response.json() if (i.get("name") or "").lower() == "batch_job"]
 

@@ -435,6 +435,8 @@ def containers(azurite: Azurite) -> Iterator[tuple[str, str]]:
 def test_details_carry_urls_without_sas(env: Env, azurite: Azurite,
                                         containers: tuple[str, str]) -> None:
     source, results = containers
+    env.services.policy = StorageAllowList(local_roots=[env.root / "storage"],
+                                           emulator_endpoints=[azurite.blob_endpoint])
     source_url = f"{azurite.blob_endpoint}/{source}?{_sas(source)}"
     result_url = f"{azurite.blob_endpoint}/{results}?{_sas(results)}"
     ref = env.job(prefix="docs/", source_url=source_url, result_url=result_url)

@@ -57,8 +57,8 @@ def container(azurite: Azurite) -> Iterator[str]:
 
 
 @pytest.fixture()
-def policy() -> StorageAllowList:
-    return StorageAllowList(local_roots=())
+def policy(azurite: Azurite) -> StorageAllowList:
+    return StorageAllowList(local_roots=(), emulator_endpoints=[azurite.blob_endpoint])
 
 
 @pytest.fixture()
@@ -147,7 +147,8 @@ def test_list_many_blobs_pages(azurite: Azurite, container: str) -> None:
     client = service.get_container_client(container)
     for i in range(30):
         client.upload_blob(f"many/{i:03d}.txt", b"x")
-    container_url = StorageAllowList(local_roots=()).check(
+    container_url = StorageAllowList(local_roots=(),
+                                     emulator_endpoints=[azurite.blob_endpoint]).check(
         _url(azurite, container, _sas(container, read=True, list=True))
     )
     store = AzureBlobStore(container_url, results_per_page=7)

@@ -56,12 +56,15 @@ def test_list_with_prefix(store: LocalFolderStore) -> None:
     assert info.size == 2 and info.etag and info.last_modified is not None
 
 
-def test_list_skips_temp_files_and_symlinks(store: LocalFolderStore, tmp_path: Path) -> None:
+def test_list_skips_temp_files_and_lists_symlinks_unreadable(store: LocalFolderStore,
+                                                            tmp_path: Path) -> None:
     (store.root / "in" / f"{TEMP_PREFIX}abc").write_bytes(b"partial")
     secret = tmp_path / "secret.txt"
     secret.write_bytes(b"s")
     (store.root / "in" / "link.txt").symlink_to(secret)
-    assert [i.name for i in store.list_blobs(prefix="in/")] == ["in/a.pdf", "in/sub/b.pdf"]
+    # listed, so a job reports it as a failed item instead of dropping it silently
+    assert [i.name for i in store.list_blobs(prefix="in/")] == \
+        ["in/a.pdf", "in/link.txt", "in/sub/b.pdf"]
     with pytest.raises(InvalidPathError):
         store.read_blob(name="in/link.txt")
 

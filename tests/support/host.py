@@ -39,6 +39,23 @@ class HostProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def secrets(self) -> dict[str, str]:
+        """The host's private secrets file (admin key when derived, RPC path token)."""
+        return json.loads((self.data_dir / "host-secrets.json").read_text())
+
+    @property
+    def admin_key(self) -> str:
+        """The admin key the management API needs (configured, else the derived one)."""
+        return self.env.get("FUNCHOST_MASTER_KEY") or self.secrets()["derivedMasterKey"]
+
+    @property
+    def rpc_base_url(self) -> str:
+        return f"{self.base_url}/durabletask/{self.secrets()['rpcToken']}/"
+
+    def sdk(self, hub: str = "SampleHub") -> SdkClient:
+        """The SDK's client bound to this host as a `durableClient` binding would be."""
+        return SdkClient(self.base_url, hub, rpc_base_url=self.rpc_base_url)
+
     def start(self, timeout: float = 60) -> HostProcess:
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
@@ -86,7 +103,8 @@ class SdkClient:
     call must run on the same loop (a fresh `asyncio.run` per call would fail).
     """
 
-    def __init__(self, base_url: str, hub: str = "SampleHub") -> None:
+    def __init__(self, base_url: str, hub: str = "SampleHub", *,
+                 rpc_base_url: str | None = None) -> None:
         from azure.durable_functions import DurableOrchestrationClient
 
         self._runner = asyncio.Runner()
@@ -97,7 +115,7 @@ class SdkClient:
                                f"{base_url}/runtime/webhooks/durabletask/instances/INSTANCEID"},
             "baseUrl": f"{base_url}/runtime/webhooks/durabletask",
             "requiredQueryStringParameters": "",
-            "rpcBaseUrl": f"{base_url}/durabletask/",
+            "rpcBaseUrl": rpc_base_url or f"{base_url}/durabletask/",
             "httpBaseUrl": None,
             "connectionName": None,
         }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -125,7 +126,8 @@ def test_submit_is_idempotent_and_passes_no_secrets(services: Services) -> None:
     name, instance_id, payload = client.started[0]
     assert (name, instance_id) == (BATCH_JOB, "docbatch:m:j1")
     assert payload == {"job_id": "j1", "kind": DOCUMENT_ANALYSIS, "model_id": "prebuilt-read"}
-    assert services.job_store.load_spec("j1") == _spec("j1")
+    stored = services.job_store.load_spec("j1")
+    assert stored == replace(_spec("j1"), options={"instanceId": "docbatch:m:j1"})
 
 
 def test_get_job_ignores_other_orchestrations_and_loads_report_when_done(

@@ -29,14 +29,29 @@ def test_allowed_account(policy: StorageAllowList) -> None:
     assert c.account == "goodacct" and c.sas_token == SAS
 
 
-def test_azurite_any_port(policy: StorageAllowList) -> None:
-    for url in (
-        "http://127.0.0.1:10000/devstoreaccount1/inputs",
+def test_azurite_only_on_its_configured_endpoint(policy: StorageAllowList) -> None:
+    for url in ("http://127.0.0.1:10000/devstoreaccount1/inputs",
+                "http://localhost:10000/devstoreaccount1/out"):
+        assert policy.check(url).account == "devstoreaccount1"
+    for url in (  # any other loopback port would let a request probe local services
         "http://127.0.0.1:54321/devstoreaccount1/inputs",
         "http://localhost:1/devstoreaccount1/out",
         "https://127.0.0.1:443/devstoreaccount1/out",
+        "http://127.0.0.1/devstoreaccount1/out",
     ):
-        assert policy.check(url).account == "devstoreaccount1"
+        with pytest.raises(UrlNotAllowedError, match="emulator endpoint"):
+            policy.check(url)
+
+
+def test_azurite_endpoints_from_settings() -> None:
+    from_host = StorageAllowList.from_settings(
+        {"FUNCHOST_AZURITE_BLOB_ENDPOINT": "http://127.0.0.1:20000/devstoreaccount1"})
+    assert from_host.check("http://127.0.0.1:20000/devstoreaccount1/cont").port == 20000
+    with pytest.raises(UrlNotAllowedError):
+        from_host.check("http://127.0.0.1:10000/devstoreaccount1/cont")
+    explicit = StorageAllowList.from_settings(
+        {"BATCHINFER_AZURITE_ENDPOINTS": "127.0.0.1:30000, localhost:30001"})
+    assert explicit.check("http://localhost:30001/devstoreaccount1/cont").port == 30001
 
 
 def test_local_folder_inside_root(policy: StorageAllowList, roots: Path) -> None:
@@ -145,3 +160,19 @@ def test_azurite_default_off_when_hosted_in_azure() -> None:
 def test_bad_boolean_setting() -> None:
     with pytest.raises(ValueError, match="BATCHINFER_ALLOW_AZURITE"):
         StorageAllowList.from_settings({"BATCHINFER_ALLOW_AZURITE": "maybe"})
+
+
+def test_unreachable_emulator_error_carries_no_transport_detail() -> None:
+    from batchinfer.storage.azure_blob import AzureBlobStore
+    from batchinfer.storage.errors import StorageAccessError
+    from tests.support.azurite import free_port
+
+    port = free_port()  # nothing listens there
+    url = f"http://127.0.0.1:{port}/devstoreaccount1/cont"
+    policy = StorageAllowList(local_roots=(), emulator_endpoints=[f"127.0.0.1:{port}"])
+    store = AzureBlobStore(policy.check(url), retry_total=0)
+    with pytest.raises(StorageAccessError) as info:
+        list(store.list_blobs())
+    message = info.value.message
+    assert message.startswith("could not reach storage")
+    assert "Error" not in message and "refused" not in message.lower()

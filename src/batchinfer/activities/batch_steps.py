@@ -31,9 +31,10 @@ from batchinfer.jobs.origin import save_origin
 from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
 from batchinfer.services import Services
 from batchinfer.storage import (
+    InvalidPathError,
     StorageError,
-    blob_url,
     read_file_list,
+    report_url,
     validate_blob_name,
 )
 
@@ -87,12 +88,12 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
     items = names[start:stop]
     source = services.open_container(spec.source_url)
     results = services.open_container(spec.result_url)
-    result_names = {n: result_name_for(n, spec.source_prefix, spec.result_prefix) for n in items}
+    result_names, refused = _result_names(items, spec)
     claims = store.load_claims(ref.job_id, shard, chunk)
     retry = claims is not None
     if claims is None:
         # decide before writing anything, so a re-run after a crash recognises its own output
-        claims = {n: spec.overwrite or not results.exists(name=result_names[n]) for n in items}
+        claims = {n: spec.overwrite or not results.exists(name=r) for n, r in result_names.items()}
         store.save_claims(ref.job_id, shard, chunk, claims)
     pipeline = services.pipeline(spec.model_id)
     outcomes: list[ItemOutcome] = []
@@ -100,7 +101,9 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
     for name in items:
         if store.cancel_requested(ref.job_id):
             break
-        if not claims.get(name, False):
+        if name in refused:
+            outcome = refused[name]
+        elif not claims.get(name, False):
             outcome = ItemOutcome(name, ItemStatus.SKIPPED,
                                   error=output_exists(result_names[name]))
         else:
@@ -115,6 +118,32 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
     return counts
 
 
+def _result_names(items: list[str], spec: JobSpec) -> tuple[dict[str, str], dict[str, ItemOutcome]]:
+    """Each item's result name, or its failed outcome when its name cannot be used: a name
+    legal in Blob Storage (backslash, newline, DEL) or a result path over 1,024 characters
+    fails that item alone, before anything is read or claimed."""
+    names: dict[str, str] = {}
+    refused: dict[str, ItemOutcome] = {}
+    for name in items:
+        try:
+            validate_blob_name(name)
+        except InvalidPathError as exc:
+            refused[name] = ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
+                "InvalidArgument", "The document's name cannot be processed.",
+                "InvalidBlobName", exc.message))
+            continue
+        try:
+            names[name] = result_name_for(name, spec.source_prefix, spec.result_prefix)
+        except InvalidPathError as exc:
+            too_long = "longer than" in exc.message
+            refused[name] = ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
+                "InvalidArgument",
+                "The result name would be longer than 1,024 characters." if too_long
+                else "The document's result name cannot be formed.",
+                "ResultNameTooLong" if too_long else "InvalidResultName", exc.message))
+    return names, refused
+
+
 def _not_processed(name: str) -> ItemOutcome:
     return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
         "InternalServerError", "The document was not processed.", "NotProcessed",
@@ -125,7 +154,11 @@ def finalize_job(services: Services, ref: JobRef, status: JobStatus,
                  error: ItemError | None) -> JobReport:
     """Merge outcomes into the report, store it, drop the job's secrets; return the report."""
     store = services.job_store
-    spec = store.load_spec(ref.job_id)
+    try:
+        spec = store.load_spec(ref.job_id)
+    except (ValueError, TypeError, KeyError):  # an unreadable request: report, then delete it
+        log.error("Job %s: its stored request is unreadable", ref.job_id)
+        spec = None
     if spec is None:
         # A retry after the report was saved and the secrets forgotten (e.g. the host died
         # before the activity's result was recorded): without the spec the URLs can't be
@@ -155,8 +188,8 @@ def finalize_job(services: Services, ref: JobRef, status: JobStatus,
                 counts.record(outcome)
                 details.append(ItemDetail(
                     status=outcome.status,
-                    source_url=blob_url(source, outcome.source) if source is not None else None,
-                    result_url=blob_url(results, outcome.result)
+                    source_url=report_url(source, outcome.source) if source is not None else None,
+                    result_url=report_url(results, outcome.result)
                     if outcome.result and results is not None
                     and outcome.status == ItemStatus.SUCCEEDED else None,
                     error=outcome.error))

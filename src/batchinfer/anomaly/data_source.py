@@ -54,7 +54,12 @@ def split_data_source(url: str) -> DataLocation:
 
 
 def check_data_source(url: str, policy: StorageAllowList) -> DataLocation:
-    """Split and allow-list the URL before anything is read (raises UrlNotAllowedError)."""
+    """Split and allow-list the URL before anything is read (raises UrlNotAllowedError).
+
+    A `file:` URL is checked whole first, so nothing about a path outside the allowed roots
+    (not even whether it is a folder) is looked at or shown in the error."""
+    if urlsplit(url).scheme == "file":
+        policy.check(url)
     location = split_data_source(url)
     policy.check(location.container_url)
     return location

@@ -21,6 +21,8 @@ def require_api_key(req: func.HttpRequest, keys: tuple[str, ...]) -> None:
     if not keys:
         return
     supplied = next((req.headers.get(h) for h in KEY_HEADERS if req.headers.get(h)), "") or ""
-    if not any(hmac.compare_digest(supplied.encode(), key.encode()) for key in keys):
+    # undecodable header bytes arrive as surrogates: they can never match a key
+    raw = supplied.encode("utf-8", "surrogateescape") if supplied.isprintable() else b"\0"
+    if not any(hmac.compare_digest(raw, key.encode()) for key in keys):
         raise ApiError(401, "401", "Access denied due to a missing or invalid key. Send it in "
                        "the Ocp-Apim-Subscription-Key header.")

@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import azure.functions as func
 from pydantic import ValidationError
@@ -58,6 +59,8 @@ def parse_json_body(req: func.HttpRequest) -> Any:
         return json.loads(body)
     except ValueError as exc:
         raise bad_request("The request body is not valid JSON.", "InvalidJson", str(exc)) from exc
+    except RecursionError:  # nesting deeper than the parser's stack: malformed for us
+        raise bad_request("The request body is nested too deeply.", "InvalidJson") from None
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -101,7 +104,21 @@ async def guarded(handler: Callable[[], Awaitable[func.HttpResponse]],
 
 
 def api_base(req: func.HttpRequest, dialect_segment: str) -> str:
-    """Scheme, host and route prefix the client used (e.g. http://127.0.0.1:7071/api), found
-    before the dialect's first path segment, case-insensitively as routes match."""
+    """Where the URLs this service hands out (Operation-Location, nextLink) point.
+
+    `BATCHINFER_PUBLIC_BASE_URL` when set; otherwise the scheme, host and route prefix the
+    client used (e.g. http://127.0.0.1:7071/api), but only for a Host the service answers to
+    (`BATCHINFER_ALLOWED_HOSTS`): a forged Host header must not become a link clients follow
+    with their keys."""
+    from batchinfer.services import get_services
+
+    settings = get_services().settings
+    if settings.public_base_url:
+        return settings.public_base_url
     url: str = req.url.split("?", 1)[0]
+    host = (urlsplit(url).hostname or "").lower()
+    if host not in settings.allowed_hosts:
+        raise ApiError(400, "InvalidRequest", "The request's Host is not one this service "
+                       "answers to.", inner_code="InvalidHost",
+                       inner_message="Set BATCHINFER_PUBLIC_BASE_URL or BATCHINFER_ALLOWED_HOSTS.")
     return url[: url.lower().index(f"/{dialect_segment.lower()}/")]

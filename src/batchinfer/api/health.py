@@ -20,7 +20,18 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 
     `onnxRuntime.selectedProviders` is the order new sessions use (CUDA first when a GPU is
     present); `onnxRuntime.sessions` maps each loaded model file to the provider it runs on.
+    With `BATCHINFER_API_KEYS` set, a caller without a key gets the bare liveness answer only:
+    versions and providers help an attacker more than a load balancer.
     """
+    from batchinfer.api.auth import require_api_key
+    from batchinfer.api.errors import ApiError
+    from batchinfer.services import get_services
+
+    try:
+        require_api_key(req, get_services().settings.api_keys)
+    except ApiError:
+        return func.HttpResponse(json.dumps({"status": "healthy"}), status_code=200,
+                                 mimetype="application/json")
     from batchinfer.inference.runtime import (
         RuntimeSettings,
         available_providers,

@@ -42,6 +42,8 @@ class ItemStatus(StrEnum):
 DOCUMENT_ANALYSIS = "document-analysis"
 ITEMS_OPTION = "items"
 """`JobSpec.options` key: an explicit list of blob names to process (see `JobSpec.items`)."""
+INSTANCE_OPTION = "instanceId"
+"""`JobSpec.options` key: the orchestration running the job (so orphaned requests are found)."""
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from batchinfer.jobs.model import INTERNAL_ERROR, ItemError, JobRef, JobReport, JobSpec, JobStatus
+from batchinfer.jobs.model import (
+    INSTANCE_OPTION,
+    INTERNAL_ERROR,
+    ItemError,
+    JobRef,
+    JobReport,
+    JobSpec,
+    JobStatus,
+)
 from batchinfer.jobs.retention import SWEEP_INTERVAL_SECONDS, sweep_expired
 from batchinfer.orchestration.client import DurableClient, InstanceStatus, RuntimeStatus
 from batchinfer.orchestration.instance_ids import shard_prefix
@@ -93,19 +102,33 @@ def view_from_status(status: InstanceStatus, job_id: str, report: JobReport | No
                    updated=status.updated, report=report, error=error)
 
 
+_SUBMITTING: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
 async def submit_job(client: DurableClient, services: Services, spec: JobSpec, instance_id: str,
                      orchestration_options: dict[str, Any] | None = None) -> bool:
     """Start the job unless an instance with this id exists; False means it already did.
 
     `orchestration_options` (plain, secret-free values such as `stop_after_failures`) travel
-    with the job's ref into the orchestration."""
-    if await client.get_status(instance_id=instance_id) is not None:
-        return False
-    await asyncio.to_thread(services.job_store.save_spec, spec)
-    ref = JobRef(job_id=spec.job_id, kind=spec.kind, model_id=spec.model_id)
-    await client.start(orchestration=BATCH_JOB, instance_id=instance_id,
-                       payload={**(orchestration_options or {}), **ref.to_json()})
-    return True
+    with the job's ref into the orchestration. Concurrent submissions with one id (a client
+    retrying with its `Repeatability-Request-ID`) are serialised here, and a start that loses a
+    race with another process finds the winner's instance instead of failing: every caller gets
+    the same operation."""
+    lock = _SUBMITTING.setdefault(instance_id, asyncio.Lock())
+    async with lock:
+        if await client.get_status(instance_id=instance_id) is not None:
+            return False
+        spec = replace(spec, options={**spec.options, INSTANCE_OPTION: instance_id})
+        await asyncio.to_thread(services.job_store.save_spec, spec)
+        ref = JobRef(job_id=spec.job_id, kind=spec.kind, model_id=spec.model_id)
+        try:
+            await client.start(orchestration=BATCH_JOB, instance_id=instance_id,
+                               payload={**(orchestration_options or {}), **ref.to_json()})
+        except Exception:
+            if await client.get_status(instance_id=instance_id) is not None:
+                return False  # started by a concurrent submission elsewhere
+            raise
+        return True
 
 
 async def get_job(client: DurableClient, services: Services, instance_id: str, job_id: str,
@@ -160,9 +183,43 @@ async def _purge_when_terminal(client: DurableClient, instance_id: str,
         await asyncio.sleep(0.2)
 
 
+ORPHAN_GRACE = timedelta(minutes=5)
+"""A stored request younger than this may belong to a submission still starting its job."""
+
+
+async def forget_orphan_secrets(client: DurableClient, services: Services) -> int:
+    """Delete stored requests (and the SAS in them) whose job has ended in any state or never
+    started (a host killed between storing the request and starting the job). Returns how many
+    were deleted. Requests that do not record their instance are left to the retention sweep."""
+    store = services.job_store
+    now = datetime.now(timezone.utc)
+    removed = 0
+    for spec in await asyncio.to_thread(lambda: list(store.iter_specs())):
+        instance_id = spec.options.get(INSTANCE_OPTION)
+        if not isinstance(instance_id, str):
+            continue
+        status = await client.get_status(instance_id=instance_id)
+        if status is not None:
+            orphan = status.terminal
+        else:
+            try:
+                created = datetime.strptime(spec.created, "%Y-%m-%dT%H:%M:%SZ").replace(
+                    tzinfo=timezone.utc)
+            except ValueError:
+                created = now - ORPHAN_GRACE
+            orphan = now - created >= ORPHAN_GRACE
+        if orphan:
+            await asyncio.to_thread(store.forget_secrets, spec.job_id)
+            removed += 1
+    return removed
+
+
 async def sweep_expired_jobs(client: DurableClient, services: Services, instance_prefix: str,
                              job_id_of: Callable[[str], str]) -> int:
-    """Delete finished jobs older than the retention period; at most once per interval."""
+    """Delete finished jobs older than the retention period, and orphaned stored requests;
+    at most once per interval (so the first call after a start sweeps)."""
+    if services.sweep_due("orphan-requests", SWEEP_INTERVAL_SECONDS):
+        await forget_orphan_secrets(client, services)
 
     async def remove(status: InstanceStatus) -> None:
         view = view_from_status(status, job_id_of(status.instance_id), None)

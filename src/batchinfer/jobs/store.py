@@ -8,7 +8,7 @@ duplicating it. The spec (which holds SAS URLs) is deleted once the job has fini
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from batchinfer.jobs.model import ItemOutcome, JobReport, JobSpec, Plan
@@ -25,6 +25,11 @@ class JobStore:
     def __init__(self, store: BlobStore) -> None:
         self._store = store
 
+    @property
+    def backing_store(self) -> BlobStore:
+        """Where the state lives (start-up cleanup looks for a local folder's temp files)."""
+        return self._store
+
     # -------------------------------------------------------------------------------- spec
     def save_spec(self, spec: JobSpec) -> None:
         self._store.write_blob(name=f"{spec.job_id}/spec.json", data=_dump(spec.to_json()),
@@ -37,6 +42,18 @@ class JobStore:
         except BlobNotFoundError:
             return None
         return JobSpec.from_json(json.loads(raw))
+
+    def iter_specs(self) -> Iterator[JobSpec]:
+        """Every stored request still present (running jobs, and orphans to be swept)."""
+        for info in self._store.list_blobs():
+            job_id, _, rest = info.name.partition("/")
+            if rest == "spec.json":
+                try:
+                    spec = self.load_spec(job_id)
+                except (ValueError, TypeError, KeyError):
+                    continue
+                if spec is not None:
+                    yield spec
 
     def forget_secrets(self, job_id: str) -> None:
         self._store.delete_blob(name=f"{job_id}/spec.json", missing_ok=True)

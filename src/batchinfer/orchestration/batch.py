@@ -31,9 +31,26 @@ def progress(phase: str, done: int, total: int | None, counts: Counts) -> dict[s
             "percentCompleted": percent_completed(done, total), **counts.to_json()}
 
 
+UNEXPECTED_FAILURE = {"code": "InternalServerError",
+                      "message": "The batch job failed unexpectedly; see the service log."}
+
+
 @blueprint.orchestration_trigger(context_name="context", orchestration="batch_job")
 def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+    """Run the job; whatever happens, finalize it, which also deletes its stored request (the
+    SAS it holds must not outlive the job, even one that failed unexpectedly)."""
     ref = context.get_input()
+    _, _, finalize_step = job_steps(str(ref.get("kind", "")))
+    try:
+        summary = yield from _run_job(context, ref)
+    except Exception:
+        summary = yield context.call_activity_with_retry(
+            finalize_step, STORAGE_RETRY, {"ref": ref, "status": JobStatus.FAILED,
+                                            "error": UNEXPECTED_FAILURE})
+    return summary
+
+
+def _run_job(context: df.DurableOrchestrationContext, ref: Any):  # type: ignore[no-untyped-def]
     plan_step, _, finalize_step = job_steps(str(ref.get("kind", "")))
     context.set_custom_status(progress("planning", 0, None, Counts()))
     plan = yield context.call_activity_with_retry(plan_step, STORAGE_RETRY, ref)

@@ -23,7 +23,13 @@ from batchinfer.storage.paths import (
 )
 from batchinfer.storage.policy import StorageAllowList
 from batchinfer.storage.port import BlobInfo, BlobStore, read_file_list
-from batchinfer.storage.urls import ContainerUrl, blob_url, parse_container_url, redact_url
+from batchinfer.storage.urls import (
+    ContainerUrl,
+    blob_url,
+    parse_container_url,
+    redact_url,
+    report_url,
+)
 
 __all__ = [
     "BlobExistsError",
@@ -43,6 +49,7 @@ __all__ = [
     "read_file_list",
     "redact_url",
     "relative_to_prefix",
+    "report_url",
     "safe_blob_name",
     "validate_blob_name",
     "validate_prefix",

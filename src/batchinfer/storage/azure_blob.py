@@ -132,8 +132,8 @@ class AzureBlobStore:
                 f"access denied to {action} {where}: check the SAS or credential{suffix}"
             ) from None
         if isinstance(error, (ServiceRequestError, ServiceResponseError)):
-            raise StorageAccessError(
-                f"could not reach storage to {action} {where}: {type(error).__name__}"
+            raise StorageAccessError(  # no transport detail: it would describe the target
+                f"could not reach storage to {action} {where}"
             ) from None
         raise StorageAccessError(f"failed to {action} {where}{suffix}") from None
 

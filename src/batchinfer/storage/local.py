@@ -3,8 +3,14 @@
 The folder plays the container and `/`-separated names map to nested files. Writes go to a
 hidden temp file in the target folder and are then published atomically: `os.replace` when
 overwriting, `os.link` for create-only writes (a hard link fails if the target exists, so a
-concurrent writer can never be overwritten). Symlinks are never listed, and reads and writes
-resolve paths and refuse anything that lands outside the folder.
+concurrent writer can never be overwritten). Reads and writes resolve paths and refuse anything
+that lands outside the folder.
+
+A folder can hold what a container cannot: symbolic links, FIFOs, sockets, devices and hard links
+shared with files elsewhere. They are listed (so a job reports them as failed items with a
+reason instead of dropping them silently) but never read: links are not followed, a special file
+is opened non-blocking and refused (a FIFO would block a reader forever), and a file with more
+than one hard link is refused, since its other name may lie outside every allowed root.
 """
 from __future__ import annotations
 
@@ -39,6 +45,15 @@ def _info(name: str, st: os.stat_result) -> BlobInfo:
         etag=f'"{st.st_mtime_ns:x}-{st.st_size:x}"',
         last_modified=datetime.fromtimestamp(st.st_mtime, tz=UTC),
     )
+
+
+def _kind(st: os.stat_result) -> str:
+    mode = st.st_mode
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "a special file"
 
 
 def _access_error(action: str, name: str, error: OSError) -> StorageAccessError:
@@ -80,7 +95,7 @@ class LocalFolderStore:
             raise _access_error("list", base or "/", error) from None
         keyed: list[tuple[str, str, os.DirEntry[str], bool]] = []
         for name, entry in entries:
-            if name.startswith(TEMP_PREFIX) or entry.is_symlink():
+            if name.startswith(TEMP_PREFIX):
                 continue
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
@@ -98,18 +113,28 @@ class LocalFolderStore:
                     st = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue
-                if stat.S_ISREG(st.st_mode):
-                    yield _info(full, st)
+                yield _info(full, st)  # links and special files too: reading them fails
 
     # -- reading -------------------------------------------------------------------------
 
     def read_blob(self, *, name: str, max_bytes: int | None = None) -> bytes:
         path = resolve_under(self.root, name)
         try:
-            with open(path, "rb") as handle:
+            if stat.S_ISLNK(os.lstat(self.root / name).st_mode):
+                raise InvalidPathError(f"{name!r} is a symbolic link; links are not followed",
+                                       code="SymbolicLink")
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+            with open(fd, "rb") as handle:
                 st = os.fstat(handle.fileno())
-                if not stat.S_ISREG(st.st_mode):
+                if stat.S_ISDIR(st.st_mode):
                     raise BlobNotFoundError(f"blob {name!r} does not exist")
+                if not stat.S_ISREG(st.st_mode):
+                    raise InvalidPathError(f"{name!r} is not a regular file ({_kind(st)})",
+                                           code="NotARegularFile")
+                if st.st_nlink > 1:
+                    raise InvalidPathError(f"{name!r} has {st.st_nlink} hard links; a file "
+                                           "linked elsewhere is not read", code="HardLink")
+                os.set_blocking(handle.fileno(), True)
                 if max_bytes is not None:
                     if st.st_size > max_bytes:
                         raise BlobTooLargeError(
@@ -204,3 +229,23 @@ class LocalFolderStore:
                 raise BlobNotFoundError(f"blob {name!r} does not exist") from None
         except OSError as error:
             raise _access_error("delete", name, error) from None
+
+
+def remove_stale_temp_files(root: Path, before: float) -> int:
+    """Delete this adapter's temp files under `root` last modified before `before` (a Unix
+    time): what a killed process left behind mid-write. Newer ones may be in flight. Links are
+    not followed. Returns how many were removed."""
+    removed = 0
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in files:
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                st = os.lstat(path)
+                if stat.S_ISREG(st.st_mode) and st.st_mtime < before:
+                    os.unlink(path)
+                    removed += 1
+            except OSError:
+                continue
+    return removed

@@ -7,8 +7,12 @@ the single gate: it parses the URL and refuses it before any request or file acc
 Settings (environment or app settings):
 
 - `BATCHINFER_ALLOWED_ACCOUNTS`: comma-separated Azure storage account names (default none).
-- `BATCHINFER_ALLOW_AZURITE`: allow the Azurite dev account on 127.0.0.1/localhost, any port
-  (default true, except false when hosted in Azure, detected by `WEBSITE_INSTANCE_ID`).
+- `BATCHINFER_ALLOW_AZURITE`: allow the Azurite dev account on the configured emulator
+  endpoints (default true, except false when hosted in Azure, detected by `WEBSITE_INSTANCE_ID`).
+- `BATCHINFER_AZURITE_ENDPOINTS`: comma-separated emulator endpoints (`http://127.0.0.1:10000`
+  or `127.0.0.1:10000`) such URLs may use; default `FUNCHOST_AZURITE_BLOB_ENDPOINT` when set,
+  else port 10000 on 127.0.0.1 and localhost. Any other loopback port is refused, so a request
+  cannot make the service probe local services.
 - `BATCHINFER_LOCAL_ROOTS`: `os.pathsep`-separated folders under which `file://` containers may
   live (default the local data root, `.data/storage` under the current directory).
 - `BATCHINFER_ENDPOINT_SUFFIXES`: comma-separated blob endpoint suffixes accepted for allowed
@@ -19,11 +23,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from batchinfer.storage.errors import UrlNotAllowedError
 from batchinfer.storage.urls import ContainerUrl, parse_container_url, redact_url
 
 DEFAULT_ENDPOINT_SUFFIXES: tuple[str, ...] = ("core.windows.net",)
+DEFAULT_EMULATOR_ENDPOINTS: tuple[str, ...] = ("127.0.0.1:10000", "localhost:10000")
 AZURITE_ACCOUNTS: frozenset[str] = frozenset({"devstoreaccount1"})
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -48,6 +54,18 @@ def _split(raw: str, separator: str) -> list[str]:
     return [item.strip() for item in raw.split(separator) if item.strip()]
 
 
+def _host_port(endpoint: str) -> tuple[str, int]:
+    """`http://127.0.0.1:10000/devstoreaccount1` or `127.0.0.1:10000` -> ("127.0.0.1", 10000)."""
+    text = endpoint.strip()
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"emulator endpoint {endpoint!r} has an invalid port") from None
+    default = 443 if parts.scheme == "https" else 80
+    return (parts.hostname or "").lower(), port or default
+
+
 class StorageAllowList:
     """Decides whether a container URL may be used; immutable once built."""
 
@@ -60,6 +78,7 @@ class StorageAllowList:
         default_local_root: Path | None = None,
         endpoint_suffixes: Iterable[str] = DEFAULT_ENDPOINT_SUFFIXES,
         emulator_accounts: Iterable[str] = AZURITE_ACCOUNTS,
+        emulator_endpoints: Iterable[str] = DEFAULT_EMULATOR_ENDPOINTS,
     ) -> None:
         """Build the allow-list.
 
@@ -77,6 +96,8 @@ class StorageAllowList:
             s.strip().strip(".").lower() for s in endpoint_suffixes if s.strip()
         )
         self.emulator_accounts: frozenset[str] = frozenset(emulator_accounts)
+        self.emulator_endpoints: frozenset[tuple[str, int]] = frozenset(
+            _host_port(e) for e in emulator_endpoints if e.strip())
 
     @classmethod
     def from_settings(
@@ -91,6 +112,8 @@ class StorageAllowList:
         raw_azurite = env.get("BATCHINFER_ALLOW_AZURITE", "").strip()
         raw_roots = env.get("BATCHINFER_LOCAL_ROOTS", "").strip()
         raw_suffixes = env.get("BATCHINFER_ENDPOINT_SUFFIXES", "").strip()
+        raw_emulators = (env.get("BATCHINFER_AZURITE_ENDPOINTS", "").strip()
+                         or env.get("FUNCHOST_AZURITE_BLOB_ENDPOINT", "").strip())
         return cls(
             accounts=_split(env.get("BATCHINFER_ALLOWED_ACCOUNTS", ""), ","),
             allow_azurite=(
@@ -102,6 +125,9 @@ class StorageAllowList:
             default_local_root=default_local_root,
             endpoint_suffixes=(
                 _split(raw_suffixes, ",") if raw_suffixes else DEFAULT_ENDPOINT_SUFFIXES
+            ),
+            emulator_endpoints=(
+                _split(raw_emulators, ",") if raw_emulators else DEFAULT_EMULATOR_ENDPOINTS
             ),
         )
 
@@ -119,6 +145,10 @@ class StorageAllowList:
                 raise self._refuse(url, "the storage emulator is not enabled")
             if container.account not in self.emulator_accounts:
                 raise self._refuse(url, f"emulator account {container.account!r} is not allowed")
+            default_port = 443 if container.scheme == "https" else 80
+            where = (container.host or "", container.port or default_port)
+            if where not in self.emulator_endpoints:
+                raise self._refuse(url, "it is not the configured storage emulator endpoint")
             return container
         if container.scheme != "https":
             raise self._refuse(url, "Azure Storage URLs must use https")

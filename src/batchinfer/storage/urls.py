@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from batchinfer.storage.errors import UrlNotAllowedError
+from batchinfer.storage.errors import InvalidPathError, UrlNotAllowedError
 from batchinfer.storage.paths import validate_blob_name
 
 WELL_KNOWN_ENDPOINT_SUFFIXES: tuple[str, ...] = (
@@ -117,6 +117,20 @@ def blob_url(container: ContainerUrl, name: str, with_sas: bool = False) -> str:
         return (container.local_root / name).as_uri()
     url = f"{container.url}/{quote(name, safe='/')}"
     return f"{url}?{container.sas_token}" if with_sas and container.has_sas else url
+
+
+def report_url(container: ContainerUrl, name: str) -> str:
+    """A blob's URL for a report, without SAS, for any listed name: names the service refuses
+    to process (backslashes, control characters) are percent-encoded instead of refused, so
+    the report can still say which item failed. Never used to fetch anything."""
+    try:
+        return blob_url(container, name)
+    except InvalidPathError:
+        encoded = quote(name, safe="/")
+        if container.is_local:
+            assert container.local_root is not None
+            return f"{container.local_root.as_uri()}/{encoded}"
+        return f"{container.url}/{encoded}"
 
 
 def _refuse(reason: str, url: str) -> UrlNotAllowedError:

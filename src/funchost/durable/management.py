@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -201,17 +202,17 @@ class ManagementApi:
 
     # ---------------------------------------------------------------------------- operations
     async def _start(self, request: web.Request, name: str, instance_id: str | None) -> web.Response:
-        body = await request.text()
+        body = await _body_text(request)
         raw_input = body if body.strip() else None
         if raw_input is not None:
             try:
                 json.loads(raw_input)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return _error(400, "The request body must be JSON.")
         timeout, interval = request.query.get("timeout"), request.query.get("pollingInterval")
         try:
-            wait_seconds = float(timeout) if timeout else None
-            poll_seconds = float(interval) if interval else 1.0
+            wait_seconds = _seconds(timeout, "timeout") if timeout else None
+            poll_seconds = max(0.05, _seconds(interval, "pollingInterval")) if interval else 1.0
         except ValueError:
             return _error(400, "timeout and pollingInterval must be numbers of seconds.")
         instance_id = self._engine.start_orchestration(name, instance_id, raw_input,
@@ -266,9 +267,11 @@ class ManagementApi:
         if token:
             try:
                 after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, RecursionError):
+                after = ()
+            if len(after) != 2 or not all(isinstance(part, str) for part in after):
                 return _error(400, "The continuation token is not valid.")
-        limit = int(top) if top and top.isdigit() else None
+        limit = _top(top)
         rows = self._engine.store.query_instances(
             created_from=_normalise_time(request.query.get("createdTimeFrom")),
             created_to=_normalise_time(request.query.get("createdTimeTo")),
@@ -369,10 +372,10 @@ class ManagementApi:
             return _error(400, "The 'op' query parameter names the operation to signal.")
         if not self._engine.entities.known(name):
             return _error(404, f"No entity function named '{name}'.")
-        body = await request.text()
+        body = await _body_text(request)
         try:
             op_input = entity_operation_input(body, request.content_type)
-        except ValueError:
+        except (ValueError, RecursionError):
             return _error(400, "The operation input must be JSON (application/json) or text "
                                "(text/plain).")
         self._engine.entities.signal(name, key, operation, op_input)
@@ -382,10 +385,10 @@ class ManagementApi:
                            event_name: str) -> web.Response:
         if request.content_type != "application/json":
             return _error(400, "Only application/json request content is supported")
-        body = await request.text()
+        body = await _body_text(request)
         try:
             json.loads(body) if body.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):
             return _error(400, "The event data must be JSON.")
         self._engine.raise_event(instance_id, event_name, body if body.strip() else None)
         return web.Response(status=202)
@@ -412,8 +415,44 @@ def entity_operation_input(body: str, content_type: str) -> str | None:
     return json.dumps(body)
 
 
+async def _body_text(request: web.Request) -> str:
+    """The body as UTF-8 text; undecodable bytes are a client error (DurableError 400)."""
+    raw = await request.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DurableError(400, "The request body must be UTF-8 JSON.") from None
+
+
 def _normalise_time(text: str | None) -> str | None:
     """Filter times in the store's format, so string comparison orders them correctly."""
     if not text:
         return None
-    return h.iso_timestamp(h.parse_timestamp(text))
+    try:
+        return h.iso_timestamp(h.parse_timestamp(text))
+    except (ValueError, TypeError, OverflowError):
+        raise DurableError(400, f"'{text[:64]}' is not a valid ISO 8601 time.") from None
+
+
+MAX_TOP = 1000
+MAX_WAIT_SECONDS = 3600.0
+
+
+def _top(text: str | None) -> int | None:
+    """The page size of a listing: 1 to MAX_TOP (larger asks get MAX_TOP), else a 400."""
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text[:12]) < 1:
+        raise DurableError(400, "top must be a positive integer.")
+    return min(int(text[:12]), MAX_TOP)
+
+
+def _seconds(text: str, name: str) -> float:
+    """A wait in seconds from a query parameter: finite, 0 to an hour, else a 400."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise DurableError(400, f"{name} must be a number of seconds.") from None
+    if not math.isfinite(value) or value < 0:
+        raise DurableError(400, f"{name} must be a non-negative number of seconds.")
+    return min(value, MAX_WAIT_SECONDS)

@@ -19,6 +19,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import ValidationError
 
+from batchinfer.api.auth import require_api_key
 from batchinfer.api.document_intelligence.requests import build_spec, check_model
 from batchinfer.api.document_intelligence.schemas import (
     API_VERSION,
@@ -26,13 +27,12 @@ from batchinfer.api.document_intelligence.schemas import (
     batch_operation_body,
     batch_result_body,
 )
-from batchinfer.api.auth import require_api_key
 from batchinfer.api.errors import (
     ApiError,
     api_base,
-    guarded,
     bad_request,
     from_validation_error,
+    guarded,
     json_response,
     not_found,
     parse_json_body,
@@ -73,9 +73,24 @@ async def _guarded(req: func.HttpRequest,
                    handler: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
     async def authorised() -> func.HttpResponse:
         require_api_key(req, get_services().settings.api_keys)
+        _check_api_version(req)
         return await handler()
 
     return await guarded(authorised, wrapped_error_response, log)
+
+
+SUPPORTED_API_VERSIONS = frozenset({API_VERSION})
+
+
+def _check_api_version(req: func.HttpRequest) -> None:
+    """The service answers only the versions it implements (what azure-ai-documentintelligence
+    1.0.2 sends is 2024-11-30); anything else, or none, is a 400."""
+    version = req.params.get("api-version")
+    if version not in SUPPORTED_API_VERSIONS:
+        shown = "missing" if version is None else "not supported"
+        raise ApiError(400, "InvalidRequest", f"The api-version query parameter is {shown}.",
+                       inner_code="UnsupportedApiVersion",
+                       inner_message=f"Supported versions: {', '.join(sorted(SUPPORTED_API_VERSIONS))}.")
 
 
 def _model(req: func.HttpRequest, services: Services) -> str:
@@ -88,6 +103,17 @@ def _result_id(req: func.HttpRequest) -> str:
         return str(uuid.UUID(raw))
     except ValueError:
         raise not_found(f"Analyze batch result '{raw}' was not found.") from None
+
+
+def _repeatability_id(req: func.HttpRequest) -> str | None:
+    """The client's retry id: printable ASCII, at most 256 characters, else a 400."""
+    value = req.headers.get("Repeatability-Request-ID")
+    if value is None:
+        return None
+    if not value or len(value) > 256 or not (value.isascii() and value.isprintable()):
+        raise bad_request("Invalid request.", "InvalidParameter",
+                          "Repeatability-Request-ID must be 1 to 256 printable ASCII characters.")
+    return value
 
 
 def _operation_body(view: service.JobView, *, with_result: bool = True) -> dict[str, Any]:
@@ -114,7 +140,7 @@ async def analyze_batch(req: func.HttpRequest, client: df.DurableOrchestrationCl
             request = AnalyzeBatchDocumentsRequest.model_validate(parse_json_body(req))
         except ValidationError as exc:
             raise from_validation_error(exc) from None
-        repeat_id = req.headers.get("Repeatability-Request-ID")
+        repeat_id = _repeatability_id(req)
         result_id = repeatable_result_id(model_id, repeat_id) if repeat_id \
             else str(uuid.uuid4())
         spec = build_spec(services, model_id, result_id, request)

@@ -4,6 +4,13 @@ Why magic bytes: filenames and content types from callers are hints at best; dec
 bytes is what lets us tell "corrupt PNG" (InvalidContent) from "not a format we read"
 (UnsupportedContent). Limits on pages and pixels are checked before pixels are decoded, so a
 small hostile file cannot make a worker allocate gigabytes.
+
+Memory: pages are brought down to at most `max_work_pixels` as early as the format allows (PDF
+pages are rendered at that size, JPEGs decoded at a reduced DCT scale, other rasters reduced right
+after decoding, before any colour conversion), and each page holds its estimated cost in the
+process-wide `budget.DECODE_BUDGET` from before it is decoded until the caller moves on, so all
+threads together stay under one ceiling. Raster pages that were reduced report their original
+pixel size through `pixel_scale`.
 """
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ import io
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import PurePath
 from typing import TYPE_CHECKING
@@ -22,6 +29,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 if TYPE_CHECKING:
     import pypdfium2 as pdfium
 
+from batchinfer.models.ocr.budget import DECODE_BUDGET, ByteBudget
 from batchinfer.models.ocr.errors import (
     ContentTooLargeError,
     InvalidContentError,
@@ -71,6 +79,10 @@ class DecodeLimits:
     max_side: int = 10_000
     max_pixels: int = 10_000 * 10_000
     pdf_dpi: int = 200
+    max_work_pixels: int = 16_000_000
+    """Pages are analyzed at most this large (A4 at 300 dpi is 8.7 million pixels)."""
+    budget: ByteBudget | None = field(default=None, compare=False)
+    """Where page memory is accounted; None means the process-wide `DECODE_BUDGET`."""
 
 
 @dataclass
@@ -80,6 +92,7 @@ class PageImage:
     number: int
     rgb: np.ndarray  # H x W x 3, uint8
     dpi: float | None = None  # set for rendered PDF pages, None for raster images
+    pixel_scale: float = 1.0  # original pixels per analyzed pixel (raster pages reduced early)
 
     @property
     def width(self) -> int:
@@ -198,6 +211,42 @@ def _to_rgb(frame: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(frame.convert("RGB"), dtype=np.uint8))
 
 
+WORK_BYTES_PER_PIXEL = 12
+"""What analyzing a page costs per analyzed pixel: its RGB and BGR copies, crops, tensors."""
+
+
+def _budget(limits: DecodeLimits) -> ByteBudget:
+    return limits.budget or DECODE_BUDGET
+
+
+def _work_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
+    if width * height <= max_pixels:
+        return width, height
+    factor = (max_pixels / (width * height)) ** 0.5
+    return max(1, int(width * factor)), max(1, int(height * factor))
+
+
+def _raster_cost(frame: Image.Image, limits: DecodeLimits) -> int:
+    """Decoded buffer plus one conversion at full size, then the analysis at working size."""
+    bands = len(frame.getbands()) if frame.mode not in ("I;16", "I;16B", "I;16L") else 2
+    work_w, work_h = _work_size(frame.width, frame.height, limits.max_work_pixels)
+    return frame.width * frame.height * (bands + 4) + work_w * work_h * WORK_BYTES_PER_PIXEL
+
+
+def _reduce(frame: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Shrink before any colour conversion, in the frame's own mode where Pillow can."""
+    if frame.size == size:
+        return frame
+    if frame.mode == "P":
+        frame = frame.convert("RGBA" if "transparency" in frame.info else "RGB")
+    elif frame.mode == "1":
+        frame = frame.convert("L")
+    try:
+        return frame.resize(size, Image.Resampling.BOX)
+    except ValueError:  # a mode Pillow cannot resample: convert first
+        return Image.fromarray(_to_rgb(frame)).resize(size, Image.Resampling.BOX)
+
+
 def _image_pages(data: bytes, fmt: DocumentFormat, limits: DecodeLimits) -> Iterator[PageImage]:
     image = _open_image(data, fmt)
     with image:
@@ -208,14 +257,23 @@ def _image_pages(data: bytes, fmt: DocumentFormat, limits: DecodeLimits) -> Iter
             )
         for index, frame in enumerate(ImageSequence.Iterator(image), start=1):
             _check_size(frame.width, frame.height, index, limits)
-            try:
-                upright = ImageOps.exif_transpose(frame) if fmt is DocumentFormat.JPEG else frame
-                rgb = _to_rgb(upright)
-            except (OSError, SyntaxError, ValueError, EOFError) as exc:
-                raise InvalidContentError(
-                    f"Page {index} of the {fmt.value.upper()} file is corrupted or truncated."
-                ) from exc
-            yield PageImage(number=index, rgb=rgb)
+            original_side = max(frame.width, frame.height)
+            work = _work_size(frame.width, frame.height, limits.max_work_pixels)
+            with _budget(limits).hold(_raster_cost(frame, limits)):
+                try:
+                    if fmt is DocumentFormat.JPEG and work != frame.size:
+                        frame.draft("RGB", work)  # decode at a reduced DCT scale
+                    upright = ImageOps.exif_transpose(frame) if fmt is DocumentFormat.JPEG \
+                        else frame
+                    rotated = upright.size != frame.size
+                    rgb = _to_rgb(_reduce(upright, work[::-1] if rotated else work))
+                except (OSError, SyntaxError, ValueError, EOFError) as exc:
+                    raise InvalidContentError(
+                        f"Page {index} of the {fmt.value.upper()} file is corrupted or truncated."
+                    ) from exc
+                del upright
+                yield PageImage(number=index, rgb=rgb,
+                                pixel_scale=original_side / max(rgb.shape[0], rgb.shape[1]))
 
 
 def _open_pdf(data: bytes) -> pdfium.PdfDocument:
@@ -250,22 +308,32 @@ def _pdf_pages(data: bytes, limits: DecodeLimits) -> Iterator[PageImage]:
                 try:
                     page = pdf[index]
                     width_pt, height_pt = page.get_size()
-                    if width_pt <= 0 or height_pt <= 0:
-                        raise InvalidContentError(f"Page {index + 1} of the PDF has no area.")
-                    dpi = float(limits.pdf_dpi)
-                    side_px = max(width_pt, height_pt) * dpi / 72.0
-                    area_px = width_pt * height_pt * (dpi / 72.0) ** 2
-                    shrink = min(1.0, limits.max_side / side_px,
-                                 (limits.max_pixels / area_px) ** 0.5)
-                    dpi *= shrink
-                    bitmap = page.render(scale=dpi / 72.0, fill_color=(255, 255, 255, 255))
-                    rgb = np.ascontiguousarray(np.asarray(bitmap.to_pil().convert("RGB")))
-                    page.close()
                 except pdfium.PdfiumError as exc:
                     raise InvalidContentError(
                         f"Page {index + 1} of the PDF cannot be rendered."
                     ) from exc
-            yield PageImage(number=index + 1, rgb=rgb, dpi=dpi)
+            if width_pt <= 0 or height_pt <= 0:
+                raise InvalidContentError(f"Page {index + 1} of the PDF has no area.")
+            dpi = float(limits.pdf_dpi)
+            side_px = max(width_pt, height_pt) * dpi / 72.0
+            area_px = width_pt * height_pt * (dpi / 72.0) ** 2
+            shrink = min(1.0, limits.max_side / side_px,
+                         (min(limits.max_pixels, limits.max_work_pixels) / area_px) ** 0.5)
+            dpi *= shrink  # rendered at the working size: a huge page never exists in memory
+            pixels = int(area_px * shrink * shrink) + 1
+            # BGRA bitmap, its PIL copy and RGB conversions, then the analysis
+            with _budget(limits).hold(pixels * (11 + WORK_BYTES_PER_PIXEL)):
+                with _PDFIUM_LOCK:
+                    try:
+                        bitmap = page.render(scale=dpi / 72.0, fill_color=(255, 255, 255, 255))
+                        rgb = np.ascontiguousarray(np.asarray(bitmap.to_pil().convert("RGB")))
+                        del bitmap
+                        page.close()
+                    except pdfium.PdfiumError as exc:
+                        raise InvalidContentError(
+                            f"Page {index + 1} of the PDF cannot be rendered."
+                        ) from exc
+                yield PageImage(number=index + 1, rgb=rgb, dpi=dpi)
     finally:
         with _PDFIUM_LOCK:
             pdf.close()

@@ -91,7 +91,7 @@ class OcrPipeline:
         if image.dpi and self.settings.pdf_unit == "inch":
             scale, unit = 1.0 / image.dpi, "inch"
         else:
-            scale, unit = 1.0, "pixel"
+            scale, unit = image.pixel_scale, "pixel"  # reduced rasters report original pixels
         return build_page(image.number, image.width, image.height, lines, offset, scale, unit)
 
 
