@@ -11,7 +11,8 @@ from pathlib import Path
 from batchinfer.jobs import service
 from batchinfer.jobs.cleanup import sweep_temp_files
 from batchinfer.services import Services
-from tests.unit.test_jobs_service import FakeClient, _spec, services, status  # noqa: F401
+from tests.support.durable import FakeDurableClient, instance
+from tests.unit.test_jobs_service import _spec, services  # noqa: F401
 
 
 def _iso(moment: datetime) -> str:
@@ -26,12 +27,12 @@ def test_requests_of_ended_or_never_started_jobs_are_deleted(services: Services)
         "running": ("Running", now), "orphan": (None, now - timedelta(hours=1)),
         "starting": (None, now),
     }
-    client = FakeClient()
+    client = FakeDurableClient()
     for job_id, (runtime, created) in cases.items():
         store.save_spec(replace(_spec(job_id), created=_iso(created),
                                 options={"instanceId": f"i:{job_id}"}))
         if runtime:
-            client.statuses[f"i:{job_id}"] = status(runtime, instance_id=f"i:{job_id}")
+            client.statuses[f"i:{job_id}"] = instance(runtime, instance_id=f"i:{job_id}")
     store.save_spec(_spec("legacy"))  # records no instance: left to the retention sweep
     removed = asyncio.run(service.forget_orphan_secrets(client, services))
     assert removed == 4
@@ -43,7 +44,7 @@ def test_first_sweep_of_a_process_includes_orphaned_requests(services: Services)
     old = datetime.now(timezone.utc) - timedelta(hours=1)
     services.job_store.save_spec(replace(_spec("gone"), created=_iso(old),
                                          options={"instanceId": "i:gone"}))
-    asyncio.run(service.sweep_expired_jobs(FakeClient(), services, "p:", lambda i: i))
+    asyncio.run(service.sweep_expired_jobs(FakeDurableClient(), services, "p:", lambda i: i))
     assert services.job_store.load_spec("gone") is None
 
 
