@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from batchinfer.anomaly import streaming
-from batchinfer.models.mvad import AlignPolicy, MultivariateSeries, detect, detect_chunk, train
+from batchinfer.models.mvad import (
+    AlignPolicy,
+    MultivariateSeries,
+    MvadDataError,
+    detect,
+    detect_chunk,
+    train,
+)
 from batchinfer.models.mvad.synthetic import make_correlated_series, to_one_table_csv
 
 W = 30
@@ -71,3 +78,14 @@ def test_rows_out_of_order_are_not_streamable(tmp_path: Path) -> None:
     shuffled = [lines[0], *lines[101:], *lines[1:101]]
     with pytest.raises(streaming.NotStreamable):
         _stream(model, "".join(shuffled), None, None, 64, 50)
+
+
+def test_values_beyond_float32_are_refused_by_the_fast_parser_too(tmp_path: Path) -> None:
+    model = train(make_correlated_series(1500, 3, seed=6), W)
+    model.save(tmp_path / "model")
+    lines = to_one_table_csv(make_correlated_series(200, 3, seed=7)).splitlines(keepends=True)
+    head = lines[150].rpartition(",")[0]
+    lines[150] = f"{head},-4e38\n"  # finite as a double, -inf as float32
+    with pytest.raises(MvadDataError) as info:
+        _stream(model, "".join(lines), None, None, 64, 50)
+    assert info.value.code == "InvalidValueFormat" and "-4e38" in info.value.message

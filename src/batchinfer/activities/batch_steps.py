@@ -19,6 +19,7 @@ from batchinfer.jobs.model import Counts, ItemError, ItemOutcome, JobRef, JobSpe
 from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
 from batchinfer.services import Services
 from batchinfer.storage import (
+    BlobStore,
     StorageError,
     blob_url,
     read_file_list,
@@ -78,7 +79,7 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
     retry = claims is not None
     if claims is None:
         # decide before writing anything, so a re-run after a crash recognises its own output
-        claims = {n: spec.overwrite or not results.exists(name=result_names[n]) for n in items}
+        claims = {n: spec.overwrite or _absent(results, result_names[n]) for n in items}
         store.save_claims(ref.job_id, shard, chunk, claims)
     pipeline = services.pipeline(spec.model_id)
     outcomes: list[ItemOutcome] = []
@@ -98,6 +99,15 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
         return counts  # finalized or deleted meanwhile: its report is written or unwanted
     store.save_outcomes(ref.job_id, shard, chunk, outcomes)
     return counts
+
+
+def _absent(results: BlobStore, name: str) -> bool:
+    """Whether the result is still to be written. A result container that cannot be checked
+    (e.g. an expired SAS) claims the item: its create-only write then fails alone and says why."""
+    try:
+        return not results.exists(name=name)
+    except StorageError:
+        return True
 
 
 def _not_processed(name: str) -> ItemOutcome:

@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from batchinfer.models.mvad import MultivariateSeries, MvadDataError
@@ -21,6 +22,25 @@ from batchinfer.storage.factory import open_container
 
 EMULATOR_HOSTS = frozenset({"127.0.0.1", "localhost"})
 MAX_SOURCE_BYTES = 2 * 1024 * 1024 * 1024
+
+
+class DataSourceNotAccessible(MvadDataError):
+    """The dataSource could not be read. `innererror` carries the storage layer's code
+    (`BlobNotFound`, `InvalidSasToken` for an expired or otherwise invalid SAS, ...)."""
+
+    def __init__(self, message: str, inner_code: str, inner_message: str) -> None:
+        super().__init__("DataSourceNotAccessible", message)
+        self.inner_code = inner_code
+        self.inner_message = inner_message
+
+    @classmethod
+    def from_storage(cls, exc: StorageError) -> DataSourceNotAccessible:
+        return cls(f"The dataSource could not be read: {exc.message}", exc.code, exc.message)
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = dict(super().to_json())
+        body["innererror"] = {"code": self.inner_code, "message": self.inner_message}
+        return body
 
 
 @dataclass(frozen=True)
@@ -77,8 +97,7 @@ def load_series(location: DataLocation, policy: StorageAllowList,
                                       where=location.path)
         return load_multi_table(_multi_table_files(store, location.path))
     except StorageError as exc:
-        raise MvadDataError("DataSourceNotAccessible",
-                            f"The dataSource could not be read: {exc.message}") from None
+        raise DataSourceNotAccessible.from_storage(exc) from None
 
 
 def _multi_table_files(store: BlobStore, path: str) -> dict[str, str]:
@@ -112,12 +131,10 @@ def iter_csv_lines(location: DataLocation, policy: StorageAllowList) -> Iterator
                 with open(path, encoding="utf-8-sig", newline="") as handle:
                     yield from handle
             except FileNotFoundError:
-                raise MvadDataError("DataSourceNotAccessible",
-                                    f"The dataSource blob {location.path!r} does not exist.") \
-                    from None
+                message = f"The dataSource blob {location.path!r} does not exist."
+                raise DataSourceNotAccessible(message, "BlobNotFound", message) from None
             return
         text = _read(store, location.path).decode("utf-8-sig")
     except StorageError as exc:
-        raise MvadDataError("DataSourceNotAccessible",
-                            f"The dataSource could not be read: {exc.message}") from None
+        raise DataSourceNotAccessible.from_storage(exc) from None
     yield from text.splitlines(keepends=True)

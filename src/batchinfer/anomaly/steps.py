@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from batchinfer.anomaly.data_source import (
     DataLocation,
+    DataSourceNotAccessible,
     check_data_source,
     iter_csv_lines,
     load_series,
@@ -33,7 +33,7 @@ from batchinfer.models.mvad import (
     train,
 )
 from batchinfer.models.mvad.model import TrainedModel
-from batchinfer.models.mvad.series import format_timestamp, parse_time, parse_timestamps
+from batchinfer.models.mvad.series import parse_time, parse_timestamps
 from batchinfer.services import Services
 from batchinfer.storage import StorageError, UrlNotAllowedError
 
@@ -55,13 +55,13 @@ def detect_job_id(result_id: str) -> str:
     return f"mvad-detect-{result_id}"
 
 
-def _error(exc: Exception) -> dict[str, str]:
+def _error(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, MvadDataError):
         return exc.to_json()
     if isinstance(exc, UrlNotAllowedError):
         return {"code": "InvalidDataSource", "message": exc.message}
     if isinstance(exc, StorageError):
-        return {"code": "DataSourceNotAccessible", "message": exc.message}
+        return DataSourceNotAccessible.from_storage(exc).to_json()
     return {"code": "InternalServerError", "message": f"Unexpected {type(exc).__name__}."}
 
 
@@ -90,7 +90,6 @@ def train_model(services: Services, model_id: str) -> str:
     if record is None or request is None:
         return "FAILED"  # deleted meanwhile
     info = record["modelInfo"]
-    started = time.perf_counter()
     try:
         location = check_data_source(request["dataSource"], services.policy)
         series = load_series(location, services.policy, info.get("dataSchema", "OneTable"))
@@ -107,17 +106,32 @@ def train_model(services: Services, model_id: str) -> str:
         return "FAILED"
     finally:
         services.job_store.delete_job(job)
-    seconds = round(time.perf_counter() - started, 3)
-    held_out = min(model.diagnostics.get("ridgeGridHeldOutMse", {"0": 0.0}).values())
     diagnostics = {
-        "modelState": {"epochIds": [1], "trainLosses": [held_out],
-                       "validationLosses": [held_out], "latenciesInSeconds": [seconds]},
+        "modelState": model_state(model),
         "variableStates": model.diagnostics.get("variableStates", []),
     }
     if set_model_status(services, model_id, "READY", [], diagnostics) is None:
         services.models.delete(model_id)  # deleted while training: drop the files just written
         return "FAILED"
     return "READY"
+
+
+def model_state(model: TrainedModel) -> dict[str, list[Any]]:
+    """`diagnosticsInfo.modelState` from what training did: one epoch per ridge candidate.
+
+    Training fits every λ of the grid in closed form on the first 80 % of windows and
+    validates it on the held-out rest; epoch k is candidate k, with its mean squared residual
+    on the fit windows (train loss) and on the held-out windows (validation loss), and the
+    seconds its fit and validation took (passes every candidate shares split evenly).
+    """
+    grid_train = model.diagnostics.get("ridgeGridTrainMse", {})
+    grid_valid = model.diagnostics.get("ridgeGridHeldOutMse", {})
+    keys = list(grid_valid)
+    seconds = model.training_seconds or [0.0] * len(keys)
+    return {"epochIds": list(range(1, len(keys) + 1)),
+            "trainLosses": [float(grid_train.get(k, grid_valid[k])) for k in keys],
+            "validationLosses": [float(grid_valid[k]) for k in keys],
+            "latenciesInSeconds": [round(float(x), 4) for x in seconds]}
 
 
 # ================================================================================= detection
@@ -130,8 +144,7 @@ def load_summary(services: Services, result_id: str) -> dict[str, Any]:
 
 def set_detection_status(services: Services, result_id: str, status: str, *,
                          errors: list[dict[str, str]] | None = None,
-                         variable_states: list[dict[str, Any]] | None = None,
-                         setup: dict[str, Any] | None = None) -> None:
+                         variable_states: list[dict[str, Any]] | None = None) -> None:
     job = detect_job_id(result_id)
     summary = services.job_store.load_document(job, "summary.json") or {}
     summary["status"] = status
@@ -139,8 +152,6 @@ def set_detection_status(services: Services, result_id: str, status: str, *,
         summary["errors"] = errors
     if variable_states is not None:
         summary["variableStates"] = variable_states
-    if setup is not None:
-        summary["setupInfo"] = {**summary.get("setupInfo", {}), **setup}
     services.job_store.save_document(job, "summary.json", summary)
 
 
@@ -174,7 +185,7 @@ def prepare_detection(services: Services, result_id: str) -> int:
         model = services.models.load_model(request["modelId"], MODEL_VERSION)
         location = check_data_source(request["dataSource"], services.policy)
         schema = record["modelInfo"].get("dataSchema", "OneTable")
-        chunks, states, span = _prepare_blocks(services, job, model, location, schema, setup)
+        chunks, states = _prepare_blocks(services, job, model, location, schema, setup)
     except Exception as exc:
         if not isinstance(exc, (MvadDataError, StorageError, ValueError, LookupError)):
             log.exception("Preparing detection %s failed unexpectedly", result_id)
@@ -183,17 +194,15 @@ def prepare_detection(services: Services, result_id: str) -> int:
         return 0
     services.job_store.save_document(job, "plan.json", {
         "chunks": chunks, "variables": list(model.variables)})
-    clamp = {}
-    if span is not None:
-        clamp = {"startTime": format_timestamp(span[0]), "endTime": format_timestamp(span[1])}
-    set_detection_status(services, result_id, "RUNNING", variable_states=states, setup=clamp)
+    # setupInfo stays the request as submitted; the data's own span is in variableStates
+    set_detection_status(services, result_id, "RUNNING", variable_states=states)
     services.job_store.delete_document(job, "request.json")
     return len(chunks)
 
 
 def _prepare_blocks(services: Services, job: str, model: TrainedModel, location: DataLocation,
                     schema: str, setup: dict[str, Any]
-                    ) -> tuple[list[dict[str, int]], list[dict[str, Any]], tuple[int, int] | None]:
+                    ) -> tuple[list[dict[str, int]], list[dict[str, Any]]]:
     """Write the chunk blocks; OneTable CSVs in one streaming pass, the rest in memory."""
     limit = services.settings.max_detect_timestamps
     start = parse_time(setup["startTime"], "startTime")
@@ -213,10 +222,11 @@ def _prepare_blocks(services: Services, job: str, model: TrainedModel, location:
     try:
         if schema.lower() == "onetable":
             try:
-                _, states, span = stream_prepare(
+                _, states, _ = stream_prepare(
                     iter_csv_lines(location, services.policy), model, start, end,
                     DETECT_CHUNK_TIMESTAMPS, location.path, emit)
-                return chunks, states, span
+                _check_one_window(chunks[-1]["stop"] if chunks else 0, model.sliding_window)
+                return chunks, states
             except NotStreamable:
                 chunks.clear()  # rows out of time order: sort them in memory instead
         series = load_series(location, services.policy, schema)
@@ -224,18 +234,26 @@ def _prepare_blocks(services: Services, job: str, model: TrainedModel, location:
         if ranged.n_timestamps > limit:
             raise _too_many(limit, ranged.n_timestamps)
         aligned, states = prepare(model, ranged)
+        _check_one_window(aligned.n_timestamps, model.sliding_window)
         for index, chunk in enumerate(plan_chunks(aligned.n_timestamps, DETECT_CHUNK_TIMESTAMPS,
                                                   model.sliding_window)):
             written.add(index)
             _save_block(services, job, index, aligned.rows(chunk.history_start, chunk.stop))
             chunks.append({"start": chunk.start, "stop": chunk.stop,
                            "historyStart": chunk.history_start})
-        span = (int(aligned.timestamps[0]), int(aligned.timestamps[-1]))
-        return chunks, states, span
+        return chunks, states
     except Exception:
         for index in written:  # a failed (or cap-exceeding) range leaves no blocks behind
             services.job_store.delete_document(job, f"blocks/{index:06d}.npz")
         raise
+
+
+def _check_one_window(n_timestamps: int, sliding_window: int) -> None:
+    """The reference requires at least one sliding window of data in the range."""
+    if n_timestamps < sliding_window:
+        raise MvadDataError("NotEnoughData",
+                            f"The range holds {n_timestamps} timestamp(s) after alignment; "
+                            f"detection needs at least slidingWindow = {sliding_window}.")
 
 
 def _too_many(limit: int, count: int | None = None) -> MvadDataError:
@@ -309,7 +327,7 @@ def series_from_variables(variables: list[dict[str, Any]]) -> MultivariateSeries
         order = np.argsort(stamps, kind="stable")
         if np.any(np.diff(stamps[order]) == 0):
             raise MvadDataError("DuplicatedTimestamps", "Timestamps must be unique.")
-        values = np.array([v["values"] for v in variables], dtype=np.float32).T[order]
+        values = np.stack([_finite_values(v) for v in variables]).T[order]
         return MultivariateSeries(stamps[order], names, np.ascontiguousarray(values))
     # different timestamps per variable: join on their union; alignment fills the gaps
     parsed = [parse_timestamps(v["timestamps"], v["variable"]) for v in variables]
@@ -319,6 +337,19 @@ def series_from_variables(variables: list[dict[str, Any]]) -> MultivariateSeries
         if len(np.unique(stamps)) != len(stamps):
             raise MvadDataError("DuplicatedTimestamps",
                                 f"Variable '{item['variable']}' repeats a timestamp.")
-        values[np.searchsorted(union, stamps), column] = np.asarray(item["values"],
-                                                                     dtype=np.float32)
+        values[np.searchsorted(union, stamps), column] = _finite_values(item)
     return MultivariateSeries(union.astype(np.int64), names, values)
+
+
+def _finite_values(item: dict[str, Any]) -> np.ndarray:
+    """A variable's values as float32; NaN, ±Infinity and values beyond the float32 range
+    (which would become infinities) are refused, so no result can hold a non-JSON number."""
+    wide = np.asarray(item["values"], dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = wide.astype(np.float32)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise MvadDataError("InvalidValueFormat",
+                            f"Value {float(wide[bad[0]])!r} at position {int(bad[0])} of variable "
+                            f"'{item['variable']}' is not a finite number within ±3.4e38.")
+    return values

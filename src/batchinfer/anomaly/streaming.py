@@ -73,7 +73,11 @@ def _fast_block(header: str, block: list[str]) -> MultivariateSeries | None:
         tails.append(tail)
     width = len(names) - 1
     values = np.fromstring(",".join(t.strip() for t in tails), sep=",", dtype=np.float64)  # noqa: NPY201 - text mode, not deprecated
-    if values.size != len(block) * width or not np.isfinite(values).all():
+    if values.size != len(block) * width:
+        return None
+    with np.errstate(over="ignore"):
+        narrow = values.astype(np.float32)
+    if not np.isfinite(narrow).all():  # text, infinities or beyond float32: precise errors
         return None
     try:
         timestamps = parse_timestamps(heads)
@@ -81,8 +85,7 @@ def _fast_block(header: str, block: list[str]) -> MultivariateSeries | None:
         return None
     if len(timestamps) > 1 and not (np.diff(timestamps) > 0).all():
         return None
-    return MultivariateSeries(timestamps, tuple(names[1:]),
-                              values.reshape(len(block), width).astype(np.float32))
+    return MultivariateSeries(timestamps, tuple(names[1:]), narrow.reshape(len(block), width))
 
 
 def _parsed(header: str, block: list[str], where: str,

@@ -24,7 +24,12 @@ from batchinfer.models.mvad.errors import (
     MvadDataError,
 )
 from batchinfer.models.mvad.model import TrainedModel
-from batchinfer.models.mvad.scoring import interpretation, raw_scores, score_fields
+from batchinfer.models.mvad.scoring import (
+    finite_residuals,
+    interpretation,
+    raw_scores,
+    score_fields,
+)
 from batchinfer.models.mvad.series import MultivariateSeries, format_timestamps
 
 DEFAULT_TOP_K = 10
@@ -103,11 +108,16 @@ def plan_chunks(n_timestamps: int, chunk_size: int, sliding_window: int) -> list
 
 
 def _insufficient(timestamp: str, sliding_window: int) -> dict[str, Any]:
-    return {"timestamp": timestamp, "errors": [{
-        "code": INSUFFICIENT_HISTORICAL_DATA,
-        "message": f"The first {sliding_window - 1} timestamps of the range have fewer than "
-                   f"slidingWindow - 1 = {sliding_window - 1} timestamps of history.",
-    }]}
+    """A timestamp without a full window of history: a value (so every timestamp has a score,
+    as the reference says) that is explicitly not a detection, plus the reason."""
+    return {"timestamp": timestamp,
+            "value": {"isAnomaly": False, "severity": 0.0, "score": 0.0, "interpretation": []},
+            "errors": [{
+                "code": INSUFFICIENT_HISTORICAL_DATA,
+                "message": f"The first {sliding_window - 1} timestamps of the range have fewer "
+                           f"than slidingWindow - 1 = {sliding_window - 1} timestamps of "
+                           "history; they are not scored (score 0).",
+            }]}
 
 
 def detect_chunk(model: TrainedModel, block: MultivariateSeries, history_len: int,
@@ -129,7 +139,7 @@ def detect_chunk(model: TrainedModel, block: MultivariateSeries, history_len: in
     results = [_insufficient(ts, w) for ts in stamps[:first_scored - history_len]]
     if first_scored >= block.n_timestamps:
         return results
-    z = run_core(model.session(), values[first_scored - (w - 1):], w)
+    z = finite_residuals(run_core(model.session(), values[first_scored - (w - 1):], w))
     raw = raw_scores(z, model.scoring)
     k = min(top_k, model.n_variables)
     for offset, ts in enumerate(stamps[first_scored - history_len:]):
@@ -166,7 +176,9 @@ def detect_last(model: TrainedModel, series: MultivariateSeries,
                 top_k: int = DEFAULT_TOP_K) -> DetectionResult:
     """Streaming detection of the last timestamp; needs ≥ slidingWindow timestamps.
 
-    Only the last w rows are aligned and scored; variableStates describe those rows.
+    Only the last w rows are aligned and scored. variableStates describe the detected
+    timestamp, as the reference does: effectiveCount 1 (0 when the variable had no value
+    there and it was filled), filledNARatio 0 (1 when filled), first = last = that timestamp.
     """
     _checked_top_k(top_k)
     w = model.sliding_window
@@ -174,10 +186,23 @@ def detect_last(model: TrainedModel, series: MultivariateSeries,
         raise MvadDataError(NOT_ENOUGH_DATA,
                             f"detect-last needs at least slidingWindow = {w} timestamps; got "
                             f"{series.n_timestamps}.")
-    aligned, states = prepare(model, series.rows(series.n_timestamps - w, series.n_timestamps))
+    window = series.rows(series.n_timestamps - w, series.n_timestamps)
+    aligned, _ = prepare(model, window)
     if aligned.n_timestamps < w:
         raise MvadDataError(NOT_ENOUGH_DATA,
                             f"After alignment ({model.align_policy.align_mode}) only "
                             f"{aligned.n_timestamps} of the last {w} timestamps remain.")
     results = detect_chunk(model, aligned, w - 1, top_k)
-    return DetectionResult(results, states)
+    return DetectionResult(results, _last_point_states(model, window, aligned))
+
+
+def _last_point_states(model: TrainedModel, window: MultivariateSeries,
+                       aligned: MultivariateSeries) -> list[dict[str, Any]]:
+    """variableStates of the one detected (last aligned) timestamp."""
+    last = int(aligned.timestamps[-1])
+    row = int(np.searchsorted(window.timestamps, last))
+    raw = window.select(model.variables).values[row]
+    stamp = format_timestamps(aligned.timestamps[-1:])[0]
+    return [{"variable": name, "filledNARatio": 0.0 if observed else 1.0,
+             "effectiveCount": int(observed), "firstTimestamp": stamp, "lastTimestamp": stamp}
+            for name, observed in zip(model.variables, (~np.isnan(raw)).tolist())]

@@ -14,6 +14,20 @@ import numpy as np
 
 from batchinfer.models.mvad.model import InterpretationParams, ScoringParams
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def finite_residuals(z: np.ndarray) -> np.ndarray:
+    """z with NaN/±inf (overflow on extreme inputs) replaced by ±float32 max.
+
+    Why: results are JSON, which has no NaN or Infinity; an overflowing residual is as
+    anomalous as a residual can be, so it becomes the largest finite one. Finite input rows
+    are returned unchanged (same array when nothing overflowed).
+    """
+    if np.isfinite(z).all():
+        return z
+    return np.nan_to_num(z, nan=_FLOAT32_MAX, posinf=_FLOAT32_MAX, neginf=-_FLOAT32_MAX)
+
 
 def row_statistics(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(max |z|, rms z) per row of z [N, V], in float64."""
@@ -38,15 +52,6 @@ def score_fields(raw: float) -> tuple[bool, float, float]:
     return is_anomaly, severity, raw / (1.0 + raw)
 
 
-def contributions(z_row: np.ndarray) -> np.ndarray:
-    """|z_i| / Σ|z| over all variables (sums to 1); uniform when every residual is 0."""
-    mag = np.abs(z_row.astype(np.float64))
-    total = math.fsum(mag.tolist())
-    if total <= 0.0:
-        return np.full(mag.shape, 1.0 / mag.size)
-    return mag / total
-
-
 def window_correlations(window: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """Pearson correlation of each variable in `columns` with every variable, over one window
     [w, V]; rows [len(columns), V]. NaN where a variable is constant in the window.
@@ -68,10 +73,16 @@ def window_correlations(window: np.ndarray, columns: np.ndarray) -> np.ndarray:
 
 def interpretation(z_row: np.ndarray, window: np.ndarray, variables: tuple[str, ...],
                    params: InterpretationParams, top_k: int) -> list[dict[str, Any]]:
-    """Top-k contributors (largest share of |z| first, ties by column order) and, for each,
-    the variables whose correlation with it moved more than the training threshold."""
-    share = contributions(z_row)
-    top = np.argsort(-share, kind="stable")[:top_k]
+    """Top-k contributors (largest |z| first, ties by column order) and, for each, the
+    variables whose correlation with it moved more than the training threshold.
+
+    `contributionScore` is each contributor's share of |z| over the *returned* contributors,
+    so the list sums to 1 as in the reference; `changedValues` holds |window correlation −
+    training correlation| for each `changedVariables` entry, in the same (descending) order.
+    """
+    mag = np.abs(z_row.astype(np.float64))
+    top = np.argsort(-mag, kind="stable")[:top_k]
+    share = _shares(mag[top])
     corr = window_correlations(window, top)
     items = []
     for row, col in enumerate(top.tolist()):
@@ -80,12 +91,24 @@ def interpretation(z_row: np.ndarray, window: np.ndarray, variables: tuple[str, 
         delta = np.nan_to_num(delta, nan=0.0)
         changed = np.flatnonzero(delta > params.change_threshold)
         ranked = changed[np.argsort(-delta[changed], kind="stable")]
+        ranked = ranked[:params.max_changed_variables]
         items.append({
             "variable": variables[col],
-            "contributionScore": float(share[col]),
+            "contributionScore": float(share[row]),
             "correlationChanges": {
-                "changedVariables": [variables[j]
-                                     for j in ranked[:params.max_changed_variables].tolist()],
+                "changedVariables": [variables[j] for j in ranked.tolist()],
+                "changedValues": [float(delta[j]) for j in ranked.tolist()],
             },
         })
     return items
+
+
+def _shares(top_mag: np.ndarray) -> np.ndarray:
+    """The returned contributors' |z| as fractions of their sum (uniform when all are 0)."""
+    total = math.fsum(top_mag.tolist())
+    if not total > 0.0 or not math.isfinite(total):
+        finite = np.isfinite(top_mag)
+        if not finite.all():  # overflowing residuals: the infinite ones share equally
+            return np.where(finite, 0.0, 1.0 / np.count_nonzero(~finite))
+        return np.full(top_mag.shape, 1.0 / top_mag.size)
+    return top_mag / total
