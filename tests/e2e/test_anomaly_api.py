@@ -124,7 +124,7 @@ class Api:
 
     def stored_blocks(self, result_id: str) -> list[Path]:
         folder = self.root / "jobs" / f"mvad-detect-{result_id}"
-        return [p for p in folder.rglob("*.npz") if p.is_file()]
+        return [p for p in folder.rglob("blocks/*.npz") if p.is_file()]
 
     def list_models(self, **params: Any) -> dict[str, Any]:
         response = requests.get(f"{self.base}/models", params=params, timeout=30)

@@ -56,7 +56,7 @@ def _submit(services: Services, root: Path, start: str, end: str) -> str:
 
 
 def _blocks(root: Path) -> list[Path]:
-    return sorted(root.joinpath("jobs").rglob("*.npz"))
+    return sorted(root.joinpath("jobs").rglob("blocks/*.npz"))
 
 
 def test_retried_chunk_after_its_block_was_removed(services: Services, tmp_path: Path) -> None:

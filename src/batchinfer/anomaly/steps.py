@@ -26,16 +26,17 @@ from batchinfer.models.mvad import (
     AlignPolicy,
     MultivariateSeries,
     MvadDataError,
-    detect_chunk,
     plan_chunks,
     prepare,
     slice_time,
     train,
 )
+from batchinfer.models.mvad.detect import score_chunk
 from batchinfer.models.mvad.model import TrainedModel
+from batchinfer.models.mvad.results import ChunkScores, collector_paused
 from batchinfer.models.mvad.series import parse_time, parse_timestamps
 from batchinfer.services import Services
-from batchinfer.storage import StorageError, UrlNotAllowedError
+from batchinfer.storage import BlobNotFoundError, StorageError, UrlNotAllowedError
 
 log = logging.getLogger("batchinfer.anomaly")
 
@@ -262,23 +263,29 @@ def _too_many(limit: int, count: int | None = None) -> MvadDataError:
                          "(setting BATCHINFER_MAX_DETECT_TIMESTAMPS).")
 
 
+def _scores_name(index: int) -> str:
+    return f"results/{index:06d}.npz"
+
+
 def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
-    """Score one stored block and store its results; returns how many results it wrote."""
+    """Score one stored block and store its scores (columns, rendered on request); returns
+    how many results it holds."""
     job = detect_job_id(result_id)
-    done = services.job_store.load_document(job, f"results/{index:06d}.json")
-    if done is not None:  # a retry after the block was scored (and deleted)
-        return len(done)
+    try:  # a retry after the block was scored (and deleted)
+        return ChunkScores.from_npz(services.job_store.load_bytes(job, _scores_name(index))).n_rows
+    except BlobNotFoundError:
+        pass
     plan = services.job_store.load_document(job, "plan.json")
     summary = load_summary(services, result_id)
     model_id = summary["modelId"]
     model = services.models.load_model(model_id, MODEL_VERSION)
     chunk = plan["chunks"][index]
     block = _load_block(services, job, index, tuple(plan["variables"]))
-    results = detect_chunk(model, block, chunk["start"] - chunk["historyStart"],
-                           int(summary["setupInfo"].get("topContributorCount", 10)))
-    services.job_store.save_document(job, f"results/{index:06d}.json", results)
+    scores = score_chunk(model, block, chunk["start"] - chunk["historyStart"],
+                         int(summary["setupInfo"].get("topContributorCount", 10)))
+    services.job_store.save_bytes(job, _scores_name(index), scores.to_npz())
     services.job_store.delete_document(job, f"blocks/{index:06d}.npz")
-    return len(results)
+    return scores.n_rows
 
 
 def finish_detection(services: Services, result_id: str, failed_chunks: int) -> str:
@@ -297,16 +304,23 @@ def detection_results(services: Services, result_id: str, skip: int = 0,
     job = detect_job_id(result_id)
     plan = services.job_store.load_document(job, "plan.json") or {}
     stop = None if top is None else skip + top
+    variables = tuple(plan.get("variables", ()))
     results: list[dict[str, Any]] = []
-    for index, chunk in enumerate(plan.get("chunks", [])):
-        if chunk["stop"] <= skip:
-            continue
-        if stop is not None and chunk["start"] >= stop:
-            break
-        rows = services.job_store.load_document(job, f"results/{index:06d}.json") or []
-        first = max(0, skip - chunk["start"])
-        last = len(rows) if stop is None else min(len(rows), stop - chunk["start"])
-        results.extend(rows[first:last])
+    with collector_paused():  # one dict per timestamp: see results.collector_paused
+        for index, chunk in enumerate(plan.get("chunks", [])):
+            if chunk["stop"] <= skip:
+                continue
+            if stop is not None and chunk["start"] >= stop:
+                break
+            first = max(0, skip - chunk["start"])
+            last = None if stop is None else stop - chunk["start"]
+            try:
+                data = services.job_store.load_bytes(job, _scores_name(index))
+            except BlobNotFoundError:  # stored as JSON by an earlier version
+                rows = services.job_store.load_document(job, f"results/{index:06d}.json") or []
+                results.extend(rows[first:last])
+                continue
+            results.extend(ChunkScores.from_npz(data).render(variables, first, last))
     return results
 
 
