@@ -141,3 +141,23 @@ def test_setup_info_stays_as_submitted(services: Services, tmp_path: Path) -> No
     # the span actually detected is reported per variable
     assert {(s["firstTimestamp"], s["lastTimestamp"]) for s in summary["variableStates"]} == {
         (stamps[0], stamps[ROWS - 1])}
+
+
+def test_csv_the_columnar_reader_declines_is_read_by_the_line_parser(
+        services: Services, tmp_path: Path) -> None:
+    """A quoted header sends the file to the line parser: same results as a single pass."""
+    path = tmp_path / "storage" / "data.csv"
+    text = path.read_text()
+    header, _, rest = text.partition("\n")
+    quoted = ",".join(f'"{name}"' for name in header.split(",")) + "\n" + rest
+    path.write_text(quoted)
+    stamps = [line.split(",", 1)[0] for line in rest.splitlines()]
+    result_id = _submit(services, tmp_path, stamps[0], stamps[ROWS - 1])
+    chunks = steps.prepare_detection(services, result_id)
+    assert chunks == 3
+    for index in range(chunks):
+        steps.detect_chunk_step(services, result_id, index)
+    assert steps.finish_detection(services, result_id, 0) == "READY"
+    model = services.models.load_model(MODEL_ID, steps.MODEL_VERSION)
+    expected = detect(model, load_one_table_csv(quoted), stamps[0], stamps[ROWS - 1], 5)
+    assert steps.detection_results(services, result_id) == expected.results

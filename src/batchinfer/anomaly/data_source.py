@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from batchinfer.models.mvad import MultivariateSeries, MvadDataError
@@ -112,6 +113,30 @@ def _multi_table_files(store: BlobStore, path: str) -> dict[str, str]:
     prefix = path.rstrip("/") + "/" if path else ""
     return {b.name: _read(store, b.name).decode("utf-8-sig")
             for b in store.list_blobs(prefix=prefix) if b.name.lower().endswith(".csv")}
+
+
+@contextmanager
+def open_csv_binary(location: DataLocation, policy: StorageAllowList) -> Iterator[BinaryIO]:
+    """The OneTable CSV as a binary stream: local files are read as they are consumed, other
+    stores are downloaded in one request (the blob port has no ranged reads yet)."""
+    from batchinfer.storage.local import LocalFolderStore
+    from batchinfer.storage.paths import resolve_under
+
+    try:
+        store = open_container(location.container_url, policy)
+        if isinstance(store, LocalFolderStore):
+            path = resolve_under(store.root, location.path)
+            try:
+                handle: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed below
+            except FileNotFoundError:
+                message = f"The dataSource blob {location.path!r} does not exist."
+                raise DataSourceNotAccessible(message, "BlobNotFound", message) from None
+        else:
+            handle = io.BytesIO(_read(store, location.path))
+    except StorageError as exc:
+        raise DataSourceNotAccessible.from_storage(exc) from None
+    with handle:
+        yield handle
 
 
 def iter_csv_lines(location: DataLocation, policy: StorageAllowList) -> Iterator[str]:

@@ -19,9 +19,11 @@ from batchinfer.anomaly.data_source import (
     DataSourceNotAccessible,
     check_data_source,
     iter_csv_lines,
+    open_csv_binary,
     load_series,
 )
-from batchinfer.anomaly.streaming import NotStreamable, stream_prepare
+from batchinfer.anomaly.columnar import NotColumnar, arrow_blocks
+from batchinfer.anomaly.streaming import NotStreamable, csv_blocks, stream_prepare
 from batchinfer.models.mvad import (
     AlignPolicy,
     MultivariateSeries,
@@ -220,12 +222,23 @@ def _prepare_blocks(services: Services, job: str, model: TrainedModel, location:
         _save_block(services, job, index, block)
         chunks.append({"start": done, "stop": stop, "historyStart": done - history_len})
 
+    def one_pass(columnar: bool) -> list[dict[str, Any]]:
+        if columnar:
+            with open_csv_binary(location, services.policy) as stream:
+                return stream_prepare(arrow_blocks(stream), model, start, end,
+                                      DETECT_CHUNK_TIMESTAMPS, location.path, emit)[1]
+        return stream_prepare(csv_blocks(iter_csv_lines(location, services.policy),
+                                         location.path),
+                              model, start, end, DETECT_CHUNK_TIMESTAMPS, location.path, emit)[1]
+
     try:
         if schema.lower() == "onetable":
             try:
-                _, states, _ = stream_prepare(
-                    iter_csv_lines(location, services.policy), model, start, end,
-                    DETECT_CHUNK_TIMESTAMPS, location.path, emit)
+                try:
+                    states = one_pass(columnar=True)
+                except NotColumnar:  # not the plain shape: the line parser decides
+                    chunks.clear()
+                    states = one_pass(columnar=False)
                 _check_one_window(chunks[-1]["stop"] if chunks else 0, model.sliding_window)
                 return chunks, states
             except NotStreamable:

@@ -251,12 +251,12 @@ class StreamingAligner:
         return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def stream_prepare(lines: Iterable[str], model: TrainedModel, start: int | None,
-                   end: int | None, chunk_size: int, where: str,
+def stream_prepare(blocks: Iterable[MultivariateSeries], model: TrainedModel,
+                   start: int | None, end: int | None, chunk_size: int, where: str,
                    emit: Callable[[int, MultivariateSeries, int], None],
-                   block_lines: int = BLOCK_LINES,
                    ) -> tuple[int, list[dict[str, Any]], tuple[int, int] | None]:
-    """Verify, slice, align and chunk in one pass; returns (rows, variableStates, (first, last))."""
+    """Verify, slice, align and chunk in one pass over parsed row blocks (`csv_blocks` or
+    `columnar.arrow_blocks`); returns (rows, variableStates, (first, last))."""
     policy = model.align_policy
     aligner: StreamingAligner | None = None
     w = model.sliding_window
@@ -294,7 +294,7 @@ def stream_prepare(lines: Iterable[str], model: TrainedModel, start: int | None,
         pending = [rest] if rest.n_timestamps else []
         pending_rows = rest.n_timestamps
 
-    for block in csv_blocks(lines, where, block_lines):
+    for block in blocks:
         if aligner is None:
             errors = verify_variables(model, block)
             if errors:

@@ -38,7 +38,8 @@ from batchinfer.models.mvad.series import (
 ALIGN_MODES = ("Inner", "Outer")
 FILL_NA_METHODS = ("Previous", "Subsequent", "Linear", "Zero", "Fixed")
 TIMESTAMP_COLUMN = "timestamp"
-_MISSING = frozenset({"", "nan", "NaN", "NAN", "null", "NULL", "None"})
+MISSING_CELLS = frozenset({"", "nan", "NaN", "NAN", "null", "NULL", "None"})
+_MISSING = MISSING_CELLS
 
 
 @dataclass(frozen=True)
