@@ -7,28 +7,34 @@ while the work runs.
 """
 from __future__ import annotations
 
-import io
 import logging
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
+from batchinfer.anomaly.blocks import (
+    FIRST_CHUNK_TIMESTAMPS,
+    BlockWriter,
+    block_name,
+    chunk_timestamps,
+    load_block,
+    plan_rows,
+)
+from batchinfer.anomaly.columnar import NotColumnar, arrow_blocks
 from batchinfer.anomaly.data_source import (
     DataLocation,
     DataSourceNotAccessible,
     check_data_source,
     iter_csv_lines,
-    open_csv_binary,
     load_series,
+    open_csv_binary,
 )
-from batchinfer.anomaly.columnar import NotColumnar, arrow_blocks
 from batchinfer.anomaly.streaming import NotStreamable, csv_blocks, stream_prepare
 from batchinfer.models.mvad import (
     AlignPolicy,
     MultivariateSeries,
     MvadDataError,
-    plan_chunks,
     prepare,
     slice_time,
     train,
@@ -43,7 +49,7 @@ from batchinfer.storage import BlobNotFoundError, StorageError, UrlNotAllowedErr
 log = logging.getLogger("batchinfer.anomaly")
 
 MODEL_VERSION = 1
-DETECT_CHUNK_TIMESTAMPS = 5000
+DETECT_CHUNK_TIMESTAMPS = FIRST_CHUNK_TIMESTAMPS  # the first chunks' rows; later ones grow
 
 
 def now_iso() -> str:
@@ -158,18 +164,6 @@ def set_detection_status(services: Services, result_id: str, status: str, *,
     services.job_store.save_document(job, "summary.json", summary)
 
 
-def _save_block(services: Services, job: str, index: int, block: MultivariateSeries) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, timestamps=block.timestamps, values=block.values)
-    services.job_store.save_bytes(job, f"blocks/{index:06d}.npz", buffer.getvalue())
-
-
-def _load_block(services: Services, job: str, index: int,
-                variables: tuple[str, ...]) -> MultivariateSeries:
-    with np.load(io.BytesIO(services.job_store.load_bytes(job, f"blocks/{index:06d}.npz"))) as data:
-        return MultivariateSeries(data["timestamps"], variables, data["values"])
-
-
 def prepare_detection(services: Services, result_id: str) -> int:
     """Verify and align the range, store chunk blocks (each with w-1 rows of history).
 
@@ -211,25 +205,31 @@ def _prepare_blocks(services: Services, job: str, model: TrainedModel, location:
     start = parse_time(setup["startTime"], "startTime")
     end = parse_time(setup["endTime"], "endTime")
     chunks: list[dict[str, int]] = []
-    written: set[int] = set()  # blocks to remove if preparation fails
+    writer = BlockWriter(services.job_store, job)
 
     def emit(index: int, block: MultivariateSeries, history_len: int) -> None:
         done = chunks[-1]["stop"] if chunks else 0
         stop = done + block.n_timestamps - history_len
         if stop > limit:
             raise _too_many(limit)
-        written.add(index)
-        _save_block(services, job, index, block)
+        writer.write(index, block)
         chunks.append({"start": done, "stop": stop, "historyStart": done - history_len})
+
+    def rows_of(index: int) -> int:
+        return chunk_timestamps(index, model.n_variables)
 
     def one_pass(columnar: bool) -> list[dict[str, Any]]:
         if columnar:
             with open_csv_binary(location, services.policy) as stream:
-                return stream_prepare(arrow_blocks(stream), model, start, end,
-                                      DETECT_CHUNK_TIMESTAMPS, location.path, emit)[1]
+                return stream_prepare(arrow_blocks(stream), model, start, end, rows_of,
+                                      location.path, emit)[1]
         return stream_prepare(csv_blocks(iter_csv_lines(location, services.policy),
                                          location.path),
-                              model, start, end, DETECT_CHUNK_TIMESTAMPS, location.path, emit)[1]
+                              model, start, end, rows_of, location.path, emit)[1]
+
+    def restart() -> None:  # blocks are written again from index 0
+        writer.drain()
+        chunks.clear()
 
     try:
         if schema.lower() == "onetable":
@@ -237,28 +237,28 @@ def _prepare_blocks(services: Services, job: str, model: TrainedModel, location:
                 try:
                     states = one_pass(columnar=True)
                 except NotColumnar:  # not the plain shape: the line parser decides
-                    chunks.clear()
+                    restart()
                     states = one_pass(columnar=False)
                 _check_one_window(chunks[-1]["stop"] if chunks else 0, model.sliding_window)
+                writer.wait()
                 return chunks, states
             except NotStreamable:
-                chunks.clear()  # rows out of time order: sort them in memory instead
+                restart()  # rows out of time order: sort them in memory instead
         series = load_series(location, services.policy, schema)
         ranged = slice_time(series, setup["startTime"], setup["endTime"])
         if ranged.n_timestamps > limit:
             raise _too_many(limit, ranged.n_timestamps)
         aligned, states = prepare(model, ranged)
         _check_one_window(aligned.n_timestamps, model.sliding_window)
-        for index, chunk in enumerate(plan_chunks(aligned.n_timestamps, DETECT_CHUNK_TIMESTAMPS,
-                                                  model.sliding_window)):
-            written.add(index)
-            _save_block(services, job, index, aligned.rows(chunk.history_start, chunk.stop))
-            chunks.append({"start": chunk.start, "stop": chunk.stop,
-                           "historyStart": chunk.history_start})
+        w = model.sliding_window
+        for index, (lo, hi) in enumerate(plan_rows(aligned.n_timestamps, model.n_variables)):
+            history = max(0, lo - (w - 1))
+            writer.write(index, aligned.rows(history, hi))
+            chunks.append({"start": lo, "stop": hi, "historyStart": history})
+        writer.wait()
         return chunks, states
     except Exception:
-        for index in written:  # a failed (or cap-exceeding) range leaves no blocks behind
-            services.job_store.delete_document(job, f"blocks/{index:06d}.npz")
+        writer.discard()  # a failed (or cap-exceeding) range leaves no blocks behind
         raise
 
 
@@ -293,11 +293,11 @@ def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
     model_id = summary["modelId"]
     model = services.models.load_model(model_id, MODEL_VERSION)
     chunk = plan["chunks"][index]
-    block = _load_block(services, job, index, tuple(plan["variables"]))
+    block = load_block(services.job_store, job, index, tuple(plan["variables"]))
     scores = score_chunk(model, block, chunk["start"] - chunk["historyStart"],
                          int(summary["setupInfo"].get("topContributorCount", 10)))
     services.job_store.save_bytes(job, _scores_name(index), scores.to_npz())
-    services.job_store.delete_document(job, f"blocks/{index:06d}.npz")
+    services.job_store.delete_document(job, block_name(index))
     return scores.n_rows
 
 

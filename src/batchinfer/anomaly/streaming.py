@@ -252,11 +252,16 @@ class StreamingAligner:
 
 
 def stream_prepare(blocks: Iterable[MultivariateSeries], model: TrainedModel,
-                   start: int | None, end: int | None, chunk_size: int, where: str,
+                   start: int | None, end: int | None,
+                   chunk_size: int | Callable[[int], int], where: str,
                    emit: Callable[[int, MultivariateSeries, int], None],
                    ) -> tuple[int, list[dict[str, Any]], tuple[int, int] | None]:
     """Verify, slice, align and chunk in one pass over parsed row blocks (`csv_blocks` or
-    `columnar.arrow_blocks`); returns (rows, variableStates, (first, last))."""
+    `columnar.arrow_blocks`); returns (rows, variableStates, (first, last)).
+
+    `chunk_size` is the rows of every chunk, or a function of the chunk's index giving them.
+    """
+    rows_of = chunk_size if callable(chunk_size) else (lambda _index: chunk_size)
     policy = model.align_policy
     aligner: StreamingAligner | None = None
     w = model.sliding_window
@@ -277,8 +282,8 @@ def stream_prepare(blocks: Iterable[MultivariateSeries], model: TrainedModel,
         pending.append(rows)
         pending_rows += rows.n_timestamps
         total += rows.n_timestamps
-        while pending_rows >= chunk_size:
-            flush(chunk_size)
+        while pending_rows >= rows_of(chunk_index):
+            flush(rows_of(chunk_index))
 
     def flush(count: int) -> None:
         nonlocal history, pending, pending_rows, chunk_index
