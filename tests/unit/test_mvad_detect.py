@@ -271,3 +271,14 @@ def test_scores_round_trip_and_render_any_page(model, data, single_pass) -> None
     assert stored.render(model.variables) == single_pass
     for start, stop in ((0, 5), (W - 3, W + 3), (150, 420), (690, 10_000), (700, 800)):
         assert stored.render(model.variables, start, stop) == single_pass[start:stop]
+
+
+def test_results_as_json_text_equal_the_dicts(model, data) -> None:
+    from batchinfer.models.mvad.detect import score_chunk
+
+    aligned, _ = prepare(model, data)
+    scores = score_chunk(model, aligned, 0, top_k=4)
+    for start, stop in ((0, None), (0, 5), (W - 3, W + 3), (150, 420), (695, 10_000)):
+        texts = scores.render_json(model.variables, start, stop)
+        assert [json.loads(t) for t in texts] == scores.render(model.variables, start, stop)
+        assert texts == [json.dumps(r) for r in scores.render(model.variables, start, stop)]

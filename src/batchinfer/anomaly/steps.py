@@ -7,6 +7,7 @@ while the work runs.
 """
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timezone
 from typing import Any
@@ -41,7 +42,7 @@ from batchinfer.models.mvad import (
 )
 from batchinfer.models.mvad.detect import score_chunk
 from batchinfer.models.mvad.model import TrainedModel
-from batchinfer.models.mvad.results import ChunkScores, collector_paused
+from batchinfer.models.mvad.results import ChunkScores
 from batchinfer.models.mvad.series import parse_time, parse_timestamps
 from batchinfer.services import Services
 from batchinfer.storage import BlobNotFoundError, StorageError, UrlNotAllowedError
@@ -314,26 +315,31 @@ def finish_detection(services: Services, result_id: str, failed_chunks: int) -> 
 def detection_results(services: Services, result_id: str, skip: int = 0,
                       top: int | None = None) -> list[dict[str, Any]]:
     """Results in time order, optionally a page of them; chunks outside the page are not read."""
+    return [json.loads(text) for text in detection_results_json(services, result_id, skip, top)]
+
+
+def detection_results_json(services: Services, result_id: str, skip: int = 0,
+                           top: int | None = None) -> list[str]:
+    """`detection_results` with each entry as JSON text (what the API sends)."""
     job = detect_job_id(result_id)
     plan = services.job_store.load_document(job, "plan.json") or {}
     stop = None if top is None else skip + top
     variables = tuple(plan.get("variables", ()))
-    results: list[dict[str, Any]] = []
-    with collector_paused():  # one dict per timestamp: see results.collector_paused
-        for index, chunk in enumerate(plan.get("chunks", [])):
-            if chunk["stop"] <= skip:
-                continue
-            if stop is not None and chunk["start"] >= stop:
-                break
-            first = max(0, skip - chunk["start"])
-            last = None if stop is None else stop - chunk["start"]
-            try:
-                data = services.job_store.load_bytes(job, _scores_name(index))
-            except BlobNotFoundError:  # stored as JSON by an earlier version
-                rows = services.job_store.load_document(job, f"results/{index:06d}.json") or []
-                results.extend(rows[first:last])
-                continue
-            results.extend(ChunkScores.from_npz(data).render(variables, first, last))
+    results: list[str] = []
+    for index, chunk in enumerate(plan.get("chunks", [])):
+        if chunk["stop"] <= skip:
+            continue
+        if stop is not None and chunk["start"] >= stop:
+            break
+        first = max(0, skip - chunk["start"])
+        last = None if stop is None else stop - chunk["start"]
+        try:
+            data = services.job_store.load_bytes(job, _scores_name(index))
+        except BlobNotFoundError:  # stored as JSON by an earlier version
+            rows = services.job_store.load_document(job, f"results/{index:06d}.json") or []
+            results.extend(json.dumps(row) for row in rows[first:last])
+            continue
+        results.extend(ChunkScores.from_npz(data).render_json(variables, first, last))
     return results
 
 

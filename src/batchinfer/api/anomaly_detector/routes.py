@@ -13,6 +13,7 @@ Errors are top-level `{"code", "message"}`, as the service answers.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -290,12 +291,13 @@ async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
             top = int(req.params["top"]) if "top" in req.params else None
         except ValueError:
             raise ApiError(400, "InvalidParameter", "skip and top must be integers.") from None
-        results = []
-        if summary["status"] == "READY":
-            results = await asyncio.to_thread(steps.detection_results, services, result_id,
-                                              skip, None if top is None else max(0, top))
-        return json_response(200, {"resultId": result_id, "summary": _public(summary),
-                                   "results": results})
+        results: list[str] = []
+        if summary["status"] == "READY":  # each result already JSON: see ChunkScores
+            results = await asyncio.to_thread(steps.detection_results_json, services,
+                                              result_id, skip, None if top is None else max(0, top))
+        head = json.dumps({"resultId": result_id, "summary": _public(summary)})
+        body = f'{head[:-1]}, "results": [{", ".join(results)}]}}'
+        return func.HttpResponse(body, status_code=200, mimetype="application/json")
 
     return await _guarded(req, handle)
 

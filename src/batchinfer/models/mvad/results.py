@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -119,6 +120,32 @@ class ChunkScores:
             value["isAnomaly"] = True
             value["severity"] = float(self.severity[int(self.anomalies[index])])
             value["interpretation"] = self._interpretation(index, variables)
+        return out
+
+    def render_json(self, variables: tuple[str, ...], start: int = 0,
+                    stop: int | None = None) -> list[str]:
+        """The same entries as `render`, each already as JSON text (`json.dumps` of it).
+
+        Why: a page of results is mostly normal timestamps whose JSON differs only in the
+        timestamp and the score; formatting those directly (a float's repr is what `json`
+        writes) is several times faster than building and encoding dicts. Anomalies and the
+        unscored first rows go through `json.dumps`.
+        """
+        stop = self.n_rows if stop is None else min(stop, self.n_rows)
+        start = max(0, start)
+        if start >= stop:
+            return []
+        stamps = format_timestamps(self.timestamps[start:stop])
+        scores = self.score[start:stop].tolist()
+        special = {int(i) - start for i in self.anomalies[
+            np.searchsorted(self.anomalies, start):np.searchsorted(self.anomalies, stop)]}
+        special.update(range(0, max(0, min(self.unscored, stop) - start)))
+        out = [f'{{"timestamp": "{ts}", "value": {{"isAnomaly": false, "severity": 0.0, '
+               f'"score": {score!r}, "interpretation": []}}, "errors": []}}'
+               for ts, score in zip(stamps, scores)]
+        for offset in sorted(special):
+            (entry,) = self.render(variables, start + offset, start + offset + 1)
+            out[offset] = json.dumps(entry)
         return out
 
     def _interpretation(self, index: int, variables: tuple[str, ...]) -> list[dict[str, Any]]:
