@@ -1,6 +1,7 @@
 """Detect-batch blocks: chunk sizes, and the write-behind writer's failure handling."""
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ def test_chunks_start_small_and_grow_to_the_points_budget(n_variables: int) -> N
     for n in (1, 4_999, 12_000, 1_000_003):
         spans = plan_rows(n, n_variables)
         assert spans[0][0] == 0 and spans[-1][1] == n
-        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+        assert all(a[1] == b[0] for a, b in pairwise(spans))
         assert [hi - lo for lo, hi in spans[:-1]] == [
             chunk_timestamps(i, n_variables) for i in range(len(spans) - 1)]
 

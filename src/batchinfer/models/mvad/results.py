@@ -139,7 +139,7 @@ class ChunkScores:
         scores = self.score[start:stop].tolist()
         special = {int(i) - start for i in self.anomalies[
             np.searchsorted(self.anomalies, start):np.searchsorted(self.anomalies, stop)]}
-        special.update(range(0, max(0, min(self.unscored, stop) - start)))
+        special.update(range(max(0, min(self.unscored, stop) - start)))
         out = [f'{{"timestamp": "{ts}", "value": {{"isAnomaly": false, "severity": 0.0, '
                f'"score": {score!r}, "interpretation": []}}, "errors": []}}'
                for ts, score in zip(stamps, scores)]
