@@ -30,8 +30,8 @@ API = "/api/anomalydetector/v1.1/multivariate"
 
 
 def _host(root: Path) -> HostProcess:
-    return HostProcess(REPO, root / "host", env={
-        "BATCHINFER_DATA_ROOT": str(root), "FUNCHOST_LOG_LEVEL": "WARNING",
+    return HostProcess(REPO, root / "host", env={  # default logging, as users run it
+        "BATCHINFER_DATA_ROOT": str(root),
         "BATCHINFER_MAX_DETECT_TIMESTAMPS": "100000000"}).start()
 
 

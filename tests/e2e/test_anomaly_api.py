@@ -124,7 +124,7 @@ class Api:
 
     def stored_blocks(self, result_id: str) -> list[Path]:
         folder = self.root / "jobs" / f"mvad-detect-{result_id}"
-        return [p for p in folder.rglob("*.npz") if p.is_file()]
+        return [p for p in folder.rglob("blocks/*.npz") if p.is_file()]
 
     def list_models(self, **params: Any) -> dict[str, Any]:
         response = requests.get(f"{self.base}/models", params=params, timeout=30)
@@ -257,6 +257,13 @@ def test_ready_model_info_and_diagnostics(api: Api, model: dict[str, Any]) -> No
     state = diagnostics["modelState"]
     assert state["epochIds"] and len(state["trainLosses"]) == len(state["epochIds"])
     assert len(state["latenciesInSeconds"]) == len(state["epochIds"])
+    # the epochs are the ridge candidates training really fitted and validated
+    meta = api.trained(model["modelId"]).diagnostics
+    assert state["epochIds"] == list(range(1, len(meta["ridgeGridHeldOutMse"]) + 1))
+    assert state["trainLosses"] == list(meta["ridgeGridTrainMse"].values())
+    assert state["validationLosses"] == list(meta["ridgeGridHeldOutMse"].values())
+    assert state["trainLosses"] != state["validationLosses"]
+    assert all(x > 0 for x in state["latenciesInSeconds"])
     variables = diagnostics["variableStates"]
     assert [v["variable"] for v in variables] == list(api.series.variables)
     for entry in variables:
@@ -402,8 +409,11 @@ def test_detect_batch_summary(api: Api, model: dict[str, Any], batch: dict[str, 
     assert [v["variable"] for v in summary["variableStates"]] == list(api.series.variables)
     assert all(v["effectiveCount"] == DETECT_ROWS for v in summary["variableStates"])
     setup = summary["setupInfo"]
-    assert setup["startTime"] == api.stamps[0]  # clamped to the data
+    assert setup["startTime"] == "2020-12-31T00:00:00Z"  # as submitted, before the data
     assert setup["endTime"] == api.stamps[DETECT_ROWS - 1]
+    assert all(v["firstTimestamp"] == api.stamps[0]  # the data actually detected
+               and v["lastTimestamp"] == api.stamps[DETECT_ROWS - 1]
+               for v in summary["variableStates"])
     assert setup["topContributorCount"] == TOP_K
     assert setup["dataSource"] == api.url("data/series.csv")
 
@@ -413,7 +423,8 @@ def test_detect_batch_results_in_time_order(api: Api, batch: dict[str, Any]) -> 
     assert [r["timestamp"] for r in results] == api.stamps[:DETECT_ROWS]
     for result in results[:WINDOW - 1]:
         assert [e["code"] for e in result["errors"]] == ["InsufficientHistoricalData"]
-        assert "value" not in result
+        assert result["value"] == {"isAnomaly": False, "severity": 0.0, "score": 0.0,
+                                   "interpretation": []}
     for result in results[WINDOW - 1:]:
         assert result["errors"] == []
         value = result["value"]
@@ -431,11 +442,12 @@ def test_chunked_detection_equals_single_pass(api: Api, model: dict[str, Any],
     assert body["results"] == _json(expected.results)
     assert body["summary"]["variableStates"] == _json(expected.variable_states)
     # the comparison covers anomalies (with interpretations) in every chunk
-    flagged = [i for i, r in enumerate(body["results"]) if r.get("value", {}).get("isAnomaly")]
+    flagged = [i for i, r in enumerate(body["results"]) if r["value"]["isAnomaly"]]
     chunks = {i // DETECT_CHUNK_TIMESTAMPS for i in flagged}
     assert chunks == set(range(-(-DETECT_ROWS // DETECT_CHUNK_TIMESTAMPS))), flagged
     top = body["results"][flagged[0]]["value"]["interpretation"][0]
     assert set(top) >= {"variable", "contributionScore", "correlationChanges"}
+    assert set(top["correlationChanges"]) == {"changedVariables", "changedValues"}
     assert api.stored_blocks(body["resultId"]) == []  # every scored block was removed
 
 
@@ -609,6 +621,8 @@ def _variant(api: Api, kind: str) -> dict[str, Any]:
         body["variables"] = []
     elif kind == "text_value":
         body["variables"][0]["values"][5] = "abc"
+    elif kind == "beyond_float32":
+        body["variables"][1]["values"][-1] = 1e39
     return body
 
 
@@ -626,6 +640,7 @@ def _variant(api: Api, kind: str) -> dict[str, Any]:
     ("top31", None),
     ("no_variables", None),
     ("text_value", None),
+    ("beyond_float32", "InvalidValueFormat"),
 ])
 def test_detect_last_errors_are_400(api: Api, model: dict[str, Any], kind: str,
                                     code: str | None) -> None:
@@ -634,6 +649,34 @@ def test_detect_last_errors_are_400(api: Api, model: dict[str, Any], kind: str,
     if kind == "renamed_variable":
         assert body["code"] in {"VariableNotFound", "UnexpectedVariable"}
         assert "pressure" in body["message"]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_detect_last_refuses_non_json_numbers(api: Api, model: dict[str, Any],
+                                              literal: str) -> None:
+    """Python clients send NaN/Infinity as bare literals; they are refused, not computed."""
+    text = json.dumps(_last_body(api, 1_000, 1_100))
+    first = str(_last_body(api, 1_000, 1_100)["variables"][2]["values"][7])
+    text = text.replace(first, literal, 1)
+    response = requests.post(f"{api.base}/models/{model['modelId']}:detect-last", data=text,
+                             headers={"Content-Type": "application/json"}, timeout=30)
+    _assert_error(response, 400, "InvalidValueFormat")
+
+
+def test_detect_last_on_extreme_values_answers_strict_json(api: Api,
+                                                          model: dict[str, Any]) -> None:
+    body = _last_body(api, 1_000, 1_100)
+    for item in body["variables"]:
+        item["values"][-1] = 3.0e38  # finite float32, but the residuals overflow
+    response = api.post(f"models/{model['modelId']}:detect-last", body)
+    assert response.status_code == 200, response.text
+
+    def refuse(token: str) -> None:
+        raise AssertionError(f"non-JSON number {token} in the response")
+
+    parsed = json.loads(response.text, parse_constant=refuse)
+    (result,) = parsed["results"]
+    assert result["value"]["isAnomaly"] is True and result["value"]["score"] <= 1.0
 
 
 def test_detect_last_on_unknown_model_is_404(api: Api) -> None:

@@ -143,6 +143,13 @@ def test_train_and_get(setup: Setup, trained: Any) -> None:
     assert "?" not in info.data_source and info.data_source == setup.data_url.split("?")[0]
     states = info.diagnostics_info.variable_states
     assert [s.variable for s in states] == list(setup.series.variables)
+    # what training did: one epoch per ridge candidate, fitted and validated on its own split
+    state = info.diagnostics_info.model_state
+    assert state.epoch_ids == [1, 2, 3, 4]
+    assert len(state.train_losses) == len(state.validation_losses) == 4
+    assert all(t != v for t, v in zip(state.train_losses, state.validation_losses))
+    assert all(0 < t for t in state.train_losses + state.validation_losses)
+    assert len(state.latencies_in_seconds) == 4 and all(x > 0 for x in state.latencies_in_seconds)
     assert all(s.effective_count == TRAIN_ROWS and s.filled_n_a_ratio == 0 for s in states)
     assert trained.created_time <= trained.last_updated_time
 
@@ -168,28 +175,43 @@ def test_detect_batch(setup: Setup, trained: Any) -> None:
         time.sleep(POLL)
     assert result.summary.status == "READY", result.summary.errors
     summary = result.summary
+    # setupInfo is the request as submitted; the span detected is in variableStates
     assert summary.setup_info.start_time == setup.at(TRAIN_ROWS)
-    assert summary.setup_info.end_time == setup.at(N_TIMESTAMPS - 1)  # clamped to the data
+    assert summary.setup_info.end_time == setup.at(N_TIMESTAMPS + 500)
     assert summary.setup_info.top_contributor_count == TOP_K
     assert "?" not in summary.setup_info.data_source
     assert [s.variable for s in summary.variable_states] == list(setup.series.variables)
+    assert all((s.first_timestamp, s.last_timestamp) == (setup.at(TRAIN_ROWS),
+                                                         setup.at(N_TIMESTAMPS - 1))
+               for s in summary.variable_states)
     rows = N_TIMESTAMPS - TRAIN_ROWS
     assert len(result.results) == rows
     stamps = format_timestamps(setup.series.timestamps[TRAIN_ROWS:])
     assert [r.timestamp for r in result.results] == [setup.at(TRAIN_ROWS + i)
                                                        for i in range(rows)]
     assert len(stamps) == rows
-    assert all(r.errors[0].code == "InsufficientHistoricalData"
-               for r in result.results[:WINDOW - 1])
+    for r in result.results[:WINDOW - 1]:  # every timestamp has a value, as the reference says
+        assert [e.code for e in r.errors] == ["InsufficientHistoricalData"]
+        assert r.value is not None and r.value.is_anomaly is False
+        assert (r.value.score, r.value.severity, r.value.interpretation) == (0.0, 0.0, [])
     scored = result.results[WINDOW - 1:]
     assert all(not r.errors and r.value is not None for r in scored)
     anomalies = [r for r in scored if r.value.is_anomaly]
     assert anomalies, "the injected anomalies are found"
-    top = anomalies[0].value.interpretation
-    assert 1 <= len(top) <= TOP_K
-    assert top[0].variable in setup.series.variables
-    assert 0 < top[0].contribution_score <= 1
-    assert top[0].correlation_changes is not None
+    changed = 0
+    for anomaly in anomalies:
+        top = anomaly.value.interpretation
+        assert len(top) == TOP_K
+        assert all(c.variable in setup.series.variables for c in top)
+        scores = [c.contribution_score for c in top]
+        assert abs(sum(scores) - 1.0) < 1e-9 and scores == sorted(scores, reverse=True)
+        for c in top:
+            # changedValues is outside this SDK version's model: read it from the raw mapping
+            values = c.correlation_changes["changedValues"]
+            assert len(values) == len(c.correlation_changes.changed_variables)
+            assert values == sorted(values, reverse=True) and all(0 < x <= 2 for x in values)
+            changed += len(values)
+    assert changed, "some correlation changed under the injected anomalies"
 
 
 def test_detect_last(setup: Setup, trained: Any) -> None:
@@ -203,6 +225,9 @@ def test_detect_last(setup: Setup, trained: Any) -> None:
         trained.model_id,
         MultivariateLastDetectionOptions(variables=variables, top_contributor_count=TOP_K))
     assert [s.variable for s in result.variable_states] == list(setup.series.variables)
+    for state in result.variable_states:  # the state of the detected timestamp
+        assert (state.effective_count, state.filled_n_a_ratio) == (1, 0.0)
+        assert state.first_timestamp == state.last_timestamp == setup.at(stop - 1)
     (last,) = result.results
     assert last.timestamp == setup.at(stop - 1)
     assert last.value is not None and 0 <= last.value.score < 1
@@ -215,6 +240,38 @@ def test_detect_last(setup: Setup, trained: Any) -> None:
             MultivariateLastDetectionOptions(variables=short, top_contributor_count=TOP_K))
     assert caught.value.status_code == 400
     assert caught.value.error is not None and caught.value.error.code == "NotEnoughData"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1e39])
+def test_detect_last_refuses_non_finite_values(setup: Setup, trained: Any, bad: float) -> None:
+    stamps = format_timestamps(setup.series.timestamps[:WINDOW])
+    columns = [[float(v) for v in setup.series.values[:WINDOW, col]]
+               for col in range(setup.series.n_variables)]
+    columns[1][-1] = bad  # the SDK sends NaN and Infinity as bare JSON literals
+    variables = [VariableValues(variable=name, timestamps=stamps, values=column)
+                 for name, column in zip(setup.series.variables, columns)]
+    with pytest.raises(HttpResponseError) as caught:
+        setup.client.detect_multivariate_last_anomaly(
+            trained.model_id, MultivariateLastDetectionOptions(variables=variables))
+    assert caught.value.status_code == 400
+    assert caught.value.error is not None and caught.value.error.code == "InvalidValueFormat"
+
+
+def test_detect_batch_shorter_than_a_window_fails(setup: Setup, trained: Any) -> None:
+    options = MultivariateBatchDetectionOptions(
+        data_source=setup.data_url, top_contributor_count=TOP_K,
+        start_time=setup.at(TRAIN_ROWS), end_time=setup.at(TRAIN_ROWS + WINDOW - 2))
+    accepted = setup.client.detect_multivariate_batch_anomaly(trained.model_id, options)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        result = setup.client.get_multivariate_batch_detection_result(accepted.result_id)
+        if result.summary.status in ("READY", "FAILED"):
+            break
+        time.sleep(POLL)
+    assert result.summary.status == "FAILED" and result.results == []
+    (error,) = result.summary.errors
+    assert error.code == "NotEnoughData"
+    assert f"slidingWindow = {WINDOW}" in error.message
 
 
 def test_unknown_model_is_not_found(setup: Setup) -> None:

@@ -50,7 +50,7 @@ def _submit(services: Services, root: Path, start: str, end: str) -> str:
 
 
 def _blocks(root: Path) -> list[Path]:
-    return sorted(root.joinpath("jobs").rglob("*.npz"))
+    return sorted(root.joinpath("jobs").rglob("blocks/*.npz"))
 
 
 def test_retried_chunk_after_its_block_was_removed(services: Services, tmp_path: Path) -> None:
@@ -105,3 +105,53 @@ def test_model_deleted_while_training_leaves_no_files(services: Services, tmp_pa
     assert services.models.load_record(model_id) is None
     assert not [p for p in (tmp_path / "models" / "mvad" / model_id).rglob("*") if p.is_file()]
     assert services.job_store.load_document(steps.train_job_id(model_id), "request.json") is None
+
+
+@pytest.mark.parametrize("rows", [1, W - 1])
+def test_range_shorter_than_a_window_fails_clearly(services: Services, tmp_path: Path,
+                                                  rows: int) -> None:
+    text = (tmp_path / "storage" / "data.csv").read_text()
+    stamps = [line.split(",", 1)[0] for line in text.splitlines()[1:]]
+    result_id = _submit(services, tmp_path, stamps[100], stamps[100 + rows - 1])
+    assert steps.prepare_detection(services, result_id) == 0
+    summary = steps.load_summary(services, result_id)
+    assert summary["status"] == "FAILED"
+    (error,) = summary["errors"]
+    assert error["code"] == "NotEnoughData"
+    assert f"slidingWindow = {W}" in error["message"] and f"holds {rows} " in error["message"]
+    assert not _blocks(tmp_path)
+
+
+def test_setup_info_stays_as_submitted(services: Services, tmp_path: Path) -> None:
+    text = (tmp_path / "storage" / "data.csv").read_text()
+    stamps = [line.split(",", 1)[0] for line in text.splitlines()[1:]]
+    before = "2000-01-01T00:00:00Z"  # earlier than the data: the range is clamped to it
+    result_id = _submit(services, tmp_path, before, stamps[ROWS - 1])
+    submitted = dict(steps.load_summary(services, result_id)["setupInfo"])
+    assert steps.prepare_detection(services, result_id) > 0
+    summary = steps.load_summary(services, result_id)
+    assert summary["status"] == "RUNNING"
+    assert summary["setupInfo"] == submitted and submitted["startTime"] == before
+    # the span actually detected is reported per variable
+    assert {(s["firstTimestamp"], s["lastTimestamp"]) for s in summary["variableStates"]} == {
+        (stamps[0], stamps[ROWS - 1])}
+
+
+def test_csv_the_columnar_reader_declines_is_read_by_the_line_parser(
+        services: Services, tmp_path: Path) -> None:
+    """A quoted header sends the file to the line parser: same results as a single pass."""
+    path = tmp_path / "storage" / "data.csv"
+    text = path.read_text()
+    header, _, rest = text.partition("\n")
+    quoted = ",".join(f'"{name}"' for name in header.split(",")) + "\n" + rest
+    path.write_text(quoted)
+    stamps = [line.split(",", 1)[0] for line in rest.splitlines()]
+    result_id = _submit(services, tmp_path, stamps[0], stamps[ROWS - 1])
+    chunks = steps.prepare_detection(services, result_id)
+    assert chunks == 3
+    for index in range(chunks):
+        steps.detect_chunk_step(services, result_id, index)
+    assert steps.finish_detection(services, result_id, 0) == "READY"
+    model = services.models.load_model(MODEL_ID, steps.MODEL_VERSION)
+    expected = detect(model, load_one_table_csv(quoted), stamps[0], stamps[ROWS - 1], 5)
+    assert steps.detection_results(services, result_id) == expected.results

@@ -192,6 +192,25 @@ def test_bad_signature_is_access_error(
     with pytest.raises(StorageAccessError) as info:
         list(store.list_blobs(prefix=""))
     assert "AAAAAAAA" not in str(info.value) and "sig=" not in str(info.value)
+    assert info.value.code == "InvalidSasToken"
+    assert "not valid" in info.value.message
+
+
+def test_expired_sas_is_invalid_sas_token(
+    azurite: Azurite, container: str, policy: StorageAllowList
+) -> None:
+    expired = generate_container_sas(
+        account_name=DEV_ACCOUNT, container_name=container, account_key=DEV_KEY,
+        permission=ContainerSasPermissions(read=True, list=True),
+        expiry=datetime.now(UTC) - timedelta(minutes=5))
+    store = open_container(_url(azurite, container, expired), policy, retry_total=0)
+    for action in (lambda: store.read_blob(name="in/a.pdf"),
+                   lambda: store.read_blob(name="in/a.pdf", max_bytes=10),
+                   lambda: list(store.list_blobs(prefix="in/"))):
+        with pytest.raises(StorageAccessError) as info:
+            action()
+        assert info.value.code == "InvalidSasToken"
+        assert "expired" in info.value.message and "sig=" not in info.value.message
 
 
 def test_missing_container(azurite: Azurite, policy: StorageAllowList) -> None:

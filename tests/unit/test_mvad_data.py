@@ -120,6 +120,7 @@ def test_slice_time_errors() -> None:
     (f"timestamp,a\n{T0},1\n{T0},2\n", "DuplicatedTimestamps"),
     (f"timestamp,a\n{T0},abc\n", "InvalidValueFormat"),
     (f"timestamp,a\n{T0},inf\n", "InvalidValueFormat"),
+    (f"timestamp,a\n{T0},1e39\n", "InvalidValueFormat"),  # a float32 infinity
 ])
 def test_one_table_errors(text: str, code: str) -> None:
     assert _codes(load_one_table_csv, text) == code

@@ -31,6 +31,7 @@ from batchinfer.jobs.origin import save_origin
 from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
 from batchinfer.services import Services
 from batchinfer.storage import (
+    BlobStore,
     InvalidPathError,
     StorageError,
     read_file_list,
@@ -93,7 +94,7 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
     retry = claims is not None
     if claims is None:
         # decide before writing anything, so a re-run after a crash recognises its own output
-        claims = {n: spec.overwrite or not results.exists(name=r) for n, r in result_names.items()}
+        claims = {n: spec.overwrite or _absent(results, r) for n, r in result_names.items()}
         store.save_claims(ref.job_id, shard, chunk, claims)
     pipeline = services.pipeline(spec.model_id)
     outcomes: list[ItemOutcome] = []
@@ -142,6 +143,15 @@ def _result_names(items: list[str], spec: JobSpec) -> tuple[dict[str, str], dict
                 else "The document's result name cannot be formed.",
                 "ResultNameTooLong" if too_long else "InvalidResultName", exc.message))
     return names, refused
+
+
+def _absent(results: BlobStore, name: str) -> bool:
+    """Whether the result is still to be written. A result container that cannot be checked
+    (e.g. an expired SAS) claims the item: its create-only write then fails alone and says why."""
+    try:
+        return not results.exists(name=name)
+    except StorageError:
+        return True
 
 
 def _not_processed(name: str) -> ItemOutcome:

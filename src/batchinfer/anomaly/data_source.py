@@ -10,8 +10,10 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from batchinfer.models.mvad import MultivariateSeries, MvadDataError
@@ -21,6 +23,25 @@ from batchinfer.storage.factory import open_container
 
 EMULATOR_HOSTS = frozenset({"127.0.0.1", "localhost"})
 MAX_SOURCE_BYTES = 2 * 1024 * 1024 * 1024
+
+
+class DataSourceNotAccessible(MvadDataError):
+    """The dataSource could not be read. `innererror` carries the storage layer's code
+    (`BlobNotFound`, `InvalidSasToken` for an expired or otherwise invalid SAS, ...)."""
+
+    def __init__(self, message: str, inner_code: str, inner_message: str) -> None:
+        super().__init__("DataSourceNotAccessible", message)
+        self.inner_code = inner_code
+        self.inner_message = inner_message
+
+    @classmethod
+    def from_storage(cls, exc: StorageError) -> DataSourceNotAccessible:
+        return cls(f"The dataSource could not be read: {exc.message}", exc.code, exc.message)
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = dict(super().to_json())
+        body["innererror"] = {"code": self.inner_code, "message": self.inner_message}
+        return body
 
 
 @dataclass(frozen=True)
@@ -82,8 +103,7 @@ def load_series(location: DataLocation, policy: StorageAllowList,
                                       where=location.path)
         return load_multi_table(_multi_table_files(store, location.path))
     except StorageError as exc:
-        raise MvadDataError("DataSourceNotAccessible",
-                            f"The dataSource could not be read: {exc.message}") from None
+        raise DataSourceNotAccessible.from_storage(exc) from None
 
 
 def _multi_table_files(store: BlobStore, path: str) -> dict[str, str]:
@@ -98,6 +118,30 @@ def _multi_table_files(store: BlobStore, path: str) -> dict[str, str]:
     prefix = path.rstrip("/") + "/" if path else ""
     return {b.name: _read(store, b.name).decode("utf-8-sig")
             for b in store.list_blobs(prefix=prefix) if b.name.lower().endswith(".csv")}
+
+
+@contextmanager
+def open_csv_binary(location: DataLocation, policy: StorageAllowList) -> Iterator[BinaryIO]:
+    """The OneTable CSV as a binary stream: local files are read as they are consumed, other
+    stores are downloaded in one request (the blob port has no ranged reads yet)."""
+    from batchinfer.storage.local import LocalFolderStore
+    from batchinfer.storage.paths import resolve_under
+
+    try:
+        store = open_container(location.container_url, policy)
+        if isinstance(store, LocalFolderStore):
+            path = resolve_under(store.root, location.path)
+            try:
+                handle: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed below
+            except FileNotFoundError:
+                message = f"The dataSource blob {location.path!r} does not exist."
+                raise DataSourceNotAccessible(message, "BlobNotFound", message) from None
+        else:
+            handle = io.BytesIO(_read(store, location.path))
+    except StorageError as exc:
+        raise DataSourceNotAccessible.from_storage(exc) from None
+    with handle:
+        yield handle
 
 
 def iter_csv_lines(location: DataLocation, policy: StorageAllowList) -> Iterator[str]:
@@ -117,12 +161,10 @@ def iter_csv_lines(location: DataLocation, policy: StorageAllowList) -> Iterator
                 with open(path, encoding="utf-8-sig", newline="") as handle:
                     yield from handle
             except FileNotFoundError:
-                raise MvadDataError("DataSourceNotAccessible",
-                                    f"The dataSource blob {location.path!r} does not exist.") \
-                    from None
+                message = f"The dataSource blob {location.path!r} does not exist."
+                raise DataSourceNotAccessible(message, "BlobNotFound", message) from None
             return
         text = _read(store, location.path).decode("utf-8-sig")
     except StorageError as exc:
-        raise MvadDataError("DataSourceNotAccessible",
-                            f"The dataSource could not be read: {exc.message}") from None
+        raise DataSourceNotAccessible.from_storage(exc) from None
     yield from text.splitlines(keepends=True)

@@ -7,42 +7,52 @@ while the work runs.
 """
 from __future__ import annotations
 
-import io
+import json
 import logging
-import time
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
+from batchinfer.anomaly.blocks import (
+    FIRST_CHUNK_TIMESTAMPS,
+    BlockWriter,
+    block_name,
+    chunk_timestamps,
+    load_block,
+    plan_rows,
+)
+from batchinfer.anomaly.columnar import NotColumnar, arrow_blocks
 from batchinfer.anomaly.data_source import (
     DataLocation,
+    DataSourceNotAccessible,
     check_data_source,
     iter_csv_lines,
     load_series,
+    open_csv_binary,
 )
-from batchinfer.anomaly.streaming import NotStreamable, stream_prepare
 from batchinfer.anomaly.status import MvadStatus
+from batchinfer.anomaly.streaming import NotStreamable, csv_blocks, stream_prepare
 from batchinfer.models.mvad import (
     AlignPolicy,
     MultivariateSeries,
     MvadDataError,
-    detect_chunk,
-    plan_chunks,
     prepare,
     slice_time,
     train,
 )
+from batchinfer.models.mvad.detect import score_chunk
 from batchinfer.models.mvad.model import TrainedModel
-from batchinfer.models.mvad.series import format_timestamp, parse_time, parse_timestamps
+from batchinfer.models.mvad.results import ChunkScores
+from batchinfer.models.mvad.series import parse_time, parse_timestamps
 from batchinfer.orchestration import instance_ids
 from batchinfer.services import Services
-from batchinfer.storage import StorageError, UrlNotAllowedError
+from batchinfer.storage import BlobNotFoundError, StorageError, UrlNotAllowedError
 
 log = logging.getLogger("batchinfer.anomaly")
 
 MODEL_VERSION = 1
-DETECT_CHUNK_TIMESTAMPS = 5000
+DETECT_CHUNK_TIMESTAMPS = FIRST_CHUNK_TIMESTAMPS  # the first chunks' rows; later ones grow
 
 
 def now_iso() -> str:
@@ -53,13 +63,13 @@ train_job_id = instance_ids.mvad_train_job_id
 detect_job_id = instance_ids.mvad_detect_job_id
 
 
-def _error(exc: Exception) -> dict[str, str]:
+def _error(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, MvadDataError):
         return exc.to_json()
     if isinstance(exc, UrlNotAllowedError):
         return {"code": "InvalidDataSource", "message": exc.message}
     if isinstance(exc, StorageError):
-        return {"code": "DataSourceNotAccessible", "message": exc.message}
+        return DataSourceNotAccessible.from_storage(exc).to_json()
     return {"code": "InternalServerError", "message": f"Unexpected {type(exc).__name__}."}
 
 
@@ -88,7 +98,6 @@ def train_model(services: Services, model_id: str) -> str:
     if record is None or request is None:
         return MvadStatus.FAILED  # deleted meanwhile
     info = record["modelInfo"]
-    started = time.perf_counter()
     try:
         location = check_data_source(request["dataSource"], services.policy)
         series = load_series(location, services.policy, info.get("dataSchema", "OneTable"))
@@ -105,17 +114,32 @@ def train_model(services: Services, model_id: str) -> str:
         return MvadStatus.FAILED
     finally:
         services.job_store.delete_job(job)
-    seconds = round(time.perf_counter() - started, 3)
-    held_out = min(model.diagnostics.get("ridgeGridHeldOutMse", {"0": 0.0}).values())
     diagnostics = {
-        "modelState": {"epochIds": [1], "trainLosses": [held_out],
-                       "validationLosses": [held_out], "latenciesInSeconds": [seconds]},
+        "modelState": model_state(model),
         "variableStates": model.diagnostics.get("variableStates", []),
     }
     if set_model_status(services, model_id, MvadStatus.READY, [], diagnostics) is None:
         services.models.delete(model_id)  # deleted while training: drop the files just written
         return MvadStatus.FAILED
     return MvadStatus.READY
+
+
+def model_state(model: TrainedModel) -> dict[str, list[Any]]:
+    """`diagnosticsInfo.modelState` from what training did: one epoch per ridge candidate.
+
+    Training fits every λ of the grid in closed form on the first 80 % of windows and
+    validates it on the held-out rest; epoch k is candidate k, with its mean squared residual
+    on the fit windows (train loss) and on the held-out windows (validation loss), and the
+    seconds its fit and validation took (passes every candidate shares split evenly).
+    """
+    grid_train = model.diagnostics.get("ridgeGridTrainMse", {})
+    grid_valid = model.diagnostics.get("ridgeGridHeldOutMse", {})
+    keys = list(grid_valid)
+    seconds = model.training_seconds or [0.0] * len(keys)
+    return {"epochIds": list(range(1, len(keys) + 1)),
+            "trainLosses": [float(grid_train.get(k, grid_valid[k])) for k in keys],
+            "validationLosses": [float(grid_valid[k]) for k in keys],
+            "latenciesInSeconds": [round(float(x), 4) for x in seconds]}
 
 
 # ================================================================================= detection
@@ -128,8 +152,7 @@ def load_summary(services: Services, result_id: str) -> dict[str, Any]:
 
 def set_detection_status(services: Services, result_id: str, status: str, *,
                          errors: list[dict[str, str]] | None = None,
-                         variable_states: list[dict[str, Any]] | None = None,
-                         setup: dict[str, Any] | None = None) -> None:
+                         variable_states: list[dict[str, Any]] | None = None) -> None:
     job = detect_job_id(result_id)
     summary = services.job_store.load_document(job, "summary.json") or {}
     summary["status"] = status
@@ -137,21 +160,7 @@ def set_detection_status(services: Services, result_id: str, status: str, *,
         summary["errors"] = errors
     if variable_states is not None:
         summary["variableStates"] = variable_states
-    if setup is not None:
-        summary["setupInfo"] = {**summary.get("setupInfo", {}), **setup}
     services.job_store.save_document(job, "summary.json", summary)
-
-
-def _save_block(services: Services, job: str, index: int, block: MultivariateSeries) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, timestamps=block.timestamps, values=block.values)
-    services.job_store.save_bytes(job, f"blocks/{index:06d}.npz", buffer.getvalue())
-
-
-def _load_block(services: Services, job: str, index: int,
-                variables: tuple[str, ...]) -> MultivariateSeries:
-    with np.load(io.BytesIO(services.job_store.load_bytes(job, f"blocks/{index:06d}.npz"))) as data:
-        return MultivariateSeries(data["timestamps"], variables, data["values"])
 
 
 def prepare_detection(services: Services, result_id: str) -> int:
@@ -172,7 +181,7 @@ def prepare_detection(services: Services, result_id: str) -> int:
         model = services.models.load_model(request["modelId"], MODEL_VERSION)
         location = check_data_source(request["dataSource"], services.policy)
         schema = record["modelInfo"].get("dataSchema", "OneTable")
-        chunks, states, span = _prepare_blocks(services, job, model, location, schema, setup)
+        chunks, states = _prepare_blocks(services, job, model, location, schema, setup)
     except Exception as exc:
         if not isinstance(exc, (MvadDataError, StorageError, ValueError, LookupError)):
             log.exception("Preparing detection %s failed unexpectedly", result_id)
@@ -181,59 +190,83 @@ def prepare_detection(services: Services, result_id: str) -> int:
         return 0
     services.job_store.save_document(job, "plan.json", {
         "chunks": chunks, "variables": list(model.variables)})
-    clamp = {}
-    if span is not None:
-        clamp = {"startTime": format_timestamp(span[0]), "endTime": format_timestamp(span[1])}
-    set_detection_status(services, result_id, MvadStatus.RUNNING, variable_states=states, setup=clamp)
+    # setupInfo stays the request as submitted; the data's own span is in variableStates
+    set_detection_status(services, result_id, MvadStatus.RUNNING, variable_states=states)
     services.job_store.delete_document(job, "request.json")
     return len(chunks)
 
 
 def _prepare_blocks(services: Services, job: str, model: TrainedModel, location: DataLocation,
                     schema: str, setup: dict[str, Any]
-                    ) -> tuple[list[dict[str, int]], list[dict[str, Any]], tuple[int, int] | None]:
+                    ) -> tuple[list[dict[str, int]], list[dict[str, Any]]]:
     """Write the chunk blocks; OneTable CSVs in one streaming pass, the rest in memory."""
     limit = services.settings.max_detect_timestamps
     start = parse_time(setup["startTime"], "startTime")
     end = parse_time(setup["endTime"], "endTime")
     chunks: list[dict[str, int]] = []
-    written: set[int] = set()  # blocks to remove if preparation fails
+    writer = BlockWriter(services.job_store, job)
 
     def emit(index: int, block: MultivariateSeries, history_len: int) -> None:
         done = chunks[-1]["stop"] if chunks else 0
         stop = done + block.n_timestamps - history_len
         if stop > limit:
             raise _too_many(limit)
-        written.add(index)
-        _save_block(services, job, index, block)
+        writer.write(index, block)
         chunks.append({"start": done, "stop": stop, "historyStart": done - history_len})
+
+    def rows_of(index: int) -> int:
+        return chunk_timestamps(index, model.n_variables)
+
+    def one_pass(columnar: bool) -> list[dict[str, Any]]:
+        if columnar:
+            with open_csv_binary(location, services.policy) as stream:
+                return stream_prepare(arrow_blocks(stream), model, start, end, rows_of,
+                                      location.path, emit)[1]
+        return stream_prepare(csv_blocks(iter_csv_lines(location, services.policy),
+                                         location.path),
+                              model, start, end, rows_of, location.path, emit)[1]
+
+    def restart() -> None:  # blocks are written again from index 0
+        writer.drain()
+        chunks.clear()
 
     try:
         if schema.lower() == "onetable":
             try:
-                _, states, span = stream_prepare(
-                    iter_csv_lines(location, services.policy), model, start, end,
-                    DETECT_CHUNK_TIMESTAMPS, location.path, emit)
-                return chunks, states, span
+                try:
+                    states = one_pass(columnar=True)
+                except NotColumnar:  # not the plain shape: the line parser decides
+                    restart()
+                    states = one_pass(columnar=False)
+                _check_one_window(chunks[-1]["stop"] if chunks else 0, model.sliding_window)
+                writer.wait()
+                return chunks, states
             except NotStreamable:
-                chunks.clear()  # rows out of time order: sort them in memory instead
+                restart()  # rows out of time order: sort them in memory instead
         series = load_series(location, services.policy, schema)
         ranged = slice_time(series, setup["startTime"], setup["endTime"])
         if ranged.n_timestamps > limit:
             raise _too_many(limit, ranged.n_timestamps)
         aligned, states = prepare(model, ranged)
-        for index, chunk in enumerate(plan_chunks(aligned.n_timestamps, DETECT_CHUNK_TIMESTAMPS,
-                                                  model.sliding_window)):
-            written.add(index)
-            _save_block(services, job, index, aligned.rows(chunk.history_start, chunk.stop))
-            chunks.append({"start": chunk.start, "stop": chunk.stop,
-                           "historyStart": chunk.history_start})
-        span = (int(aligned.timestamps[0]), int(aligned.timestamps[-1]))
-        return chunks, states, span
+        _check_one_window(aligned.n_timestamps, model.sliding_window)
+        w = model.sliding_window
+        for index, (lo, hi) in enumerate(plan_rows(aligned.n_timestamps, model.n_variables)):
+            history = max(0, lo - (w - 1))
+            writer.write(index, aligned.rows(history, hi))
+            chunks.append({"start": lo, "stop": hi, "historyStart": history})
+        writer.wait()
+        return chunks, states
     except Exception:
-        for index in written:  # a failed (or cap-exceeding) range leaves no blocks behind
-            services.job_store.delete_document(job, f"blocks/{index:06d}.npz")
+        writer.discard()  # a failed (or cap-exceeding) range leaves no blocks behind
         raise
+
+
+def _check_one_window(n_timestamps: int, sliding_window: int) -> None:
+    """The reference requires at least one sliding window of data in the range."""
+    if n_timestamps < sliding_window:
+        raise MvadDataError("NotEnoughData",
+                            f"The range holds {n_timestamps} timestamp(s) after alignment; "
+                            f"detection needs at least slidingWindow = {sliding_window}.")
 
 
 def _too_many(limit: int, count: int | None = None) -> MvadDataError:
@@ -242,23 +275,29 @@ def _too_many(limit: int, count: int | None = None) -> MvadDataError:
                          "(setting BATCHINFER_MAX_DETECT_TIMESTAMPS).")
 
 
+def _scores_name(index: int) -> str:
+    return f"results/{index:06d}.npz"
+
+
 def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
-    """Score one stored block and store its results; returns how many results it wrote."""
+    """Score one stored block and store its scores (columns, rendered on request); returns
+    how many results it holds."""
     job = detect_job_id(result_id)
-    done = services.job_store.load_document(job, f"results/{index:06d}.json")
-    if done is not None:  # a retry after the block was scored (and deleted)
-        return len(done)
+    try:  # a retry after the block was scored (and deleted)
+        return ChunkScores.from_npz(services.job_store.load_bytes(job, _scores_name(index))).n_rows
+    except BlobNotFoundError:
+        pass
     plan = services.job_store.load_document(job, "plan.json")
     summary = load_summary(services, result_id)
     model_id = summary["modelId"]
     model = services.models.load_model(model_id, MODEL_VERSION)
     chunk = plan["chunks"][index]
-    block = _load_block(services, job, index, tuple(plan["variables"]))
-    results = detect_chunk(model, block, chunk["start"] - chunk["historyStart"],
-                           int(summary["setupInfo"].get("topContributorCount", 10)))
-    services.job_store.save_document(job, f"results/{index:06d}.json", results)
-    services.job_store.delete_document(job, f"blocks/{index:06d}.npz")
-    return len(results)
+    block = load_block(services.job_store, job, index, tuple(plan["variables"]))
+    scores = score_chunk(model, block, chunk["start"] - chunk["historyStart"],
+                         int(summary["setupInfo"].get("topContributorCount", 10)))
+    services.job_store.save_bytes(job, _scores_name(index), scores.to_npz())
+    services.job_store.delete_document(job, block_name(index))
+    return scores.n_rows
 
 
 def finish_detection(services: Services, result_id: str, failed_chunks: int) -> str:
@@ -274,19 +313,31 @@ def finish_detection(services: Services, result_id: str, failed_chunks: int) -> 
 def detection_results(services: Services, result_id: str, skip: int = 0,
                       top: int | None = None) -> list[dict[str, Any]]:
     """Results in time order, optionally a page of them; chunks outside the page are not read."""
+    return [json.loads(text) for text in detection_results_json(services, result_id, skip, top)]
+
+
+def detection_results_json(services: Services, result_id: str, skip: int = 0,
+                           top: int | None = None) -> list[str]:
+    """`detection_results` with each entry as JSON text (what the API sends)."""
     job = detect_job_id(result_id)
     plan = services.job_store.load_document(job, "plan.json") or {}
     stop = None if top is None else skip + top
-    results: list[dict[str, Any]] = []
+    variables = tuple(plan.get("variables", ()))
+    results: list[str] = []
     for index, chunk in enumerate(plan.get("chunks", [])):
         if chunk["stop"] <= skip:
             continue
         if stop is not None and chunk["start"] >= stop:
             break
-        rows = services.job_store.load_document(job, f"results/{index:06d}.json") or []
         first = max(0, skip - chunk["start"])
-        last = len(rows) if stop is None else min(len(rows), stop - chunk["start"])
-        results.extend(rows[first:last])
+        last = None if stop is None else stop - chunk["start"]
+        try:
+            data = services.job_store.load_bytes(job, _scores_name(index))
+        except BlobNotFoundError:  # stored as JSON by an earlier version
+            rows = services.job_store.load_document(job, f"results/{index:06d}.json") or []
+            results.extend(json.dumps(row) for row in rows[first:last])
+            continue
+        results.extend(ChunkScores.from_npz(data).render_json(variables, first, last))
     return results
 
 
@@ -307,7 +358,7 @@ def series_from_variables(variables: list[dict[str, Any]]) -> MultivariateSeries
         order = np.argsort(stamps, kind="stable")
         if np.any(np.diff(stamps[order]) == 0):
             raise MvadDataError("DuplicatedTimestamps", "Timestamps must be unique.")
-        values = np.array([v["values"] for v in variables], dtype=np.float32).T[order]
+        values = np.stack([_finite_values(v) for v in variables]).T[order]
         return MultivariateSeries(stamps[order], names, np.ascontiguousarray(values))
     # different timestamps per variable: join on their union; alignment fills the gaps
     parsed = [parse_timestamps(v["timestamps"], v["variable"]) for v in variables]
@@ -317,6 +368,19 @@ def series_from_variables(variables: list[dict[str, Any]]) -> MultivariateSeries
         if len(np.unique(stamps)) != len(stamps):
             raise MvadDataError("DuplicatedTimestamps",
                                 f"Variable '{item['variable']}' repeats a timestamp.")
-        values[np.searchsorted(union, stamps), column] = np.asarray(item["values"],
-                                                                     dtype=np.float32)
+        values[np.searchsorted(union, stamps), column] = _finite_values(item)
     return MultivariateSeries(union.astype(np.int64), names, values)
+
+
+def _finite_values(item: dict[str, Any]) -> np.ndarray:
+    """A variable's values as float32; NaN, ±Infinity and values beyond the float32 range
+    (which would become infinities) are refused, so no result can hold a non-JSON number."""
+    wide = np.asarray(item["values"], dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = wide.astype(np.float32)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise MvadDataError("InvalidValueFormat",
+                            f"Value {float(wide[bad[0]])!r} at position {int(bad[0])} of variable "
+                            f"'{item['variable']}' is not a finite number within ±3.4e38.")
+    return values

@@ -73,7 +73,11 @@ def _fast_block(header: str, block: list[str]) -> MultivariateSeries | None:
         tails.append(tail)
     width = len(names) - 1
     values = np.fromstring(",".join(t.strip() for t in tails), sep=",", dtype=np.float64)  # noqa: NPY201 - text mode, not deprecated
-    if values.size != len(block) * width or not np.isfinite(values).all():
+    if values.size != len(block) * width:
+        return None
+    with np.errstate(over="ignore"):
+        narrow = values.astype(np.float32)
+    if not np.isfinite(narrow).all():  # text, infinities or beyond float32: precise errors
         return None
     try:
         timestamps = parse_timestamps(heads)
@@ -81,8 +85,7 @@ def _fast_block(header: str, block: list[str]) -> MultivariateSeries | None:
         return None
     if len(timestamps) > 1 and not (np.diff(timestamps) > 0).all():
         return None
-    return MultivariateSeries(timestamps, tuple(names[1:]),
-                              values.reshape(len(block), width).astype(np.float32))
+    return MultivariateSeries(timestamps, tuple(names[1:]), narrow.reshape(len(block), width))
 
 
 def _parsed(header: str, block: list[str], where: str,
@@ -248,12 +251,17 @@ class StreamingAligner:
         return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def stream_prepare(lines: Iterable[str], model: TrainedModel, start: int | None,
-                   end: int | None, chunk_size: int, where: str,
+def stream_prepare(blocks: Iterable[MultivariateSeries], model: TrainedModel,
+                   start: int | None, end: int | None,
+                   chunk_size: int | Callable[[int], int], where: str,
                    emit: Callable[[int, MultivariateSeries, int], None],
-                   block_lines: int = BLOCK_LINES,
                    ) -> tuple[int, list[dict[str, Any]], tuple[int, int] | None]:
-    """Verify, slice, align and chunk in one pass; returns (rows, variableStates, (first, last))."""
+    """Verify, slice, align and chunk in one pass over parsed row blocks (`csv_blocks` or
+    `columnar.arrow_blocks`); returns (rows, variableStates, (first, last)).
+
+    `chunk_size` is the rows of every chunk, or a function of the chunk's index giving them.
+    """
+    rows_of = chunk_size if callable(chunk_size) else (lambda _index: chunk_size)
     policy = model.align_policy
     aligner: StreamingAligner | None = None
     w = model.sliding_window
@@ -274,8 +282,8 @@ def stream_prepare(lines: Iterable[str], model: TrainedModel, start: int | None,
         pending.append(rows)
         pending_rows += rows.n_timestamps
         total += rows.n_timestamps
-        while pending_rows >= chunk_size:
-            flush(chunk_size)
+        while pending_rows >= rows_of(chunk_index):
+            flush(rows_of(chunk_index))
 
     def flush(count: int) -> None:
         nonlocal history, pending, pending_rows, chunk_index
@@ -291,7 +299,7 @@ def stream_prepare(lines: Iterable[str], model: TrainedModel, start: int | None,
         pending = [rest] if rest.n_timestamps else []
         pending_rows = rest.n_timestamps
 
-    for block in csv_blocks(lines, where, block_lines):
+    for block in blocks:
         if aligner is None:
             errors = verify_variables(model, block)
             if errors:

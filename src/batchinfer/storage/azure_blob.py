@@ -10,7 +10,9 @@ not chained either, as tracebacks end up in logs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, NoReturn
+from urllib.parse import parse_qs
 
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import (
@@ -86,8 +88,10 @@ class AzureBlobStore:
             credential = AzureNamedKeyCredential(container_url.account, account_key)
         if credential is None and connection_string:
             credential = _credential_from_connection_string(connection_string, container_url)
+        self._sas_expiry: str | None = None  # set when the URL's SAS authenticates requests
         if credential is None and container_url.has_sas:
             credential = container_url.sas_token
+            self._sas_expiry = sas_expiry(container_url.sas_token)
         self._client: ContainerClient = ContainerClient(
             account_url=container_url.endpoint,
             container_name=container_url.container,
@@ -127,6 +131,9 @@ class AzureBlobStore:
                     f"container {self.container_url.url!r} does not exist", code="ContainerNotFound"
                 ) from None
             raise BlobNotFoundError(f"blob {where} does not exist") from None
+        if self._sas_expiry is not None and _sas_rejected(error, status, code, self._sas_expiry):
+            raise StorageAccessError(_sas_refused(self._sas_expiry, action, where, suffix),
+                                     code="InvalidSasToken") from None
         if isinstance(error, ClientAuthenticationError) or status in (401, 403):
             raise StorageAccessError(
                 f"access denied to {action} {where}: check the SAS or credential{suffix}"
@@ -212,6 +219,44 @@ class AzureBlobStore:
                 self._raise(error, "delete", name)
         except AzureError as error:
             self._raise(error, "delete", name)
+
+
+def sas_expiry(sas_token: str) -> str:
+    """The SAS's signed expiry (`se`, ISO-8601), or "" when it has none (a stored policy)."""
+    values = parse_qs(sas_token.lstrip("?")).get("se") or [""]
+    return values[0]
+
+
+# Storage's answers to a SAS it does not accept at all (a wrong signature, an expired or not
+# yet valid token): Azure says AuthenticationFailed, Azurite AuthorizationFailure. A valid
+# SAS without the permission needed (AuthorizationPermissionMismatch) is not among them.
+_SAS_REJECTED_CODES = frozenset({"AuthenticationFailed", "AuthorizationFailure"})
+
+
+def _sas_expired(expiry: str) -> bool:
+    try:
+        ends = datetime.fromisoformat(expiry) if expiry else None
+    except ValueError:
+        return False
+    if ends is not None and ends.tzinfo is None:
+        ends = ends.replace(tzinfo=UTC)  # SAS times are UTC
+    return ends is not None and ends <= datetime.now(UTC)
+
+
+def _sas_rejected(error: AzureError, status: int | None, code: str | None, expiry: str) -> bool:
+    """Whether storage refused the request because of the SAS itself (expired or invalid)."""
+    if status not in (401, 403) and not isinstance(error, ClientAuthenticationError):
+        return False
+    return status == 401 or code in _SAS_REJECTED_CODES or _sas_expired(expiry)
+
+
+def _sas_refused(expiry: str, action: str, where: str, suffix: str) -> str:
+    """Why storage refused a SAS-authenticated request: expired, or otherwise not valid."""
+    if _sas_expired(expiry):
+        return (f"access denied to {action} {where}: the SAS token expired at {expiry}; "
+                f"issue a new one{suffix}")
+    return (f"access denied to {action} {where}: the SAS token is not valid (check its "
+            f"signature and validity period){suffix}")
 
 
 def default_azure_credential(client_id: str | None = None) -> Any:

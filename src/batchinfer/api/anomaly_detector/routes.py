@@ -13,6 +13,7 @@ Errors are top-level `{"code", "message"}`, as the service answers.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -42,9 +43,9 @@ from batchinfer.api.errors import (
 )
 from batchinfer.api.openapi import operation
 from batchinfer.api.openapi.shapes import TopLevelError
+from batchinfer.jobs.retention import sweep_expired
 from batchinfer.models.mvad import MvadDataError, detect_last
 from batchinfer.models.mvad.series import parse_time
-from batchinfer.jobs.retention import sweep_expired
 from batchinfer.orchestration.client import DurableClient, InstanceStatus, RuntimeStatus
 from batchinfer.orchestration.instance_ids import (
     MVAD_DETECT_PREFIX,
@@ -314,12 +315,13 @@ async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
             top = int(req.params["top"]) if "top" in req.params else None
         except ValueError:
             raise ApiError(400, "InvalidParameter", "skip and top must be integers.") from None
-        results = []
-        if summary["status"] == MvadStatus.READY:
-            results = await asyncio.to_thread(steps.detection_results, services, result_id,
-                                              skip, None if top is None else max(0, top))
-        return json_response(200, {"resultId": result_id, "summary": _public(summary),
-                                   "results": results})
+        results: list[str] = []
+        if summary["status"] == MvadStatus.READY:  # each result already JSON: see ChunkScores
+            results = await asyncio.to_thread(steps.detection_results_json, services,
+                                              result_id, skip, None if top is None else max(0, top))
+        head = json.dumps({"resultId": result_id, "summary": _public(summary)})
+        body = f'{head[:-1]}, "results": [{", ".join(results)}]}}'
+        return func.HttpResponse(body, status_code=200, mimetype="application/json")
 
     return await _guarded(req, handle)
 

@@ -38,7 +38,8 @@ from batchinfer.models.mvad.series import (
 ALIGN_MODES = ("Inner", "Outer")
 FILL_NA_METHODS = ("Previous", "Subsequent", "Linear", "Zero", "Fixed")
 TIMESTAMP_COLUMN = "timestamp"
-_MISSING = frozenset({"", "nan", "NaN", "NAN", "null", "NULL", "None"})
+MISSING_CELLS = frozenset({"", "nan", "NaN", "NAN", "null", "NULL", "None"})
+_MISSING = MISSING_CELLS
 
 
 @dataclass(frozen=True)
@@ -96,25 +97,34 @@ def _timestamp_index(header: list[str], where: str) -> int:
 
 
 def _parse_values(cells: np.ndarray, names: Sequence[str], where: str) -> np.ndarray:
-    """String cells [T, V] → float32, NaN for empty/`nan` cells; refuses text and infinities."""
+    """String cells [T, V] → float32, NaN for empty/`nan` cells; refuses text, infinities and
+    values beyond the float32 range (they would become infinities)."""
     cells = cells.copy()
     cells[np.isin(cells, list(_MISSING))] = "nan"
     try:
         values = cells.astype(np.float64)
     except ValueError:
         values = None
-    if values is None or np.isinf(values).any():
+    with np.errstate(over="ignore"):
+        narrow = values.astype(np.float32) if values is not None else None
+    if narrow is None or np.isinf(narrow).any():
         for (t, v), cell in np.ndenumerate(cells):
             try:
-                ok = math.isfinite(float(cell)) or cell == "nan"
+                ok = _finite_float32(float(cell)) or cell == "nan"
             except ValueError:
                 ok = False
             if not ok:
                 raise MvadDataError(INVALID_VALUE_FORMAT,
                                     f"Value {cell!r} of variable '{names[v]}' on data row {t + 1} "
                                     f"of {where} is not a finite number.") from None
-    assert values is not None
-    return values.astype(np.float32)
+    assert narrow is not None
+    return narrow
+
+
+def _finite_float32(value: float) -> bool:
+    """Finite once stored as float32 (1e39 is a finite double but overflows to inf)."""
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(np.float32(value))) if math.isfinite(value) else False
 
 
 def _sorted_unique(timestamps: np.ndarray, values: np.ndarray, where: str

@@ -16,7 +16,6 @@ import numpy as np
 from batchinfer.models.mvad.core import run_core
 from batchinfer.models.mvad.data import align, slice_time
 from batchinfer.models.mvad.errors import (
-    INSUFFICIENT_HISTORICAL_DATA,
     INVALID_TOP_CONTRIBUTOR_COUNT,
     NOT_ENOUGH_DATA,
     UNEXPECTED_VARIABLE,
@@ -24,7 +23,14 @@ from batchinfer.models.mvad.errors import (
     MvadDataError,
 )
 from batchinfer.models.mvad.model import TrainedModel
-from batchinfer.models.mvad.scoring import interpretation, raw_scores, score_fields
+from batchinfer.models.mvad.results import ChunkScores, collector_paused
+from batchinfer.models.mvad.scoring import (
+    Interpretations,
+    finite_residuals,
+    interpret,
+    raw_scores,
+    score_arrays,
+)
 from batchinfer.models.mvad.series import MultivariateSeries, format_timestamps
 
 DEFAULT_TOP_K = 10
@@ -102,20 +108,12 @@ def plan_chunks(n_timestamps: int, chunk_size: int, sliding_window: int) -> list
             for lo in range(0, n_timestamps, chunk_size)]
 
 
-def _insufficient(timestamp: str, sliding_window: int) -> dict[str, Any]:
-    return {"timestamp": timestamp, "errors": [{
-        "code": INSUFFICIENT_HISTORICAL_DATA,
-        "message": f"The first {sliding_window - 1} timestamps of the range have fewer than "
-                   f"slidingWindow - 1 = {sliding_window - 1} timestamps of history.",
-    }]}
-
-
-def detect_chunk(model: TrainedModel, block: MultivariateSeries, history_len: int,
-                 top_k: int = DEFAULT_TOP_K) -> list[dict[str, Any]]:
-    """Results for rows history_len.. of an aligned block in model variable order.
+def score_chunk(model: TrainedModel, block: MultivariateSeries, history_len: int,
+                top_k: int = DEFAULT_TOP_K) -> ChunkScores:
+    """Scores for rows history_len.. of an aligned block in model variable order, as columns.
 
     Row i of the block is scored when i ≥ w-1 (a full window inside the block); earlier rows
-    are the range's first timestamps and get InsufficientHistoricalData.
+    are the range's first timestamps: InsufficientHistoricalData, not scored.
     """
     _checked_top_k(top_k)
     if block.variables != model.variables:
@@ -124,24 +122,29 @@ def detect_chunk(model: TrainedModel, block: MultivariateSeries, history_len: in
         raise ValueError("block must be aligned (no NaN); call prepare/align first")
     w = model.sliding_window
     values = block.values
-    stamps = format_timestamps(block.timestamps[history_len:])
+    n = block.n_timestamps - history_len
     first_scored = max(history_len, w - 1)
-    results = [_insufficient(ts, w) for ts in stamps[:first_scored - history_len]]
-    if first_scored >= block.n_timestamps:
-        return results
-    z = run_core(model.session(), values[first_scored - (w - 1):], w)
-    raw = raw_scores(z, model.scoring)
+    unscored = min(n, first_scored - history_len)
+    score = np.zeros(n)
+    severity = np.zeros(n)
     k = min(top_k, model.n_variables)
-    for offset, ts in enumerate(stamps[first_scored - history_len:]):
-        is_anomaly, severity, score = score_fields(float(raw[offset]))
-        row = first_scored + offset
-        interp = (interpretation(z[offset], values[row - w + 1:row + 1], model.variables,
-                                 model.interpretation, k) if is_anomaly else [])
-        results.append({"timestamp": ts,
-                        "value": {"isAnomaly": is_anomaly, "severity": severity,
-                                  "score": score, "interpretation": interp},
-                        "errors": []})
-    return results
+    if first_scored >= block.n_timestamps:
+        return ChunkScores(block.timestamps[history_len:], unscored, score, severity,
+                           np.zeros(0, dtype=np.int64), Interpretations.empty(k), w)
+    z = finite_residuals(run_core(model.session(), values[first_scored - (w - 1):], w))
+    is_anomaly, severity[unscored:], score[unscored:] = score_arrays(
+        raw_scores(z, model.scoring))
+    flagged = np.flatnonzero(is_anomaly)
+    interpretations = interpret(z[flagged], values, flagged + first_scored, w,
+                                model.interpretation, k)
+    return ChunkScores(block.timestamps[history_len:], unscored, score, severity,
+                       flagged + unscored, interpretations, w)
+
+
+def detect_chunk(model: TrainedModel, block: MultivariateSeries, history_len: int,
+                 top_k: int = DEFAULT_TOP_K) -> list[dict[str, Any]]:
+    """`score_chunk` rendered as v1.1 `results` entries."""
+    return score_chunk(model, block, history_len, top_k).render(model.variables)
 
 
 def detect(model: TrainedModel, series: MultivariateSeries, start: str | int | None = None,
@@ -156,9 +159,10 @@ def detect(model: TrainedModel, series: MultivariateSeries, start: str | int | N
     ranged = slice_time(series, start, end)
     aligned, states = prepare(model, ranged)
     results: list[dict[str, Any]] = []
-    for chunk in plan_chunks(aligned.n_timestamps, chunk_size, model.sliding_window):
-        block = aligned.rows(chunk.history_start, chunk.stop)
-        results.extend(detect_chunk(model, block, chunk.history_len, top_k))
+    with collector_paused():  # one dict per timestamp: see results.collector_paused
+        for chunk in plan_chunks(aligned.n_timestamps, chunk_size, model.sliding_window):
+            block = aligned.rows(chunk.history_start, chunk.stop)
+            results.extend(detect_chunk(model, block, chunk.history_len, top_k))
     return DetectionResult(results, states)
 
 
@@ -166,7 +170,9 @@ def detect_last(model: TrainedModel, series: MultivariateSeries,
                 top_k: int = DEFAULT_TOP_K) -> DetectionResult:
     """Streaming detection of the last timestamp; needs ≥ slidingWindow timestamps.
 
-    Only the last w rows are aligned and scored; variableStates describe those rows.
+    Only the last w rows are aligned and scored. variableStates describe the detected
+    timestamp, as the reference does: effectiveCount 1 (0 when the variable had no value
+    there and it was filled), filledNARatio 0 (1 when filled), first = last = that timestamp.
     """
     _checked_top_k(top_k)
     w = model.sliding_window
@@ -174,10 +180,23 @@ def detect_last(model: TrainedModel, series: MultivariateSeries,
         raise MvadDataError(NOT_ENOUGH_DATA,
                             f"detect-last needs at least slidingWindow = {w} timestamps; got "
                             f"{series.n_timestamps}.")
-    aligned, states = prepare(model, series.rows(series.n_timestamps - w, series.n_timestamps))
+    window = series.rows(series.n_timestamps - w, series.n_timestamps)
+    aligned, _ = prepare(model, window)
     if aligned.n_timestamps < w:
         raise MvadDataError(NOT_ENOUGH_DATA,
                             f"After alignment ({model.align_policy.align_mode}) only "
                             f"{aligned.n_timestamps} of the last {w} timestamps remain.")
     results = detect_chunk(model, aligned, w - 1, top_k)
-    return DetectionResult(results, states)
+    return DetectionResult(results, _last_point_states(model, window, aligned))
+
+
+def _last_point_states(model: TrainedModel, window: MultivariateSeries,
+                       aligned: MultivariateSeries) -> list[dict[str, Any]]:
+    """variableStates of the one detected (last aligned) timestamp."""
+    last = int(aligned.timestamps[-1])
+    row = int(np.searchsorted(window.timestamps, last))
+    raw = window.select(model.variables).values[row]
+    stamp = format_timestamps(aligned.timestamps[-1:])[0]
+    return [{"variable": name, "filledNARatio": 0.0 if observed else 1.0,
+             "effectiveCount": int(observed), "firstTimestamp": stamp, "lastTimestamp": stamp}
+            for name, observed in zip(model.variables, (~np.isnan(raw)).tolist())]

@@ -82,6 +82,9 @@ class TrainedModel:
     core: CoreParams | None = field(default=None, repr=False)
     onnx_bytes: bytes | None = field(default=None, repr=False)
     onnx_path: Path | None = None
+    # seconds each ridge candidate took to fit and validate (set by `train`; not saved, as
+    # timings would make the files differ between two trainings of the same data)
+    training_seconds: list[float] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_variables(self) -> int:
