@@ -9,7 +9,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from batchinfer.orchestration.client import DurableClient, InstanceStatus, RuntimeStatus
+from batchinfer.orchestration.client import (
+    DurableClient,
+    HistoryEvent,
+    InstanceStatus,
+    RuntimeStatus,
+)
 from batchinfer.orchestration.names import BATCH_JOB
 
 T0 = datetime(2024, 9, 24, 13, 0, 46, tzinfo=timezone.utc)
@@ -38,8 +43,17 @@ class FakeDurableClient:
     def holding(cls, *statuses: InstanceStatus) -> FakeDurableClient:
         return cls({s.instance_id: s for s in statuses})
 
-    async def get_status(self, *, instance_id: str) -> InstanceStatus | None:
-        return self.statuses.get(instance_id)
+    async def get_status(self, *, instance_id: str,
+                         show_history: bool = False) -> InstanceStatus | None:
+        status = self.statuses.get(instance_id)
+        if status is None or show_history:
+            return status
+        return replace(status, history=())  # history only when asked, like the SDK
+
+    def add_history(self, instance_id: str, *events: HistoryEvent) -> None:
+        """Append events to an instance's execution history."""
+        status = self.statuses[instance_id]
+        self.statuses[instance_id] = replace(status, history=(*status.history, *events))
 
     async def list_statuses(self, *, instance_id_prefix: str) -> list[InstanceStatus]:
         return [s for i, s in self.statuses.items() if i.startswith(instance_id_prefix)]

@@ -10,6 +10,7 @@ import pytest
 from batchinfer.api.ui import catalog
 from batchinfer.api.ui.catalog import Counts, JobActionError, JobSummary
 from batchinfer.jobs.items import ItemPage
+from batchinfer.jobs.model import JobStatus
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -36,7 +37,7 @@ class FakeSource:
 
 
 def _job(kind: str, job_id: str, status: str, minutes: int) -> JobSummary:
-    return JobSummary(kind=kind, job_id=job_id, model="m", status=status, percent=50,
+    return JobSummary(kind=kind, job_id=job_id, model="m", status=JobStatus(status), percent=50,
                       created=T0 + timedelta(minutes=minutes),
                       updated=T0 + timedelta(minutes=minutes + 2), counts=Counts(1, 2, 3, 10))
 

@@ -14,6 +14,7 @@ def test_document_batch_ids_encode_the_model_and_parse_back() -> None:
     assert not ids.document_batch_id("prebuilt-reader", "x").startswith(
         ids.document_batch_prefix("prebuilt-read"))
     assert ids.result_id_of(instance) == "0a1b"
+    assert ids.document_batch_parts(instance) == ("prebuilt-read", "0a1b")
 
 
 def test_shard_units_share_the_job_prefix_and_sort_in_order() -> None:

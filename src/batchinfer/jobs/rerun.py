@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from batchinfer.jobs import service
 from batchinfer.jobs.items import failed_names, load_plan
-from batchinfer.jobs.model import DOCUMENT_ANALYSIS, ITEMS_OPTION, JobSpec
+from batchinfer.jobs.model import DOCUMENT_ANALYSIS, ITEMS_OPTION, JobSpec, JobStatus
 from batchinfer.jobs.origin import load_origin
+from batchinfer.orchestration.client import DurableClient
+from batchinfer.orchestration.instance_ids import document_batch_id
 from batchinfer.services import CONFIGURED_CONTAINERS, Services
 
 
@@ -39,9 +40,12 @@ def _checked(services: Services, url: str) -> str:
     return url
 
 
-async def rerun_failed(client: Any, services: Services, view: service.JobView,
-                       instance_id_for: Any, request: RerunRequest | None = None) -> JobSpec:
-    """Start the rerun of `view`'s failed items; returns the new job's spec."""
+async def rerun_failed(client: DurableClient, services: Services, view: service.JobView,
+                       request: RerunRequest | None = None) -> JobSpec:
+    """Start the rerun of `view`'s failed items; returns the new job's spec.
+
+    Every entry point (the API extension, the dashboard) starts a document batch under the
+    same `docbatch:` id, so the new job is listed and read like any other."""
     request = request or RerunRequest()
     if not view.finished:
         raise RerunRefused(409, "Conflict", "Only a finished job's failed items can be rerun.")
@@ -56,7 +60,7 @@ async def rerun_failed(client: Any, services: Services, view: service.JobView,
                            "which is not kept; send azureBlobSource.containerUrl and "
                            "resultContainerUrl again to rerun it.")
     names = await asyncio.to_thread(failed_names, store, view.job_id, plan,
-                                    view.status == "canceled")
+                                    view.status == JobStatus.CANCELED)
     if not names:
         raise RerunRefused(409, "NothingToRerun", "The job has no failed items.")
     job_id = str(uuid.uuid4())
@@ -66,6 +70,6 @@ async def rerun_failed(client: Any, services: Services, view: service.JobView,
         source_prefix=origin.source_prefix, file_list=None,
         result_url=_checked(services, request.result_url or origin.result_url),
         result_prefix=origin.result_prefix, overwrite=origin.overwrite,
-        created=service.iso_z(None), options={ITEMS_OPTION: names, "rerunOf": view.job_id})
-    await service.submit_job(client, services, spec, instance_id_for(origin.model_id, job_id))
+        created=service.now_iso_z(), options={ITEMS_OPTION: names, "rerunOf": view.job_id})
+    await service.submit_job(client, services, spec, document_batch_id(origin.model_id, job_id))
     return spec

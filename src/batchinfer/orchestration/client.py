@@ -5,6 +5,8 @@ orchestrations. They depend on this `Protocol` (keyword-only, like every port he
 `azure.durable_functions`; the SDK client is adapted once in `sdk_client.py`, and unit tests
 pass a typed in-memory fake. `InstanceStatus` is plain data with aware UTC times and an enum
 runtime status, so callers never touch the SDK's status class or its `.value` strings.
+History is read only on request (`show_history`): it grows with the instance, and only the
+dashboard's "progress over time" needs it.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-__all__ = ["DurableClient", "InstanceStatus", "RuntimeStatus"]
+__all__ = ["DurableClient", "HistoryEvent", "InstanceStatus", "RuntimeStatus"]
 
 
 class RuntimeStatus(StrEnum):
@@ -39,6 +41,20 @@ _TERMINAL = frozenset({RuntimeStatus.COMPLETED, RuntimeStatus.FAILED,
 
 
 @dataclass(frozen=True)
+class HistoryEvent:
+    """One event of an instance's execution history, as the Durable Functions HTTP API lists it.
+
+    `event_type` is the API's `EventType` (`TaskCompleted`, `SubOrchestrationInstanceCompleted`,
+    `ExecutionCompleted`, ...); `result` is the event's `Result` as the API gives it (a JSON
+    text for activities and sub-orchestrations), None when absent.
+    """
+
+    event_type: str
+    timestamp: datetime
+    result: Any = None
+
+
+@dataclass(frozen=True)
 class InstanceStatus:
     """What the product reads of an orchestration instance."""
 
@@ -49,6 +65,7 @@ class InstanceStatus:
     updated: datetime
     output: Any = None
     custom_status: Any = None
+    history: tuple[HistoryEvent, ...] = ()  # oldest first; empty unless asked for
 
     @property
     def terminal(self) -> bool:
@@ -58,8 +75,10 @@ class InstanceStatus:
 class DurableClient(Protocol):
     """The durable client calls the product makes."""
 
-    async def get_status(self, *, instance_id: str) -> InstanceStatus | None:
-        """The instance's status; None if no such instance exists."""
+    async def get_status(self, *, instance_id: str,
+                         show_history: bool = False) -> InstanceStatus | None:
+        """The instance's status; None if no such instance exists. With `show_history`, its
+        `history` holds the execution history with each event's result."""
         ...
 
     async def list_statuses(self, *, instance_id_prefix: str) -> list[InstanceStatus]:

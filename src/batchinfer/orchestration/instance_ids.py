@@ -20,6 +20,7 @@ __all__ = [
     "DOCUMENT_BATCH_PREFIX",
     "MVAD_DETECT_PREFIX",
     "document_batch_id",
+    "document_batch_parts",
     "document_batch_prefix",
     "inbox_batch_id",
     "inbox_job_id",
@@ -59,6 +60,12 @@ def document_batch_prefix(model_id: str | None = None) -> str:
 def result_id_of(instance_id: str) -> str:
     """The result (job) id of a `docbatch:` instance."""
     return instance_id.rsplit(":", 1)[-1]
+
+
+def document_batch_parts(instance_id: str) -> tuple[str, str]:
+    """`(modelId, resultId)` of a `docbatch:` instance (the inverse of `document_batch_id`)."""
+    model_id, _, result_id = instance_id.removeprefix(DOCUMENT_BATCH_PREFIX).rpartition(":")
+    return model_id, result_id
 
 
 def shard_unit_id(job_instance_id: str, shard: int, first_chunk: int) -> str:

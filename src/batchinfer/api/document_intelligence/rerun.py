@@ -13,16 +13,12 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
-from batchinfer.api.document_intelligence.routes import (
-    _existing,
-    _guarded,
-    _operation_url,
-    instance_id_for,
-)
+from batchinfer.api.document_intelligence.routes import _existing, _guarded, _operation_url
 from batchinfer.api.errors import ApiError, bad_request, from_validation_error, parse_json_body
 from batchinfer.api.openapi import operation
 from batchinfer.api.openapi.shapes import WrappedError
 from batchinfer.jobs.rerun import RerunRefused, RerunRequest, rerun_failed
+from batchinfer.orchestration.sdk_client import SdkDurableClient
 from batchinfer.services import get_services
 from batchinfer.storage import UrlNotAllowedError
 
@@ -54,7 +50,8 @@ async def rerun_failed_items(req: func.HttpRequest,
                              client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
-        view = await _existing(req, client, services, with_report=False)
+        durable = SdkDurableClient(client)
+        view = await _existing(req, durable, services, with_report=False)
         body = RerunFailedRequest()
         if req.get_body():
             try:
@@ -65,7 +62,7 @@ async def rerun_failed_items(req: func.HttpRequest,
             source_url=body.azureBlobSource.containerUrl if body.azureBlobSource else None,
             result_url=body.resultContainerUrl)
         try:
-            spec = await rerun_failed(client, services, view, instance_id_for, request)
+            spec = await rerun_failed(durable, services, view, request)
         except RerunRefused as refused:
             raise ApiError(refused.status, refused.code, refused.message) from None
         except UrlNotAllowedError as exc:

@@ -5,17 +5,21 @@ and whatever a new dialect adds): how to list them, read one, cancel or delete i
 items, and serve its kind-specific views. The dashboard API only talks to this registry, so a
 new dialect appears in the dashboard by calling `register_job_source(MySource())` when its
 module is imported. Everything a source returns is rendered as is: it must hold no secrets.
+Sources reach orchestrations through the `DurableClient` port, never the SDK client.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from batchinfer.jobs.items import ItemPage
+from batchinfer.jobs.model import JobStatus
+from batchinfer.jobs.service import iso_z
+from batchinfer.orchestration.client import DurableClient
 from batchinfer.services import Services
 
-STATUSES = ("notStarted", "running", "succeeded", "failed", "canceled")
+STATUSES = tuple(str(status) for status in JobStatus)
 
 
 class JobActionError(Exception):
@@ -46,7 +50,7 @@ class JobSummary:
     kind: str
     job_id: str
     model: str
-    status: str  # one of STATUSES
+    status: JobStatus
     percent: int
     created: datetime | None
     updated: datetime | None
@@ -58,7 +62,7 @@ class JobSummary:
 
     @property
     def running(self) -> bool:
-        return self.status in ("notStarted", "running")
+        return not self.status.finished
 
     def duration_seconds(self) -> float | None:
         if self.created is None or self.updated is None:
@@ -68,7 +72,7 @@ class JobSummary:
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "id": self.job_id, "model": self.model, "title": self.title,
-            "status": self.status, "percentCompleted": self.percent,
+            "status": str(self.status), "percentCompleted": self.percent,
             "counts": self.counts.to_json() if self.counts else None,
             "createdDateTime": _iso(self.created), "lastUpdatedDateTime": _iso(self.updated),
             "durationSeconds": self.duration_seconds(), "actions": list(self.actions),
@@ -106,18 +110,19 @@ class JobSource(Protocol):
     kind: str
     title: str
 
-    async def list_jobs(self, client: Any, services: Services) -> list[JobSummary]: ...
+    async def list_jobs(self, client: DurableClient, services: Services) -> list[JobSummary]: ...
 
-    async def get_job(self, client: Any, services: Services, job_id: str) -> JobDetail | None: ...
+    async def get_job(self, client: DurableClient, services: Services,
+                      job_id: str) -> JobDetail | None: ...
 
-    async def cancel(self, client: Any, services: Services, job_id: str) -> None: ...
+    async def cancel(self, client: DurableClient, services: Services, job_id: str) -> None: ...
 
-    async def delete(self, client: Any, services: Services, job_id: str) -> None: ...
+    async def delete(self, client: DurableClient, services: Services, job_id: str) -> None: ...
 
-    async def items(self, client: Any, services: Services, job_id: str, *, skip: int, top: int,
-                    status: str | None) -> ItemPage: ...
+    async def items(self, client: DurableClient, services: Services, job_id: str, *,
+                    skip: int, top: int, status: str | None) -> ItemPage: ...
 
-    async def view(self, client: Any, services: Services, job_id: str, name: str,
+    async def view(self, client: DurableClient, services: Services, job_id: str, name: str,
                    params: dict[str, str]) -> ViewContent: ...
 
 
@@ -139,7 +144,7 @@ def job_source(kind: str) -> JobSource:
     return _SOURCES[kind]
 
 
-async def all_jobs(client: Any, services: Services, *, status: str | None = None,
+async def all_jobs(client: DurableClient, services: Services, *, status: str | None = None,
                    kind: str | None = None) -> list[JobSummary]:
     """Every registered kind's jobs, newest first, optionally filtered."""
     jobs: list[JobSummary] = []
@@ -152,11 +157,7 @@ async def all_jobs(client: Any, services: Services, *, status: str | None = None
 
 
 def _iso(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    from batchinfer.jobs.service import iso_z
-
-    return iso_z(moment)
+    return "" if moment is None else iso_z(moment)
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -168,13 +169,5 @@ def parse_time(text: str | None) -> datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        from datetime import timezone
-
         moment = moment.replace(tzinfo=timezone.utc)
     return moment
-
-
-def history_events(status: Any) -> list[dict[str, Any]]:
-    """The history of a durable status fetched with show_history (a list of dict events)."""
-    history = getattr(status, "history", None) or []
-    return [e for e in history if isinstance(e, dict)]

@@ -21,33 +21,33 @@ from batchinfer.api.ui.catalog import (
     JobDetail,
     JobSummary,
     ViewContent,
-    history_events,
-    parse_time,
 )
 from batchinfer.jobs import service
 from batchinfer.jobs.items import ItemPage, item_at, item_page, load_plan
-from batchinfer.jobs.model import Plan
+from batchinfer.jobs.model import Counts as ItemCounts
+from batchinfer.jobs.model import ItemStatus, JobStatus, Plan
 from batchinfer.jobs.origin import JobOrigin, load_origin
-from batchinfer.jobs.rerun import RerunRequest, rerun_failed
+from batchinfer.jobs.rerun import RerunRefused, RerunRequest, rerun_failed
+from batchinfer.orchestration.client import DurableClient, InstanceStatus, RuntimeStatus
+from batchinfer.orchestration.instance_ids import (
+    document_batch_id,
+    document_batch_parts,
+    document_batch_prefix,
+    result_id_of,
+)
 from batchinfer.services import Services
 from batchinfer.storage import StorageError, UrlNotAllowedError
 
 KIND = "document-analysis"
-PREFIX = "docbatch:"
 MAX_PAGE_SIDE = 1600
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 
 
-def _instance_id(model_id: str, job_id: str) -> str:
-    return f"{PREFIX}{model_id}:{job_id}"
-
-
 def _summary(view: service.JobView, model_id: str, custom: dict[str, Any]) -> JobSummary:
-    report = view.report or {}
     total = custom.get("total")
-    counts = Counts(int(report.get("succeededCount", custom.get("succeeded", 0))),
-                    int(report.get("failedCount", custom.get("failed", 0))),
-                    int(report.get("skippedCount", custom.get("skipped", 0))),
+    # the final report once there is one; the running counts of the custom status before
+    done = view.report.counts if view.report is not None else ItemCounts.from_json(custom)
+    counts = Counts(done.succeeded, done.failed, done.skipped,
                     int(total) if isinstance(total, int) else None, "documents")
     actions = ["cancel", "delete"] if not view.finished else ["delete"]
     if view.finished and counts.failed:
@@ -55,20 +55,19 @@ def _summary(view: service.JobView, model_id: str, custom: dict[str, Any]) -> Jo
     return JobSummary(kind=KIND, job_id=view.job_id, model=model_id, status=view.status,
                       percent=view.percent_completed, created=view.created,
                       updated=view.updated, counts=counts, actions=tuple(actions),
-                      views=("document",), error=view.error, title="Document batch")
+                      views=("document",), error=view.error.to_json() if view.error else None,
+                      title="Document batch")
 
 
-def _progress(status: Any, total: int | None, created: datetime) -> list[tuple[datetime, int]]:
+def _progress(status: InstanceStatus, total: int | None,
+              created: datetime) -> list[tuple[datetime, int]]:
     """Percent done after each finished unit, from the orchestration's own history."""
     points: list[tuple[datetime, int]] = [(created, 0)]
     done = 0
-    for event in history_events(status):
-        kind = event.get("EventType")
-        moment = parse_time(str(event.get("Timestamp", "")))
-        if moment is None:
-            continue
+    for event in status.history:
+        kind, moment = event.event_type, event.timestamp
         if kind == "SubOrchestrationInstanceCompleted" and total:
-            result = event.get("Result")
+            result = event.result
             if isinstance(result, str):
                 try:
                     result = json.loads(result)
@@ -79,7 +78,7 @@ def _progress(status: Any, total: int | None, created: datetime) -> list[tuple[d
                 done += sum(int(counts.get(k, 0)) for k in ("succeeded", "failed", "skipped"))
                 points.append((moment, min(100, done * 100 // total)))
         elif kind == "ExecutionCompleted":
-            points.append((moment, 100 if str(status.runtime_status.value) == "Completed"
+            points.append((moment, 100 if status.runtime_status == RuntimeStatus.COMPLETED
                            and done >= (total or 0) else points[-1][1]))
     return points
 
@@ -90,16 +89,16 @@ class DocumentBatches:
     kind = KIND
     title = "Document batch"
 
-    async def list_jobs(self, client: Any, services: Services) -> list[JobSummary]:
+    async def list_jobs(self, client: DurableClient, services: Services) -> list[JobSummary]:
         jobs = []
-        for status in await service.list_jobs(client, PREFIX):
-            _, model_id, job_id = status.instance_id.split(":", 2)
+        for status in await service.list_jobs(client, document_batch_prefix()):
+            model_id, job_id = document_batch_parts(status.instance_id)
             view = service.view_from_status(status, job_id, None)
             custom = status.custom_status if isinstance(status.custom_status, dict) else {}
             jobs.append(_summary(view, model_id, custom))
         return jobs
 
-    async def _find(self, client: Any, services: Services, job_id: str,
+    async def _find(self, client: DurableClient, services: Services, job_id: str,
                     with_report: bool = False) -> tuple[service.JobView, str]:
         """The job's view and model; 404 unless it exists. Job ids are UUIDs (API result
         ids and inbox job ids alike), so nothing else reaches the job store."""
@@ -108,10 +107,11 @@ class DocumentBatches:
         except ValueError:
             raise JobActionError(404, "NotFound", f"Job '{job_id}' was not found.") from None
         origin = await asyncio.to_thread(load_origin, services.job_store, job_id)
-        instance = _instance_id(origin.model_id, job_id) if origin else None
+        instance = document_batch_id(origin.model_id, job_id) if origin else None
         if instance is None:  # not planned yet: find it by listing
-            matches = [s.instance_id for s in await service.list_jobs(client, PREFIX)
-                       if s.instance_id.endswith(f":{job_id}")]
+            matches = [s.instance_id
+                       for s in await service.list_jobs(client, document_batch_prefix())
+                       if result_id_of(s.instance_id) == job_id]
             instance = matches[0] if matches else None
         view = None
         if instance is not None:
@@ -119,14 +119,16 @@ class DocumentBatches:
                                          with_report=with_report)
         if view is None or instance is None:
             raise JobActionError(404, "NotFound", f"Job '{job_id}' was not found.")
-        return view, instance.split(":", 2)[1]
+        return view, document_batch_parts(instance)[0]
 
-    async def get_job(self, client: Any, services: Services, job_id: str) -> JobDetail | None:
+    async def get_job(self, client: DurableClient, services: Services,
+                      job_id: str) -> JobDetail | None:
         view, model_id = await self._find(client, services, job_id)
-        if view.status == "failed":  # the report says why (e.g. the source was not listable)
+        if view.status == JobStatus.FAILED:  # the report says why (e.g. source not listable)
             view, model_id = await self._find(client, services, job_id, with_report=True)
-        status = await client.get_status(view.instance_id, show_history=True,
-                                         show_history_output=True)
+        status = await client.get_status(instance_id=view.instance_id, show_history=True)
+        if status is None:  # deleted meanwhile
+            raise JobActionError(404, "NotFound", f"Job '{job_id}' was not found.")
         custom = status.custom_status if isinstance(status.custom_status, dict) else {}
         summary = _summary(view, model_id, custom)
         origin = await asyncio.to_thread(load_origin, services.job_store, view.job_id)
@@ -145,23 +147,21 @@ class DocumentBatches:
         return JobDetail(summary, _progress(status, total, view.created), sections,
                          has_items=True)
 
-    async def cancel(self, client: Any, services: Services, job_id: str) -> None:
+    async def cancel(self, client: DurableClient, services: Services, job_id: str) -> None:
         view, _ = await self._find(client, services, job_id)
         if view.finished:
             raise JobActionError(409, "Conflict", f"The job already finished ({view.status}).")
         await service.cancel_job(client, services, view)
 
-    async def delete(self, client: Any, services: Services, job_id: str) -> None:
+    async def delete(self, client: DurableClient, services: Services, job_id: str) -> None:
         view, _ = await self._find(client, services, job_id)
         await service.delete_job(client, services, view)
 
-    async def rerun_failed(self, client: Any, services: Services, job_id: str,
+    async def rerun_failed(self, client: DurableClient, services: Services, job_id: str,
                            request: RerunRequest | None = None) -> str:
-        from batchinfer.jobs.rerun import RerunRefused
-
         view, _ = await self._find(client, services, job_id)
         try:
-            spec = await rerun_failed(client, services, view, _instance_id, request)
+            spec = await rerun_failed(client, services, view, request)
         except RerunRefused as refused:
             raise JobActionError(refused.status, refused.code, refused.message) from None
         except UrlNotAllowedError as exc:
@@ -174,16 +174,16 @@ class DocumentBatches:
             return Plan(0, 1, 1, 0)
         return plan
 
-    async def items(self, client: Any, services: Services, job_id: str, *, skip: int, top: int,
-                    status: str | None) -> ItemPage:
+    async def items(self, client: DurableClient, services: Services, job_id: str, *,
+                    skip: int, top: int, status: str | None) -> ItemPage:
         view, _ = await self._find(client, services, job_id)
         plan = await self._plan(services, view.job_id)
         return await asyncio.to_thread(item_page, services.job_store, view.job_id, plan,
                                        skip=skip,
                                        top=top, status=status, finished=view.finished,
-                                       canceled=view.status == "canceled")
+                                       canceled=view.status == JobStatus.CANCELED)
 
-    async def view(self, client: Any, services: Services, job_id: str, name: str,
+    async def view(self, client: DurableClient, services: Services, job_id: str, name: str,
                    params: dict[str, str]) -> ViewContent:
         if name not in ("document", "page"):
             raise JobActionError(404, "NotFound", f"No view '{name}' for document batches.")
@@ -202,7 +202,7 @@ class DocumentBatches:
         if name == "page":
             data = await asyncio.to_thread(_page_png, services, origin, row.name, page)
             return ViewContent(data=data, content_type="image/png")
-        if row.result is None or row.status != "succeeded":
+        if row.result is None or row.status != ItemStatus.SUCCEEDED:
             raise JobActionError(404, "NoResult", f"Item {index} has no result ({row.status}).")
         result = await asyncio.to_thread(_read_json, services, origin.result_url, row.result)
         return ViewContent(json={"index": index, "name": row.name, "result": row.result,

@@ -4,6 +4,7 @@ The JSON API needs the same keys as the product APIs (`Ocp-Apim-Subscription-Key
 hold no data and are served to anyone, reading the key the user types into session storage.
 Errors use the wrapped `{"error": {"code", "message"}}` shape. Static files are read relative
 to this module (`static/`, shipped as package data), so they work under the Functions worker.
+Handlers hand the job sources the `DurableClient` port (`SdkDurableClient` over the binding).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from batchinfer.api.ui import catalog, schemas
 from batchinfer.api.ui.anomaly_jobs import AnomalyDetection, AnomalyTraining
 from batchinfer.api.ui.catalog import JobActionError
 from batchinfer.api.ui.document_jobs import DocumentBatches
+from batchinfer.orchestration.sdk_client import SdkDurableClient
 from batchinfer.services import get_services
 
 log = logging.getLogger("batchinfer.api.dashboard")
@@ -87,7 +89,8 @@ async def dashboard_jobs(req: func.HttpRequest,
         status = _choice(req, "status", catalog.STATUSES)
         kind = _choice(req, "kind", kinds)
         top = _int(req, "top", MAX_JOBS, 1, MAX_JOBS)
-        jobs = await catalog.all_jobs(client, get_services(), status=status, kind=kind)
+        jobs = await catalog.all_jobs(SdkDurableClient(client), get_services(), status=status,
+                                      kind=kind)
         return json_response(200, {
             "jobs": [j.to_json() for j in jobs[:top]], "total": len(jobs),
             "kinds": [{"kind": s.kind, "title": s.title} for s in catalog.job_sources()],
@@ -108,10 +111,11 @@ async def dashboard_job(req: func.HttpRequest,
     """One job with its progress over time (GET), or delete it with its stored state."""
     async def handle() -> func.HttpResponse:
         source, job_id = _source(req), req.route_params.get("jobId", "")
+        durable = SdkDurableClient(client)
         if req.method.upper() == "DELETE":
-            await source.delete(client, get_services(), job_id)
+            await source.delete(durable, get_services(), job_id)
             return func.HttpResponse(status_code=204)
-        detail = await source.get_job(client, get_services(), job_id)
+        detail = await source.get_job(durable, get_services(), job_id)
         if detail is None:
             raise ApiError(404, "NotFound", f"Job '{job_id}' was not found.")
         return json_response(200, detail.to_json())
@@ -126,7 +130,8 @@ async def dashboard_job(req: func.HttpRequest,
 async def dashboard_cancel_job(req: func.HttpRequest,
                                client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
-        await _source(req).cancel(client, get_services(), req.route_params.get("jobId", ""))
+        await _source(req).cancel(SdkDurableClient(client), get_services(),
+                                  req.route_params.get("jobId", ""))
         return json_response(202, {"status": "canceling"})
 
     return await _guarded(req, handle)
@@ -144,7 +149,8 @@ async def dashboard_rerun_failed(req: func.HttpRequest,
         rerun = getattr(source, "rerun_failed", None)
         if rerun is None:
             raise ApiError(409, "NotSupported", f"{source.title} jobs cannot be rerun.")
-        job_id = await rerun(client, get_services(), req.route_params.get("jobId", ""))
+        job_id = await rerun(SdkDurableClient(client), get_services(),
+                             req.route_params.get("jobId", ""))
         return json_response(202, {"kind": source.kind, "id": job_id})
 
     return await _guarded(req, handle)
@@ -164,7 +170,7 @@ async def dashboard_job_items(req: func.HttpRequest,
         skip = _int(req, "skip", 0, 0, 10**9)
         top = _int(req, "top", 100, 1, MAX_TOP)
         status = _choice(req, "status", ("succeeded", "failed", "skipped", "pending"))
-        page = await _source(req).items(client, get_services(),
+        page = await _source(req).items(SdkDurableClient(client), get_services(),
                                         req.route_params.get("jobId", ""), skip=skip, top=top,
                                         status=status)
         return json_response(200, {"items": [r.to_json() for r in page.rows],
@@ -183,7 +189,7 @@ async def dashboard_job_view(req: func.HttpRequest,
     """A kind-specific view of a job: `document`/`page`, `series`, `training`."""
     async def handle() -> func.HttpResponse:
         params: dict[str, Any] = dict(req.params)
-        content = await _source(req).view(client, get_services(),
+        content = await _source(req).view(SdkDurableClient(client), get_services(),
                                           req.route_params.get("jobId", ""),
                                           req.route_params.get("view", ""), params)
         if content.data is not None:
