@@ -9,6 +9,9 @@ from batchinfer.api.anomaly_detector.routes import blueprint as anomaly_detector
 from batchinfer.api.document_intelligence.routes import blueprint as document_intelligence_api
 from batchinfer.api.health import blueprint as health_api
 from batchinfer.api.inbox import blueprint as inbox_trigger
+from batchinfer.api.woodwide.routes import blueprint as woodwide_api
+from batchinfer.activities.tabular_triggers import blueprint as tabular_activities
+from batchinfer.orchestration.tabular import blueprint as tabular_orchestrations
 from batchinfer.orchestration.anomaly import blueprint as anomaly_orchestrations
 from batchinfer.orchestration.batch import blueprint as batch_orchestrations
 from batchinfer.orchestration.inbox import blueprint as inbox_orchestrations
@@ -24,3 +27,6 @@ app.register_functions(anomaly_activities)
 app.register_functions(inbox_trigger)
 app.register_functions(inbox_orchestrations)
 app.register_functions(inbox_activities)
+app.register_functions(woodwide_api)
+app.register_functions(tabular_orchestrations)
+app.register_functions(tabular_activities)
