@@ -110,16 +110,17 @@ def _write_json(paths: list[Path], target: Path, ids_only: bool,
                 header: dict[str, str]) -> None:
     first = _shaped(pq.read_table(paths[0]), ids_only)
     with target.open("w", encoding="utf-8") as out:
-        head = json.dumps(header)[:-1]
-        out.write(head + ', "data": {')
+        head = json.dumps(header, separators=(",", ":"))[:-1]
+        out.write(head + ',"data":{')
         for number, name in enumerate(first.column_names):
-            out.write(("" if number == 0 else ", ") + json.dumps(name) + ": [")
+            out.write(("" if number == 0 else ",") + json.dumps(name) + ":[")
             written = False
             for path in paths:
                 table = _shaped(pq.read_table(path), ids_only)
                 values = table.column(name).to_pylist()
                 if values:
-                    out.write(("," if written else "") + json.dumps(values)[1:-1])
+                    out.write(("," if written else "")
+                              + json.dumps(values, separators=(",", ":"))[1:-1])
                     written = True
             out.write("]")
         out.write("}}")
