@@ -94,7 +94,7 @@ def _mixed_table(rows: int, seed: int = 3) -> pa.Table:
 
 
 ALL_KINDS = [("prediction", "label", {"n_estimators": 20}), ("prediction", "colour", {"n_estimators": 20}),
-             ("prediction", "amount", {"n_estimators": 20}), ("anomaly", None, {}),
+             ("prediction", "amount", {"n_estimators": 20}), ("anomaly", None, {"n_estimators": 25}),
              ("clustering", None, {"n_clusters": 4}), ("embedding", None, {"n_components": 3})]
 
 
@@ -135,7 +135,7 @@ def test_onnx_equals_sklearn(tmp_path: Path, model_type: str, label: str | None,
 
 def test_anomaly_share_is_tunable(tmp_path: Path) -> None:
     table = _mixed_table(1000)
-    model = train(table, "anomaly", input_columns=["a", "b"], params={"contamination": 0.1})
+    model = train(table, "anomaly", input_columns=["a", "b"], params={"contamination": 0.1, "n_estimators": 25})
     out = score_table(_session(tmp_path, model.onnx, "a.onnx"), model.meta, table, 0)
     share = float(np.mean(out.column("is_anomaly").to_numpy(zero_copy_only=False)))
     assert 0.06 < share < 0.14
@@ -159,8 +159,8 @@ def test_training_refuses_bad_requests(kwargs: dict[str, Any], message: str) -> 
     ("prediction", "colour", {"n_estimators": 20}, "json", "ids_only"),
     ("prediction", "label", {"n_estimators": 20}, "csv", "ids_only"),
     ("prediction", "amount", {"n_estimators": 20}, "parquet", "ids_only"),
-    ("anomaly", None, {"contamination": 0.05}, "json", "ids_only"),
-    ("anomaly", None, {"contamination": 0.05}, "csv", "per_row"),
+    ("anomaly", None, {"contamination": 0.05, "n_estimators": 25}, "json", "ids_only"),
+    ("anomaly", None, {"contamination": 0.05, "n_estimators": 25}, "csv", "per_row"),
     ("clustering", None, {"n_clusters": 3}, "parquet", "per_row"),
     ("embedding", None, {"n_components": 2}, "csv", "per_row"),
 ])
