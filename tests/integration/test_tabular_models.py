@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 
 from batchinfer.inference.runtime import RuntimeSettings, SessionCache
 from batchinfer.tabular.assembly import assemble
-from batchinfer.tabular.features import feature_arrays, feature_frame, FeatureInput
+from batchinfer.tabular.features import FeatureInput, feature_arrays, feature_frame
 from batchinfer.tabular.ingest import rows_per_chunk, write_version
 from batchinfer.tabular.scoring import score_table
 from batchinfer.tabular.training import TrainError, train

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from batchinfer.tabular.store import TabularStore
@@ -24,7 +24,7 @@ def new_id(prefix: str) -> str:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def public(record: dict[str, Any] | None) -> dict[str, Any]:
@@ -143,9 +143,27 @@ class Catalog:
 
     # --------------------------------------------------------------------------------- jobs
     def job(self, job_id: str) -> dict[str, Any] | None:
+        """The job record; once a cancel was acknowledged it reads as canceled, whatever a
+        step that was still running wrote afterwards (the cancel marker is its own blob, so
+        no read-modify-write of the record can lose it)."""
         if not _safe(job_id):
             return None
-        return self.store.load(f"jobs/{job_id}/job.json")
+        record = self.store.load(f"jobs/{job_id}/job.json")
+        if record is not None:
+            marker = self.store.load(f"jobs/{job_id}/canceled.json")
+            if marker is not None:
+                record.update(status="canceled", finished_at=marker["finished_at"],
+                              error_message=marker["error_message"])
+        return record
+
+    def cancel_job(self, job_id: str) -> dict[str, Any] | None:
+        """Mark a job canceled unless it already ended; returns the record as it now reads."""
+        record = self.job(job_id)
+        if record is None or record["status"] in TERMINAL:
+            return record
+        self.store.save(f"jobs/{job_id}/canceled.json",
+                        {"finished_at": now(), "error_message": "Canceled by the user."})
+        return self.job(job_id)
 
     def save_job(self, record: dict[str, Any]) -> None:
         self.store.save(f"jobs/{record['id']}/job.json", record)

@@ -7,6 +7,7 @@ small table still gets several chunks and a huge one gets chunks of bounded memo
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,7 @@ def preview_rows(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return None
     if hasattr(value, "isoformat"):
         return value.isoformat()

@@ -238,7 +238,7 @@ def _prediction_metrics(pipeline: Any, frame: Any, y: np.ndarray, task: str,
         scores = {"r2": float(skm.r2_score(y, predicted)) if len(y) > 1 else 0.0,
                   "rmse": float(np.sqrt(skm.mean_squared_error(y, predicted))),
                   "mae": float(skm.mean_absolute_error(y, predicted))}
-        return scores, {"n_val": int(len(y)), "task_type": task, "residual_sample": residuals,
+        return scores, {"n_val": len(y), "task_type": task, "residual_sample": residuals,
                         "residual_sample_truncated": len(y) > 200}
     labels = list(range(len(classes or [])))
     matrix = skm.confusion_matrix(y, predicted, labels=labels)
@@ -251,7 +251,7 @@ def _prediction_metrics(pipeline: Any, frame: Any, y: np.ndarray, task: str,
         scores["roc_auc"] = float(skm.roc_auc_score(y, pipeline.predict_proba(frame)[:, 1]))
     per_class = [{"label": str(classes[i]), "precision": float(precision[i]),
                   "recall": float(recall[i]), "support": int(support[i])} for i in labels]
-    return scores, {"n_val": int(len(y)), "task_type": task,
+    return scores, {"n_val": len(y), "task_type": task,
                     "class_order": [str(c) for c in classes or []],
                     "confusion_matrix": matrix.astype(int).tolist(), "per_class": per_class,
                     "classes_truncated": False}
@@ -295,4 +295,4 @@ def _train_unsupervised(frame: Any, inputs: list[FeatureInput], model_type: str,
                    "n_components": float(estimator.n_components_)}
         meta["n_components"] = int(estimator.n_components_)
     return TrainedTabularModel(pipeline, _onnx(pipeline, inputs, estimator), meta, metrics,
-                               {"n_val": int(len(val_idx)), "task_type": model_type})
+                               {"n_val": len(val_idx), "task_type": model_type})

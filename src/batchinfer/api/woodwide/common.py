@@ -135,7 +135,7 @@ def multipart(req: func.HttpRequest) -> tuple[dict[str, str], Any]:
     upload = files.get("file")
     if upload is None:
         raise fail(422, "The multipart body has no 'file' field.")
-    return {k: form.get(k) for k in form.keys()}, upload
+    return {k: form.get(k) for k in form}, upload
 
 
 def dumps(value: Any) -> str:

@@ -24,7 +24,7 @@ from batchinfer.api.woodwide.common import (
 from batchinfer.api.woodwide.signing import RESULT_TTL_SECONDS, signed_query, verify
 from batchinfer.orchestration.names import WW_INFER, WW_INGEST, WW_TRAIN
 from batchinfer.tabular.assembly import page_rows
-from batchinfer.tabular.catalog import TERMINAL, Catalog, new_job, now
+from batchinfer.tabular.catalog import Catalog, new_job
 
 ORCHESTRATION = {"dataset_ingest": WW_INGEST, "train": WW_TRAIN, "infer_batch": WW_INFER}
 RUNNING_DURABLE = ("Pending", "Running", "Suspended")
@@ -82,12 +82,15 @@ async def ww_job_cancel(req: func.HttpRequest,
         job_id = req.route_params.get("job_id", "")
 
         def cancel() -> dict[str, Any]:
-            job = job_or_404(catalog, job_id)
-            if job["status"] in TERMINAL:
-                return job  # already ended: cancel changes nothing, and says so
-            job.update(status="canceled", finished_at=now(),
-                       error_message="Canceled by the user.")
-            catalog.save_job(job)
+            job_or_404(catalog, job_id)
+            job = catalog.cancel_job(job_id)  # an ended job stays as it ended, and says so
+            if job is None:
+                raise fail(404, f"Job {job_id!r} not found.")
+            if job["type"] == "dataset_ingest" and job["status"] == "canceled":
+                version = catalog.dataset_version(job["internal"]["dataset_version_id"])
+                if version is not None and version["status"] == "processing":
+                    version.update(status="failed", error_message="The ingest was canceled.")
+                    catalog.save_dataset_version(version)
             return job
 
         job = await offload(cancel)
@@ -149,9 +152,9 @@ def _rearm(catalog: Catalog, old: dict[str, Any], fresh: dict[str, Any],
         fresh["internal"] = {k: internal[k] for k in
                              ("request", "model_version_id", "dataset_version_id")}
     else:
-        if internal.get("upload_blob") and not catalog.store.exists(internal["upload_blob"]):
-            if not catalog.store.exists(internal.get("input_blob") or "-"):
-                raise fail(400, "The uploaded file of this job is gone; submit it again.")
+        if internal.get("upload_blob") and not catalog.store.exists(internal["upload_blob"]) \
+                and not catalog.store.exists(internal.get("input_blob") or "-"):
+            raise fail(400, "The uploaded file of this job is gone; submit it again.")
         keep = ("request", "model_version_id", "dataset_version_id", "upload_blob")
         fresh["internal"] = {k: internal[k] for k in keep if internal.get(k)}
         if internal.get("upload_blob") and not catalog.store.exists(internal["upload_blob"]):
