@@ -36,7 +36,17 @@ def prepare(data_root: Path) -> Path:
     container, docs = sample_paths(data_root)
     generated = generate_sample_documents(docs)
     print(f"sample documents ready: {len(generated)} files in {docs}")
+    prepare_tabular(data_root)
     return container
+
+
+def prepare_tabular(data_root: Path) -> None:
+    """The dataset inference API's sample: a dataset and a model trained on it (once)."""
+    from batchinfer.tabular.samples import prepare_sample
+
+    sample = prepare_sample(data_root)
+    print(f"sample dataset ready: {sample.dataset_id} ({sample.row_count} rows), "
+          f"model {sample.model_id} (woodwide API)")
 
 
 def _request(method: str, url: str, body: Any = None) -> tuple[int, dict[str, str], Any]:

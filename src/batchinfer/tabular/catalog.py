@@ -87,6 +87,35 @@ class Catalog:
             self.store.delete(f"index/dsv/{version['id']}")
         self.store.delete_prefix(f"datasets/{dataset_id}/")
 
+    def new_dataset(self, name: str, description: str | None) -> dict[str, Any]:
+        created = now()
+        record = {"id": new_id("ds"), "name": name, "description": description,
+                  "created_at": created, "updated_at": created, "is_archived": False}
+        self.save_dataset(record)
+        return record
+
+    def new_dataset_version(self, dataset: dict[str, Any], filename: str, source: str,
+                            status: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A version (processing) and its ingest job (queued or waiting_for_upload)."""
+        number = max((v["version"] for v in self.dataset_versions(dataset["id"])),
+                     default=0) + 1
+        version = {"id": new_id("dsv"), "dataset_id": dataset["id"], "version": number,
+                   "status": "processing", "created_at": now(), "ready_at": None,
+                   "row_count": None, "byte_size": None, "schema_json": None,
+                   "source_type": source, "source_label": filename, "is_archived": False}
+        job = new_job("dataset_ingest", status=status, dataset_id=dataset["id"],
+                      dataset_name=dataset["name"], input_filename=filename,
+                      resources={"type": "dataset_ingest",
+                                 "dataset": {"id": dataset["id"], "version_id": version["id"],
+                                             "version_number": number}},
+                      internal={"dataset_version_id": version["id"]})
+        version["ingest_job_id"] = job["id"]
+        self.save_dataset_version(version)
+        self.save_job(job)
+        dataset["updated_at"] = now()
+        self.save_dataset(dataset)
+        return version, job
+
     @staticmethod
     def data_blob(version: dict[str, Any]) -> str:
         return f"datasets/{version['dataset_id']}/versions/{version['id']}/data.parquet"
@@ -136,6 +165,39 @@ class Catalog:
 
     def delete_model(self, model_id: str) -> None:
         self.store.delete_prefix(f"models/{model_id}/")
+
+    def new_model_version(self, model: dict[str, Any], dataset: dict[str, Any],
+                          data: dict[str, Any], request: dict[str, Any]
+                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A model version (training) and its train job (queued) for a validated request."""
+        number = max((v["version"] for v in self.model_versions(model["id"])), default=0) + 1
+        version = {"id": new_id("mdlv"), "model_id": model["id"], "version": number,
+                   "status": "training", "created_at": now(), "ready_at": None,
+                   "dataset_id": dataset["id"], "dataset_version_id": data["id"],
+                   "metrics": None, "performance": None}
+        job = new_job("train", model_id=model["id"], model_type=model["model_type"],
+                      dataset_id=dataset["id"], dataset_name=dataset["name"],
+                      input={k: v for k, v in request.items() if v is not None},
+                      resources={"type": "train",
+                                 "model": {"id": model["id"], "version_id": version["id"],
+                                           "version_number": number},
+                                 "dataset": {"id": dataset["id"], "version_id": data["id"],
+                                             "version_number": data["version"]}},
+                      internal={"request": request, "model_version_id": version["id"],
+                                "dataset_version_id": data["id"]})
+        version["training_job_id"] = job["id"]
+        self.save_model_version(version)
+        self.save_job(job)
+        return version, job
+
+    def new_model(self, model_type: str, label_column: str | None,
+                  dataset: dict[str, Any]) -> dict[str, Any]:
+        created = now()
+        record = {"id": new_id("mdl"), "model_type": model_type, "created_at": created,
+                  "updated_at": created, "label_column": label_column,
+                  "training_dataset_id": dataset["id"], "training_dataset_name": dataset["name"]}
+        self.save_model(record)
+        return record
 
     @staticmethod
     def model_file(version: dict[str, Any], name: str) -> str:

@@ -30,7 +30,7 @@ from batchinfer.api.woodwide.common import (
 from batchinfer.api.woodwide.schemas import DatasetPatch, RowsLookup, UploadRequest
 from batchinfer.api.woodwide.signing import UPLOAD_TTL_SECONDS, signed_query, verify
 from batchinfer.orchestration.names import WW_INGEST
-from batchinfer.tabular.catalog import Catalog, new_id, new_job, now, request_key
+from batchinfer.tabular.catalog import Catalog, now, request_key
 from batchinfer.tabular.ingest import preview_rows
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # the Functions host's request size limit
@@ -57,33 +57,12 @@ def _target_dataset(catalog: Catalog, dataset_id: str | None, name: str | None,
             raise fail(400, f"A dataset named {name!r} exists ({existing[0]['id']}); pass "
                             "override=true to add a new version, or choose another name.")
         return existing[-1]
-    created = now()
-    record = {"id": new_id("ds"), "name": name, "description": description,
-              "created_at": created, "updated_at": created, "is_archived": False}
-    catalog.save_dataset(record)
-    return record
+    return catalog.new_dataset(name, description)
 
 
 def _new_version(catalog: Catalog, dataset: dict[str, Any], filename: str, source: str,
                  status: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A version (processing) and its ingest job (queued or waiting_for_upload)."""
-    number = max((v["version"] for v in catalog.dataset_versions(dataset["id"])), default=0) + 1
-    version = {"id": new_id("dsv"), "dataset_id": dataset["id"], "version": number,
-               "status": "processing", "created_at": now(), "ready_at": None,
-               "row_count": None, "byte_size": None, "schema_json": None,
-               "source_type": source, "source_label": filename, "is_archived": False}
-    job = new_job("dataset_ingest", status=status, dataset_id=dataset["id"],
-                  dataset_name=dataset["name"], input_filename=filename,
-                  resources={"type": "dataset_ingest",
-                             "dataset": {"id": dataset["id"], "version_id": version["id"],
-                                         "version_number": number}},
-                  internal={"dataset_version_id": version["id"]})
-    version["ingest_job_id"] = job["id"]
-    catalog.save_dataset_version(version)
-    catalog.save_job(job)
-    dataset["updated_at"] = now()
-    catalog.save_dataset(dataset)
-    return version, job
+    return catalog.new_dataset_version(dataset, filename, source, status)
 
 
 async def start_ingest(client: df.DurableOrchestrationClient, job_id: str) -> None:

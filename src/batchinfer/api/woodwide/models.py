@@ -27,7 +27,7 @@ from batchinfer.api.woodwide.schemas import InferBatchRequest, TrainRequest
 from batchinfer.orchestration.names import WW_INFER, WW_TRAIN
 from batchinfer.tabular import steps
 from batchinfer.tabular.assembly import ANOMALY_FORMATS, OUTPUT_TYPES
-from batchinfer.tabular.catalog import Catalog, new_id, new_job, now, request_key
+from batchinfer.tabular.catalog import Catalog, new_job, request_key
 from batchinfer.tabular.features import FeatureError
 from batchinfer.tabular.ingest import IngestError, table_from_bytes
 from batchinfer.tabular.scoring import score_table
@@ -115,31 +115,8 @@ async def ww_models_train(req: func.HttpRequest,
                     raise fail(400, f"Model {model['id']!r} is a {model['model_type']} model; "
                                     "retrain it with the same model_type.")
             else:
-                created = now()
-                model = {"id": new_id("mdl"), "model_type": request.model_type,
-                         "created_at": created, "updated_at": created,
-                         "label_column": request.label_column,
-                         "training_dataset_id": dataset["id"],
-                         "training_dataset_name": dataset["name"]}
-                catalog.save_model(model)
-            number = max((v["version"] for v in catalog.model_versions(model["id"])),
-                         default=0) + 1
-            version = {"id": new_id("mdlv"), "model_id": model["id"], "version": number,
-                       "status": "training", "created_at": now(), "ready_at": None,
-                       "dataset_id": dataset["id"], "dataset_version_id": data["id"],
-                       "metrics": None, "performance": None}
-            job = new_job("train", model_id=model["id"], model_type=model["model_type"],
-                          dataset_id=dataset["id"], dataset_name=dataset["name"],
-                          input=request.model_dump(exclude_none=True),
-                          resources={"type": "train", "model": model_ref(version),
-                                     "dataset": {"id": dataset["id"], "version_id": data["id"],
-                                                 "version_number": data["version"]}},
-                          internal={"request": request.model_dump(),
-                                    "model_version_id": version["id"],
-                                    "dataset_version_id": data["id"]})
-            version["training_job_id"] = job["id"]
-            catalog.save_model_version(version)
-            catalog.save_job(job)
+                model = catalog.new_model(request.model_type, request.label_column, dataset)
+            version, job = catalog.new_model_version(model, dataset, data, request.model_dump())
             return model, version, job
 
         model, version, job = await offload(create)
