@@ -439,3 +439,43 @@ def test_infer_async(env: Env, models: dict[str, str], tmp_path: Path) -> None:
     assert done.type == "infer_batch"
     rows = pd.read_csv(_download(env, submitted.job_id, tmp_path, "csv"))
     assert rows["id"].tolist() == list(range(300))
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_bad_requests_get_a_4xx_detail_never_a_5xx(env: Env, models: dict[str, str]) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    model = models["binary"]
+    cases: list[tuple[str, str, dict[str, Any], int]] = [
+        ("POST", "/models/train", {"data": b"not json"}, 422),
+        ("POST", "/models/train", {"json": {}}, 422),
+        ("POST", "/models/train", {"json": {"model_type": "anomaly",
+                                            "dataset_id": "ds_missing"}}, 404),
+        ("POST", "/models/train", {"json": {"model_type": "prediction", "label_column": "nope",
+                                            "dataset_id": env.dataset_id}}, 400),
+        ("POST", "/models/mdl_missing/infer-batch", {"json": {"dataset_id": env.dataset_id}}, 404),
+        ("POST", f"/models/{model}/infer-batch", {"json": {"dataset_id": env.dataset_id,
+                                                           "output_type": "xml"}}, 422),
+        ("POST", f"/models/{model}/infer-batch", {"json": {}}, 422),
+        ("POST", f"/models/{model}/infer-batch", {"json": {"dataset_version_id": "dsv_x"}}, 404),
+        ("POST", "/datasets", {"json": {"file": "x"}}, 422),
+        ("POST", "/datasets", {"files": {"other": ("a.csv", b"a\n1\n")}}, 422),
+        ("POST", "/datasets", {"files": {"file": ("a.csv", b"a\n1\n")},
+                               "data": {"override": "maybe"}}, 422),
+        ("POST", "/datasets/upload", {"json": {"file": {"filename": "a.csv", "bytes": 0}}}, 422),
+        ("POST", "/datasets/upload", {"json": {"file": {"filename": "a.csv",
+                                                        "bytes": 10**12}}}, 413),
+        ("POST", "/datasets/dsv_missing/complete", {}, 404),
+        ("GET", "/jobs?limit=abc", {}, 422),
+        ("GET", "/jobs?cursor=xyz", {}, 422),
+        ("GET", "/jobs/job_missing", {}, 404),
+        ("GET", "/jobs/a.b/results", {}, 404),
+        ("POST", f"/datasets/{env.dataset_id}/rows:lookup", {"json": {"ids": "x"}}, 422),
+        ("GET", f"/datasets/{env.dataset_id}/preview?max_rows=0", {}, 422),
+        ("PATCH", f"/datasets/{env.dataset_id}", {"json": {"name": ""}}, 422),
+        ("POST", f"/models/{model}/infer", {"files": {"file": ("x.csv", b"")}}, 400),
+        ("GET", f"/jobs/{env.client.jobs.list(type='train').items[0].id}/results/rows", {}, 400),
+    ]
+    for method, path, kwargs, status in cases:
+        answer = requests.request(method, env.base + path, headers=auth, timeout=30, **kwargs)
+        assert answer.status_code == status, (method, path, answer.status_code, answer.text)
+        assert isinstance(answer.json()["detail"], str) and answer.json()["detail"]

@@ -61,7 +61,8 @@ def test_text_column_with_a_few_numbers_is_a_category(tmp_path: Path) -> None:
 
 def test_row_groups_sized_for_fan_out() -> None:
     assert rows_per_chunk(10) == MIN_ROWS_PER_CHUNK
-    assert rows_per_chunk(1_000_000) == 62_500
+    assert rows_per_chunk(500_000) == 31_250
+    assert rows_per_chunk(1_000_000) == MAX_ROWS_PER_CHUNK
     assert rows_per_chunk(100_000_000) == MAX_ROWS_PER_CHUNK
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from batchinfer.inference.runtime import default_session_cache
@@ -53,8 +54,8 @@ def ingest(catalog: Catalog, job_id: str) -> str:
         scratch = store.scratch_file(".parquet")
         stored = write_version(table, scratch)
         store.put_file(catalog.data_blob(version), scratch)
-    except IngestError as error:
-        version.update(status="failed", error_message=str(error))
+    except (IngestError, pa.ArrowException) as error:
+        version.update(status="failed", error_message=str(error).splitlines()[0])
         catalog.save_dataset_version(version)
         return _fail(catalog, job_id, str(error))
     version.update(status="ready", ready_at=now(), row_count=stored.row_count,
@@ -85,7 +86,7 @@ def train_version(catalog: Catalog, job_id: str) -> str:
                         input_columns=request.get("input_columns"),
                         params=request.get("params"),
                         training_mode=request.get("training_mode") or "fast")
-    except (TrainError, FeatureError) as error:
+    except (TrainError, FeatureError, ValueError) as error:  # sklearn's data errors too
         version.update(status="failed", error_message=str(error))
         catalog.save_model_version(version)
         return _fail(catalog, job_id, str(error))
