@@ -82,6 +82,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         code = host.stop()
         log = host.log()
         assert "Unhandled error" not in log, log[-5000:]
+        assert "sig=" not in log and KEY not in log  # signatures and keys are never logged
         assert code == 0, f"host did not shut down cleanly ({code}):\n{log[-5000:]}"
 
 
