@@ -480,3 +480,20 @@ def test_bad_requests_get_a_4xx_detail_never_a_5xx(env: Env, models: dict[str, s
         answer = requests.request(method, env.base + path, headers=auth, timeout=30, **kwargs)
         assert answer.status_code == status, (method, path, answer.status_code, answer.text)
         assert isinstance(answer.json()["detail"], str) and answer.json()["detail"]
+
+
+def test_failing_chunks_fail_the_job_and_publish_nothing(env: Env, models: dict[str, str]) -> None:
+    frame = env.frame.copy()
+    frame["a"] = ["unknown"] * 600 + [str(v) for v in frame["a"][600:]]  # text: chunks 1-10 fail
+    data = ingest_dataset(env.client, file=("text.csv", frame.to_csv(index=False).encode()),
+                          dataset_name="a-as-text", poll_interval=POLL)
+    submitted = env.client.models.infer_batch(models["binary"], dataset_id=data.submission.id,
+                                              output_type="csv")
+    with pytest.raises(RuntimeError, match="cannot be read as numeric"):
+        wait_for_job(env.client, submitted.job_id, poll_interval=POLL)
+    job = env.client.jobs.retrieve(submitted.job_id)
+    assert job.status == "failed" and "chunks failed" in (job.error_message or "")
+    with pytest.raises(BadRequestError):
+        env.client.jobs.retrieve_results(submitted.job_id)
+    with pytest.raises(BadRequestError):
+        env.client.jobs.retrieve_result_rows(submitted.job_id)
