@@ -3,6 +3,7 @@ and the signed download itself (no bearer header: the URL's signature and expiry
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import azure.durable_functions as df
@@ -22,10 +23,13 @@ from batchinfer.api.woodwide.common import (
     page,
 )
 from batchinfer.api.woodwide.signing import RESULT_TTL_SECONDS, signed_query, verify
+from batchinfer.jobs.service import SWEEP_INTERVAL_SECONDS
 from batchinfer.orchestration.names import WW_INFER, WW_INGEST, WW_TRAIN
+from batchinfer.services import Services, get_services
 from batchinfer.tabular.assembly import page_rows
 from batchinfer.tabular.catalog import Catalog, new_job
 
+TERMINAL_DURABLE = ("Completed", "Failed", "Terminated", "Canceled")
 ORCHESTRATION = {"dataset_ingest": WW_INGEST, "train": WW_TRAIN, "infer_batch": WW_INFER}
 RUNNING_DURABLE = ("Pending", "Running", "Suspended")
 
@@ -37,9 +41,30 @@ def job_or_404(catalog: Catalog, job_id: str) -> dict[str, Any]:
     return record
 
 
+async def sweep_histories(client: Any, services: Services) -> int:
+    """Purge the durable histories of jobs that ended more than the retention period ago,
+    at most once per sweep interval. The job records and results stay: users list and
+    download them later; only the orchestration bookkeeping goes."""
+    if not services.sweep_due("ww:", SWEEP_INTERVAL_SECONDS):
+        return 0
+    cutoff = datetime.now(timezone.utc) - timedelta(hours=services.settings.status_retention_hours)
+    purged = 0
+    for status in await client.get_status_by(instance_id_prefix="ww:"):
+        updated = status.last_updated_time
+        if updated is not None and updated.tzinfo is None:
+            updated = updated.replace(tzinfo=timezone.utc)
+        if status.runtime_status.value in TERMINAL_DURABLE and updated and updated < cutoff:
+            await client.purge_instance_history(status.instance_id)
+            purged += 1
+    return purged
+
+
 @blueprint.route(route=BASE + "/jobs", methods=["GET"], auth_level=ANONYMOUS)
-async def ww_jobs(req: func.HttpRequest) -> func.HttpResponse:
+@blueprint.durable_client_input(client_name="client")
+async def ww_jobs(req: func.HttpRequest,
+                  client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
+        await sweep_histories(client, get_services())
         filters = {name: req.params.get(name) for name in
                    ("status", "type", "model_id", "dataset_id")}
         model_version = req.params.get("model_version_id")
