@@ -56,15 +56,3 @@ def _prediction(meta: dict[str, Any], outputs: list[np.ndarray], ids: pa.Array) 
             pa.array(probabilities.reshape(-1)), width).cast(pa.list_(pa.float64()))
     return pa.table(columns)
 
-
-def output_columns(meta: dict[str, Any]) -> list[str]:
-    """The per-row output columns a model produces (for docs and empty results)."""
-    model_type = meta["model_type"]
-    if model_type == "prediction":
-        extra = {"binary": ["prediction_prob"], "multiclass": ["prediction_probs"]}
-        return ["id", "prediction", *extra.get(meta["task"], [])]
-    if model_type == "anomaly":
-        return ["id", "is_anomaly", "anomaly_score"]
-    if model_type == "clustering":
-        return ["id", "cluster_label"]
-    return ["id", *(f"dim_{d}" for d in range(int(meta.get("n_components", 0))))]

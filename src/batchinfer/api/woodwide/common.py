@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -136,7 +135,3 @@ def multipart(req: func.HttpRequest) -> tuple[dict[str, str], Any]:
     if upload is None:
         raise fail(422, "The multipart body has no 'file' field.")
     return {k: form.get(k) for k in form}, upload
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value)
