@@ -104,3 +104,21 @@ def test_ingest_failure_marks_version_failed(tmp_path: Path) -> None:
     assert (catalog.dataset_version(version["id"]) or {})["status"] == "failed"
     assert "Duplicate column" in (catalog.job(job["id"]) or {})["error_message"]
     assert catalog.store.exists(catalog.upload_blob(version))  # kept, so retry can re-read it
+
+
+def test_deleting_during_ingest_or_training_leaves_nothing(tmp_path: Path) -> None:
+    catalog = _catalog(tmp_path)
+    dataset = catalog.new_dataset("gone", None)
+    version, job = catalog.new_dataset_version(dataset, "g.csv", "upload", "queued")
+    catalog.store.put_bytes(catalog.upload_blob(version), b"a,b\n1,2\n3,4\n")
+    catalog.store.delete(f"datasets/{dataset['id']}/dataset.json")  # deleted mid-ingest
+    assert steps.ingest(catalog, job["id"]) == "failed"
+    assert list(catalog.store.names(f"datasets/{dataset['id']}/")) == []
+    assert catalog.dataset_version(version["id"]) is None
+    _, data, model, _ = _ready_model(catalog)
+    request = {"model_type": "prediction", "label_column": "y", "params": {"n_estimators": 5}}
+    dataset2 = catalog.dataset(data["dataset_id"]) or {}
+    version2, train_job = catalog.new_model_version(model, dataset2, data, request)
+    catalog.store.delete(f"models/{model['id']}/model.json")  # deleted mid-training
+    assert steps.train_version(catalog, train_job["id"]) == "failed"
+    assert not catalog.store.exists(catalog.model_file(version2, "model.onnx"))

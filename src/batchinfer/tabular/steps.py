@@ -58,6 +58,9 @@ def ingest(catalog: Catalog, job_id: str) -> str:
         version.update(status="failed", error_message=str(error).splitlines()[0])
         catalog.save_dataset_version(version)
         return _fail(catalog, job_id, str(error))
+    if catalog.dataset(version["dataset_id"]) is None:  # deleted while we were ingesting
+        catalog.delete_dataset(version["dataset_id"])
+        return _fail(catalog, job_id, "The dataset was deleted during ingestion.")
     version.update(status="ready", ready_at=now(), row_count=stored.row_count,
                    byte_size=stored.byte_size, schema_json=stored.schema,
                    row_groups=stored.row_groups, error_message=None)
@@ -90,6 +93,8 @@ def train_version(catalog: Catalog, job_id: str) -> str:
         version.update(status="failed", error_message=str(error))
         catalog.save_model_version(version)
         return _fail(catalog, job_id, str(error))
+    if catalog.model(job["model_id"]) is None:  # deleted while training: write nothing
+        return _fail(catalog, job_id, "The model was deleted during training.")
     store.put_bytes(catalog.model_file(version, "model.onnx"), trained.onnx)
     store.put_bytes(catalog.model_file(version, "meta.json"), json.dumps(trained.meta).encode())
     version.update(status="ready", ready_at=now(), metrics=trained.metrics,
