@@ -41,7 +41,17 @@ def prepare(data_root: Path) -> Path:
     endpoint = install_sample_endpoint(data_root)
     print(f"batch endpoint ready: '{endpoint['endpoint']}' (deployment "
           f"'{endpoint['deployment']}'), {endpoint['count']} digit images in {endpoint['images']}")
+    prepare_tabular(data_root)
     return container
+
+
+def prepare_tabular(data_root: Path) -> None:
+    """The dataset inference API's sample: a dataset and a model trained on it (once)."""
+    from batchinfer.tabular.samples import prepare_sample
+
+    sample = prepare_sample(data_root)
+    print(f"sample dataset ready: {sample.dataset_id} ({sample.row_count} rows), "
+          f"model {sample.model_id} (woodwide API)")
 
 
 def _request(method: str, url: str, body: Any = None) -> tuple[int, dict[str, str], Any]:

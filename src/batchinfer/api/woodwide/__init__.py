@@ -1,0 +1,1 @@
+"""The dataset inference API (the `woodwide` client's dialect), under `<route prefix>/woodwide`."""

@@ -1,0 +1,11 @@
+"""The process-wide catalog, built from the app settings (as `services.get_services`)."""
+from __future__ import annotations
+
+from batchinfer.services import get_services
+from batchinfer.tabular.catalog import Catalog
+from batchinfer.tabular.store import tabular_store
+
+
+def get_catalog() -> Catalog:
+    settings = get_services().settings
+    return Catalog(tabular_store(settings.data_root, settings.model_store_url))
