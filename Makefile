@@ -24,7 +24,7 @@ azurite: node_modules/.bin/azurite-blob
 ## with the sample documents generated under $(DATA_DIR)/storage/samples on first run.
 run: $(VENV)/.installed
 	$(PY) -m batchinfer prepare --data-root $(DATA_DIR)
-	BATCHINFER_DATA_ROOT=$(DATA_DIR) FUNCHOST_API_KEYS_SETTING=BATCHINFER_API_KEYS $(PY) -m funchost start --app-dir . --port $(PORT) --data-dir $(DATA_DIR)/host
+	BATCHINFER_DATA_ROOT=$(DATA_DIR) FUNCHOST_API_KEYS_SETTING=BATCHINFER_API_KEYS FUNCHOST_API_KEYS_EXEMPT_ROUTES=woodwide/signed/ $(PY) -m funchost start --app-dir . --port $(PORT) --data-dir $(DATA_DIR)/host
 
 ## In a second terminal while `make run` serves: analyze the samples and print the report.
 demo: $(VENV)/.installed

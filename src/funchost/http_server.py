@@ -52,9 +52,10 @@ def _error(status: int, code: str, message: str) -> web.Response:
 def _api_key_error() -> web.Response:
     """401 readable by both error dialects: `{"error": {...}}` and top-level `code`/`message`."""
     message = ("Access denied due to a missing or invalid key. Send it in the "
-               "Ocp-Apim-Subscription-Key header.")
+               "Ocp-Apim-Subscription-Key header (or as 'Authorization: Bearer <key>').")
     return web.Response(status=401, content_type="application/json", text=json.dumps(
-        {"error": {"code": "401", "message": message}, "code": "401", "message": message}))
+        {"error": {"code": "401", "message": message}, "code": "401", "message": message,
+         "detail": message}))
 
 
 def _header_text(request: web.Request, name: str) -> str:
@@ -189,7 +190,7 @@ class HttpFrontDoor:
             return _error(401, "Unauthorized",
                           "This function requires a key (the 'code' query parameter or the "
                           "'x-functions-key' header).")
-        if request.body_exists and not self._api_key_present(request):
+        if request.body_exists and not self._exempt(route) and not self._api_key_present(request):
             return _api_key_error()  # refused on its headers: the body is never read
         return await self._invoke(request, route, route_params)
 
@@ -204,6 +205,12 @@ class HttpFrontDoor:
         raw = supplied.encode("utf-8", "replace")
         return any(hmac.compare_digest(raw, key.encode()) for key in accepted)
 
+    def _exempt(self, route: HttpRoute) -> bool:
+        """Routes that carry their own proof (e.g. a signed, expiring upload URL, which clients
+        send without any key) are named in `FUNCHOST_API_KEYS_EXEMPT_ROUTES`."""
+        template = str(route.spec.trigger.get("route") or route.spec.name).strip("/").lower()
+        return any(template.startswith(p) for p in self._settings.api_keys_exempt_routes)
+
     def _api_key_present(self, request: web.Request) -> bool:
         """The app's own API keys (`FUNCHOST_API_KEYS_SETTING`), checked before a body is read;
         the app checks them again itself. No setting or no keys: nothing to check here."""
@@ -213,6 +220,9 @@ class HttpFrontDoor:
         if not keys:
             return True
         supplied = [v for v in (_header_text(request, h) for h in API_KEY_HEADERS) if v]
+        authorization = _header_text(request, "Authorization")
+        if authorization.lower().startswith("bearer "):
+            supplied.append(authorization[7:].strip())
         return any(hmac.compare_digest(s.encode(), k.encode()) for s in supplied for k in keys)
 
     async def _invoke(self, request: web.Request, route: HttpRoute,

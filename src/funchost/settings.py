@@ -14,6 +14,7 @@ Host settings of our own (environment variables or `local.settings.json` Values)
 | `FUNCHOST_AZURITE_BLOB_ENDPOINT` | where `UseDevelopmentStorage=true` points (default Azurite's 127.0.0.1:10000) |
 | `FUNCHOST_DURABLE_RETENTION_HOURS` | purge finished orchestrations this long after they ended (default: never, as Azure) |
 | `FUNCHOST_API_KEYS_SETTING` | name of an app setting with comma-separated API keys; when it holds keys, a request with a body must carry one in `Ocp-Apim-Subscription-Key` or `api-key` before its body is read |
+| `FUNCHOST_API_KEYS_EXEMPT_ROUTES` | comma-separated route prefixes (below the route prefix, e.g. `woodwide/signed/`) whose requests carry their own proof (signed URLs) and skip that header check |
 | `FUNCHOST_BODY_TIMEOUT_SECONDS` | a body that stops arriving for this long is dropped with `408` (default 30; 4x this in all) |
 | `FUNCHOST_MAX_INFLIGHT_BODY_MB` | request bytes all bodies being received may hold together (default 256) |
 
@@ -62,6 +63,7 @@ class HostSettings:
     blob_poll_seconds: float
     durable: DurableOptions = field(default_factory=lambda: DurableOptions())
     api_keys_setting: str | None = None
+    api_keys_exempt_routes: tuple[str, ...] = ()
     body_idle_timeout: float = 30.0
     max_inflight_body_bytes: int = 256 * 1024 * 1024
 
@@ -128,6 +130,9 @@ def load_settings(app_dir: Path, data_dir: Path, port: int, listen_host: str = "
         blob_poll_seconds=float(os.environ.get("FUNCHOST_BLOB_POLL_SECONDS") or 2.0),
         durable=_durable_options(host_json, durable),
         api_keys_setting=os.environ.get("FUNCHOST_API_KEYS_SETTING") or None,
+        api_keys_exempt_routes=tuple(
+            p.strip().strip("/").lower() + "/"
+            for p in os.environ.get("FUNCHOST_API_KEYS_EXEMPT_ROUTES", "").split(",") if p.strip()),
         body_idle_timeout=float(os.environ.get("FUNCHOST_BODY_TIMEOUT_SECONDS") or 30.0),
         max_inflight_body_bytes=int(float(os.environ.get("FUNCHOST_MAX_INFLIGHT_BODY_MB") or 256)
                                     * 1024 * 1024),

@@ -32,6 +32,7 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
     process = HostProcess(REPO_ROOT, root / "host", env={
         "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_API_KEYS": KEY,
         "FUNCHOST_API_KEYS_SETTING": "BATCHINFER_API_KEYS", "FUNCHOST_BODY_TIMEOUT_SECONDS": "1",
+        "FUNCHOST_API_KEYS_EXEMPT_ROUTES": "woodwide/signed/",
         "FUNCHOST_MASTER_KEY": ""})
     process.start()
     try:
@@ -142,6 +143,26 @@ def test_authenticated_small_body_still_reaches_the_api(host: HostProcess) -> No
                                       "Content-Type": "application/json"}, timeout=30)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "InvalidRequest"
+
+
+def test_bearer_keys_pass_the_header_check_and_wrong_ones_are_refused(host: HostProcess) -> None:
+    """The woodwide and Azure ML dialects send their key as a bearer token."""
+    url = host.base_url + "/api/woodwide/models/train"
+    good = requests.post(url, json={"model_type": "nope"}, timeout=30,
+                         headers={"Authorization": f"Bearer {KEY}"})
+    assert good.status_code in (400, 422), good.text  # the app's own validation answered
+    bad = requests.post(url, json={"model_type": "nope"}, timeout=30,
+                        headers={"Authorization": "Bearer wrong"})
+    assert bad.status_code == 401
+    assert "detail" in bad.json()  # readable by the woodwide client too
+
+
+def test_signed_routes_skip_the_key_check_and_prove_themselves(host: HostProcess) -> None:
+    """A signed upload URL is PUT without any key; its own signature is what is checked."""
+    response = requests.put(host.base_url + "/api/woodwide/signed/uploads/dsv_x?expires=1&sig=x",
+                            data=b"a,b\n1,2\n", timeout=30)
+    assert response.status_code == 403, response.text  # the app refused the signature
+    assert "signature" in response.text.lower() or "expired" in response.text.lower()
 
 
 def test_gzip_header_on_a_plain_body_is_a_400(host: HostProcess) -> None:
