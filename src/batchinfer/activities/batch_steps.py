@@ -15,8 +15,17 @@ from batchinfer.activities.documents import (
     output_exists,
     result_name_for,
 )
-from batchinfer.jobs.model import Counts, ItemError, ItemOutcome, JobRef, JobSpec, Plan
+from batchinfer.jobs.model import (
+    ANALYZE_OPTIONS,
+    Counts,
+    ItemError,
+    ItemOutcome,
+    JobRef,
+    JobSpec,
+    Plan,
+)
 from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
+from batchinfer.models.ocr.options import AnalyzeOptions
 from batchinfer.services import Services
 from batchinfer.storage import (
     StorageError,
@@ -81,6 +90,7 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
         claims = {n: spec.overwrite or not results.exists(name=result_names[n]) for n in items}
         store.save_claims(ref.job_id, shard, chunk, claims)
     pipeline = services.pipeline(spec.model_id)
+    options = AnalyzeOptions.from_json(spec.options.get(ANALYZE_OPTIONS))
     outcomes: list[ItemOutcome] = []
     counts = Counts()
     for name in items:
@@ -91,7 +101,7 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
         else:
             outcome = analyze_document(source=source, results=results, pipeline=pipeline,
                                        name=name, result_name=result_names[name],
-                                       overwrite=spec.overwrite or retry)
+                                       overwrite=spec.overwrite or retry, options=options)
         outcomes.append(outcome)
         counts.record(outcome)
     if store.load_spec(ref.job_id) is None:

@@ -24,7 +24,8 @@ class AnalyzePipeline(Protocol):
 
     model_id: str
 
-    def analyze(self, data: bytes, filename: str = "") -> AnalyzeResultLike: ...
+    def analyze(self, data: bytes, filename: str = "", options: Any = None
+                ) -> AnalyzeResultLike: ...
 
 
 PipelineFactory = Callable[[SessionSource], AnalyzePipeline]
@@ -47,6 +48,8 @@ class ModelSpec:
     description: str
     onnx_files: Mapping[str, Path]  # role ("det", "rec", ...) → file
     factory: PipelineFactory = field(repr=False)
+    features: frozenset[str] = frozenset()  # `features` values the model honours
+    content_formats: tuple[str, ...] = ("text",)  # `outputContentFormat` values it writes
 
     def create(self, sessions: SessionSource | None = None) -> AnalyzePipeline:
         """Build the pipeline on `sessions` (the process-wide cache by default)."""
@@ -98,6 +101,7 @@ def prebuilt_read_spec() -> ModelSpec:
                     "Document Intelligence read result.",
         onnx_files=ocr_model_files().as_dict(),
         factory=_read_factory,
+        features=frozenset({"ocrHighResolution"}),
     )
 
 

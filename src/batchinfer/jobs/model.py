@@ -14,6 +14,8 @@ ItemStatus = Literal["succeeded", "failed", "skipped"]
 DOCUMENT_ANALYSIS = "document-analysis"
 ITEMS_OPTION = "items"
 """`JobSpec.options` key: an explicit list of blob names to process (see `JobSpec.items`)."""
+ANALYZE_OPTIONS = "analyze"
+"""`JobSpec.options` key: the model's analysis options (`AnalyzeOptions.to_json()`)."""
 
 
 @dataclass(frozen=True)

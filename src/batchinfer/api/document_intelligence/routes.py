@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -38,7 +38,8 @@ from batchinfer.api.errors import (
     wrapped_error_response,
 )
 from batchinfer.jobs import service
-from batchinfer.jobs.model import DOCUMENT_ANALYSIS, JobSpec
+from batchinfer.jobs.model import ANALYZE_OPTIONS, DOCUMENT_ANALYSIS, JobSpec
+from batchinfer.models.ocr.options import AnalyzeOptions, OptionError, parse_options
 from batchinfer.services import Services, get_services
 from batchinfer.storage import InvalidPathError, UrlNotAllowedError, validate_blob_name
 from batchinfer.storage.paths import validate_prefix
@@ -95,9 +96,33 @@ def _result_id(req: func.HttpRequest) -> str:
         raise not_found(f"Analyze batch result '{raw}' was not found.") from None
 
 
+ANALYSIS_OPTIONS = ("pages", "locale", "stringIndexType", "features", "queryFields",
+                    "outputContentFormat", "output")
+"""Analysis options: query parameters (what the official client sends) or body fields."""
+
+
+def analysis_options(services: Services, model_id: str, request: AnalyzeBatchDocumentsRequest,
+                     query: Mapping[str, str] | None = None) -> AnalyzeOptions:
+    """The options the model is asked to honour; anything it cannot honour is a 400."""
+    extra = dict(request.model_extra or {})
+    unknown = sorted(set(extra) - set(ANALYSIS_OPTIONS))
+    if unknown:
+        raise ApiError(400, "InvalidArgument", "Invalid argument.", inner_code="InvalidParameter",
+                       inner_message=f"Unknown request field '{unknown[0]}'.")
+    raw = {**extra, **{k: v for k, v in (query or {}).items() if k in ANALYSIS_OPTIONS}}
+    spec = services.registry.get(model_id)
+    try:
+        return parse_options(raw, spec.features, model_id, spec.content_formats)
+    except OptionError as exc:
+        raise ApiError(400, "InvalidArgument", "Invalid argument.", inner_code="InvalidParameter",
+                       inner_message=exc.message) from None
+
+
 def build_spec(services: Services, model_id: str, result_id: str,
-               request: AnalyzeBatchDocumentsRequest) -> JobSpec:
-    """Validate locations (allow-list, paths) before anything is stored or started."""
+               request: AnalyzeBatchDocumentsRequest,
+               query: Mapping[str, str] | None = None) -> JobSpec:
+    """Validate locations (allow-list, paths) and options before anything is stored or started."""
+    options = analysis_options(services, model_id, request, query)
     source = request.azureBlobSource or request.azureBlobFileListSource
     assert source is not None
     try:
@@ -118,6 +143,7 @@ def build_spec(services: Services, model_id: str, result_id: str,
         source_url=source.containerUrl, source_prefix=prefix, file_list=file_list,
         result_url=request.resultContainerUrl, result_prefix=result_prefix,
         overwrite=request.overwriteExisting, created=service.iso_z(None),
+        options={ANALYZE_OPTIONS: options.to_json()},
     )
 
 
@@ -145,7 +171,7 @@ async def analyze_batch(req: func.HttpRequest, client: df.DurableOrchestrationCl
         repeat_id = req.headers.get("Repeatability-Request-ID")
         result_id = str(uuid.uuid5(REPEATABILITY_NAMESPACE, f"{model_id}|{repeat_id}")
                         if repeat_id else uuid.uuid4())
-        spec = build_spec(services, model_id, result_id, request)
+        spec = build_spec(services, model_id, result_id, request, dict(req.params))
         await service.submit_job(client, services, spec, instance_id_for(model_id, result_id))
         await service.sweep_expired_jobs(client, services, "docbatch:", _result_id_of)
         headers = {"Operation-Location": _operation_url(req, model_id, result_id)}
