@@ -61,3 +61,19 @@ def test_string_index_type_is_reported(pdf: SampleDoc, pipeline: OcrPipeline) ->
     for word in body["pages"][0]["words"]:  # ASCII text: the same offsets in every unit
         span = word["span"]
         assert body["content"][span["offset"]:span["offset"] + span["length"]] == word["content"]
+
+
+def test_an_upside_down_page_is_read_and_short_upright_words_are_not_flipped(
+        pipeline: OcrPipeline) -> None:
+    import io
+
+    from batchinfer.models.layout.synthetic import make_page
+
+    page = make_page(seed=21)
+    cells = [c.text for c in page.tables[0].cells]
+    for image, rotated in ((page.image, False), (page.image.rotate(180), True)):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        content = pipeline.analyze(buffer.getvalue(), "page.png").content
+        for word in ("Dallas", "63%", "Page 1"):
+            assert word in cells + ["Page 1"] and word in content, (rotated, content)

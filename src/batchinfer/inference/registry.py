@@ -105,6 +105,29 @@ def prebuilt_read_spec() -> ModelSpec:
     )
 
 
+def _layout_factory(sessions: SessionSource) -> AnalyzePipeline:
+    from batchinfer.models.layout.pipeline import LayoutPipeline
+
+    return LayoutPipeline(sessions)
+
+
+def prebuilt_layout_spec() -> ModelSpec:
+    """`prebuilt-layout`: the read model plus layout regions (PicoDet, CDLA classes) and table
+    structure (SLANet-plus)."""
+    from batchinfer.models.layout.assets import layout_model_files
+    from batchinfer.models.ocr.assets import ocr_model_files
+
+    return ModelSpec(
+        id="prebuilt-layout",
+        description="Text, paragraphs with roles, tables, figures and sections, as text or "
+                    "markdown (PP-OCRv4 + PicoDet CDLA layout + SLANet-plus tables, ONNX).",
+        onnx_files={**ocr_model_files().as_dict(), **layout_model_files().as_dict()},
+        factory=_layout_factory,
+        features=frozenset({"ocrHighResolution"}),
+        content_formats=("text", "markdown"),
+    )
+
+
 def build_default_registry() -> ModelRegistry:
     """A registry with every built-in model."""
-    return ModelRegistry([prebuilt_read_spec()])
+    return ModelRegistry([prebuilt_read_spec(), prebuilt_layout_spec()])

@@ -164,9 +164,16 @@ class ContentWriter:
     def text(self) -> str:
         return "".join(self._parts)
 
+    @property
+    def last(self) -> str:
+        """The last character written ("" at the start)."""
+        return self._parts[-1][-1] if self._parts and self._parts[-1] else ""
+
     def write(self, text: str) -> int:
         """Append raw text (markup or content); returns the offset it starts at."""
         start = self.length
+        if not text:
+            return start
         self._parts.append(text)
         self.length += len(text)
         return start

@@ -78,7 +78,8 @@ def group_paragraphs(boxes: Sequence[Box], order: Sequence[int]) -> list[list[in
     """Consecutive lines (in reading order) that form one paragraph, as index lists.
 
     A line continues the paragraph when it sits just below the previous line (gap under
-    0.7 line heights), overlaps it horizontally and has about the same height (font size).
+    0.6 line heights), overlaps it horizontally and has a comparable height (detected line
+    boxes vary by half with descenders, so only a clearly different font size splits).
     """
     paragraphs: list[list[int]] = []
     for i in order:
@@ -88,8 +89,8 @@ def group_paragraphs(boxes: Sequence[Box], order: Sequence[int]) -> list[list[in
             h_prev, h_cur = prev[3] - prev[1], cur[3] - cur[1]
             gap = cur[1] - prev[3]
             overlap = min(prev[2], cur[2]) - max(prev[0], cur[0])
-            similar = max(h_prev, h_cur) <= 1.3 * max(min(h_prev, h_cur), 1.0)
-            if (-0.5 * h_prev <= gap <= 0.7 * max(h_prev, h_cur) and overlap > 0 and similar
+            similar = max(h_prev, h_cur) <= 1.6 * max(min(h_prev, h_cur), 1.0)
+            if (-0.5 * h_prev <= gap <= 0.6 * min(h_prev, h_cur) and overlap > 0 and similar
                     and abs(cur[0] - prev[0]) <= 2.5 * h_prev):
                 paragraphs[-1].append(i)
                 continue
