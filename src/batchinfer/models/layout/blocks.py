@@ -228,23 +228,44 @@ def _promote_title(blocks: list[Block], body: float, page_height: float, first_p
         largest.role = "title"
 
 
+def _caption_kind(paragraph: ParagraphBlock, regions: list[Region]) -> str | None:
+    """"table" or "figure" when the paragraph reads or is labelled as that kind of caption."""
+    match = CAPTION.match(paragraph.lines[0].content)
+    if match:  # the words say it more reliably than the detector's caption classes
+        return "table" if match.group(1).lower() == "table" else "figure"
+    labelled = [r for r in regions if r.label in ("figure_caption", "table_caption")
+                and _overlap(paragraph.box, r.box) >= 0.5]
+    if labelled:
+        return max(labelled, key=lambda r: r.score).label.split("_")[0]
+    return None
+
+
 def _attach_captions(blocks: list[Block], paragraphs: list[ParagraphBlock],
                      regions: list[Region], body: float) -> None:
-    """Give each table and figure the caption paragraph next to it, if there is one."""
-    caption_regions = [r.box for r in regions if r.label in ("figure_caption", "table_caption")]
+    """Give each table and figure the caption paragraph of its kind next to it, if any.
+
+    A figure whose own text ends (or starts) with a caption line, because the detector drew
+    the figure region around its caption, gets that paragraph as its caption instead.
+    """
     used: set[int] = set()
     for block in blocks:
-        if isinstance(block, ParagraphBlock):
+        if isinstance(block, FigureBlock) and block.paragraphs:
+            for candidate in (block.paragraphs[-1], block.paragraphs[0]):
+                if len(candidate.lines) <= 3 and CAPTION.match(candidate.lines[0].content):
+                    block.caption = candidate
+                    block.paragraphs.remove(candidate)
+                    break
+    for block in blocks:
+        if isinstance(block, ParagraphBlock) or block.caption is not None:
             continue
+        kind = "table" if isinstance(block, TableBlock) else "figure"
         best, best_gap = None, 3.0 * body
         for paragraph in paragraphs:
-            if id(paragraph) in used or paragraph.role is not None:
+            if id(paragraph) in used or paragraph.role is not None or len(paragraph.lines) > 3:
+                continue
+            if _caption_kind(paragraph, regions) != kind:
                 continue
             box = paragraph.box
-            text = paragraph.lines[0].content
-            labelled = any(_overlap(box, r) >= 0.5 for r in caption_regions)
-            if not (labelled or CAPTION.match(text)) or len(paragraph.lines) > 3:
-                continue
             across = min(box[2], block.box[2]) - max(box[0], block.box[0])
             if across <= 0:
                 continue

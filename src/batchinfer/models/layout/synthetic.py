@@ -1,8 +1,9 @@
 """Generated pages with known structure, for the layout tests and `bench/layout_quality.py`.
 
-Each page has a page header, a title, section headings, body text in two columns, a ruled
-table (a header row and a cell merged across two columns), a figure with a caption and a page
-number, drawn with Pillow. The truth lists the elements in reading order, so role precision and
+Each page has a page header, a title, section headings, body text in one or two columns, a
+ruled table of 3-5 columns and 4-6 rows (a header row and a cell merged across two columns), a
+figure with a caption (before or after the table), a page number and, on odd pages, a page
+footer, drawn with Pillow; the seed picks the variant and the words. The truth lists the elements in reading order, so role precision and
 recall, table cell accuracy and reading order can be measured against what the model returns.
 """
 from __future__ import annotations
@@ -117,11 +118,12 @@ def make_page(seed: int = 0, number: int = 1, width: int = 1100, height: int = 1
     elements.append(TruthElement("paragraph", heading, "sectionHeading"))
     y += 60
 
-    column_width = (width - 2 * margin - 60) // 2
+    columns = rng.choice((1, 2, 2))
+    column_width = (width - 2 * margin - 60 * (columns - 1)) // columns
     bottom = y
-    for column in range(2):
+    for column in range(columns):
         x, cy = margin + column * (column_width + 60), y
-        for _ in range(2):
+        for _ in range(2 if columns == 2 else 3):
             text = " ".join(_sentence(rng, rng.randint(6, 10)) for _ in range(2))
             lines = _wrap(draw, text, body, column_width)
             for line in lines:
@@ -137,9 +139,27 @@ def make_page(seed: int = 0, number: int = 1, width: int = 1100, height: int = 1
     elements.append(TruthElement("paragraph", heading, "sectionHeading"))
     y += 60
 
-    y = _draw_table(draw, rng, elements, margin, y, width - 2 * margin, body) + 40
+    figure_first = rng.random() < 0.4
+    if not figure_first:
+        y = _draw_table(draw, rng, elements, margin, y, width - 2 * margin, body) + 40
+    y = _draw_figure(draw, rng, elements, width, y, small) + 50
+    if figure_first:
+        y = _draw_table(draw, rng, elements, margin, y, width - 2 * margin, body) + 40
 
-    fig_w, fig_h = 420, 220
+    if number % 2:
+        footer = "Confidential - internal use only"
+        draw.text((margin, height - 60), footer, fill="black", font=small)
+        elements.append(TruthElement("paragraph", footer, "pageFooter"))
+    page_number = f"Page {number}"
+    draw.text((width - margin - 70, height - 60), page_number, fill="black", font=small)
+    elements.append(TruthElement("paragraph", page_number, "pageNumber"))
+    return SyntheticPage(image, elements)
+
+
+def _draw_figure(draw: ImageDraw.ImageDraw, rng: random.Random, elements: list[TruthElement],
+                 width: int, y: int, face: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> int:
+    """A bar chart in a frame with a caption below it; returns the y below the caption."""
+    fig_w, fig_h = rng.randint(380, 520), rng.randint(180, 240)
     x0 = (width - fig_w) // 2
     draw.rectangle((x0, y, x0 + fig_w, y + fig_h), outline="black", width=2)
     for i in range(5):
@@ -147,36 +167,34 @@ def make_page(seed: int = 0, number: int = 1, width: int = 1100, height: int = 1
         bx = x0 + 30 + i * 75
         draw.rectangle((bx, y + fig_h - 10 - bar, bx + 45, y + fig_h - 10), fill=(70, 110, 190))
     caption = f"Figure 1: {rng.choice(WORDS).title()} per {rng.choice(WORDS)}"
-    draw.text((x0, y + fig_h + 12), caption, fill="black", font=small)
+    draw.text((x0, y + fig_h + 12), caption, fill="black", font=face)
     elements.append(TruthElement("figure", caption=caption, box=(x0, y, x0 + fig_w, y + fig_h)))
-
-    page_number = f"Page {number}"
-    draw.text((width // 2 - 30, height - 60), page_number, fill="black", font=small)
-    elements.append(TruthElement("paragraph", page_number, "pageNumber"))
-    return SyntheticPage(image, elements)
+    return y + fig_h + 40
 
 
 def _draw_table(draw: ImageDraw.ImageDraw, rng: random.Random, elements: list[TruthElement],
                 x: int, y: int, width: int, face: ImageFont.ImageFont | ImageFont.FreeTypeFont
                 ) -> int:
-    """A ruled 4-column table: a header row, data rows, one cell merged over two columns."""
-    columns, rows = 4, 5
+    """A ruled table of 3-5 columns: a header row, data rows, one cell merged over two
+    columns."""
+    columns, rows = rng.randint(3, 5), rng.randint(4, 6)
     row_h, col_w = 44, width // columns
-    merged_row = rng.randint(2, rows - 1)
+    merged_row = rng.randint(1, rows - 1)
+    merged_col = rng.randint(1, columns - 2)
     cells: list[TruthCell] = []
-    headers = ["City", "Units", "Share", "Notes"]
+    headers = ["City", "Units", "Share", "Notes", "Owner"]
     for r in range(rows):
         c = 0
         while c < columns:
-            span = 2 if (r == merged_row and c == 2) else 1
+            span = 2 if (r == merged_row and c == merged_col) else 1
             if r == 0:
                 text = headers[c]
             elif c == 0:
                 text = rng.choice(CITIES)
-            elif c == 1:
-                text = str(rng.randint(100, 9999))
             elif span == 2:
                 text = f"{rng.choice(WORDS)} {rng.choice(WORDS)} pending"
+            elif c == 1:
+                text = str(rng.randint(100, 9999))
             elif c == 2:
                 text = f"{rng.randint(1, 99)}%"
             else:
