@@ -56,7 +56,7 @@ class LayoutPipeline:
         builder = DocumentBuilder(markdown=options.content_format == "markdown")
         pages: list[Page] = []
         for image in iter_pages(data, filename, settings.limits, options.pages):
-            read = self.ocr.read_lines(image.rgb, settings)
+            read = self.ocr.read_lines(image.rgb, settings, self.ocr.scripts_for(options))
             angle = page_angle(read)
             frame = PageFrame.of(image, settings.pdf_unit)
             page = frame.new_page(image, angle)

@@ -95,7 +95,25 @@ def decode(outputs: list[np.ndarray], page_w: int, page_h: int, labels: list[str
                                    float(np.clip(x1 * sx, 0, page_w)),
                                    float(np.clip(y1 * sy, 0, page_h)))))
     regions.sort(key=lambda r: -r.score)
-    return regions
+    return _drop_contained(regions)
+
+
+def _drop_contained(regions: list[Region], share: float = 0.6) -> list[Region]:
+    """Drop a region mostly inside a higher-scoring one of the same label (NMS keeps a small
+    box inside a large one, since their IoU is low: a table's header band read as a second
+    table)."""
+    kept: list[Region] = []
+    for region in regions:  # highest score first
+        x0, y0, x1, y1 = region.box
+        area = max((x1 - x0) * (y1 - y0), 1e-6)
+        inside = any(
+            k.label == region.label
+            and max(0.0, min(x1, k.box[2]) - max(x0, k.box[0]))
+            * max(0.0, min(y1, k.box[3]) - max(y0, k.box[1])) >= share * area
+            for k in kept)
+        if not inside:
+            kept.append(region)
+    return kept
 
 
 def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:

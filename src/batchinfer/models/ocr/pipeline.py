@@ -52,6 +52,7 @@ class OcrSettings:
 HIGH_RESOLUTION_DPI = 300  # PDF rendering with features=ocrHighResolution (default 200)
 HIGH_RESOLUTION_SIDE = 1920  # detector input side with ocrHighResolution (default 960)
 FEATURES = frozenset({"ocrHighResolution"})
+CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
 CONTENT_FORMATS = ("text",)
 
 
@@ -127,6 +128,14 @@ class OcrPipeline:
         """Which execution provider each stage actually runs on."""
         return {"det": self.det.provider, "cls": self.cls.provider, "rec": self.rec.provider}
 
+    @staticmethod
+    def scripts_for(options: AnalyzeOptions) -> str:
+        """Decoding scripts from `locale`: CJK languages keep every class, any other locale
+        reads Latin only, no locale decides per page ("auto": Latin unless CJK is seen)."""
+        if options.locale is None:
+            return "auto"
+        return "all" if options.locale.split("-")[0].lower() in CJK_LANGUAGES else "latin"
+
     def settings_for(self, options: AnalyzeOptions) -> OcrSettings:
         if "ocrHighResolution" in options.features:
             return high_resolution(self.settings)
@@ -141,7 +150,7 @@ class OcrPipeline:
         pages: list[Page] = []
         paragraphs: list[Paragraph] = []
         for image in iter_pages(data, filename, settings.limits, options.pages):
-            lines = self.read_lines(image.rgb, settings)
+            lines = self.read_lines(image.rgb, settings, self.scripts_for(options))
             frame = PageFrame.of(image, settings.pdf_unit)
             angle = page_angle(lines)
             page = frame.new_page(image, angle)
@@ -158,7 +167,8 @@ class OcrPipeline:
                              string_index_type=options.string_index_type,
                              content_format="text", paragraphs=paragraphs, styles=[])
 
-    def read_lines(self, rgb: np.ndarray, settings: OcrSettings | None = None) -> list[ReadLine]:
+    def read_lines(self, rgb: np.ndarray, settings: OcrSettings | None = None,
+                   scripts: str = "auto") -> list[ReadLine]:
         """Detected and recognized lines of one RGB page, in page pixels, unordered."""
         settings = settings or self.settings
         bgr = np.ascontiguousarray(rgb[..., ::-1])
@@ -167,7 +177,7 @@ class OcrPipeline:
         if settings.use_angle_classifier and crops:
             classify_and_rotate(self.cls, crops, settings.classification)
         readings = recognize(self.rec, [c.image for c in crops], self.charset,
-                             settings.recognition)
+                             settings.recognition, scripts)
         return [ReadLine(quad=c.quad, reading=r) for c, r in zip(crops, readings)
                 if r.text.strip() and r.confidence >= settings.min_text_confidence]
 

@@ -59,19 +59,81 @@ def _order(indices: list[int], boxes: Sequence[Box], min_gap: float) -> list[int
         return indices
     columns = _columns(indices, boxes, min_gap)
     if len(columns) > 1:
-        return [i for column in columns for i in _order(column, boxes, min_gap)]
+        head, columns, tail = _peel(columns, boxes, min_gap)
+        return (_order(head, boxes, min_gap)
+                + [i for column in columns for i in _order(column, boxes, min_gap)]
+                + _order(tail, boxes, min_gap))
     strips = _split(indices, boxes, 1, 1.0)
     if len(strips) == 1:
         return sorted(indices, key=lambda i: (boxes[i][1], boxes[i][0]))
     merged: list[list[int]] = []
-    for strip in strips:
-        if (merged and len(_columns(strip, boxes, min_gap)) > 1
-                and len(_columns(merged[-1], boxes, min_gap)) > 1
-                and len(_columns(merged[-1] + strip, boxes, min_gap)) > 1):
+    for n, strip in enumerate(strips):
+        if merged and _continues_columns(merged[-1], strip, strips[n + 1:], boxes, min_gap):
             merged[-1] = merged[-1] + strip
         else:
             merged.append(strip)
     return [i for part in merged for i in _order(part, boxes, min_gap)]
+
+
+def _continues_columns(group: list[int], strip: list[int], later: list[list[int]],
+                       boxes: Sequence[Box], min_gap: float) -> bool:
+    """Whether `strip` belongs to the columns of the multi-column `group` above it.
+
+    It does when it has the same columns (the union keeps the group's column count and the
+    strip splits the same way), or when it is one block that keeps the group's columns and
+    sits close under the group (the next line of one column) or between column rows (the
+    strip after it continues the columns). A table row with its own, different columns or a
+    one-column strip after a real gap (a heading under the columns) does not.
+    """
+    count = len(_columns(group, boxes, min_gap))
+    if count < 2:
+        return False
+    union = group + strip
+    if len(_columns(union, boxes, min_gap)) != count:
+        return False
+    own = len(_columns(strip, boxes, min_gap))
+    if own == count:
+        return True
+    if own != 1:
+        return False
+    bottom = max(boxes[i][3] for i in group)
+    if min(boxes[i][1] for i in strip) - bottom < min_gap:
+        return True
+    return bool(later) and len(_columns(later[0], boxes, min_gap)) == count and \
+        len(_columns(union + later[0], boxes, min_gap)) == count
+
+
+def _peel(columns: list[list[int]], boxes: Sequence[Box], min_gap: float
+          ) -> tuple[list[int], list[list[int]], list[int]]:
+    """Blocks of one column that lie wholly below (above) all the other columns, after a gap
+    in their own column, are read after (before) the columns: a heading narrow enough to fit
+    over one column is not part of it. A column that simply runs longer keeps its lines."""
+    tops = [min(boxes[i][1] for i in c) for c in columns]
+    bottoms = [max(boxes[i][3] for i in c) for c in columns]
+    head: list[int] = []
+    tail: list[int] = []
+    kept: list[list[int]] = []
+    for n, column in enumerate(columns):
+        others_top = min(t for k, t in enumerate(tops) if k != n)
+        others_bottom = max(b for k, b in enumerate(bottoms) if k != n)
+        rest = sorted(column, key=lambda i: boxes[i][1])
+        for k, i in enumerate(rest):
+            if boxes[i][1] >= others_bottom + min_gap and \
+                    (k == 0 or boxes[i][1] - max(boxes[j][3] for j in rest[:k]) >= min_gap):
+                tail.extend(rest[k:])
+                rest = rest[:k]
+                break
+        for k in range(len(rest) - 1, -1, -1):
+            i = rest[k]
+            if boxes[i][3] <= others_top - min_gap and (
+                    k == len(rest) - 1
+                    or min(boxes[j][1] for j in rest[k + 1:]) - boxes[i][3] >= min_gap):
+                head.extend(rest[:k + 1])
+                rest = rest[k + 1:]
+                break
+        if rest:
+            kept.append(rest)
+    return head, kept, tail
 
 
 def group_paragraphs(boxes: Sequence[Box], order: Sequence[int]) -> list[list[int]]:
