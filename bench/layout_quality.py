@@ -66,7 +66,8 @@ def table_scores(body: dict[str, Any], pages: list[SyntheticPage]) -> tuple[int,
     return exact, close, total
 
 
-def role_scores(body: dict[str, Any], pages: list[SyntheticPage]) -> dict[str, tuple[int, int, int]]:
+def role_scores(body: dict[str, Any], pages: list[SyntheticPage]
+                ) -> dict[str, tuple[int, int, int]]:
     """Per role: (matched, predicted, true)."""
     truth: list[tuple[str, str]] = []
     for page in pages:
@@ -160,7 +161,8 @@ def main() -> None:
     print(f"reading order: {in_order}/{pairs} paragraph pairs in order ({in_order / pairs:.1%}), "
           f"{found}/{sum(len(p.paragraphs) for p in pages)} paragraphs located")
     print(f"figures with caption: {figures}/{figure_total}")
-    print(f"content CER vs true text: {character_error_rate(true_text(pages), body['content']):.2%}")
+    cer = character_error_rate(true_text(pages), body["content"])
+    print(f"content CER vs true text: {cer:.2%}")
     counts = Counter(p.get("role") or "body" for p in body["paragraphs"])
     print("paragraphs by role:", dict(sorted(counts.items())))
 

@@ -12,8 +12,9 @@ some headings on others:
 - paragraphs: the remaining lines are grouped by `reading.group_paragraphs`;
 - roles: region labels (title, header, footer, equation) and font size (average character
   advance) and position (a short line in a much larger font than body text is a heading, the
-  largest near the top of the first page the title; short text in the top or bottom margin a page header or footer, a bare number
-  there a page number; small text low on the page under the body a footnote);
+  largest near the top of the first page the title; short text in the top or bottom margin a
+  page header or footer, a bare number there a page number; small text low on the page under
+  the body a footnote);
 - order: recursive XY-cut over the blocks (`reading.xy_cut_order`), so columns read whole.
 """
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Each page has a page header, a title, section headings, body text in one or two columns, a
 ruled table of 3-5 columns and 4-6 rows (a header row and a cell merged across two columns), a
 figure with a caption (before or after the table), a page number and, on odd pages, a page
-footer, drawn with Pillow; the seed picks the variant and the words. The truth lists the elements in reading order, so role precision and
-recall, table cell accuracy and reading order can be measured against what the model returns.
+footer, drawn with Pillow; the seed picks the variant and the words. The truth lists the
+elements in reading order, so role precision and recall, table cell accuracy and reading order
+can be measured against what the model returns.
 """
 from __future__ import annotations
 

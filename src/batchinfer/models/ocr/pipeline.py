@@ -1,7 +1,8 @@
 """`prebuilt-read`: bytes in, Document Intelligence AnalyzeResult out.
 
 Stages per page: decode → DB detection → crop → angle classification → CTC recognition →
-paragraphs in reading order (see `reading`). The three PP-OCR graphs come from the rapidocr-onnxruntime wheel but run through our
+paragraphs in reading order (see `reading`). The three PP-OCR graphs come from the
+rapidocr-onnxruntime wheel but run through our
 `SessionCache`, so they share provider selection, thread sizing and one load per process with
 every other model. PP-OCR models were trained on BGR images (OpenCV order), so pages are
 flipped from RGB before entering the graphs.
