@@ -160,7 +160,9 @@ def main() -> None:
               f"recall {recall:.1%} ({matched}/{true})")
     print(f"reading order: {in_order}/{pairs} paragraph pairs in order ({in_order / pairs:.1%}), "
           f"{found}/{sum(len(p.paragraphs) for p in pages)} paragraphs located")
-    print(f"figures with caption: {figures}/{figure_total}")
+    print(f"figures with caption: {figures}/{figure_total}; figures reported: "
+          f"{len(body['figures'])}, tables reported: {len(body['tables'])} "
+          f"(true: {figure_total}, {sum(len(p.tables) for p in pages)})")
     cer = character_error_rate(true_text(pages), body["content"])
     print(f"content CER vs true text: {cer:.2%}")
     counts = Counter(p.get("role") or "body" for p in body["paragraphs"])

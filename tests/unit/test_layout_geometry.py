@@ -43,10 +43,12 @@ def test_table_grid_places_row_and_column_spans() -> None:
 
 def test_a_region_inside_a_better_one_of_its_kind_is_dropped() -> None:
     regions = [Region("table", 0.95, (100, 700, 1300, 1000)),
+               Region("text", 0.9, (105, 700, 1200, 820)),
                Region("table", 0.41, (105, 700, 1200, 820)),
-               Region("text", 0.9, (105, 700, 1200, 820))]
+               Region("figure", 0.31, (300, 740, 800, 980)),
+               Region("figure", 0.27, (10, 680, 1050, 1500))]  # a page-sized one around it
     assert [(r.label, r.score) for r in _drop_contained(regions)] == [
-        ("table", 0.95), ("text", 0.9)]
+        ("table", 0.95), ("text", 0.9), ("figure", 0.31)]
 
 
 def test_a_column_running_longer_stays_in_its_column_and_a_heading_below_comes_after() -> None:

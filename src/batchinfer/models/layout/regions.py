@@ -24,6 +24,8 @@ _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 @dataclass(frozen=True)
 class RegionSettings:
     score_threshold: float = 0.4
+    # CDLA's figures are photos and plots from papers; simple business charts score lower
+    figure_threshold: float = 0.3
     iou_threshold: float = 0.5
     top_k: int = 1000  # candidates per stride before suppression
 
@@ -83,7 +85,9 @@ def decode(outputs: list[np.ndarray], page_w: int, page_h: int, labels: list[str
     sx, sy = page_w / in_w, page_h / in_h
     regions: list[Region] = []
     for cls in range(scores.shape[1]):
-        mask = scores[:, cls] > settings.score_threshold
+        label = labels[cls] if cls < len(labels) else str(cls)
+        threshold = settings.figure_threshold if label == "figure" else settings.score_threshold
+        mask = scores[:, cls] > threshold
         if not mask.any():
             continue
         for i in _nms(boxes[mask], scores[mask, cls], settings.iou_threshold):
@@ -99,9 +103,9 @@ def decode(outputs: list[np.ndarray], page_w: int, page_h: int, labels: list[str
 
 
 def _drop_contained(regions: list[Region], share: float = 0.6) -> list[Region]:
-    """Drop a region mostly inside a higher-scoring one of the same label (NMS keeps a small
-    box inside a large one, since their IoU is low: a table's header band read as a second
-    table)."""
+    """Drop a region that mostly holds, or mostly lies inside, a higher-scoring one of the same
+    label (NMS keeps those, since their IoU is low: a table's header band read as a second
+    table, or a page-sized "figure" around the real one)."""
     kept: list[Region] = []
     for region in regions:  # highest score first
         x0, y0, x1, y1 = region.box
@@ -109,7 +113,8 @@ def _drop_contained(regions: list[Region], share: float = 0.6) -> list[Region]:
         inside = any(
             k.label == region.label
             and max(0.0, min(x1, k.box[2]) - max(x0, k.box[0]))
-            * max(0.0, min(y1, k.box[3]) - max(y0, k.box[1])) >= share * area
+            * max(0.0, min(y1, k.box[3]) - max(y0, k.box[1]))
+            >= share * min(area, (k.box[2] - k.box[0]) * (k.box[3] - k.box[1]))
             for k in kept)
         if not inside:
             kept.append(region)
