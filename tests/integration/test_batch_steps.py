@@ -52,7 +52,7 @@ class FakePipeline:
         self.calls: list[str] = []
         self.on_analyze: Any = None
 
-    def analyze(self, data: bytes, filename: str = "") -> FakeResult:
+    def analyze(self, data: bytes, filename: str = "", options: Any = None) -> FakeResult:
         self.calls.append(filename)
         if self.on_analyze:
             self.on_analyze(filename)
@@ -205,10 +205,17 @@ class TestPlan:
 
 
 class TestRunChunk:
+    def test_result_prefix_is_a_plain_string_prefix(self, env: Env) -> None:
+        env.put("docs/a/b.txt", b"alpha")
+        _, counts, _ = env.run_all(env.job(prefix="docs/", result_prefix="res-"))
+        assert counts.succeeded == 1
+        assert [p.relative_to(env.results).as_posix()
+                for p in env.results.rglob("*") if p.is_file()] == ["res-a/b.txt.ocr.json"]
+
     def test_results_named_after_relative_path(self, env: Env) -> None:
         env.put("docs/a.txt", b"alpha\nbeta")
         env.put("docs/sub/b.txt", b"gamma")
-        ref = env.job(prefix="docs/", result_prefix="out/run1")
+        ref = env.job(prefix="docs/", result_prefix="out/run1/")
         _, counts, report = env.run_all(ref)
         assert counts == Counts(succeeded=2, pages=3)
         assert sorted(p.relative_to(env.results).as_posix()

@@ -78,7 +78,9 @@ def test_result_shape_key_by_key(samples: list[SampleDoc],
                                  results: dict[str, AnalyzeResult]) -> None:
     for doc in _good(samples):
         body = results[doc.format].to_json()
-        assert list(body) == ["apiVersion", "modelId", "stringIndexType", "content", "pages"]
+        assert list(body) == ["apiVersion", "modelId", "stringIndexType", "content", "pages",
+                              "paragraphs", "styles", "contentFormat"]
+        assert body["contentFormat"] == "text" and body["styles"] == []
         assert body["apiVersion"] == "2024-11-30"
         assert body["modelId"] == "prebuilt-read"
         assert body["stringIndexType"] == "textElements"
@@ -109,6 +111,12 @@ def test_result_shape_key_by_key(samples: list[SampleDoc],
                 span = word["span"]
                 assert content[span["offset"]:span["offset"] + span["length"]] == word["content"]
                 assert " " not in word["content"]
+        assert body["paragraphs"]
+        for paragraph in body["paragraphs"]:
+            assert list(paragraph) == ["spans", "boundingRegions", "content"]
+            (span,) = paragraph["spans"]
+            assert content[span["offset"]:span["offset"] + span["length"]] == \
+                paragraph["content"]
 
 
 @pytest.mark.parametrize("fmt", ["png", "jpeg", "tiff", "bmp", "pdf"])

@@ -16,6 +16,7 @@ from batchinfer.activities.documents import (
     result_name_for,
 )
 from batchinfer.jobs.model import (
+    ANALYZE_OPTIONS,
     Counts,
     ItemDetail,
     ItemError,
@@ -29,6 +30,7 @@ from batchinfer.jobs.model import (
 )
 from batchinfer.jobs.origin import save_origin
 from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
+from batchinfer.models.ocr.options import AnalyzeOptions
 from batchinfer.services import Services
 from batchinfer.storage import (
     BlobStore,
@@ -97,6 +99,7 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
         claims = {n: spec.overwrite or _absent(results, r) for n, r in result_names.items()}
         store.save_claims(ref.job_id, shard, chunk, claims)
     pipeline = services.pipeline(spec.model_id)
+    options = AnalyzeOptions.from_json(spec.options.get(ANALYZE_OPTIONS))
     outcomes: list[ItemOutcome] = []
     counts = Counts()
     for name in items:
@@ -110,7 +113,7 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
         else:
             outcome = analyze_document(source=source, results=results, pipeline=pipeline,
                                        name=name, result_name=result_names[name],
-                                       overwrite=spec.overwrite or retry)
+                                       overwrite=spec.overwrite or retry, options=options)
         outcomes.append(outcome)
         counts.record(outcome)
     if store.load_spec(ref.job_id) is None:

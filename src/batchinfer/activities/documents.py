@@ -11,14 +11,16 @@ import logging
 from batchinfer.inference.registry import AnalyzePipeline
 from batchinfer.jobs.model import ItemError, ItemOutcome, ItemStatus
 from batchinfer.models.ocr.errors import DocumentError
+from batchinfer.models.ocr.options import AnalyzeOptions
 from batchinfer.storage import (
     BlobExistsError,
     BlobStore,
     BlobTooLargeError,
     StorageError,
     relative_to_prefix,
-    safe_blob_name,
+    validate_blob_name,
 )
+from batchinfer.storage.paths import validate_prefix
 
 log = logging.getLogger("batchinfer.documents")
 
@@ -27,9 +29,14 @@ MAX_DOCUMENT_BYTES = 500 * 1024 * 1024  # the service's per-document limit
 
 
 def result_name_for(source_name: str, source_prefix: str, result_prefix: str) -> str:
-    """`resultPrefix + <path relative to the source prefix> + .ocr.json`."""
-    return safe_blob_name(result_prefix, relative_to_prefix(source_name, source_prefix)
-                          + RESULT_SUFFIX)
+    """`resultPrefix + <path relative to the source prefix> + .ocr.json`.
+
+    The prefix is a plain string prefix, as blob prefixes are: `res-` + `a/b.png` gives
+    `res-a/b.png.ocr.json` and `results/` + `a/b.png` gives `results/a/b.png.ocr.json`.
+    """
+    validate_prefix(result_prefix)
+    relative = relative_to_prefix(source_name, source_prefix)
+    return validate_blob_name(result_prefix + relative + RESULT_SUFFIX)
 
 
 def output_exists(result_name: str) -> ItemError:
@@ -38,11 +45,12 @@ def output_exists(result_name: str) -> ItemError:
 
 
 def analyze_document(*, source: BlobStore, results: BlobStore, pipeline: AnalyzePipeline,
-                     name: str, result_name: str, overwrite: bool) -> ItemOutcome:
+                     name: str, result_name: str, overwrite: bool,
+                     options: AnalyzeOptions | None = None) -> ItemOutcome:
     """Analyze one blob and write its result; any failure is returned, not raised."""
     try:
         data = source.read_blob(name=name, max_bytes=MAX_DOCUMENT_BYTES)
-        analysis = pipeline.analyze(data, filename=name).to_json()
+        analysis = pipeline.analyze(data, filename=name, options=options).to_json()
         body = json.dumps(analysis, ensure_ascii=False, separators=(",", ":")).encode()
         results.write_blob(name=result_name, data=body, overwrite=overwrite,
                            content_type="application/json")
@@ -51,7 +59,8 @@ def analyze_document(*, source: BlobStore, results: BlobStore, pipeline: Analyze
     except BlobExistsError:
         return ItemOutcome(name, ItemStatus.SKIPPED, error=output_exists(result_name))
     except DocumentError as exc:
-        return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(exc.code, exc.message))
+        return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(exc.code, exc.message, exc.inner_code,
+                                                           exc.inner_message))
     except BlobTooLargeError as exc:
         return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
             "InvalidContentLength", "The document is larger than 500 MB.", exc.code, exc.message))

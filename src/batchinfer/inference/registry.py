@@ -24,7 +24,8 @@ class AnalyzePipeline(Protocol):
 
     model_id: str
 
-    def analyze(self, data: bytes, filename: str = "") -> AnalyzeResultLike: ...
+    def analyze(self, data: bytes, filename: str = "", options: Any = None
+                ) -> AnalyzeResultLike: ...
 
 
 PipelineFactory = Callable[[SessionSource], AnalyzePipeline]
@@ -47,6 +48,8 @@ class ModelSpec:
     description: str
     onnx_files: Mapping[str, Path]  # role ("det", "rec", ...) → file
     factory: PipelineFactory = field(repr=False)
+    features: frozenset[str] = frozenset()  # `features` values the model honours
+    content_formats: tuple[str, ...] = ("text",)  # `outputContentFormat` values it writes
 
     def create(self, sessions: SessionSource | None = None) -> AnalyzePipeline:
         """Build the pipeline on `sessions` (the process-wide cache by default)."""
@@ -98,9 +101,33 @@ def prebuilt_read_spec() -> ModelSpec:
                     "Document Intelligence read result.",
         onnx_files=ocr_model_files().as_dict(),
         factory=_read_factory,
+        features=frozenset({"ocrHighResolution"}),
+    )
+
+
+def _layout_factory(sessions: SessionSource) -> AnalyzePipeline:
+    from batchinfer.models.layout.pipeline import LayoutPipeline
+
+    return LayoutPipeline(sessions)
+
+
+def prebuilt_layout_spec() -> ModelSpec:
+    """`prebuilt-layout`: the read model plus layout regions (PicoDet, CDLA classes) and table
+    structure (SLANet-plus)."""
+    from batchinfer.models.layout.assets import layout_model_files
+    from batchinfer.models.ocr.assets import ocr_model_files
+
+    return ModelSpec(
+        id="prebuilt-layout",
+        description="Text, paragraphs with roles, tables, figures and sections, as text or "
+                    "markdown (PP-OCRv4 + PicoDet CDLA layout + SLANet-plus tables, ONNX).",
+        onnx_files={**ocr_model_files().as_dict(), **layout_model_files().as_dict()},
+        factory=_layout_factory,
+        features=frozenset({"ocrHighResolution"}),
+        content_formats=("text", "markdown"),
     )
 
 
 def build_default_registry() -> ModelRegistry:
     """A registry with every built-in model."""
-    return ModelRegistry([prebuilt_read_spec()])
+    return ModelRegistry([prebuilt_read_spec(), prebuilt_layout_spec()])

@@ -44,6 +44,8 @@ ITEMS_OPTION = "items"
 """`JobSpec.options` key: an explicit list of blob names to process (see `JobSpec.items`)."""
 INSTANCE_OPTION = "instanceId"
 """`JobSpec.options` key: the orchestration running the job (so orphaned requests are found)."""
+ANALYZE_OPTIONS = "analyze"
+"""`JobSpec.options` key: the model's analysis options (`AnalyzeOptions.to_json()`)."""
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,18 @@ writes them into a report. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from batchinfer.api.document_intelligence.schemas import AnalyzeBatchDocumentsRequest
-from batchinfer.errors import RequestNotFoundError, invalid_request
-from batchinfer.jobs.model import DOCUMENT_ANALYSIS, JobSpec
+from batchinfer.errors import InvalidRequestError, RequestNotFoundError, invalid_request
+from batchinfer.jobs.model import ANALYZE_OPTIONS, DOCUMENT_ANALYSIS, JobSpec
 from batchinfer.jobs.service import now_iso_z
+from batchinfer.models.ocr.options import AnalyzeOptions, OptionError, parse_options
 from batchinfer.services import Services
 from batchinfer.storage import InvalidPathError, UrlNotAllowedError, validate_blob_name
 from batchinfer.storage.paths import validate_prefix
 
-__all__ = ["MODEL_ID", "build_spec", "check_model"]
+__all__ = ["ANALYSIS_OPTIONS", "MODEL_ID", "analysis_options", "build_spec", "check_model"]
 
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{1,63}$")
 
@@ -29,9 +31,36 @@ def check_model(services: Services, model_id: str) -> str:
     return model_id
 
 
+ANALYSIS_OPTIONS = ("pages", "locale", "stringIndexType", "features", "queryFields",
+                    "outputContentFormat", "output")
+"""Analysis options: query parameters (what the official client sends) or body fields."""
+
+
+def analysis_options(services: Services, model_id: str, request: AnalyzeBatchDocumentsRequest,
+                     query: Mapping[str, str] | None = None) -> AnalyzeOptions:
+    """The options the model is asked to honour; anything it cannot honour is refused."""
+    extra = dict(request.model_extra or {})
+    unknown = sorted(set(extra) - set(ANALYSIS_OPTIONS))
+    if unknown:
+        raise InvalidRequestError("InvalidArgument", "Invalid argument.",
+                                  inner_code="InvalidParameter",
+                                  inner_message=f"Unknown request field '{unknown[0]}'.")
+    raw = {**extra, **{k: v for k, v in (query or {}).items() if k in ANALYSIS_OPTIONS}}
+    spec = services.registry.get(model_id)
+    try:
+        return parse_options(raw, spec.features, model_id, spec.content_formats)
+    except OptionError as exc:
+        raise InvalidRequestError("InvalidArgument", "Invalid argument.",
+                                  inner_code="InvalidParameter",
+                                  inner_message=exc.message) from None
+
+
 def build_spec(services: Services, model_id: str, result_id: str,
-               request: AnalyzeBatchDocumentsRequest) -> JobSpec:
-    """Validate locations (allow-list, paths) before anything is stored or started."""
+               request: AnalyzeBatchDocumentsRequest,
+               query: Mapping[str, str] | None = None) -> JobSpec:
+    """Validate locations (allow-list, paths) and options before anything is stored or
+    started."""
+    options = analysis_options(services, model_id, request, query)
     source = request.azureBlobSource or request.azureBlobFileListSource
     assert source is not None
     try:
@@ -53,4 +82,5 @@ def build_spec(services: Services, model_id: str, result_id: str,
         source_url=source.containerUrl, source_prefix=prefix, file_list=file_list,
         result_url=request.resultContainerUrl, result_prefix=result_prefix,
         overwrite=request.overwriteExisting, created=now_iso_z(),
+        options={ANALYZE_OPTIONS: options.to_json()},
     )

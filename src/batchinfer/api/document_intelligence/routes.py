@@ -143,7 +143,7 @@ async def analyze_batch(req: func.HttpRequest, client: df.DurableOrchestrationCl
         repeat_id = _repeatability_id(req)
         result_id = repeatable_result_id(model_id, repeat_id) if repeat_id \
             else str(uuid.uuid4())
-        spec = build_spec(services, model_id, result_id, request)
+        spec = build_spec(services, model_id, result_id, request, dict(req.params))
         durable = SdkDurableClient(client)
         await service.submit_job(durable, services, spec, document_batch_id(model_id, result_id))
         await service.sweep_expired_jobs(durable, services, document_batch_prefix(), result_id_of)

@@ -25,8 +25,8 @@ class AzureBlobFileListContentSource(BaseModel):
 
 
 class AnalyzeBatchDocumentsRequest(BaseModel):
-    """`AnalyzeBatchDocumentsRequest`; analysis options the OCR model has no use for
-    (`pages`, `locale`, `features`, ...) are accepted and ignored."""
+    """`AnalyzeBatchDocumentsRequest`. Analysis options (`pages`, `locale`, `features`, ...)
+    may come as body fields too; they land in `model_extra` and are checked by the routes."""
 
     model_config = ConfigDict(extra="allow")
 

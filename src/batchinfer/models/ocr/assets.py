@@ -5,8 +5,8 @@ through the package path so nothing is ever downloaded at run time.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 
 MODELS_PACKAGE = "rapidocr_onnxruntime"

@@ -22,6 +22,10 @@ class ClassificationSettings:
     width: int = 192
     batch_size: int = 32
     threshold: float = 0.9  # only flip when the model is this sure
+    # ...and when the page agrees: lines of one page share its orientation, so a line goes
+    # against the page's width-weighted vote only when the model is this sure of it (short
+    # words such as "Dallas" or "63%" in table cells were read upside down otherwise)
+    dissent_threshold: float = 0.995
     max_windows: int = 3  # long lines are judged on up to this many 192x48 windows
 
 
@@ -70,9 +74,12 @@ def classify_and_rotate(session: InferenceSessionPort, crops: Sequence[LineCrop]
     np.add.at(totals, np.asarray(owner), probs)
     counts = np.bincount(np.asarray(owner), minlength=len(crops))[:, None]
     mean = totals / np.maximum(counts, 1)
+    widths = np.array([max(1, crop.image.shape[1]) for crop in crops], dtype=np.float64)
+    page_flipped = float((mean[:, 1] * widths).sum() / widths.sum()) >= 0.5
     flipped = [False] * len(crops)
     for index, crop in enumerate(crops):
-        if int(np.argmax(mean[index])) == 1 and float(mean[index, 1]) >= settings.threshold:
+        sure = settings.threshold if page_flipped else settings.dissent_threshold
+        if int(np.argmax(mean[index])) == 1 and float(mean[index, 1]) >= sure:
             crop.rotate_180()
             flipped[index] = True
     return flipped

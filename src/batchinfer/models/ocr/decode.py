@@ -29,6 +29,8 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 if TYPE_CHECKING:
     import pypdfium2 as pdfium
 
+    from batchinfer.models.ocr.options import PageSelection
+
 from batchinfer.models.ocr.budget import DECODE_BUDGET, ByteBudget
 from batchinfer.models.ocr.errors import (
     ContentTooLargeError,
@@ -153,15 +155,19 @@ def count_pages(data: bytes, filename: str = "", limits: DecodeLimits | None = N
         return int(getattr(image, "n_frames", 1))
 
 
-def iter_pages(data: bytes, filename: str = "", limits: DecodeLimits | None = None
-               ) -> Iterator[PageImage]:
-    """Yield pages one at a time so a long PDF never holds every page in memory."""
+def iter_pages(data: bytes, filename: str = "", limits: DecodeLimits | None = None,
+               pages: PageSelection | None = None) -> Iterator[PageImage]:
+    """Yield pages one at a time so a long PDF never holds every page in memory.
+
+    With `pages`, only the selected pages are decoded (the others are never rendered), and a
+    selection starting past the last page raises `InvalidPagesError` before any pixels.
+    """
     limits = limits or DecodeLimits()
     fmt = resolve_format(data, filename)
     if fmt is DocumentFormat.PDF:
-        yield from _pdf_pages(data, limits)
+        yield from _pdf_pages(data, limits, pages)
     else:
-        yield from _image_pages(data, fmt, limits)
+        yield from _image_pages(data, fmt, limits, pages)
 
 
 def decode_pages(data: bytes, filename: str = "", limits: DecodeLimits | None = None
@@ -247,7 +253,8 @@ def _reduce(frame: Image.Image, size: tuple[int, int]) -> Image.Image:
         return Image.fromarray(_to_rgb(frame)).resize(size, Image.Resampling.BOX)
 
 
-def _image_pages(data: bytes, fmt: DocumentFormat, limits: DecodeLimits) -> Iterator[PageImage]:
+def _image_pages(data: bytes, fmt: DocumentFormat, limits: DecodeLimits,
+                 pages: PageSelection | None = None) -> Iterator[PageImage]:
     image = _open_image(data, fmt)
     with image:
         frames = int(getattr(image, "n_frames", 1))
@@ -255,7 +262,11 @@ def _image_pages(data: bytes, fmt: DocumentFormat, limits: DecodeLimits) -> Iter
             raise ContentTooLargeError(
                 f"The document has {frames} pages; the limit is {limits.max_pages}."
             )
+        if pages is not None:
+            pages.check_within(frames)
         for index, frame in enumerate(ImageSequence.Iterator(image), start=1):
+            if pages is not None and index not in pages:
+                continue
             _check_size(frame.width, frame.height, index, limits)
             original_side = max(frame.width, frame.height)
             work = _work_size(frame.width, frame.height, limits.max_work_pixels)
@@ -289,7 +300,8 @@ def _open_pdf(data: bytes) -> pdfium.PdfDocument:
         raise InvalidContentError("The PDF file is corrupted or cannot be opened.") from exc
 
 
-def _pdf_pages(data: bytes, limits: DecodeLimits) -> Iterator[PageImage]:
+def _pdf_pages(data: bytes, limits: DecodeLimits, pages: PageSelection | None = None
+               ) -> Iterator[PageImage]:
     """Render each page at `pdf_dpi`, lowered for huge pages so they stay under the pixel cap."""
     import pypdfium2 as pdfium
 
@@ -303,7 +315,11 @@ def _pdf_pages(data: bytes, limits: DecodeLimits) -> Iterator[PageImage]:
             raise ContentTooLargeError(
                 f"The document has {total} pages; the limit is {limits.max_pages}."
             )
+        if pages is not None:
+            pages.check_within(total)
         for index in range(total):
+            if pages is not None and index + 1 not in pages:
+                continue
             with _PDFIUM_LOCK:
                 try:
                     page = pdf[index]

@@ -9,6 +9,8 @@ class DocumentError(ValueError):
     """The submitted document cannot be analyzed; `.code` is stable, `.message` is for humans."""
 
     code = "InvalidRequest"
+    inner_code: str | None = None  # set where the service reports a generic code + detail
+    inner_message: str | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -32,3 +34,14 @@ class UnsupportedContentError(DocumentError):
     """The file is a type this model does not read (text, Office documents, ...)."""
 
     code = "UnsupportedContent"
+
+
+class InvalidPagesError(DocumentError):
+    """`pages` asks for a page past the document's end: the service's InvalidParameter."""
+
+    code = "InvalidArgument"
+    inner_code = "InvalidParameter"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("Invalid argument.")
+        self.inner_message = detail

@@ -1,14 +1,15 @@
 """`prebuilt-read`: bytes in, Document Intelligence AnalyzeResult out.
 
 Stages per page: decode → DB detection → crop → angle classification → CTC recognition →
-layout. The three PP-OCR graphs come from the rapidocr-onnxruntime wheel but run through our
+paragraphs in reading order (see `reading`). The three PP-OCR graphs come from the
+rapidocr-onnxruntime wheel but run through our
 `SessionCache`, so they share provider selection, thread sizing and one load per process with
 every other model. PP-OCR models were trained on BGR images (OpenCV order), so pages are
 flipped from RGB before entering the graphs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -22,9 +23,18 @@ from batchinfer.models.ocr.classify import ClassificationSettings, classify_and_
 from batchinfer.models.ocr.crop import crop_line
 from batchinfer.models.ocr.decode import DecodeLimits, PageImage, iter_pages
 from batchinfer.models.ocr.detect import DetectionSettings, detect
-from batchinfer.models.ocr.layout import ReadLine, build_page
+from batchinfer.models.ocr.layout import (
+    ContentWriter,
+    ReadLine,
+    TextLine,
+    page_angle,
+    region_polygon,
+    text_lines,
+)
+from batchinfer.models.ocr.options import AnalyzeOptions
+from batchinfer.models.ocr.reading import group_paragraphs, xy_cut_order
 from batchinfer.models.ocr.recognize import RecognitionSettings, load_charset, recognize
-from batchinfer.models.ocr.result import AnalyzeResult, Page
+from batchinfer.models.ocr.result import AnalyzeResult, BoundingRegion, Page, Paragraph, Span
 
 MODEL_ID = "prebuilt-read"
 
@@ -40,10 +50,69 @@ class OcrSettings:
     pdf_unit: str = "inch"  # DI reports PDF pages in inches; "pixel" keeps rendered pixels
 
 
+HIGH_RESOLUTION_DPI = 300  # PDF rendering with features=ocrHighResolution (default 200)
+HIGH_RESOLUTION_SIDE = 1920  # detector input side with ocrHighResolution (default 960)
+FEATURES = frozenset({"ocrHighResolution"})
+CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
+CONTENT_FORMATS = ("text",)
+
+
+def high_resolution(settings: OcrSettings) -> OcrSettings:
+    """Settings that read small print: PDFs rendered at 300 dpi, detection on 1920 px."""
+    return replace(
+        settings,
+        limits=replace(settings.limits, pdf_dpi=max(settings.limits.pdf_dpi, HIGH_RESOLUTION_DPI)),
+        detection=replace(settings.detection, max_side_len=max(settings.detection.max_side_len,
+                                                               HIGH_RESOLUTION_SIDE)))
+
+
+@dataclass(frozen=True)
+class PageFrame:
+    """How page pixels map to the units the result reports."""
+
+    scale: float
+    unit: str
+    digits: int
+
+    @classmethod
+    def of(cls, image: PageImage, pdf_unit: str) -> PageFrame:
+        if image.dpi and pdf_unit == "inch":
+            return cls(1.0 / image.dpi, "inch", 4)
+        return cls(image.pixel_scale, "pixel", 1)  # reduced rasters report original pixels
+
+    def new_page(self, image: PageImage, angle: float) -> Page:
+        return Page(page_number=image.number, angle=round(angle, 2),
+                    width=round(image.width * self.scale, self.digits),
+                    height=round(image.height * self.scale, self.digits), unit=self.unit)
+
+
+def ordered_paragraphs(lines: list[TextLine]) -> list[list[TextLine]]:
+    """Lines grouped into paragraphs, paragraphs in reading order (columns kept whole)."""
+    if not lines:
+        return []
+    boxes = [ln.box for ln in lines]
+    gap = max(8.0, 0.8 * float(np.median([ln.height for ln in lines])))
+    order = xy_cut_order(boxes, gap)
+    return [[lines[i] for i in group] for group in group_paragraphs(boxes, order)]
+
+
+def write_paragraph(writer: ContentWriter, page: Page, lines: list[TextLine], frame: PageFrame,
+                    role: str | None = None, escape: bool = False) -> Paragraph:
+    """Write one paragraph's lines into `content`; the Paragraph points at them."""
+    span = writer.lines(lines, page, frame.scale, frame.digits, escape=escape)
+    return Paragraph(content="\n".join(ln.content for ln in lines), spans=[span],
+                     bounding_regions=[BoundingRegion(page.page_number,
+                                                      region_polygon(lines, frame.scale,
+                                                                     frame.digits))],
+                     role=role)
+
+
 class OcrPipeline:
     """The read model. Cheap to construct once its sessions are cached; safe to share."""
 
     model_id = MODEL_ID
+    features = FEATURES
+    content_formats = CONTENT_FORMATS
 
     def __init__(self, sessions: SessionSource | None = None, settings: OcrSettings | None = None,
                  files: OcrModelFiles | None = None) -> None:
@@ -60,39 +129,58 @@ class OcrPipeline:
         """Which execution provider each stage actually runs on."""
         return {"det": self.det.provider, "cls": self.cls.provider, "rec": self.rec.provider}
 
-    def analyze(self, data: bytes, filename: str = "") -> AnalyzeResult:
-        """OCR every page. Raises `DocumentError` subclasses for bad or unsupported input."""
+    @staticmethod
+    def scripts_for(options: AnalyzeOptions) -> str:
+        """Decoding scripts from `locale`: CJK languages keep every class, any other locale
+        reads Latin only, no locale decides per page ("auto": Latin unless CJK is seen)."""
+        if options.locale is None:
+            return "auto"
+        return "all" if options.locale.split("-")[0].lower() in CJK_LANGUAGES else "latin"
+
+    def settings_for(self, options: AnalyzeOptions) -> OcrSettings:
+        if "ocrHighResolution" in options.features:
+            return high_resolution(self.settings)
+        return self.settings
+
+    def analyze(self, data: bytes, filename: str = "",
+                options: AnalyzeOptions | None = None) -> AnalyzeResult:
+        """OCR the (selected) pages. Raises `DocumentError` subclasses for bad input."""
+        options = options or AnalyzeOptions()
+        settings = self.settings_for(options)
+        writer = ContentWriter("\n")
         pages: list[Page] = []
-        texts: list[str] = []
-        length = 0  # len("\n".join(texts)), kept incrementally
-        for image in iter_pages(data, filename, self.settings.limits):
-            offset = length + 1 if texts else 0
-            page, page_texts = self.analyze_page(image, offset)
+        paragraphs: list[Paragraph] = []
+        for image in iter_pages(data, filename, settings.limits, options.pages):
+            lines = self.read_lines(image.rgb, settings, self.scripts_for(options))
+            frame = PageFrame.of(image, settings.pdf_unit)
+            angle = page_angle(lines)
+            page = frame.new_page(image, angle)
+            start = None
+            for group in ordered_paragraphs(text_lines(lines, angle)):
+                writer.element_break()
+                paragraph = write_paragraph(writer, page, group, frame)
+                start = paragraph.spans[0].offset if start is None else start
+                paragraphs.append(paragraph)
+            if start is not None:  # a page without text has no spans, as in the service
+                page.spans.append(Span(start, writer.length - start))
             pages.append(page)
-            for text in page_texts:
-                length += len(text) + (1 if texts else 0)
-                texts.append(text)
-        return AnalyzeResult(model_id=self.model_id, content="\n".join(texts), pages=pages)
+        return AnalyzeResult(model_id=self.model_id, content=writer.text, pages=pages,
+                             string_index_type=options.string_index_type,
+                             content_format="text", paragraphs=paragraphs, styles=[])
 
-    def read_lines(self, rgb: np.ndarray) -> list[ReadLine]:
+    def read_lines(self, rgb: np.ndarray, settings: OcrSettings | None = None,
+                   scripts: str = "auto") -> list[ReadLine]:
         """Detected and recognized lines of one RGB page, in page pixels, unordered."""
+        settings = settings or self.settings
         bgr = np.ascontiguousarray(rgb[..., ::-1])
-        boxes = detect(self.det, bgr, self.settings.detection)
+        boxes = detect(self.det, bgr, settings.detection)
         crops = [crop_line(bgr, box.quad) for box in boxes]
-        if self.settings.use_angle_classifier and crops:
-            classify_and_rotate(self.cls, crops, self.settings.classification)
+        if settings.use_angle_classifier and crops:
+            classify_and_rotate(self.cls, crops, settings.classification)
         readings = recognize(self.rec, [c.image for c in crops], self.charset,
-                             self.settings.recognition)
+                             settings.recognition, scripts)
         return [ReadLine(quad=c.quad, reading=r) for c, r in zip(crops, readings)
-                if r.text.strip() and r.confidence >= self.settings.min_text_confidence]
-
-    def analyze_page(self, image: PageImage, offset: int) -> tuple[Page, list[str]]:
-        lines = self.read_lines(image.rgb)
-        if image.dpi and self.settings.pdf_unit == "inch":
-            scale, unit = 1.0 / image.dpi, "inch"
-        else:
-            scale, unit = image.pixel_scale, "pixel"  # reduced rasters report original pixels
-        return build_page(image.number, image.width, image.height, lines, offset, scale, unit)
+                if r.text.strip() and r.confidence >= settings.min_text_confidence]
 
 
 def create_pipeline(sessions: SessionSource | None = None) -> OcrPipeline:

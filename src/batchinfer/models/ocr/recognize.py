@@ -9,7 +9,9 @@ cannot drift apart.
 """
 from __future__ import annotations
 
+import functools
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,10 +71,67 @@ def _prepare(image: np.ndarray, width: int, settings: RecognitionSettings
     return out, resized_w
 
 
+SCRIPTS = ("all", "latin", "auto")
+CJK_SHARE = 0.3  # "auto": a page whose readings are at least this share CJK keeps all scripts
+
+
+def _is_latin_text(text: str) -> bool:
+    """Latin letters, digits, punctuation, symbols and currency (no CJK, no full-width)."""
+    for char in text:
+        code = ord(char)
+        if not (code < 0x250 or 0x1E00 <= code <= 0x1EFF or 0x2000 <= code <= 0x20CF
+                or 0x2100 <= code <= 0x215F or 0x2190 <= code <= 0x21FF
+                or 0x2200 <= code <= 0x22FF):
+            return False
+    return True
+
+
+def is_cjk(char: str) -> bool:
+    code = ord(char)
+    return (0x2E80 <= code <= 0x9FFF or 0xAC00 <= code <= 0xD7AF or 0xF900 <= code <= 0xFAFF
+            or 0xFF00 <= code <= 0xFFEF or 0x20000 <= code <= 0x2FFFF)
+
+
+@dataclass(frozen=True)
+class ScriptFilter:
+    """Which CTC classes Latin-script decoding may emit, and what each one writes.
+
+    Full-width forms the Chinese+Latin recognizer likes to emit on Latin pages ("，", "（",
+    "Ａ") are folded to their ASCII twins by NFKC; classes that are not one Latin character
+    then (CJK ideographs, kana, hangul) are masked out before the best class is taken.
+    """
+
+    allowed: np.ndarray  # bool per class
+    output: list[str]
+
+    @classmethod
+    def latin(cls, charset: list[str]) -> ScriptFilter:
+        output = [c if i in (0, len(charset) - 1) or _is_latin_text(c)
+                  else unicodedata.normalize("NFKC", c) for i, c in enumerate(charset)]
+        allowed = np.array([i == 0 or (len(text) == 1 and _is_latin_text(text))
+                            for i, text in enumerate(output)])
+        return cls(allowed, output)
+
+
+@functools.lru_cache(maxsize=4)
+def _latin_filter(charset: tuple[str, ...]) -> ScriptFilter:
+    return ScriptFilter.latin(list(charset))
+
+
 def recognize(session: InferenceSessionPort, images: Sequence[np.ndarray], charset: list[str],
-              settings: RecognitionSettings = RecognitionSettings()) -> list[Recognized]:
-    """Read each crop (H x W x 3, text left to right); results keep the input order."""
+              settings: RecognitionSettings = RecognitionSettings(), scripts: str = "all"
+              ) -> list[Recognized]:
+    """Read each crop (H x W x 3, text left to right); results keep the input order.
+
+    `scripts`: "all" decodes every class of the model, "latin" only Latin-script ones (see
+    `ScriptFilter`), "auto" decodes both and keeps the Latin reading unless the crops (one
+    page) read as at least `CJK_SHARE` CJK characters.
+    """
+    if scripts not in SCRIPTS:
+        raise ValueError(f"scripts must be one of {SCRIPTS}")
+    latin = _latin_filter(tuple(charset)) if scripts != "all" else None
     results: list[Recognized | None] = [None] * len(images)
+    restricted: list[Recognized | None] = [None] * len(images)
     ratios = [img.shape[1] / max(1, img.shape[0]) for img in images]
     order = sorted(range(len(images)), key=ratios.__getitem__)
     name = session.input_names[0]
@@ -84,9 +143,20 @@ def recognize(session: InferenceSessionPort, images: Sequence[np.ndarray], chars
             raise ValueError(f"recognizer has {preds.shape[2]} classes but the dictionary "
                              f"gives {len(charset)}")
         for row, index in enumerate(members):
-            results[index] = ctc_decode(preds[row], charset, prepared[row][1], settings.stride,
-                                        settings.space_threshold)
+            if scripts != "latin":
+                results[index] = ctc_decode(preds[row], charset, prepared[row][1],
+                                            settings.stride, settings.space_threshold)
+            if latin is not None:
+                restricted[index] = ctc_decode(preds[row], charset, prepared[row][1],
+                                               settings.stride, settings.space_threshold, latin)
+    if scripts == "latin" or (scripts == "auto" and not _mostly_cjk(results)):
+        results = restricted
     return [r if r is not None else Recognized("", 0.0) for r in results]
+
+
+def _mostly_cjk(readings: Sequence[Recognized | None]) -> bool:
+    chars = [c for r in readings if r is not None for c in r.text if not c.isspace()]
+    return bool(chars) and sum(map(is_cjk, chars)) >= CJK_SHARE * len(chars)
 
 
 def _input_width(ratio: float, settings: RecognitionSettings) -> int:
@@ -115,13 +185,15 @@ def _batches(order: list[int], ratios: list[float], settings: RecognitionSetting
 
 
 def ctc_decode(pred: np.ndarray, charset: list[str], valid_width: int, stride: int,
-               space_threshold: float = 1.0) -> Recognized:
+               space_threshold: float = 1.0, only: ScriptFilter | None = None) -> Recognized:
     """Greedy CTC: best class per step, merge repeats, drop blanks; confidence = mean prob.
 
     Space recovery: the recognizer often gives a word gap to "blank" with the space class a
     clear second (0.3 where other blanks show ~0.0). Such steps are decoded as spaces. On our
     English samples this fixes joined words ("fromContosoLtd") without inventing spaces.
     """
+    if only is not None:
+        pred = np.where(only.allowed, pred, 0.0)
     best = pred.argmax(axis=1)
     prob = pred.max(axis=1)
     space = len(charset) - 1
@@ -134,7 +206,7 @@ def ctc_decode(pred: np.ndarray, charset: list[str], valid_width: int, stride: i
     steps = np.flatnonzero(keep)
     if steps.size == 0:
         return Recognized("", 0.0)
-    text = "".join(charset[i] for i in best[steps])
+    text = "".join((only.output if only is not None else charset)[i] for i in best[steps])
     probs = prob[steps].astype(float)
     positions = np.clip((steps + 0.5) * stride / max(1, valid_width), 0.0, 1.0)
     return Recognized(text=text, confidence=float(probs.mean()),

@@ -1,0 +1,78 @@
+"""`prebuilt-layout`: bytes in, AnalyzeResult with paragraphs and roles, tables, figures and
+sections out, as text or markdown.
+
+Per page: the read model's lines (PP-OCR, shared sessions), layout regions (PicoDet/CDLA),
+table structure for each table region (SLANet-plus), then our own assembly (`blocks`,
+`render`). All graphs run through the shared `SessionCache` (CUDA when present).
+"""
+from __future__ import annotations
+
+from batchinfer.inference.runtime import InferenceSessionPort, SessionSource, default_session_cache
+from batchinfer.models.layout.assets import LayoutModelFiles, layout_model_files
+from batchinfer.models.layout.blocks import plan_page
+from batchinfer.models.layout.regions import RegionSettings, detect_regions, labels_of
+from batchinfer.models.layout.render import DocumentBuilder
+from batchinfer.models.layout.tables import TableStructure, recognize_table, tokens_of
+from batchinfer.models.ocr.decode import iter_pages
+from batchinfer.models.ocr.layout import page_angle, text_lines
+from batchinfer.models.ocr.options import AnalyzeOptions
+from batchinfer.models.ocr.pipeline import OcrPipeline, OcrSettings, PageFrame
+from batchinfer.models.ocr.result import AnalyzeResult, Page
+
+MODEL_ID = "prebuilt-layout"
+FEATURES = frozenset({"ocrHighResolution"})
+CONTENT_FORMATS = ("text", "markdown")
+
+
+class LayoutPipeline:
+    """The layout model; reuses the read model's sessions and settings for text."""
+
+    model_id = MODEL_ID
+    features = FEATURES
+    content_formats = CONTENT_FORMATS
+
+    def __init__(self, sessions: SessionSource | None = None, settings: OcrSettings | None = None,
+                 files: LayoutModelFiles | None = None,
+                 regions: RegionSettings | None = None) -> None:
+        source = sessions if sessions is not None else default_session_cache()
+        self.ocr = OcrPipeline(source, settings)
+        self.files = files or layout_model_files()
+        self.region_settings = regions or RegionSettings()
+        self.layout: InferenceSessionPort = source.get(self.files.regions)
+        self.table: InferenceSessionPort = source.get(self.files.table)
+        self.labels = labels_of(self.layout)
+        self.tokens = tokens_of(self.table)
+
+    @property
+    def providers(self) -> dict[str, str]:
+        return {**self.ocr.providers, "layout": self.layout.provider,
+                "table": self.table.provider}
+
+    def analyze(self, data: bytes, filename: str = "",
+                options: AnalyzeOptions | None = None) -> AnalyzeResult:
+        """Analyze the (selected) pages. Raises `DocumentError` subclasses for bad input."""
+        options = options or AnalyzeOptions()
+        settings = self.ocr.settings_for(options)
+        builder = DocumentBuilder(markdown=options.content_format == "markdown")
+        pages: list[Page] = []
+        for image in iter_pages(data, filename, settings.limits, options.pages):
+            read = self.ocr.read_lines(image.rgb, settings, self.ocr.scripts_for(options))
+            angle = page_angle(read)
+            frame = PageFrame.of(image, settings.pdf_unit)
+            page = frame.new_page(image, angle)
+            regions = detect_regions(self.layout, image.rgb, self.labels, self.region_settings)
+            tables: dict[int, TableStructure] = {}
+            for index, region in enumerate(regions):
+                if region.label == "table":
+                    structure = recognize_table(self.table, image.rgb, region.box, self.tokens)
+                    if structure is not None:
+                        tables[index] = structure
+            blocks = plan_page(text_lines(read, angle), regions, tables, image.height, angle,
+                               first_page=not pages)
+            builder.write_page(page, blocks, frame)
+            pages.append(page)
+        return AnalyzeResult(model_id=self.model_id, content=builder.writer.text, pages=pages,
+                             string_index_type=options.string_index_type,
+                             content_format=options.content_format,
+                             paragraphs=builder.paragraphs, tables=builder.tables,
+                             figures=builder.figures, sections=builder.sections(), styles=[])
