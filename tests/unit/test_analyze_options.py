@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from batchinfer.activities.documents import result_name_for
-from batchinfer.api.document_intelligence.routes import analysis_options
+from batchinfer.api.document_intelligence.requests import analysis_options
 from batchinfer.api.document_intelligence.schemas import AnalyzeBatchDocumentsRequest
-from batchinfer.api.errors import ApiError
+from batchinfer.errors import InvalidRequestError
 from batchinfer.inference.registry import build_default_registry
 from batchinfer.models.ocr.errors import InvalidPagesError
 from batchinfer.models.ocr.options import (
@@ -102,9 +102,9 @@ class TestRequestOptions:
     ])
     def test_refusals_are_400_in_the_services_error_shape(self, query: dict[str, str],
                                                           extra: dict[str, Any]) -> None:
-        with pytest.raises(ApiError) as info:
+        with pytest.raises(InvalidRequestError) as info:
             analysis_options(SERVICES, "prebuilt-read", _request(**extra), query)
-        assert info.value.status == 400
+        assert info.value.http_status == 400
         assert info.value.code == "InvalidArgument"
         assert info.value.inner_code == "InvalidParameter" and info.value.inner_message
 
