@@ -165,7 +165,8 @@ def test_history_and_input_in_status(sdk: SdkClient, sample_host: HostProcess) -
     assert status.history is None  # the SDK reads `history`, which the extension never sends
     assert status.input_ == "[5, 6]"
     r = requests.get(f"{sample_host.base_url}/runtime/webhooks/durabletask/instances/"
-                     f"{instance_id}?showHistory=true&showHistoryOutput=true", timeout=10)
+                     f"{instance_id}?showHistory=true&showHistoryOutput=true",
+                     headers={"x-functions-key": sample_host.admin_key}, timeout=10)
     with_output = r.json()["historyEvents"]
     assert sorted(e["Result"] for e in with_output if e["EventType"] == "TaskCompleted") == [10, 12]
     assert with_output[-1]["Result"] == {"results": [10, 12], "sum": 22}
