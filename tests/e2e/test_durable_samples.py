@@ -7,6 +7,7 @@ versioning sample's README drives it. Everything goes over HTTP or through the S
 """
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import time
@@ -215,6 +216,22 @@ def test_list_entities(samples_host: HostProcess) -> None:
         if not token:
             break
     assert {"tally/l1", "tally/l2", "tally/l3"} <= set(keys) and len(keys) == len(set(keys))
+
+
+@pytest.mark.parametrize(("query", "token"), [
+    ("top=0", None), ("top=-2", None), ("top=abc", None), ("", "%%%notbase64"),
+    ("", base64.urlsafe_b64encode(b'["tally"]').decode()),
+    ("", base64.urlsafe_b64encode(b"[1, 2]").decode()),
+    ("", base64.urlsafe_b64encode(b'{"a": "b"}').decode()),
+])
+def test_entity_listing_refuses_bad_paging(samples_host: HostProcess, query: str,
+                                           token: str | None) -> None:
+    headers = _admin(samples_host, **({"x-ms-continuation-token": token} if token else {}))
+    r = requests.get(f"{samples_host.base_url}/runtime/webhooks/durabletask/entities/tally?"
+                     f"{query}", headers=headers, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["Message"] in ("top must be a positive integer.",
+                                   "The continuation token is not valid.")
 
 
 # --------------------------------------------------------------------- management details
