@@ -147,7 +147,8 @@ class ManagementApi:
         return json.dumps({
             "taskHubName": self._hub,
             "creationUrls": {
-                "createNewInstancePostUri": f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}",
+                "createNewInstancePostUri": (
+                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}"),
                 "createAndWaitOnNewInstancePostUri": (
                     f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout="
                     f"{{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{q}"),
@@ -201,7 +202,8 @@ class ManagementApi:
         return _error(404, f"No durable management operation matches {method} /{subpath}.")
 
     # ---------------------------------------------------------------------------- operations
-    async def _start(self, request: web.Request, name: str, instance_id: str | None) -> web.Response:
+    async def _start(self, request: web.Request, name: str,
+                     instance_id: str | None) -> web.Response:
         body = await _body_text(request)
         raw_input = body if body.strip() else None
         if raw_input is not None:
@@ -238,7 +240,7 @@ class ManagementApi:
             changed = self._engine.changed
             try:
                 await asyncio.wait_for(changed.wait(), min(interval, deadline - loop.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def _status(self, request: web.Request, instance_id: str) -> web.Response:
@@ -288,7 +290,8 @@ class ManagementApi:
         statuses = [s.strip() for s in request.query.get("runtimeStatus", "").split(",")
                     if s.strip()]
         rows = self._engine.store.query_instances(
-            created_from=created_from, created_to=_normalise_time(request.query.get("createdTimeTo")),
+            created_from=created_from,
+            created_to=_normalise_time(request.query.get("createdTimeTo")),
             statuses=statuses or list(TERMINAL), id_prefix=None, after=None, limit=None)
         deleted = sum(self._engine.purge(r.instance_id) for r in rows if r.status in TERMINAL)
         if not deleted:
