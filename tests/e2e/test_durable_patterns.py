@@ -145,7 +145,7 @@ def test_purge(sdk: SdkClient) -> None:
 def test_purge_of_a_running_instance_is_refused(sdk: SdkClient) -> None:
     instance_id = sdk.run(lambda c: c.start_new("approval", None, None))
     sdk.wait_for(instance_id, lambda s: s.runtime_status.value == "Running")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="unexpected status code"):  # the SDK's own exception
         sdk.run(lambda c: c.purge_instance_history(instance_id))
     sdk.run(lambda c: c.terminate(instance_id, "cleanup"))
     sdk.wait_done(instance_id)
@@ -173,7 +173,7 @@ def test_history_and_input_in_status(sdk: SdkClient, sample_host: HostProcess) -
 
 
 def test_list_filter_and_continuation(sdk: SdkClient, sample_host: HostProcess) -> None:
-    ids = [sdk.run(lambda c: c.start_new("fan_out_fan_in", None, [i])) for i in range(3)]
+    ids = [sdk.run(lambda c, i=i: c.start_new("fan_out_fan_in", None, [i])) for i in range(3)]
     for instance_id in ids:
         sdk.wait_done(instance_id)
     from azure.durable_functions.models.OrchestrationRuntimeStatus import (
