@@ -94,7 +94,8 @@ class FunctionHost:
         lines = [f"Functions ({len(self.functions)}):"]
         for route in front_door.routes:
             methods = ",".join(sorted(route.methods)) if route.methods else "ALL"
-            lines.append(f"  {route.spec.name}: [{methods}] {base}{prefix}/{route.template.template}")
+            template = route.template.template
+            lines.append(f"  {route.spec.name}: [{methods}] {base}{prefix}/{template}")
         for spec in self.functions:
             if spec.trigger_type != "httpTrigger":
                 lines.append(f"  {spec.name}: {spec.trigger_type}")

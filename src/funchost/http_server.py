@@ -2,11 +2,11 @@
 
 One aiohttp application serves everything, like the Functions host does on port 7071:
 `/{routePrefix}/...` for HTTP triggers (ASP.NET route templates, method filters, auth levels),
-`/runtime/webhooks/durabletask/...` for the public durable management API, `/durabletask/<secret>/...`
-as the SDK's `rpcBaseUrl` (loopback callers that know the host's random path segment only), and
-`/admin/host/status`. The management API and admin routes always need the admin key (configured,
-or derived by `funchost.host_secrets`). Anything else, and any failure inside the host, answers JSON,
-never an HTML page or a hang.
+`/runtime/webhooks/durabletask/...` for the public durable management API,
+`/durabletask/<secret>/...` as the SDK's `rpcBaseUrl` (loopback callers that know the host's
+random path segment only), and `/admin/host/status`. The management API and admin routes always
+need the admin key (configured, or derived by `funchost.host_secrets`). Anything else, and any
+failure inside the host, answers JSON, never an HTML page or a hang.
 
 Request bodies are guarded before they are read: keys are checked on the headers first (host
 keys, and the app's own API keys when `FUNCHOST_API_KEYS_SETTING` names the app setting that holds
@@ -239,8 +239,8 @@ class HttpFrontDoor:
         http_request = func.HttpRequest(
             method=request.method.upper(),
             url=str(request.url),
-            headers={k: v for k, v in request.headers.items()},
-            params={k: v for k, v in request.query.items()},
+            headers=dict(request.headers.items()),
+            params=dict(request.query.items()),
             route_params=route_params,
             body=body,
         )
@@ -264,7 +264,7 @@ class HttpFrontDoor:
 def _to_response(result: Any, function_name: str) -> web.StreamResponse:
     """Map what an HTTP function returned to a response, as the worker's $return binding does."""
     if isinstance(result, func.HttpResponse):
-        headers = {k: v for k, v in result.headers.items()}
+        headers = dict(result.headers.items())
         if not any(k.lower() == "content-type" for k in headers) and result.mimetype:
             charset = f"; charset={result.charset}" if result.charset else ""
             headers["Content-Type"] = f"{result.mimetype}{charset}"
@@ -272,8 +272,8 @@ def _to_response(result: Any, function_name: str) -> web.StreamResponse:
     if result is None:
         return web.Response(status=204)
     if isinstance(result, (str, bytes)):
-        return web.Response(status=200, body=result if isinstance(result, bytes) else result.encode(),
-                            content_type="text/plain")
+        body = result if isinstance(result, bytes) else result.encode()
+        return web.Response(status=200, body=body, content_type="text/plain")
     log.error("Function %s returned %s, which is not an HTTP response", function_name,
               type(result).__name__)
     return _error(500, "InvalidFunctionResult",

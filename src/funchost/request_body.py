@@ -87,7 +87,7 @@ async def read_body(request: web.Request, reservation: Reservation, max_bytes: i
             raise BodyRefused(408, "RequestTimeout", "The request body took too long to arrive.")
         try:
             chunk = await asyncio.wait_for(request.content.read(CHUNK_BYTES), wait)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BodyRefused(408, "RequestTimeout",
                               "The request body stopped arriving; the request was dropped.") \
                 from None

@@ -6,17 +6,26 @@ locally and in Azure.
 
 Host settings of our own (environment variables or `local.settings.json` Values):
 
-| name | meaning |
-|---|---|
-| `FUNCHOST_MASTER_KEY` | admin/system key for `admin` routes and the durable management API, which always need one: unset, the host derives a key into `<data-dir>/host-secrets.json` (see `funchost.host_secrets`) |
-| `FUNCHOST_FUNCTION_KEY` | function key; when set (or a master key is set), `function` routes require a key |
-| `FUNCHOST_BLOB_POLL_SECONDS` | blob trigger polling interval (default 2 s) |
-| `FUNCHOST_AZURITE_BLOB_ENDPOINT` | where `UseDevelopmentStorage=true` points (default Azurite's 127.0.0.1:10000) |
-| `FUNCHOST_DURABLE_RETENTION_HOURS` | purge finished orchestrations this long after they ended (default: never, as Azure) |
-| `FUNCHOST_API_KEYS_SETTING` | name of an app setting with comma-separated API keys; when it holds keys, a request with a body must carry one in `Ocp-Apim-Subscription-Key` or `api-key` before its body is read |
-| `FUNCHOST_API_KEYS_EXEMPT_ROUTES` | comma-separated route prefixes (below the route prefix, e.g. `woodwide/signed/`) whose requests carry their own proof (signed URLs) and skip that header check |
-| `FUNCHOST_BODY_TIMEOUT_SECONDS` | a body that stops arriving for this long is dropped with `408` (default 30; 4x this in all) |
-| `FUNCHOST_MAX_INFLIGHT_BODY_MB` | request bytes all bodies being received may hold together (default 256) |
+- `FUNCHOST_MASTER_KEY`: admin/system key for `admin` routes and the durable management API,
+  which always need one: unset, the host derives a key into `<data-dir>/host-secrets.json`
+  (see `funchost.host_secrets`)
+- `FUNCHOST_FUNCTION_KEY`: function key; when set (or a master key is set), `function` routes
+  require a key
+- `FUNCHOST_BLOB_POLL_SECONDS`: blob trigger polling interval (default 2 s)
+- `FUNCHOST_AZURITE_BLOB_ENDPOINT`: where `UseDevelopmentStorage=true` points (default
+  Azurite's 127.0.0.1:10000)
+- `FUNCHOST_DURABLE_RETENTION_HOURS`: purge finished orchestrations this long after they ended
+  (default: never, as Azure)
+- `FUNCHOST_API_KEYS_SETTING`: name of an app setting with comma-separated API keys; when it
+  holds keys, a request with a body must carry one in `Ocp-Apim-Subscription-Key` or `api-key`
+  before its body is read (`Authorization: Bearer <key>` is accepted too)
+- `FUNCHOST_API_KEYS_EXEMPT_ROUTES`: comma-separated route prefixes (below the route prefix,
+  e.g. `woodwide/signed/`) whose requests carry their own proof (signed URLs) and skip that
+  header check
+- `FUNCHOST_BODY_TIMEOUT_SECONDS`: a body that stops arriving for this long is dropped with
+  `408` (default 30; 4x this in all)
+- `FUNCHOST_MAX_INFLIGHT_BODY_MB`: request bytes all bodies being received may hold together
+  (default 256)
 
 Keys are passed as the `code` query parameter or the `x-functions-key` header. With no key
 configured every function route below `admin` is open, as `func start` is locally.
@@ -104,10 +113,12 @@ def _int_setting(section: dict[str, Any], key: str, default: int) -> int:
     try:
         return max(1, int(value))
     except (TypeError, ValueError) as exc:
-        raise HostConfigError(f"host.json: {key} must be a positive integer, not {value!r}") from exc
+        raise HostConfigError(
+            f"host.json: {key} must be a positive integer, not {value!r}") from exc
 
 
-def load_settings(app_dir: Path, data_dir: Path, port: int, listen_host: str = "127.0.0.1") -> HostSettings:
+def load_settings(app_dir: Path, data_dir: Path, port: int,
+                  listen_host: str = "127.0.0.1") -> HostSettings:
     """Resolve host settings from host.json and the environment (after local settings)."""
     apply_local_settings(app_dir)
     host_json = _read_json(app_dir / "host.json", "host.json")

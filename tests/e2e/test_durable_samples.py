@@ -7,6 +7,7 @@ versioning sample's README drives it. Everything goes over HTTP or through the S
 """
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import time
@@ -36,11 +37,16 @@ def samples_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProce
 
 @pytest.fixture(scope="module")
 def client(samples_host: HostProcess) -> Iterator[SdkClient]:
-    sdk = SdkClient(samples_host.base_url, hub=HUB)
+    sdk = samples_host.sdk(hub=HUB)
     try:
         yield sdk
     finally:
         sdk.close()
+
+
+def _admin(host: HostProcess, **headers: str) -> dict[str, str]:
+    """Headers for the management API, which always needs the host's admin key."""
+    return {"x-functions-key": host.admin_key, **headers}
 
 
 def _start(host: HostProcess, name: str, payload: object = None, **query: str) -> dict:
@@ -158,7 +164,7 @@ def _entity_state(host: HostProcess, name: str, key: str, expected: object) -> N
     url = f"{host.base_url}/runtime/webhooks/durabletask/entities/{name}/{key}"
     deadline = time.monotonic() + 20
     while True:
-        r = requests.get(url, timeout=10)
+        r = requests.get(url, headers=_admin(host), timeout=10)
         if r.status_code == 200 and r.json() == expected:
             return
         assert time.monotonic() < deadline, (r.status_code, r.text)
@@ -168,36 +174,41 @@ def _entity_state(host: HostProcess, name: str, key: str, expected: object) -> N
 def test_entity_signals_over_http_with_json_and_text_bodies(samples_host: HostProcess,
                                                              client: SdkClient) -> None:
     base = f"{samples_host.base_url}/runtime/webhooks/durabletask/entities"
-    r = requests.post(f"{base}/tally/http?op=add", json=7, timeout=10)
+    r = requests.post(f"{base}/tally/http?op=add", json=7, headers=_admin(samples_host),
+                      timeout=10)
     assert r.status_code == 202
     client.run(lambda c: c.signal_entity(df.EntityId("tally", "http"), "add", 3))
     _entity_state(samples_host, "tally", "http", 10)
     for body, kind in (("first note", "text/plain"), (json.dumps({"n": 2}), "application/json"),
                        (json.dumps("a json string"), "application/json")):
         r = requests.post(f"{base}/notebook/mine?op=write", data=body,
-                          headers={"Content-Type": kind}, timeout=10)
+                          headers=_admin(samples_host, **{"Content-Type": kind}), timeout=10)
         assert r.status_code == 202
     _entity_state(samples_host, "notebook", "mine", ["first note", {"n": 2}, "a json string"])
     r = requests.post(f"{base}/notebook/mine?op=write", data="{not json",
-                      headers={"Content-Type": "application/json"}, timeout=10)
+                      headers=_admin(samples_host, **{"Content-Type": "application/json"}),
+                      timeout=10)
     assert r.status_code == 400 and "JSON" in r.json()["Message"]
     assert "Executed 'Functions.notebook' (Succeeded, operation 'write'" in samples_host.log()
 
 
 def test_list_entities(samples_host: HostProcess) -> None:
     base = f"{samples_host.base_url}/runtime/webhooks/durabletask/entities"
+    assert requests.get(f"{base}/tally", timeout=10).status_code == 401  # admin key only
     for key in ("l1", "l2", "l3"):
-        requests.post(f"{base}/tally/{key}?op=add", json=1, timeout=10)
+        requests.post(f"{base}/tally/{key}?op=add", json=1, headers=_admin(samples_host),
+                      timeout=10)
     for key in ("l1", "l2", "l3"):
         _entity_state(samples_host, "tally", key, 1)
-    listed = requests.get(f"{base}/tally?fetchState=true", timeout=10).json()
+    listed = requests.get(f"{base}/tally?fetchState=true", headers=_admin(samples_host),
+                          timeout=10).json()
     mine = {e["entityId"]["key"]: e for e in listed if e["entityId"]["key"].startswith("l")}
     assert set(mine) == {"l1", "l2", "l3"}
     assert all(e["state"] == 1 and e["lastOperationTime"].endswith("Z") for e in mine.values())
     keys: list[str] = []
     token = None
     while True:  # paging with the continuation header
-        headers = {"x-ms-continuation-token": token} if token else {}
+        headers = _admin(samples_host, **({"x-ms-continuation-token": token} if token else {}))
         r = requests.get(f"{base}/?top=2", headers=headers, timeout=10)
         keys += [f"{e['entityId']['name']}/{e['entityId']['key']}" for e in r.json()]
         assert all("state" not in e for e in r.json())
@@ -205,6 +216,22 @@ def test_list_entities(samples_host: HostProcess) -> None:
         if not token:
             break
     assert {"tally/l1", "tally/l2", "tally/l3"} <= set(keys) and len(keys) == len(set(keys))
+
+
+@pytest.mark.parametrize(("query", "token"), [
+    ("top=0", None), ("top=-2", None), ("top=abc", None), ("", "%%%notbase64"),
+    ("", base64.urlsafe_b64encode(b'["tally"]').decode()),
+    ("", base64.urlsafe_b64encode(b"[1, 2]").decode()),
+    ("", base64.urlsafe_b64encode(b'{"a": "b"}').decode()),
+])
+def test_entity_listing_refuses_bad_paging(samples_host: HostProcess, query: str,
+                                           token: str | None) -> None:
+    headers = _admin(samples_host, **({"x-ms-continuation-token": token} if token else {}))
+    r = requests.get(f"{samples_host.base_url}/runtime/webhooks/durabletask/entities/tally?"
+                     f"{query}", headers=headers, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["Message"] in ("top must be a positive integer.",
+                                   "The continuation token is not valid.")
 
 
 # --------------------------------------------------------------------- management details
@@ -248,17 +275,18 @@ def test_suspend_and_resume_are_recorded_in_the_history(client: SdkClient) -> No
 
 def test_failures_with_wait_and_return_internal_server_error(samples_host: HostProcess) -> None:
     base = f"{samples_host.base_url}/runtime/webhooks/durabletask"
-    r = requests.post(f"{base}/orchestrators/doomed?timeout=20", timeout=30)
+    key = _admin(samples_host)
+    r = requests.post(f"{base}/orchestrators/doomed?timeout=20", headers=key, timeout=30)
     assert r.status_code == 200, r.text
     failed = r.json()
     assert failed["runtimeStatus"] == "Failed" and "doomed by design" in failed["output"]
     assert failed["instanceId"] and failed["createdTime"]
     r = requests.post(f"{base}/orchestrators/doomed?timeout=20"
-                      "&returnInternalServerErrorOnFailure=true", timeout=30)
+                      "&returnInternalServerErrorOnFailure=true", headers=key, timeout=30)
     assert r.status_code == 500 and r.json()["runtimeStatus"] == "Failed"
     url = f"{base}/instances/{failed['instanceId']}"
-    assert requests.get(url, timeout=10).status_code == 200
-    assert requests.get(f"{url}?returnInternalServerErrorOnFailure=true",
+    assert requests.get(url, headers=key, timeout=10).status_code == 200
+    assert requests.get(f"{url}?returnInternalServerErrorOnFailure=true", headers=key,
                         timeout=10).status_code == 500
     log = samples_host.log()
     assert "ERROR funchost.durable: Orchestration 'doomed'" in log
@@ -268,7 +296,8 @@ def test_failures_with_wait_and_return_internal_server_error(samples_host: HostP
 def test_restart_answers_with_location_and_retry_after(samples_host: HostProcess) -> None:
     status = _finished(_start(samples_host, "greet_cities")["statusQueryGetUri"])
     base = f"{samples_host.base_url}/runtime/webhooks/durabletask"
-    r = requests.post(f"{base}/instances/{status['instanceId']}/restart", timeout=10)
+    r = requests.post(f"{base}/instances/{status['instanceId']}/restart",
+                      headers=_admin(samples_host), timeout=10)
     assert r.status_code == 202
     body = r.json()
     assert r.headers["Location"] == body["statusQueryGetUri"]

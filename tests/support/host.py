@@ -100,11 +100,11 @@ class SdkClient:
     """The SDK's `DurableOrchestrationClient` on one long-lived event loop, called synchronously.
 
     The SDK caches one aiohttp session per process, bound to the loop that created it, so every
-    call must run on the same loop (a fresh `asyncio.run` per call would fail).
+    call must run on the same loop (a fresh `asyncio.run` per call would fail). Build it with
+    `HostProcess.sdk()`: the host serves the SDK's channel only under its secret path.
     """
 
-    def __init__(self, base_url: str, hub: str = "SampleHub", *,
-                 rpc_base_url: str | None = None) -> None:
+    def __init__(self, base_url: str, hub: str = "SampleHub", *, rpc_base_url: str) -> None:
         from azure.durable_functions import DurableOrchestrationClient
 
         self._runner = asyncio.Runner()
@@ -115,7 +115,7 @@ class SdkClient:
                                f"{base_url}/runtime/webhooks/durabletask/instances/INSTANCEID"},
             "baseUrl": f"{base_url}/runtime/webhooks/durabletask",
             "requiredQueryStringParameters": "",
-            "rpcBaseUrl": rpc_base_url or f"{base_url}/durabletask/",
+            "rpcBaseUrl": rpc_base_url,  # the host's secret path: `HostProcess.sdk()` has it
             "httpBaseUrl": None,
             "connectionName": None,
         }

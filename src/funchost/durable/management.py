@@ -147,7 +147,8 @@ class ManagementApi:
         return json.dumps({
             "taskHubName": self._hub,
             "creationUrls": {
-                "createNewInstancePostUri": f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}",
+                "createNewInstancePostUri": (
+                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}"),
                 "createAndWaitOnNewInstancePostUri": (
                     f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout="
                     f"{{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{q}"),
@@ -192,7 +193,7 @@ class ManagementApi:
                     return await self._signal_entity(request, parts[1], parts[2])
             if parts[:1] == ["entities"] and len(parts) <= 2 and method == "GET":
                 return self._list_entities(request, parts[1] if len(parts) == 2 else None)
-            if parts[:1] == ["entities"]:
+            if parts[:1] == ["entities"] and method == "DELETE":
                 return _error(501, "Deleting entities is not supported by the embedded host.")
         except DurableError as exc:
             return _error(exc.status, exc.message)
@@ -201,7 +202,8 @@ class ManagementApi:
         return _error(404, f"No durable management operation matches {method} /{subpath}.")
 
     # ---------------------------------------------------------------------------- operations
-    async def _start(self, request: web.Request, name: str, instance_id: str | None) -> web.Response:
+    async def _start(self, request: web.Request, name: str,
+                     instance_id: str | None) -> web.Response:
         body = await _body_text(request)
         raw_input = body if body.strip() else None
         if raw_input is not None:
@@ -209,12 +211,10 @@ class ManagementApi:
                 json.loads(raw_input)
             except (ValueError, RecursionError):
                 return _error(400, "The request body must be JSON.")
+        # checked before the instance starts: a bad wait must not leave a started orchestration
         timeout, interval = request.query.get("timeout"), request.query.get("pollingInterval")
-        try:
-            wait_seconds = _seconds(timeout, "timeout") if timeout else None
-            poll_seconds = max(0.05, _seconds(interval, "pollingInterval")) if interval else 1.0
-        except ValueError:
-            return _error(400, "timeout and pollingInterval must be numbers of seconds.")
+        wait_seconds = _seconds(timeout, "timeout") if timeout else None
+        poll_seconds = max(0.05, _seconds(interval, "pollingInterval")) if interval else 1.0
         instance_id = self._engine.start_orchestration(name, instance_id, raw_input,
                                                        version=request.query.get("version"))
         origin = f"{request.scheme}://{request.host}"
@@ -240,7 +240,7 @@ class ManagementApi:
             changed = self._engine.changed
             try:
                 await asyncio.wait_for(changed.wait(), min(interval, deadline - loop.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def _status(self, request: web.Request, instance_id: str) -> web.Response:
@@ -260,32 +260,21 @@ class ManagementApi:
 
     def _list(self, request: web.Request) -> web.Response:
         statuses = [s for s in request.query.get("runtimeStatus", "").split(",") if s.strip()]
-        top = request.query.get("top")
-        token = request.headers.get("x-ms-continuation-token") or request.query.get(
-            "continuationToken")
-        after = None
-        if token:
-            try:
-                after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
-            except (ValueError, TypeError, RecursionError):
-                after = ()
-            if len(after) != 2 or not all(isinstance(part, str) for part in after):
-                return _error(400, "The continuation token is not valid.")
-        limit = _top(top)
+        after = _continuation(request)
+        limit = _top(request.query.get("top"))
         rows = self._engine.store.query_instances(
             created_from=_normalise_time(request.query.get("createdTimeFrom")),
             created_to=_normalise_time(request.query.get("createdTimeTo")),
             statuses=[s.strip() for s in statuses] or None,
             id_prefix=request.query.get("instanceIdPrefix"),
-            after=after,  # type: ignore[arg-type]
+            after=after,
             limit=limit,
         )
         show_input = _flag(request, "showInput", False)
         headers = {}
         if limit is not None and len(rows) == limit:
-            last = rows[-1]
-            headers["x-ms-continuation-token"] = base64.urlsafe_b64encode(
-                json.dumps([last.created_time, last.instance_id]).encode()).decode()
+            headers["x-ms-continuation-token"] = _token(rows[-1].created_time,
+                                                        rows[-1].instance_id)
         return _json(200, [status_payload(r, show_input=show_input) for r in rows], headers)
 
     def _purge_one(self, instance_id: str) -> web.Response:
@@ -301,7 +290,8 @@ class ManagementApi:
         statuses = [s.strip() for s in request.query.get("runtimeStatus", "").split(",")
                     if s.strip()]
         rows = self._engine.store.query_instances(
-            created_from=created_from, created_to=_normalise_time(request.query.get("createdTimeTo")),
+            created_from=created_from,
+            created_to=_normalise_time(request.query.get("createdTimeTo")),
             statuses=statuses or list(TERMINAL), id_prefix=None, after=None, limit=None)
         deleted = sum(self._engine.purge(r.instance_id) for r in rows if r.status in TERMINAL)
         if not deleted:
@@ -330,19 +320,10 @@ class ManagementApi:
 
     def _list_entities(self, request: web.Request, name: str | None) -> web.Response:
         """`GET entities/[{name}]`: existing entities, paged with a continuation token."""
-        top = request.query.get("top")
-        token = request.headers.get("x-ms-continuation-token") or request.query.get(
-            "continuationToken")
-        after = None
-        if token:
-            try:
-                after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
-            except (ValueError, TypeError):
-                return _error(400, "The continuation token is not valid.")
-        limit = int(top) if top and top.isdigit() and int(top) > 0 else None
+        after = _continuation(request)
+        limit = _top(request.query.get("top"))
         rows = self._engine.store.list_entities(name.lower() if name else None,
-                                                after=after,  # type: ignore[arg-type]
-                                                limit=limit)
+                                                after=after, limit=limit)
         fetch_state = _flag(request, "fetchState")
         body = []
         for entity_name, key, state, updated in rows:
@@ -356,8 +337,7 @@ class ManagementApi:
             body.append(item)
         headers = {}
         if limit is not None and len(rows) == limit:
-            headers["x-ms-continuation-token"] = base64.urlsafe_b64encode(
-                json.dumps([rows[-1][0], rows[-1][1]]).encode()).decode()
+            headers["x-ms-continuation-token"] = _token(rows[-1][0], rows[-1][1])
         return _json(200, body, headers)
 
     def _entity_state(self, name: str, key: str) -> web.Response:
@@ -410,7 +390,7 @@ def entity_operation_input(body: str, content_type: str) -> str | None:
         try:
             json.loads(value)
             return body  # the SDK's double encoding
-        except ValueError:
+        except (ValueError, RecursionError):
             return json.dumps(body)  # a bare JSON string value
     return json.dumps(body)
 
@@ -422,6 +402,28 @@ async def _body_text(request: web.Request) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise DurableError(400, "The request body must be UTF-8 JSON.") from None
+
+
+def _token(first: str, second: str) -> str:
+    """A continuation token: the sort key of the last row of a page."""
+    return base64.urlsafe_b64encode(json.dumps([first, second]).encode()).decode()
+
+
+def _continuation(request: web.Request) -> tuple[str, str] | None:
+    """The sort key a listing resumes after (`_token`'s pair), from the header or the query;
+    anything else is a 400, never a store error."""
+    token = request.headers.get("x-ms-continuation-token") or request.query.get(
+        "continuationToken")
+    if not token:
+        return None
+    try:
+        after = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, TypeError, RecursionError):
+        after = None
+    if not (isinstance(after, list) and len(after) == 2
+            and all(isinstance(part, str) for part in after)):
+        raise DurableError(400, "The continuation token is not valid.")
+    return after[0], after[1]
 
 
 def _normalise_time(text: str | None) -> str | None:
