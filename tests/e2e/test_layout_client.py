@@ -75,7 +75,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterato
     pages[0].image.save(pdf, format="PDF", resolution=150.0, save_all=True,
                         append_images=[pages[1].image])
     inputs.upload_blob("docs/report.pdf", pdf.getvalue())
-    host = HostProcess(REPO_ROOT, root / "host", env={"BATCHINFER_DATA_ROOT": str(root)})
+    host = HostProcess(REPO_ROOT, root / "host", env={
+        "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
     host.start()
     client = DocumentIntelligenceClient(endpoint=f"{host.base_url}/api",
                                         credential=AzureKeyCredential("any"))
