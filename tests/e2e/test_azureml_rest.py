@@ -147,7 +147,7 @@ def test_long_datastore_form_and_data_asset_inputs(rest: Rest, endpoint: str) ->
         "dataType": "uri_folder", "dataUri": "azureml://datastores/mystore/paths/mnist",
         "description": "Mnist data asset"}})
     assert asset.status_code == 201, asset.text
-    for uri in (f"azureml://subscriptions/s/resourceGroups/r/workspaces/w/datastores/mystore/"
+    for uri in ("azureml://subscriptions/s/resourceGroups/r/workspaces/w/datastores/mystore/"
                 "paths/mnist/", asset.json()["id"],
                 "azureml://locations/local/workspaces/ws-y/data/mnist/versions/7/"):
         response = rest.invoke(folder_input(uri))

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import BaseModel
 
 from batchinfer.api.azureml.arm import (
     ANONYMOUS,
@@ -163,8 +164,9 @@ async def datastore(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # ------------------------------------------------------------------------ models and data assets
-_VERSIONED = {"models": (MODELS, ModelVersionProperties, "model"),
-              "data": (DATA, DataVersionProperties, "data asset")}
+_VERSIONED: dict[str, tuple[str, type[BaseModel], str]] = {
+    "models": (MODELS, ModelVersionProperties, "model"),
+    "data": (DATA, DataVersionProperties, "data asset")}
 
 
 def _version_body(req: func.HttpRequest, segment: str, resource: Resource) -> dict[str, Any]:
@@ -199,8 +201,8 @@ def _versioned_routes(segment: str) -> None:
             if method == "GET":
                 resource = catalog.store.get(kind, key)
                 if resource is None:
-                    raise arm_error(404, "UserError",
-                                    f"{what.capitalize()} '{name}' version '{number}' was not found.")
+                    raise arm_error(404, "UserError", f"{what.capitalize()} '{name}' "
+                                    f"version '{number}' was not found.")
                 return json_response(200, _version_body(req, segment, resource))
             body = parse(req, ResourceBody)
             props = validate_properties(model, body.properties)
