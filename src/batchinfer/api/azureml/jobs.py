@@ -147,9 +147,10 @@ def _job_name(req: func.HttpRequest, props: InvokeProperties, endpoint: str) -> 
 
 
 def job_body(req: func.HttpRequest, view: service.JobView | None, meta: dict[str, Any],
-             *, cancel_requested: bool = False, log: str | None = None) -> dict[str, Any]:
-    """The job in the REST shape `jobs.get` parses (a pipeline job) plus batch details; `log`
-    is the finished job's log URI."""
+             *, cancel_requested: bool = False, log_link: str | None = None
+             ) -> dict[str, Any]:
+    """The job in the REST shape `jobs.get` parses (a pipeline job) plus batch details;
+    `log_link` is the finished job's log URI."""
     name = meta["name"]
     status = STATUSES.get(view.status, "Running") if view else "NotStarted"
     if cancel_requested and status == "Running":
@@ -165,8 +166,8 @@ def job_body(req: func.HttpRequest, view: service.JobView | None, meta: dict[str
         details["TotalFiles"] = str(report.counts.done)
         details["SucceededFiles"] = str(report.counts.succeeded)
         details["FailedFiles"] = str(report.counts.failed)
-    if log:
-        details["LogUri"] = log
+    if log_link:
+        details["LogUri"] = log_link
     error = (view.error if view else None) if status == "Failed" else None
     if error:
         details["ErrorCode"], details["ErrorMessage"] = error.code, error.message
@@ -214,10 +215,10 @@ async def _body_of(req: func.HttpRequest, client: DurableClient, services: Servi
                    ) -> dict[str, Any]:
     view, meta = await _view(client, services, name)
     flagged = bool(view and not view.finished and await _cancel_requested(services, name))
-    log = None
+    link = None
     if view is not None and view.report is not None:
-        log = await asyncio.to_thread(log_uri, services, name)
-    return job_body(req, view, meta, cancel_requested=flagged, log=log)
+        link = await asyncio.to_thread(log_uri, services, name)
+    return job_body(req, view, meta, cancel_requested=flagged, log_link=link)
 
 
 async def _invoke(req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:

@@ -13,7 +13,8 @@ container against the allow-list, a deployment's model against the registered mo
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import azure.durable_functions as df
@@ -41,6 +42,8 @@ from batchinfer.api.azureml.schemas import (
     ResourceBody,
 )
 from batchinfer.api.errors import json_response
+from batchinfer.api.openapi import operation
+from batchinfer.api.openapi.shapes import WrappedError
 from batchinfer.endpoints.catalog import Catalog, CatalogError, datastore_container_url
 from batchinfer.endpoints.workspace import (
     DATA,
@@ -56,6 +59,7 @@ from batchinfer.storage import UrlNotAllowedError, redact_url
 
 blueprint = df.Blueprint()
 WS = WORKSPACE_ROUTE
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[func.HttpResponse]])
 
 
 def _catalog() -> Catalog:
@@ -72,6 +76,13 @@ def _deleted(found: bool) -> func.HttpResponse:
 
 def _list(items: list[dict[str, Any]]) -> func.HttpResponse:
     return json_response(200, {"value": items})
+
+
+def _deletes(what: str) -> Callable[[Handler], Handler]:
+    """The OpenAPI declaration of a resource's DELETE: 200 deleted, 204 nothing to delete, both
+    without a body; errors in ARM's `{"error": {...}}`. GET and PUT keep generic schemas."""
+    return operation(method="DELETE", summary=f"Delete a {what}", tags=("azureml",),
+                     responses={200: None, 204: None}, errors=WrappedError)
 
 
 # ----------------------------------------------------------------------------------- workspace
@@ -120,6 +131,7 @@ async def list_datastores(req: func.HttpRequest) -> func.HttpResponse:
 
 @blueprint.route(route=WS + "/datastores/{name}", methods=["GET", "PUT", "DELETE"],
                  auth_level=ANONYMOUS)
+@_deletes("datastore")
 async def datastore(req: func.HttpRequest) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         catalog = _catalog()
@@ -216,7 +228,8 @@ def _versioned_routes(segment: str) -> None:
     blueprint.route(route=f"{WS}/{segment}/{{name}}/versions", methods=["GET"],
                     auth_level=ANONYMOUS)(versions)
     blueprint.route(route=f"{WS}/{segment}/{{name}}/versions/{{version}}",
-                    methods=["GET", "PUT", "DELETE"], auth_level=ANONYMOUS)(version)
+                    methods=["GET", "PUT", "DELETE"],
+                    auth_level=ANONYMOUS)(_deletes(f"{what} version")(version))
 
 
 _versioned_routes("models")
@@ -249,6 +262,7 @@ async def list_batch_endpoints(req: func.HttpRequest) -> func.HttpResponse:
 
 @blueprint.route(route=WS + "/batchEndpoints/{endpoint}", methods=["GET", "PUT", "DELETE"],
                  auth_level=ANONYMOUS)
+@_deletes("batch endpoint")
 async def batch_endpoint(req: func.HttpRequest) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         catalog = _catalog()
@@ -306,6 +320,7 @@ async def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
 
 @blueprint.route(route=WS + "/batchEndpoints/{endpoint}/deployments/{deployment}",
                  methods=["GET", "PUT", "DELETE"], auth_level=ANONYMOUS)
+@_deletes("deployment")
 async def deployment(req: func.HttpRequest) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         catalog = _catalog()
