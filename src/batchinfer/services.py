@@ -9,7 +9,7 @@ import functools
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from batchinfer.anomaly.model_store import ModelStore
 from batchinfer.inference.registry import AnalyzePipeline, ModelRegistry, build_default_registry
