@@ -10,7 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from batchinfer.anomaly.model_store import ModelStore
 from batchinfer.inference.registry import AnalyzePipeline, ModelRegistry, build_default_registry
@@ -24,6 +24,9 @@ from batchinfer.storage.configured import (
 )
 from batchinfer.storage.factory import open_container
 from batchinfer.storage.local import LocalFolderStore
+
+if TYPE_CHECKING:  # the Azure ML workspace is imported on first use only
+    from batchinfer.endpoints.catalog import Catalog
 
 
 # Job specs name operator-configured containers by these references instead of URLs. They are
@@ -46,9 +49,9 @@ class Services:
     _pipelines: dict[str, AnalyzePipeline] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _configured_stores: dict[str, BlobStore] = field(default_factory=dict)
-    _catalog: Any = None  # endpoints.catalog.Catalog, built on first use
+    _catalog: Catalog | None = None  # built on first use
 
-    def catalog(self) -> Any:
+    def catalog(self) -> Catalog:
         """The Azure ML workspace (datastores, models, endpoints), built once."""
         with self._lock:
             if self._catalog is None:

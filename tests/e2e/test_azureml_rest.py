@@ -67,7 +67,7 @@ def folder_input(uri: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
+def rest(tmp_path_factory: pytest.TempPathFactory, azurite: Any) -> Iterator[Rest]:
     root = tmp_path_factory.mktemp("amlrest")
     store = root / "storage" / "mystore"
     (store / "model").mkdir(parents=True)
@@ -77,7 +77,9 @@ def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
     write_digit_folder(mixed, N_IMAGES // 4)
     for i in range(N_BROKEN):
         (mixed / f"broken-{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    host = HostProcess(REPO_ROOT, root / "host", env={"BATCHINFER_DATA_ROOT": str(root)})
+    # the allow-list admits only the configured Azurite endpoint (the SAS datastore test's)
+    host = HostProcess(REPO_ROOT, root / "host", env={
+        "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
     host.start()
     api = Rest(host, f"{host.base_url}/api/azureml{WS_PATH}", store)
     try:
@@ -147,7 +149,7 @@ def test_long_datastore_form_and_data_asset_inputs(rest: Rest, endpoint: str) ->
         "dataType": "uri_folder", "dataUri": "azureml://datastores/mystore/paths/mnist",
         "description": "Mnist data asset"}})
     assert asset.status_code == 201, asset.text
-    for uri in (f"azureml://subscriptions/s/resourceGroups/r/workspaces/w/datastores/mystore/"
+    for uri in ("azureml://subscriptions/s/resourceGroups/r/workspaces/w/datastores/mystore/"
                 "paths/mnist/", asset.json()["id"],
                 "azureml://locations/local/workspaces/ws-y/data/mnist/versions/7/"):
         response = rest.invoke(folder_input(uri))

@@ -27,9 +27,9 @@ from batchinfer.endpoints.steps import (
     score_mini_batch,
 )
 from batchinfer.inference.registry import ModelRegistry
-from batchinfer.jobs.model import Counts, JobRef, JobSpec
+from batchinfer.jobs.model import Counts, ItemStatus, JobRef, JobReport, JobSpec, JobStatus
 from batchinfer.jobs.store import JobStore
-from batchinfer.orchestration.names import AZUREML_BATCH_SCORING
+from batchinfer.orchestration.names import AZUREML_BATCH_SCORING, STOPPED
 from batchinfer.services import Services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import BlobStore, StorageAccessError, StorageAllowList
@@ -101,18 +101,18 @@ class Env:
         self.services.flaky[url] = store
         return store
 
-    def run(self, ref: JobRef) -> tuple[Counts, dict[str, Any]]:
+    def run(self, ref: JobRef) -> tuple[Counts, JobReport]:
         plan = plan_scoring_job(self.services, ref)
         if plan.error:
-            summary = finalize_scoring_job(self.services, ref, "failed", plan.error.to_json())
+            done = finalize_scoring_job(self.services, ref, JobStatus.FAILED, plan.error)
         else:
             for shard in range(plan.shards):
                 for chunk in range(plan.chunks_in_shard(shard)):
                     score_mini_batch(self.services, ref, shard, chunk)
-            summary = finalize_scoring_job(self.services, ref, "succeeded", None)
+            done = finalize_scoring_job(self.services, ref, JobStatus.SUCCEEDED, None)
         report = self.services.job_store.load_report(ref.job_id)
-        assert report is not None and report["status"] == summary["status"]
-        return Counts.from_json(summary), report
+        assert report == done  # the stored report is the one finalize returned
+        return done.counts, done
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ def env(tmp_path: Path, model_file: Path) -> Iterator[Env]:
 def test_a_transient_read_failure_is_retried_within_max_retries(env: Env) -> None:
     flaky = env.flaky({"digit-00003.png": 2})
     counts, report = env.run(env.job("retried", max_retries=2, mini_batch_size=5))
-    assert report["status"] == "succeeded"
+    assert report.status == JobStatus.SUCCEEDED and not report.details
     assert counts.succeeded == 12 and counts.failed == 0
     assert flaky.reads["digit-00003.png"] == 3
     assert flaky.reads["digit-00004.png"] == 1  # the batch's good files are not read again
@@ -143,22 +143,24 @@ def test_a_transient_read_failure_is_retried_within_max_retries(env: Env) -> Non
 def test_a_file_still_failing_after_its_retries_fails_alone(env: Env) -> None:
     env.flaky({"digit-00003.png": 5})
     counts, report = env.run(env.job("exhausted", max_retries=1, mini_batch_size=5))
-    assert report["status"] == "succeeded"  # errorThreshold -1: failures are tolerated
+    assert report.status == JobStatus.SUCCEEDED  # errorThreshold -1: failures are tolerated
     assert counts.failed == 1 and counts.succeeded == 11
-    [failure] = report["failures"]
-    assert failure["file"] == "digit-00003.png"
-    assert failure["code"] == "StorageError"
-    assert "after 2 attempts" in failure["message"]
+    [failure] = report.details
+    assert failure.status == ItemStatus.FAILED and failure.error is not None
+    assert failure.source_url == "digit-00003.png"
+    assert failure.error.code == "StorageError"
+    assert "after 2 attempts" in failure.error.message
     log = (env.storage / "logs" / "exhausted" / "job_result.txt").read_text()
     assert "failed file: digit-00003.png: StorageError" in log
 
 
 def test_a_mini_batch_past_its_timeout_fails_with_timeout(env: Env) -> None:
     counts, report = env.run(env.job("slow", max_retries=1, timeout_s=1e-9, error_threshold=0))
-    assert report["status"] == "failed"
-    assert report["error"]["code"] == "ErrorThresholdExceeded"
+    assert report.status == JobStatus.FAILED
+    assert report.error is not None and report.error.code == "ErrorThresholdExceeded"
     assert counts.failed == 12
-    assert {f["code"] for f in report["failures"]} == {"Timeout"}
+    assert {d.error.code for d in report.details if d.error} == {"Timeout"}
+    assert len(report.details) == 12
     assert not (env.storage / "out" / "slow" / "predictions.csv").exists()
 
 
@@ -171,10 +173,11 @@ def test_an_output_that_appears_while_the_job_runs_is_left_untouched(env: Env) -
     target = env.storage / "out" / "raced" / "predictions.csv"
     target.parent.mkdir(parents=True)
     target.write_text("someone else's\n")
-    summary = finalize_scoring_job(env.services, ref, "succeeded", None)
-    assert summary["status"] == "failed"
+    done = finalize_scoring_job(env.services, ref, JobStatus.SUCCEEDED, None)
+    assert done.status == JobStatus.FAILED
     report = env.services.job_store.load_report("raced")
-    assert report is not None and report["error"]["code"] == "OutputExists"
+    assert report is not None and report.error is not None
+    assert report.error.code == "OutputExists"
     assert target.read_text() == "someone else's\n"
 
 
@@ -183,7 +186,8 @@ def test_an_existing_output_fails_the_plan_before_any_scoring(env: Env) -> None:
     target.parent.mkdir(parents=True)
     target.write_text("keep\n")
     counts, report = env.run(env.job("early"))
-    assert report["status"] == "failed" and report["error"]["code"] == "OutputExists"
+    assert report.status == JobStatus.FAILED
+    assert report.error is not None and report.error.code == "OutputExists"
     assert counts.done == 0
     assert target.read_text() == "keep\n"
 
@@ -192,14 +196,15 @@ def test_an_empty_input_folder_fails_clearly(env: Env) -> None:
     for png in (env.storage / "in").iterdir():
         png.unlink()
     _, report = env.run(env.job("empty"))
-    assert report["status"] == "failed" and report["error"]["code"] == "NoInputFiles"
+    assert report.status == JobStatus.FAILED
+    assert report.error is not None and report.error.code == "NoInputFiles"
 
 
 def test_tabular_task_scores_every_csv_row_and_fails_bad_files_alone(tmp_path: Path) -> None:
     import numpy as np
+    from skl2onnx import to_onnx
     from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
-    from skl2onnx import to_onnx
 
     from batchinfer.endpoints.tasks import TABULAR, ScoreError, TaskCache
     from batchinfer.inference.runtime import SessionCache
@@ -232,10 +237,10 @@ def test_a_job_stopped_at_its_error_threshold_reports_what_it_scored(env: Env) -
     assert plan.chunks_in_shard(0) == 5
     first = score_mini_batch(env.services, ref, 0, 0)  # the orchestration stops after this one
     assert first.failed == 3
-    summary = finalize_scoring_job(env.services, ref, "stopped", None)
-    assert summary["status"] == "failed" and summary["failed"] == 3
+    done = finalize_scoring_job(env.services, ref, STOPPED, None)
+    assert done.summary()["status"] == "failed" and done.summary()["failed"] == 3
     report = env.services.job_store.load_report("stopped")
-    assert report is not None and report["total"] == 3
-    assert report["error"]["code"] == "ErrorThresholdExceeded"
-    assert "stopped early" in report["error"]["message"]
+    assert report is not None and report.counts.done == 3
+    assert report.error is not None and report.error.code == "ErrorThresholdExceeded"
+    assert "stopped early" in report.error.message
     assert not (env.storage / "out" / "stopped" / "predictions.csv").exists()

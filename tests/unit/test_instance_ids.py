@@ -47,3 +47,16 @@ def test_anomaly_ids() -> None:
     assert ids.mvad_detect_result_id(detect) == "r1"
     assert ids.mvad_train_job_id("abc") == "mvad-train-abc"
     assert ids.mvad_detect_job_id("r1") == "mvad-detect-r1"
+
+
+def test_azureml_job_ids_round_trip_and_repeatable_names_are_stable() -> None:
+    instance = ids.azureml_job_id("batchjob-1")
+    assert instance == "amlbatch:batchjob-1"
+    assert instance.startswith(ids.AZUREML_JOB_PREFIX)
+    assert ids.azureml_job_name(instance) == "batchjob-1"
+    name = ids.azureml_job_name_for("ep", "req-1")
+    assert name == ids.azureml_job_name_for("ep", "req-1")
+    assert name.startswith("batchjob-") and str(uuid.UUID(name.removeprefix("batchjob-")))
+    assert name != ids.azureml_job_name_for("ep2", "req-1")
+    assert name != ids.azureml_job_name_for("ep", "req-2")
+    assert ids.azureml_job_name_for("ep", None) != ids.azureml_job_name_for("ep", None)

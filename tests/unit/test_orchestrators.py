@@ -28,7 +28,7 @@ import pytest
 from batchinfer.jobs.model import JobStatus
 from batchinfer.orchestration import anomaly, batch
 from batchinfer.orchestration.instance_ids import document_batch_id, shard_unit_id
-from batchinfer.orchestration.names import CANCEL_EVENT
+from batchinfer.orchestration.names import AZUREML_BATCH_SCORING, CANCEL_EVENT, STOPPED
 from funchost.app_index import index_app
 from funchost.durable.engine import DurableEngine
 from funchost.durable.store import DurableStore
@@ -37,6 +37,7 @@ from funchost.invoker import Invoker
 SUB_CREATED, SUB_COMPLETED, SUB_FAILED = 7, 8, 9  # DTFx history event types
 FAST_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=10, max_number_of_attempts=2)
 REF = {"job_id": "j1", "kind": "document-analysis", "model_id": "m"}
+SCORING_REF = {"job_id": "batchjob-1", "kind": AZUREML_BATCH_SCORING, "model_id": "ep/d"}
 
 
 @dataclass
@@ -52,6 +53,8 @@ class Script:
     failing_blocks: set[int] = field(default_factory=set)
     blocks_run: list[int] = field(default_factory=list)
     finished: list[dict[str, Any]] = field(default_factory=list)
+    failed_per_minibatch: int = 0
+    minibatches_run: list[tuple[int, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -82,6 +85,24 @@ def _build_app() -> types.ModuleType:
         SCRIPT.finalized.append(args)
         return {"status": args["status"], "succeeded": len(SCRIPT.chunks_run), "failed": 0,
                 "skipped": 0, "pages": 0}
+
+    @app.activity_trigger(input_name="ref", activity="plan_scoring_job")
+    def plan_scoring_job(ref: dict[str, Any]) -> dict[str, Any]:
+        return SCRIPT.plan
+
+    @app.activity_trigger(input_name="args", activity="score_mini_batch")
+    def score_mini_batch(args: dict[str, Any]) -> dict[str, int]:
+        time.sleep(SCRIPT.chunk_seconds)
+        with SCRIPT.lock:
+            SCRIPT.minibatches_run.append((int(args["shard"]), int(args["chunk"])))
+        failed = SCRIPT.failed_per_minibatch
+        return {"succeeded": 1 - failed, "failed": failed, "skipped": 0, "pages": 0}
+
+    @app.activity_trigger(input_name="args", activity="finalize_scoring_job")
+    def finalize_scoring_job(args: dict[str, Any]) -> dict[str, Any]:
+        SCRIPT.finalized.append(args)
+        status = "failed" if args["status"] == STOPPED else args["status"]
+        return {"status": status, "succeeded": 0, "failed": 0, "skipped": 0, "pages": 0}
 
     @app.activity_trigger(input_name="model_id", activity="train_mvad_model")
     def train_mvad_model(model_id: str) -> str:
@@ -242,6 +263,40 @@ def test_a_plan_error_finalizes_as_failed_without_shards(script: Script) -> None
     assert done.output["status"] == "failed"
     assert script.finalized == [{"ref": REF, "status": "failed", "error": error}]
     assert not [e for e in done.history if e["EventType"] == SUB_CREATED]
+
+
+# ------------------------------------------------------------------- batch endpoint jobs
+
+def test_an_endpoint_job_runs_on_the_scoring_steps(script: Script) -> None:
+    script.plan = _plan(total=12, shard_size=4)
+    done = _run("batch_job", "amlbatch:batchjob-1", SCORING_REF)
+    assert done.output["status"] == JobStatus.SUCCEEDED
+    assert sorted(script.minibatches_run) == [(s, c) for s in range(3) for c in range(4)]
+    assert script.chunks_run == []  # the document steps are never called
+    assert script.finalized == [{"ref": SCORING_REF, "status": "succeeded", "error": None}]
+
+
+def test_an_endpoint_job_stops_once_more_files_failed_than_its_threshold(script: Script) -> None:
+    script.plan = _plan(total=40, shard_size=1)
+    script.failed_per_minibatch = 1
+    script.chunk_seconds = 0.05
+    ref = {**SCORING_REF, "stop_after_failures": 2}
+    done = _run("batch_job", "amlbatch:stopped", ref)
+    assert done.output["status"] == JobStatus.FAILED  # finalize's verdict
+    assert script.finalized == [{"ref": ref, "status": STOPPED, "error": None}]
+    started = [e for e in done.history if e["EventType"] == SUB_CREATED]
+    assert len(started) < 40  # it stopped starting mini-batches
+    assert len(script.minibatches_run) >= 3
+
+
+def test_a_threshold_never_exceeded_lets_the_job_finish(script: Script) -> None:
+    script.plan = _plan(total=8, shard_size=1)
+    script.failed_per_minibatch = 1
+    ref = {**SCORING_REF, "stop_after_failures": 8}
+    done = _run("batch_job", "amlbatch:tolerated", ref)
+    assert done.output["status"] == JobStatus.SUCCEEDED
+    assert len(script.minibatches_run) == 8
+    assert script.finalized[-1]["status"] == "succeeded"
 
 
 # ---------------------------------------------------------------------------------- anomaly

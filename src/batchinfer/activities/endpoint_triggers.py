@@ -1,4 +1,5 @@
-"""Activity triggers of batch endpoint jobs: JSON in, a plain step from `endpoints.steps`, JSON out."""
+"""Activity triggers of batch endpoint jobs: JSON in, a plain step from `endpoints.steps`,
+JSON out."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +7,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from batchinfer.endpoints import steps
-from batchinfer.jobs.model import JobRef
+from batchinfer.jobs.model import ItemError, JobRef
 from batchinfer.services import get_services
 
 blueprint = df.Blueprint()
@@ -26,5 +27,7 @@ def score_mini_batch(args: dict[str, Any]) -> dict[str, int]:
 
 @blueprint.activity_trigger(input_name="args", activity="finalize_scoring_job")
 def finalize_scoring_job(args: dict[str, Any]) -> dict[str, Any]:
-    return steps.finalize_scoring_job(get_services(), JobRef.from_json(args["ref"]),
-                                      str(args["status"]), args.get("error"))
+    # the status stays a string: `batch_job` may hand over `STOPPED`, which is no JobStatus
+    report = steps.finalize_scoring_job(get_services(), JobRef.from_json(args["ref"]),
+                                        str(args["status"]), ItemError.optional(args.get("error")))
+    return report.summary()

@@ -178,7 +178,7 @@ class Catalog:
         options: dict[str, str] = {}
         try:
             options.update(model_metadata(path))
-        except Exception:  # noqa: BLE001 - not an ONNX file: reported below
+        except Exception:  # not an ONNX file: reported below
             raise CatalogError("InvalidModel", f"Model '{model.key}' is not a readable ONNX "
                                "file.") from None
         for source in (model.tags, model.properties.get("properties") or {},

@@ -35,8 +35,8 @@ def load_digits_data() -> tuple[np.ndarray, np.ndarray]:
 
 def train_digits_onnx() -> bytes:
     """Fit the classifier and return its ONNX bytes (outputs `label` and `probabilities`)."""
-    from sklearn.linear_model import LogisticRegression
     from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
 
     images, labels = load_digits_data()
     features = images.reshape(len(images), -1)[:TRAIN_ROWS]
@@ -49,7 +49,8 @@ def train_digits_onnx() -> bytes:
                        }.items():
         entry = onnx_model.metadata_props.add()
         entry.key, entry.value = key, value
-    return onnx_model.SerializeToString()
+    serialized: bytes = onnx_model.SerializeToString()
+    return serialized
 
 
 def png_of(image: np.ndarray) -> bytes:

@@ -15,13 +15,24 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from batchinfer.endpoints.config import ScoringConfig
 from batchinfer.endpoints.tasks import ScoreError, ScoringTask, TaskCache
 from batchinfer.inference.runtime import default_session_cache
-from batchinfer.jobs.model import Counts, ItemError, ItemOutcome, JobRef, JobSpec, Plan
+from batchinfer.jobs.model import (
+    Counts,
+    ItemDetail,
+    ItemError,
+    ItemOutcome,
+    ItemStatus,
+    JobRef,
+    JobReport,
+    JobSpec,
+    JobStatus,
+    Plan,
+)
 from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
+from batchinfer.orchestration.names import STOPPED
 from batchinfer.services import Services
 from batchinfer.storage import (
     BlobExistsError,
@@ -39,8 +50,11 @@ LOG_PREFIX_OPTION = "log_prefix"
 INPUT_DISPLAY_OPTION = "input_display"
 OUTPUT_DISPLAY_OPTION = "output_display"
 LOG_FILE = "job_result.txt"
+LOG_DOCUMENT = "scoring-log.json"
+"""Job-store document `{"uri": ...}`: where finalize wrote the job log (absent if it could not)."""
 MAX_REPORTED_FAILURES = 1000
-_AML_STATUS = {"succeeded": "Completed", "failed": "Failed", "canceled": "Canceled"}
+_AML_STATUS = {JobStatus.SUCCEEDED: "Completed", JobStatus.FAILED: "Failed",
+               JobStatus.CANCELED: "Canceled"}
 
 _TASKS = TaskCache(default_session_cache())
 
@@ -135,7 +149,7 @@ def _attempt(source: BlobStore, task: ScoringTask, names: list[str], deadline: f
     if files:
         try:
             results = task.score(files)
-        except Exception as exc:  # noqa: BLE001 - the model failed the whole batch: retry it
+        except Exception as exc:  # the model failed the whole batch: retry it
             message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
             for name, _ in files:
                 retry[name] = ItemError("ScoringFailed", message)
@@ -184,9 +198,9 @@ def score_mini_batch(services: Services, ref: JobRef, shard: int, chunk: int,
     for name in items:
         result = final[name]
         if isinstance(result, ItemError):
-            outcome = ItemOutcome(name, "failed", error=result)
+            outcome = ItemOutcome(name, ItemStatus.FAILED, error=result)
         else:
-            outcome = ItemOutcome(name, "succeeded")
+            outcome = ItemOutcome(name, ItemStatus.SUCCEEDED)
             for row in result:
                 writer.writerow([job.row_name(name), *row])
         outcomes.append(outcome)
@@ -225,21 +239,23 @@ def _shard_items(services: Services, spec: JobSpec, shard: int) -> tuple[str, ..
 
 
 def _not_processed(name: str) -> ItemOutcome:
-    return ItemOutcome(name, "failed", error=ItemError(
+    return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
         "NotProcessed", "The mini-batch's activity failed after all retries."))
 
 
 def _collect(services: Services, ref: JobRef, plan: Plan | None, status: str,
-             rows: io.BytesIO | None) -> tuple[Counts, list[dict[str, str]]]:
+             rows: io.BytesIO | None) -> tuple[Counts, list[ItemOutcome]]:
+    """Every mini-batch's counts and failed files (and its rows into `rows`); a mini-batch that
+    never stored its outcomes failed after its retries, unless the job ended before it ran."""
     store = services.job_store
     counts = Counts()
-    failures: list[dict[str, str]] = []
+    failures: list[ItemOutcome] = []
     for shard in range(plan.shards if plan else 0):
         names: list[str] | None = None
         for chunk in range(plan.chunks_in_shard(shard)):  # type: ignore[union-attr]
             stored = store.load_document(ref.job_id, _minibatch_doc(shard, chunk))
             if stored is None:
-                if status in ("canceled", "stopped"):
+                if status in (JobStatus.CANCELED, STOPPED):
                     continue  # never ran: the job ended before it
                 names = names or store.load_shard_items(ref.job_id, shard)
                 first, stop = list(chunk_slices(len(names), plan.items_per_activity))[chunk]  # type: ignore[union-attr]
@@ -247,40 +263,60 @@ def _collect(services: Services, ref: JobRef, plan: Plan | None, status: str,
             else:
                 outcomes = [ItemOutcome.from_json(o) for o in stored["outcomes"]]
                 if rows is not None:
-                    rows.write(stored["rows"].encode())
+                    rows.write(str(stored["rows"]).encode())
             for outcome in outcomes:
                 counts.record(outcome)
                 if outcome.error is not None:
-                    failures.append({"file": outcome.source, "code": outcome.error.code,
-                                     "message": outcome.error.message})
+                    failures.append(outcome)
     return counts, failures
 
 
-def _log_text(job: ScoringJob, status: str, counts: Counts, failures: list[dict[str, str]],
-              error: dict[str, Any] | None) -> str:
+def _log_text(job: ScoringJob, status: JobStatus, counts: Counts, failures: list[ItemOutcome],
+              error: ItemError | None) -> str:
     config = job.config
     lines = [f"job: {job.spec.job_id}", f"endpoint: {config.endpoint}",
-             f"deployment: {config.deployment}", f"status: {_AML_STATUS.get(status, status)}",
+             f"deployment: {config.deployment}", f"status: {_AML_STATUS[status]}",
              f"input: {job.spec.options.get(INPUT_DISPLAY_OPTION)}",
              f"output: {job.spec.options.get(OUTPUT_DISPLAY_OPTION)}"
              if config.output_action == "AppendRow" else "output: (SummaryOnly)",
              f"files: {counts.done}, succeeded: {counts.succeeded}, failed: {counts.failed}",
              f"errorThreshold: {config.error_threshold}"]
     if error:
-        lines.append(f"error: {error.get('code')}: {error.get('message')}")
-    lines.extend(f"failed file: {f['file']}: {f['code']}: {f['message']}" for f in failures)
+        lines.append(f"error: {error.code}: {error.message}")
+    lines.extend(f"failed file: {f.source}: {f.error.code}: {f.error.message}"
+                 for f in failures if f.error is not None)
     return "\n".join(lines) + "\n"
 
 
+def _verdict(config: ScoringConfig, status: str, counts: Counts, error: ItemError | None
+             ) -> tuple[JobStatus, ItemError | None]:
+    """The job's status from how it ended (a `JobStatus` or `STOPPED`) and its failures."""
+    if error:
+        return JobStatus.FAILED, error
+    if status in (JobStatus.SUCCEEDED, STOPPED) and config.threshold_exceeded(counts.failed):
+        early = " The job stopped early; files not yet scored were skipped." \
+            if status == STOPPED else ""
+        return JobStatus.FAILED, ItemError(
+            "ErrorThresholdExceeded",
+            f"{counts.failed} of {counts.done} scored files failed, more than the "
+            f"errorThreshold of {config.error_threshold}.{early} See the job log.")
+    if status == STOPPED:  # cannot happen: stopping means the threshold was exceeded
+        return JobStatus.FAILED, None
+    return JobStatus(status), None
+
+
 def finalize_scoring_job(services: Services, ref: JobRef, status: str,
-                         error: dict[str, Any] | None) -> dict[str, Any]:
-    """Decide the job's outcome, write the predictions file and the log, store the report."""
+                         error: ItemError | None) -> JobReport:
+    """Decide the job's outcome, write the predictions file and the log, store the report.
+
+    `status` is how `batch_job` ended: a `JobStatus`, or `STOPPED` at the error threshold.
+    The report's details are the failed files only (the first `MAX_REPORTED_FAILURES`, each
+    with its blob name in the input container as `source_url`); the log lists them all.
+    """
     store = services.job_store
     spec = store.load_spec(ref.job_id)
-    if spec is None:
-        done = store.load_report(ref.job_id) or {"status": "failed"}
-        return {"status": done["status"], **Counts(done.get("succeeded", 0),
-                                                   done.get("failed", 0)).to_json()}
+    if spec is None:  # a retry after the report was stored and the secrets forgotten
+        return store.load_report(ref.job_id) or JobReport(JobStatus.FAILED)
     job = ScoringJob(spec)
     config = job.config
     try:
@@ -290,47 +326,40 @@ def finalize_scoring_job(services: Services, ref: JobRef, status: str,
     append = config.output_action == "AppendRow"
     rows = io.BytesIO() if append else None
     counts, failures = _collect(services, ref, plan, status, rows)
-    if error:
-        status = "failed"
-    elif status in ("succeeded", "stopped") and config.threshold_exceeded(counts.failed):
-        early = " The job stopped early; files not yet scored were skipped." \
-            if status == "stopped" else ""
-        status, error = "failed", {
-            "code": "ErrorThresholdExceeded",
-            "message": f"{counts.failed} of {counts.done} scored files failed, more than the "
-                       f"errorThreshold of {config.error_threshold}.{early} See the job log."}
-    elif status == "stopped":  # cannot happen: stopping means the threshold was exceeded
-        status = "failed"
-    if status == "succeeded" and append and rows is not None:
+    verdict, error = _verdict(config, status, counts, error)
+    if verdict == JobStatus.SUCCEEDED and append and rows is not None:
         try:
             services.open_container(spec.result_url).write_blob(
                 name=job.output_name, data=rows.getvalue(), overwrite=False,
                 content_type="text/csv")
         except BlobExistsError:
-            status, error = "failed", {"code": "OutputExists", "message": (
+            verdict, error = JobStatus.FAILED, ItemError("OutputExists", (
                 f"The output file {spec.options.get(OUTPUT_DISPLAY_OPTION)} already exists; "
-                "it was left untouched.")}
+                "it was left untouched."))
         except StorageError as exc:
-            status, error = "failed", {"code": exc.code,
-                                       "message": f"The output could not be written: {exc.message}"}
-    log_uri = _write_log(services, job, status, counts, failures, error)
-    report: dict[str, Any] = {
-        "status": status, "succeeded": counts.succeeded, "failed": counts.failed,
-        "total": counts.done, "failures": failures[:MAX_REPORTED_FAILURES],
-        "failuresTruncated": len(failures) > MAX_REPORTED_FAILURES,
-        "output": spec.options.get(OUTPUT_DISPLAY_OPTION) if append and status == "succeeded"
-        else None, "log": log_uri}
-    if error:
-        report["error"] = error
+            verdict, error = JobStatus.FAILED, ItemError(
+                exc.code, f"The output could not be written: {exc.message}")
+    log_uri = _write_log(services, job, verdict, counts, failures, error)
+    if log_uri is not None:
+        store.save_document(ref.job_id, LOG_DOCUMENT, {"uri": log_uri})
+    details = tuple(ItemDetail(ItemStatus.FAILED, source_url=f.source, error=f.error)
+                    for f in failures[:MAX_REPORTED_FAILURES])
+    report = JobReport(status=verdict, counts=counts, details=details, error=error)
     store.save_report(ref.job_id, report)
     store.forget_secrets(ref.job_id)
-    log.info("Scoring job %s %s: %d succeeded, %d failed", ref.job_id, status,
+    log.info("Scoring job %s %s: %d succeeded, %d failed", ref.job_id, verdict,
              counts.succeeded, counts.failed)
-    return {"status": status, **counts.to_json()}
+    return report
 
 
-def _write_log(services: Services, job: ScoringJob, status: str, counts: Counts,
-               failures: list[dict[str, str]], error: dict[str, Any] | None) -> str | None:
+def log_uri(services: Services, job_id: str) -> str | None:
+    """The `azureml://` URI of a finished job's log; None if it was not written."""
+    stored = services.job_store.load_document(job_id, LOG_DOCUMENT)
+    return str(stored["uri"]) if isinstance(stored, dict) and stored.get("uri") else None
+
+
+def _write_log(services: Services, job: ScoringJob, status: JobStatus, counts: Counts,
+               failures: list[ItemOutcome], error: ItemError | None) -> str | None:
     """The readable job log on the workspace's default datastore; None if it can't be written."""
     url = job.spec.options.get(LOG_URL_OPTION)
     prefix = job.spec.options.get(LOG_PREFIX_OPTION, "")

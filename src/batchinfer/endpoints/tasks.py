@@ -90,7 +90,8 @@ def _as_probabilities(scores: np.ndarray) -> np.ndarray:
     if np.all(scores >= 0) and np.allclose(sums, 1.0, atol=1e-3):
         return scores
     shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    probabilities: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+    return probabilities
 
 
 def _format(value: Any) -> str:
@@ -143,7 +144,7 @@ class ImageClassifier:
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise ScoreError("InvalidImage", f"not a readable image ({exc})") from None
         if height and width and converted.size != (width, height):
-            converted = converted.resize((width, height), Image.BILINEAR)
+            converted = converted.resize((width, height), Image.Resampling.BILINEAR)
         array = np.asarray(converted, dtype=np.float32) * (self._pixel_max / 255.0)
         if channels == 1 and array.ndim == 2:
             array = array[:, :, None]
@@ -159,7 +160,7 @@ class ImageClassifier:
         results: list[Rows | ScoreError] = []
         batch: list[np.ndarray] = []
         slots: list[int] = []
-        for name, data in files:
+        for _name, data in files:
             try:
                 batch.append(self._pixels(data))
                 slots.append(len(results))

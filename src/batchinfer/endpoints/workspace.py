@@ -124,6 +124,8 @@ class WorkspaceStore:
 
     def get_secret(self, kind: str, key: str) -> dict[str, Any] | None:
         try:
-            return json.loads(self._store.read_blob(name=f"secrets/{kind}/{key}.json"))
+            secret: dict[str, Any] = json.loads(
+                self._store.read_blob(name=f"secrets/{kind}/{key}.json"))
         except BlobNotFoundError:
             return None
+        return secret

@@ -14,7 +14,7 @@ import azure.durable_functions as df
 from batchinfer.jobs.model import Counts, JobStatus
 from batchinfer.jobs.planning import percent_completed, work_units
 from batchinfer.orchestration.instance_ids import shard_unit_id
-from batchinfer.orchestration.names import BATCH_SHARD, CANCEL_EVENT, job_steps
+from batchinfer.orchestration.names import BATCH_SHARD, CANCEL_EVENT, STOPPED, job_steps
 
 blueprint = df.Blueprint()
 
@@ -91,7 +91,7 @@ def _run_job(context: df.DurableOrchestrationContext, ref: Any):  # type: ignore
         if stop_after is not None and counts.failed > int(stop_after):
             stopped = True
             break
-    status: str = JobStatus.CANCELED if canceled else "stopped" if stopped else JobStatus.SUCCEEDED
+    status: str = JobStatus.CANCELED if canceled else STOPPED if stopped else JobStatus.SUCCEEDED
     context.set_custom_status(progress("finalizing", done, total, counts))
     summary = yield context.call_activity_with_retry(
         finalize_step, STORAGE_RETRY, {"ref": ref, "status": status, "error": None})

@@ -11,14 +11,19 @@ parsing it in another is how such prefixes drift apart, so both directions live 
     inbox:<jobId>                            inbox_batch of an uploaded manifest
     mvadtrain:<modelId>                      mvad_train of an anomaly model
     mvaddetect:<resultId>                    mvad_detect of a detect-batch request
+    amlbatch:<jobName>                       batch_job of an Azure ML batch endpoint invoke
 """
 from __future__ import annotations
 
 import uuid
 
 __all__ = [
+    "AZUREML_JOB_PREFIX",
     "DOCUMENT_BATCH_PREFIX",
     "MVAD_DETECT_PREFIX",
+    "azureml_job_id",
+    "azureml_job_name",
+    "azureml_job_name_for",
     "document_batch_id",
     "document_batch_parts",
     "document_batch_prefix",
@@ -40,9 +45,11 @@ SHARD_SEPARATOR = "~shard~"
 INBOX_BATCH_PREFIX = "inbox:"
 MVAD_TRAIN_PREFIX = "mvadtrain:"
 MVAD_DETECT_PREFIX = "mvaddetect:"
+AZUREML_JOB_PREFIX = "amlbatch:"
 
 INBOX_NAMESPACE = uuid.UUID("0b7cf0a4-53c5-4a43-9d0e-6f1f3c2b8e55")
 REPEATABILITY_NAMESPACE = uuid.UUID("6f0c2d0e-3a4b-4f57-9a58-2b9f4f0c9d11")
+AZUREML_REPEATABILITY_NAMESPACE = uuid.UUID("0b7c1f5e-5d0e-4d0c-8f53-6a0b9a9f1e21")
 
 
 # --------------------------------------------------------------------------- document batches
@@ -118,3 +125,24 @@ def mvad_train_job_id(model_id: str) -> str:
 def mvad_detect_job_id(result_id: str) -> str:
     """The job-store key of a detection's working state (not an instance id)."""
     return f"mvad-detect-{result_id}"
+
+
+# ------------------------------------------------------------------- Azure ML batch endpoints
+
+def azureml_job_id(name: str) -> str:
+    """The `batch_job` instance of an Azure ML batch job; its name is also the job-store key."""
+    return f"{AZUREML_JOB_PREFIX}{name}"
+
+
+def azureml_job_name(instance_id: str) -> str:
+    """The job name of an `amlbatch:` instance."""
+    return instance_id.removeprefix(AZUREML_JOB_PREFIX)
+
+
+def azureml_job_name_for(endpoint: str, repeatability_id: str | None) -> str:
+    """A new job's name: `batchjob-<uuid>`, the same for a retried invoke of the same endpoint
+    with the same `repeatability_request-id`, so the retry finds the job it made."""
+    if repeatability_id:
+        key = uuid.uuid5(AZUREML_REPEATABILITY_NAMESPACE, f"{endpoint}|{repeatability_id}")
+        return f"batchjob-{key}"
+    return f"batchjob-{uuid.uuid4()}"

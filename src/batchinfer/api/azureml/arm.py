@@ -93,7 +93,7 @@ def validate_properties(model: type[BaseModel], properties: dict[str, Any]) -> d
 
 
 def resource_name(req: func.HttpRequest, param: str, what: str) -> str:
-    name = req.route_params.get(param, "")
+    name = str(req.route_params.get(param, ""))
     if not NAME.match(name):
         raise arm_error(400, "BadRequest", f"'{name}' is not a valid {what} name.")
     return name

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -43,32 +42,32 @@ from batchinfer.endpoints.steps import (
     LOG_URL_OPTION,
     OUTPUT_DISPLAY_OPTION,
     SCORING_OPTION,
+    log_uri,
 )
 from batchinfer.endpoints.uris import DataUri, DataUriError
 from batchinfer.endpoints.workspace import DEFAULT_DATASTORE
 from batchinfer.jobs import service
-from batchinfer.jobs.model import ITEMS_OPTION, JobSpec
+from batchinfer.jobs.model import ITEMS_OPTION, JobSpec, JobStatus
+from batchinfer.orchestration.client import DurableClient
+from batchinfer.orchestration.instance_ids import (
+    AZUREML_JOB_PREFIX,
+    azureml_job_id,
+    azureml_job_name,
+    azureml_job_name_for,
+)
 from batchinfer.orchestration.names import AZUREML_BATCH_SCORING
+from batchinfer.orchestration.sdk_client import SdkDurableClient
 from batchinfer.services import Services, get_services
 from batchinfer.storage import StorageError, UrlNotAllowedError
 
 log = logging.getLogger("batchinfer.api.azureml")
 blueprint = df.Blueprint()
 WS = WORKSPACE_ROUTE
-INSTANCE_PREFIX = "amlbatch:"
 META = "azureml.json"
 PAGE_SIZE = 100
-REPEATABILITY_NAMESPACE = uuid.UUID("0b7c1f5e-5d0e-4d0c-8f53-6a0b9a9f1e21")
-STATUSES = {"notStarted": "NotStarted", "running": "Running", "succeeded": "Completed",
-            "failed": "Failed", "canceled": "Canceled"}
-
-
-def instance_id_for(name: str) -> str:
-    return f"{INSTANCE_PREFIX}{name}"
-
-
-def _name_of(instance_id: str) -> str:
-    return instance_id[len(INSTANCE_PREFIX):]
+STATUSES = {JobStatus.NOT_STARTED: "NotStarted", JobStatus.RUNNING: "Running",
+            JobStatus.SUCCEEDED: "Completed", JobStatus.FAILED: "Failed",
+            JobStatus.CANCELED: "Canceled"}
 
 
 def _bad(message: str, code: str = "BadRequest") -> ApiError:
@@ -144,35 +143,34 @@ def _job_name(req: func.HttpRequest, props: InvokeProperties, endpoint: str) -> 
               req.headers.get("repeatability-request-id") or "").strip()
     if props.name:
         return props.name, bool(repeat)
-    if repeat:
-        return f"batchjob-{uuid.uuid5(REPEATABILITY_NAMESPACE, f'{endpoint}|{repeat}')}", True
-    return f"batchjob-{uuid.uuid4()}", False
+    return azureml_job_name_for(endpoint, repeat or None), bool(repeat)
 
 
 def job_body(req: func.HttpRequest, view: service.JobView | None, meta: dict[str, Any],
-             *, cancel_requested: bool = False) -> dict[str, Any]:
-    """The job in the REST shape `jobs.get` parses (a pipeline job) plus batch details."""
+             *, cancel_requested: bool = False, log_link: str | None = None
+             ) -> dict[str, Any]:
+    """The job in the REST shape `jobs.get` parses (a pipeline job) plus batch details;
+    `log_link` is the finished job's log URI."""
     name = meta["name"]
     status = STATUSES.get(view.status, "Running") if view else "NotStarted"
     if cancel_requested and status == "Running":
         status = "CancelRequested"
-    report = (view.report if view else None) or {}
+    report = view.report if view else None
     details: dict[str, str] = {
         "azureml.batchrun": "true", "EndpointName": meta["endpoint"],
         "DeploymentName": meta["deployment"], "OutputAction": meta["outputAction"],
         "InputUri": meta["input"], "PercentCompleted": str(view.percent_completed if view else 0)}
     if meta.get("output"):
         details["OutputUri"] = meta["output"]
-    for key, field in (("TotalFiles", "total"), ("SucceededFiles", "succeeded"),
-                       ("FailedFiles", "failed")):
-        if field in report:
-            details[key] = str(report[field])
-    if report.get("log"):
-        details["LogUri"] = str(report["log"])
+    if report is not None:
+        details["TotalFiles"] = str(report.counts.done)
+        details["SucceededFiles"] = str(report.counts.succeeded)
+        details["FailedFiles"] = str(report.counts.failed)
+    if log_link:
+        details["LogUri"] = log_link
     error = (view.error if view else None) if status == "Failed" else None
     if error:
-        details["ErrorCode"], details["ErrorMessage"] = str(error.get("code")), str(
-            error.get("message"))
+        details["ErrorCode"], details["ErrorMessage"] = error.code, error.message
     created = service.iso_z(view.created) if view else meta["created"]
     properties: dict[str, Any] = {
         "jobType": "Pipeline", "status": status, "displayName": name,
@@ -183,9 +181,11 @@ def job_body(req: func.HttpRequest, view: service.JobView | None, meta: dict[str
         "computeId": None, "services": {},
     }
     if error:
-        properties["error"] = {"code": error.get("code"), "message": error.get("message")}
-    if report.get("failures"):
-        properties["failedFiles"] = report["failures"]
+        properties["error"] = {"code": error.code, "message": error.message}
+    failures = [{"file": d.source_url or "", "code": d.error.code, "message": d.error.message}
+                for d in (report.details if report else ()) if d.error is not None]
+    if failures:
+        properties["failedFiles"] = failures
     updated = service.iso_z(view.updated) if view else created
     return {"id": f"{workspace_id(req)}/jobs/{name}", "name": name,
             "type": "Microsoft.MachineLearningServices/workspaces/jobs",
@@ -198,12 +198,12 @@ async def _load_meta(services: Services, name: str) -> dict[str, Any] | None:
     return await asyncio.to_thread(services.job_store.load_document, name, META)
 
 
-async def _view(client: Any, services: Services, name: str) -> tuple[
+async def _view(client: DurableClient, services: Services, name: str) -> tuple[
         service.JobView | None, dict[str, Any]]:
     meta = await _load_meta(services, name)
     if meta is None:
         raise arm_error(404, "UserError", f"Job '{name}' was not found.")
-    view = await service.get_job(client, services, instance_id_for(name), name)
+    view = await service.get_job(client, services, azureml_job_id(name), name)
     return view, meta
 
 
@@ -211,14 +211,17 @@ async def _cancel_requested(services: Services, name: str) -> bool:
     return await asyncio.to_thread(services.job_store.cancel_requested, name)
 
 
-async def _body_of(req: func.HttpRequest, client: Any, services: Services, name: str
+async def _body_of(req: func.HttpRequest, client: DurableClient, services: Services, name: str
                    ) -> dict[str, Any]:
     view, meta = await _view(client, services, name)
     flagged = bool(view and not view.finished and await _cancel_requested(services, name))
-    return job_body(req, view, meta, cancel_requested=flagged)
+    link = None
+    if view is not None and view.report is not None:
+        link = await asyncio.to_thread(log_uri, services, name)
+    return job_body(req, view, meta, cancel_requested=flagged, log_link=link)
 
 
-async def _invoke(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def _invoke(req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
     services = get_services()
     catalog: Catalog = services.catalog()
     endpoint = resource_name(req, "endpoint", "batch endpoint")
@@ -265,7 +268,7 @@ async def _invoke(req: func.HttpRequest, client: Any) -> func.HttpResponse:
         source_url=resolved_input.container_url,
         source_prefix=f"{resolved_input.path}/" if folder and resolved_input.path else "",
         file_list=None, result_url=output.container_url, result_prefix=output.path,
-        overwrite=False, created=service.iso_z(None),
+        overwrite=False, created=service.now_iso_z(),
         options={SCORING_OPTION: config.to_json(), LOG_URL_OPTION: log_url,
                  LOG_PREFIX_OPTION: log_folder, INPUT_DISPLAY_OPTION: resolved_input.display,
                  OUTPUT_DISPLAY_OPTION: output.display,
@@ -280,13 +283,14 @@ async def _invoke(req: func.HttpRequest, client: Any) -> func.HttpResponse:
             "experimentName": (props.properties or {}).get("experimentName")}
     await asyncio.to_thread(services.job_store.save_document, name, META, meta)
     stop = {"stop_after_failures": config.error_threshold} if config.error_threshold >= 0 else {}
-    await service.submit_job(client, services, spec, instance_id_for(name), stop)
-    await service.sweep_expired_jobs(client, services, INSTANCE_PREFIX, _name_of)
-    view = await service.get_job(client, services, instance_id_for(name), name)
+    await service.submit_job(client, services, spec, azureml_job_id(name), stop)
+    await service.sweep_expired_jobs(client, services, AZUREML_JOB_PREFIX, azureml_job_name)
+    view = await service.get_job(client, services, azureml_job_id(name), name)
     return json_response(201, job_body(req, view, meta))
 
 
-async def _invoke_never_5xx(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def _invoke_never_5xx(req: func.HttpRequest, client: DurableClient
+                            ) -> func.HttpResponse:
     try:
         return await _invoke(req, client)
     except (ApiError, StorageError):
@@ -302,31 +306,34 @@ async def _invoke_never_5xx(req: func.HttpRequest, client: Any) -> func.HttpResp
 @blueprint.durable_client_input(client_name="client")
 async def batch_endpoint_jobs(req: func.HttpRequest,
                               client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    durable = SdkDurableClient(client)
+
     async def run() -> func.HttpResponse:
         if req.method.upper() == "POST":
             try:
-                return await _invoke_never_5xx(req, client)
+                return await _invoke_never_5xx(req, durable)
             except StorageError as exc:
                 raise _bad(exc.message) from None
         endpoint = resource_name(req, "endpoint", "batch endpoint")
-        return await _list(req, client, endpoint)
+        return await _list(req, durable, endpoint)
 
     return await handle(req, run)
 
 
-async def _list(req: func.HttpRequest, client: Any, endpoint: str | None) -> func.HttpResponse:
+async def _list(req: func.HttpRequest, client: DurableClient, endpoint: str | None
+                ) -> func.HttpResponse:
     services = get_services()
     try:
         skip = max(0, int(req.params.get("$skiptoken") or req.params.get("$skipToken") or 0))
     except ValueError:
         raise _bad("$skiptoken must be a number.") from None
-    await service.sweep_expired_jobs(client, services, INSTANCE_PREFIX, _name_of)
-    statuses = await service.list_jobs(client, INSTANCE_PREFIX)
+    await service.sweep_expired_jobs(client, services, AZUREML_JOB_PREFIX, azureml_job_name)
+    statuses = await service.list_jobs(client, AZUREML_JOB_PREFIX)
     items: list[dict[str, Any]] = []
     matched = 0
     more = False
     for status in statuses:
-        name = _name_of(status.instance_id)
+        name = azureml_job_name(status.instance_id)
         meta = await _load_meta(services, name)
         if meta is None or (endpoint and meta["endpoint"] != endpoint):
             continue
@@ -350,7 +357,7 @@ async def _list(req: func.HttpRequest, client: Any, endpoint: str | None) -> fun
 @blueprint.durable_client_input(client_name="client")
 async def list_batch_jobs(req: func.HttpRequest,
                           client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await handle(req, lambda: _list(req, client, None))
+    return await handle(req, lambda: _list(req, SdkDurableClient(client), None))
 
 
 @blueprint.route(route=WS + "/jobs/{name}", methods=["GET"], auth_level=ANONYMOUS)
@@ -359,7 +366,8 @@ async def batch_job_resource(req: func.HttpRequest,
                              client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         name = resource_name(req, "name", "job")
-        return json_response(200, await _body_of(req, client, get_services(), name))
+        return json_response(200, await _body_of(req, SdkDurableClient(client), get_services(),
+                                                 name))
 
     return await handle(req, run)
 
@@ -370,10 +378,11 @@ async def cancel_batch_job(req: func.HttpRequest,
                            client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         services = get_services()
+        durable = SdkDurableClient(client)
         name = resource_name(req, "name", "job")
-        view, _ = await _view(client, services, name)
+        view, _ = await _view(durable, services, name)
         if view is not None and not view.finished:
-            await service.cancel_job(client, services, view)
+            await service.cancel_job(durable, services, view)
         location = f"{base_url(req)}{quote(workspace_id(req))}/jobs/{name}"
         return func.HttpResponse(status_code=202, headers={"Location": location})
 

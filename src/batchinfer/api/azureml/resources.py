@@ -13,11 +13,13 @@ container against the allow-list, a deployment's model against the registered mo
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import BaseModel
 
 from batchinfer.api.azureml.arm import (
     ANONYMOUS,
@@ -40,6 +42,8 @@ from batchinfer.api.azureml.schemas import (
     ResourceBody,
 )
 from batchinfer.api.errors import json_response
+from batchinfer.api.openapi import operation
+from batchinfer.api.openapi.shapes import WrappedError
 from batchinfer.endpoints.catalog import Catalog, CatalogError, datastore_container_url
 from batchinfer.endpoints.workspace import (
     DATA,
@@ -55,6 +59,7 @@ from batchinfer.storage import UrlNotAllowedError, redact_url
 
 blueprint = df.Blueprint()
 WS = WORKSPACE_ROUTE
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[func.HttpResponse]])
 
 
 def _catalog() -> Catalog:
@@ -71,6 +76,13 @@ def _deleted(found: bool) -> func.HttpResponse:
 
 def _list(items: list[dict[str, Any]]) -> func.HttpResponse:
     return json_response(200, {"value": items})
+
+
+def _deletes(what: str) -> Callable[[Handler], Handler]:
+    """The OpenAPI declaration of a resource's DELETE: 200 deleted, 204 nothing to delete, both
+    without a body; errors in ARM's `{"error": {...}}`. GET and PUT keep generic schemas."""
+    return operation(method="DELETE", summary=f"Delete a {what}", tags=("azureml",),
+                     responses={200: None, 204: None}, errors=WrappedError)
 
 
 # ----------------------------------------------------------------------------------- workspace
@@ -119,6 +131,7 @@ async def list_datastores(req: func.HttpRequest) -> func.HttpResponse:
 
 @blueprint.route(route=WS + "/datastores/{name}", methods=["GET", "PUT", "DELETE"],
                  auth_level=ANONYMOUS)
+@_deletes("datastore")
 async def datastore(req: func.HttpRequest) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         catalog = _catalog()
@@ -163,8 +176,9 @@ async def datastore(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # ------------------------------------------------------------------------ models and data assets
-_VERSIONED = {"models": (MODELS, ModelVersionProperties, "model"),
-              "data": (DATA, DataVersionProperties, "data asset")}
+_VERSIONED: dict[str, tuple[str, type[BaseModel], str]] = {
+    "models": (MODELS, ModelVersionProperties, "model"),
+    "data": (DATA, DataVersionProperties, "data asset")}
 
 
 def _version_body(req: func.HttpRequest, segment: str, resource: Resource) -> dict[str, Any]:
@@ -199,8 +213,8 @@ def _versioned_routes(segment: str) -> None:
             if method == "GET":
                 resource = catalog.store.get(kind, key)
                 if resource is None:
-                    raise arm_error(404, "UserError",
-                                    f"{what.capitalize()} '{name}' version '{number}' was not found.")
+                    raise arm_error(404, "UserError", f"{what.capitalize()} '{name}' "
+                                    f"version '{number}' was not found.")
                 return json_response(200, _version_body(req, segment, resource))
             body = parse(req, ResourceBody)
             props = validate_properties(model, body.properties)
@@ -214,7 +228,8 @@ def _versioned_routes(segment: str) -> None:
     blueprint.route(route=f"{WS}/{segment}/{{name}}/versions", methods=["GET"],
                     auth_level=ANONYMOUS)(versions)
     blueprint.route(route=f"{WS}/{segment}/{{name}}/versions/{{version}}",
-                    methods=["GET", "PUT", "DELETE"], auth_level=ANONYMOUS)(version)
+                    methods=["GET", "PUT", "DELETE"],
+                    auth_level=ANONYMOUS)(_deletes(f"{what} version")(version))
 
 
 _versioned_routes("models")
@@ -247,6 +262,7 @@ async def list_batch_endpoints(req: func.HttpRequest) -> func.HttpResponse:
 
 @blueprint.route(route=WS + "/batchEndpoints/{endpoint}", methods=["GET", "PUT", "DELETE"],
                  auth_level=ANONYMOUS)
+@_deletes("batch endpoint")
 async def batch_endpoint(req: func.HttpRequest) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         catalog = _catalog()
@@ -304,6 +320,7 @@ async def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
 
 @blueprint.route(route=WS + "/batchEndpoints/{endpoint}/deployments/{deployment}",
                  methods=["GET", "PUT", "DELETE"], auth_level=ANONYMOUS)
+@_deletes("deployment")
 async def deployment(req: func.HttpRequest) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         catalog = _catalog()
