@@ -70,7 +70,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterato
     sample = next(s for s in generate_sample_documents(root / "samples")
                   if s.expected_error is None)
     container.upload_blob(f"docs/{sample.path.name}", sample.path.read_bytes())
-    host = HostProcess(REPO_ROOT, root / "host", env={"BATCHINFER_DATA_ROOT": str(root)})
+    host = HostProcess(REPO_ROOT, root / "host", env={
+        "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
     host.start()
     endpoint = f"{host.base_url}/api"
     anomaly = AnomalyDetectorClient(endpoint, AzureKeyCredential("k"))

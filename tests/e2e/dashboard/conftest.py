@@ -21,7 +21,7 @@ from batchinfer.models.mvad.synthetic import (
     to_one_table_csv,
 )
 from batchinfer.samples import SampleDoc, generate_sample_documents
-from tests.support.azurite import REPO_ROOT
+from tests.support.azurite import REPO_ROOT, Azurite
 from tests.support.host import HostProcess
 
 API_VERSION = "2024-11-30"
@@ -81,7 +81,8 @@ def _wait_for(predicate: Any, what: str, timeout: float = 180) -> Any:
 
 
 @pytest.fixture(scope="session")
-def jobs_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JobsHost]:
+def jobs_host(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterator[JobsHost]:
+    """One host for the dashboard tests; it may read the session's Azurite (random port)."""
     root = tmp_path_factory.mktemp("dashboard")
     storage = root / "storage"
     (storage / "data").mkdir(parents=True)
@@ -91,7 +92,8 @@ def jobs_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JobsHost]:
     (storage / "data" / "series.csv").write_text(to_one_table_csv(noisy))
     host = HostProcess(REPO_ROOT, root / "host", env={
         "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_LOCAL_ROOTS": str(storage),
-        "BATCHINFER_ITEMS_PER_ACTIVITY": "1"})
+        "BATCHINFER_ITEMS_PER_ACTIVITY": "1",
+        "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
     host.start()
     jobs = JobsHost(host, storage, samples)
     try:

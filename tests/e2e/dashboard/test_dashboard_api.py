@@ -95,8 +95,9 @@ def test_rerun_failed_items_through_the_api_extension_and_the_dashboard(
     assert again.status_code == 202 and again.json()["id"] not in (new_id,
                                                                    jobs_host.document_job)
     missing = requests.post(url.replace(jobs_host.document_job,
-                                        "00000000-0000-0000-0000-000000000000"), timeout=30)
-    assert missing.status_code == 404
+                                        "00000000-0000-0000-0000-000000000000"),
+                            params={"api-version": API_VERSION}, timeout=30)
+    assert missing.status_code == 404, missing.text
 
 
 def test_cancel_and_delete_with_the_dashboard(jobs_host: JobsHost) -> None:
