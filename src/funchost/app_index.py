@@ -69,7 +69,8 @@ class FunctionSpec:
         """Non-trigger IN bindings (only the durable client is supported besides triggers)."""
         return [
             b for b in self.bindings
-            if b.get("direction") == "IN" and b is not self.trigger and b.get("type") != self.trigger_type
+            if b.get("direction") == "IN" and b is not self.trigger
+            and b.get("type") != self.trigger_type
         ]
 
 
@@ -130,7 +131,8 @@ def index_app(module: Any) -> list[FunctionSpec]:
         trigger = function.get_trigger()
         bindings = [_binding_dict(b) for b in function.get_bindings()]
         trigger_dict = next(
-            (b for b in bindings if b.get("type") == trigger.type and b.get("name") == trigger.name),
+            (b for b in bindings
+             if b.get("type") == trigger.type and b.get("name") == trigger.name),
             _binding_dict(trigger),
         )
         user_function = function.get_user_function()
@@ -147,7 +149,8 @@ def index_app(module: Any) -> list[FunctionSpec]:
             is_async=inspect.iscoroutinefunction(user_function),
             parameters=parameters,
         )
-        if spec.trigger_type in ("orchestrationTrigger", "entityTrigger") and spec.trigger_param != "context":
+        durable = spec.trigger_type in ("orchestrationTrigger", "entityTrigger")
+        if durable and spec.trigger_param != "context":
             log.warning(
                 "Function %s names its %s parameter %r; the Azure Functions worker can only index "
                 "it when the parameter is named 'context'.", name, spec.trigger_type,

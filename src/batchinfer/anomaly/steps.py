@@ -364,7 +364,7 @@ def series_from_variables(variables: list[dict[str, Any]]) -> MultivariateSeries
     parsed = [parse_timestamps(v["timestamps"], v["variable"]) for v in variables]
     union = np.unique(np.concatenate(parsed))
     values = np.full((len(union), len(names)), np.nan, dtype=np.float32)
-    for column, (stamps, item) in enumerate(zip(parsed, variables)):
+    for column, (stamps, item) in enumerate(zip(parsed, variables, strict=False)):
         if len(np.unique(stamps)) != len(stamps):
             raise MvadDataError("DuplicatedTimestamps",
                                 f"Variable '{item['variable']}' repeats a timestamp.")

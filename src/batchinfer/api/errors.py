@@ -63,7 +63,8 @@ def parse_json_body(req: func.HttpRequest) -> Any:
         raise bad_request("The request body is nested too deeply.", "InvalidJson") from None
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> func.HttpResponse:
+def json_response(status: int, body: Any,
+                  headers: dict[str, str] | None = None) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(body), status_code=status, headers=headers,
                              mimetype="application/json")
 

@@ -234,7 +234,7 @@ def _prediction_metrics(pipeline: Any, frame: Any, y: np.ndarray, task: str,
     predicted = pipeline.predict(frame)
     if task == "regression":
         residuals = [{"actual": float(a), "predicted": float(p)}
-                     for a, p in zip(y[:200], predicted[:200])]
+                     for a, p in zip(y[:200], predicted[:200], strict=False)]
         scores = {"r2": float(skm.r2_score(y, predicted)) if len(y) > 1 else 0.0,
                   "rmse": float(np.sqrt(skm.mean_squared_error(y, predicted))),
                   "mae": float(skm.mean_absolute_error(y, predicted))}

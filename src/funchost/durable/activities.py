@@ -158,7 +158,7 @@ class ActivityRunner:
                 self._running[me] = (item, time.monotonic())
             try:
                 event = self._execute(item, loop)
-            except BaseException as exc:  # noqa: BLE001 - a slot must never die with its task
+            except BaseException as exc:  # a slot must never die with its task
                 event = self._failure(item, exc)
             with self._lock:
                 if me in self._abandoned:  # timed out: its failure is recorded, a new thread
@@ -186,7 +186,7 @@ class ActivityRunner:
             result = self._invoker.invoke_in_thread(spec, {spec.trigger_param: value}, loop)
             encoded = self._converter.encode(result, expected_type=None).value
             return h.task_completed(h.utcnow(), item.task_id, encoded)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit from a library is a failure too
+        except BaseException as exc:  # SystemExit from a library is a failure too
             return self._failure(item, exc, spec.name)
 
     @staticmethod

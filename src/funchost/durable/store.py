@@ -277,7 +277,8 @@ class DurableStore:
             clauses.append("(created_time, instance_id) > (?, ?)")
             args.extend(after)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT {_INSTANCE_COLUMNS} FROM instances {where} ORDER BY created_time, instance_id"
+        sql = (f"SELECT {_INSTANCE_COLUMNS} FROM instances {where}"
+               " ORDER BY created_time, instance_id")
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
@@ -361,7 +362,9 @@ class DurableStore:
         return [InboxEvent(r[0], r[1], r[2], json.loads(r[3])) for r in cur.fetchall()]
 
     # ---------------------------------------------------------------------------- work items
-    def add_work_items(self, items: Sequence[tuple[str, str, int, str, str, str | None]]) -> list[int]:
+    def add_work_items(
+        self, items: Sequence[tuple[str, str, int, str, str, str | None]]
+    ) -> list[int]:
         """Insert (instance, execution, task id, kind, name, input) rows; return their seqs."""
         if _RETURNING:
             seqs: list[int] = []

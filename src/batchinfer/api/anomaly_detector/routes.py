@@ -259,8 +259,8 @@ async def detect_batch(req: func.HttpRequest,
         result_id = str(uuid.uuid4())
         setup = {"dataSource": redacted, "topContributorCount": request.topContributorCount,
                  "startTime": request.startTime, "endTime": request.endTime}
-        summary = {"status": MvadStatus.CREATED, "errors": [], "variableStates": [], "setupInfo": setup,
-                   "modelId": model_id}
+        summary = {"status": MvadStatus.CREATED, "errors": [], "variableStates": [],
+                   "setupInfo": setup, "modelId": model_id}
         job = steps.detect_job_id(result_id)
         await asyncio.to_thread(services.job_store.save_document, job, "summary.json", summary)
         await asyncio.to_thread(services.job_store.save_document, job, "request.json",

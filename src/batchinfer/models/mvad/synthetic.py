@@ -131,7 +131,7 @@ def to_one_table_csv(series: MultivariateSeries) -> str:
     header = ",".join(("timestamp", *series.variables))
     stamps = format_timestamps(series.timestamps)
     rows = [",".join((ts, *(repr(float(v)) for v in row)))
-            for ts, row in zip(stamps, series.values)]
+            for ts, row in zip(stamps, series.values, strict=False)]
     return "\n".join((header, *rows)) + "\n"
 
 
@@ -148,4 +148,4 @@ def write_one_table_csv(series: MultivariateSeries, path: str, block: int = 50_0
             np.savetxt(buffer, series.values[lo:lo + block], fmt="%.7g", delimiter=",")
             stamps = format_timestamps(series.timestamps[lo:lo + block])
             lines = buffer.getvalue().splitlines()
-            handle.write("".join(f"{ts},{line}\n" for ts, line in zip(stamps, lines)))
+            handle.write("".join(f"{ts},{line}\n" for ts, line in zip(stamps, lines, strict=False)))
