@@ -75,7 +75,9 @@ class FunctionSpec:
 
 
 def _binding_dict(binding: Any) -> dict[str, Any]:
-    return json.loads(json.dumps(binding.get_dict_repr(), cls=StringifyEnumJsonEncoder))
+    plain: dict[str, Any] = json.loads(
+        json.dumps(binding.get_dict_repr(), cls=StringifyEnumJsonEncoder))
+    return plain
 
 
 def _find_register(module: Any) -> func.FunctionRegister:
@@ -125,10 +127,12 @@ def index_app(module: Any) -> list[FunctionSpec]:
     seen: set[str] = set()
     for function in functions:
         name = function.get_function_name()
+        trigger = function.get_trigger()
+        if name is None or trigger is None:  # the SDK's indexing sets both; say so if not
+            raise AppIndexError(f"A function has no name or no trigger: {function!r}")
         if name.lower() in seen:
             raise AppIndexError(f"Two functions are named {name!r}; names must be unique.")
         seen.add(name.lower())
-        trigger = function.get_trigger()
         bindings = [_binding_dict(b) for b in function.get_bindings()]
         trigger_dict = next(
             (b for b in bindings

@@ -144,7 +144,8 @@ def model_state(model: TrainedModel) -> dict[str, list[Any]]:
 
 # ================================================================================= detection
 def load_summary(services: Services, result_id: str) -> dict[str, Any]:
-    summary = services.job_store.load_document(detect_job_id(result_id), "summary.json")
+    summary: dict[str, Any] | None = services.job_store.load_document(
+        detect_job_id(result_id), "summary.json")
     if summary is None:
         raise LookupError(result_id)
     return summary
@@ -288,6 +289,8 @@ def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
     except BlobNotFoundError:
         pass
     plan = services.job_store.load_document(job, "plan.json")
+    if plan is None:  # written before any chunk is scheduled; gone only if the job was purged
+        raise LookupError(f"{job}/plan.json")
     summary = load_summary(services, result_id)
     model_id = summary["modelId"]
     model = services.models.load_model(model_id, MODEL_VERSION)

@@ -12,7 +12,7 @@ Rows must arrive in time order (as the service's data does); unsorted data raise
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,12 +90,12 @@ def _fast_block(header: str, block: list[str]) -> MultivariateSeries | None:
 
 
 def _parsed(header: str, block: list[str], where: str,
-            last: int | None) -> Iterator[MultivariateSeries]:
+            last: int | None) -> Generator[MultivariateSeries, None, int | None]:
     series = _fast_block(header, block) or load_one_table_csv(header + "".join(block), where)
     if last is not None and series.n_timestamps and series.timestamps[0] <= last:
         raise NotStreamable("rows are not in time order")
     yield series
-    return int(series.timestamps[-1]) if series.n_timestamps else last  # type: ignore[misc]
+    return int(series.timestamps[-1]) if series.n_timestamps else last
 
 
 @dataclass
@@ -326,7 +326,7 @@ def stream_prepare(blocks: Iterable[MultivariateSeries], model: TrainedModel,
     return total, states, (span[0], span[-1]) if span else None
 
 
-def _concat(parts: list[MultivariateSeries | None],
+def _concat(parts: Sequence[MultivariateSeries | None],
             variables: tuple[str, ...]) -> MultivariateSeries:
     real = [p for p in parts if p is not None and p.n_timestamps]
     if not real:

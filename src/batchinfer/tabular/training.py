@@ -240,7 +240,8 @@ def _prediction_metrics(pipeline: Any, frame: Any, y: np.ndarray, task: str,
                   "mae": float(skm.mean_absolute_error(y, predicted))}
         return scores, {"n_val": len(y), "task_type": task, "residual_sample": residuals,
                         "residual_sample_truncated": len(y) > 200}
-    labels = list(range(len(classes or [])))
+    classes = classes or []
+    labels = list(range(len(classes)))
     matrix = skm.confusion_matrix(y, predicted, labels=labels)
     precision, recall, _, support = skm.precision_recall_fscore_support(
         y, predicted, labels=labels, zero_division=0)

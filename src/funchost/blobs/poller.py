@@ -161,8 +161,8 @@ class BlobTriggerPoller:
                 await self.poll_once()
             except Exception:
                 log.exception("Blob trigger poll failed")
-            if self._stopping:
-                break
+            if self._stopping:  # stop() may have set it while poll_once() awaited
+                break  # type: ignore[unreachable]  # mypy keeps the narrowing across the await
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
             except TimeoutError:

@@ -52,7 +52,9 @@ class ActivityRunner:
         self._wake_pending = False
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._converter = func.get_binding_registry().get("activityTrigger")
+        # azure.functions leaves get_binding_registry unannotated
+        self._converter = func.get_binding_registry().get(  # type: ignore[no-untyped-call]
+            "activityTrigger")
         self._running: dict[threading.Thread, tuple[WorkItem, float]] = {}
         self._abandoned: set[threading.Thread] = set()
         self._spawned = 0

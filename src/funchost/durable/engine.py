@@ -176,7 +176,7 @@ def _run_handle(handle: Callable[[str], str], context_json: str) -> EpisodeOutco
 
 def _signature(action: dict[str, Any]) -> str:
     """What an action position schedules: its type and target, as nondeterminism checks see it."""
-    kind = action.get("actionType")
+    kind: Any = action.get("actionType")  # JSON from the SDK: an int, or anything if corrupt
     try:
         kind_name = ActionType(kind).name
     except ValueError:

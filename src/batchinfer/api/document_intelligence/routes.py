@@ -108,7 +108,7 @@ def _result_id(req: func.HttpRequest) -> str:
 
 def _repeatability_id(req: func.HttpRequest) -> str | None:
     """The client's retry id: printable ASCII, at most 256 characters, else a 400."""
-    value = req.headers.get("Repeatability-Request-ID")
+    value: str | None = req.headers.get("Repeatability-Request-ID")
     if value is None:
         return None
     if not value or len(value) > 256 or not (value.isascii() and value.isprintable()):

@@ -118,7 +118,7 @@ def _least_correlated(values: np.ndarray, var: int) -> int:
     if values.shape[1] == 1:
         return var
     with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.corrcoef(values.astype(np.float64), rowvar=False)[var]
+        corr = np.asarray(np.corrcoef(values.astype(np.float64), rowvar=False))[var]
     corr = np.abs(np.nan_to_num(corr, nan=0.0))
     corr[var] = np.inf
     return int(np.argmin(corr))
