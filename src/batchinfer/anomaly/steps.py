@@ -46,8 +46,8 @@ from batchinfer.models.mvad.model import TrainedModel
 from batchinfer.models.mvad.results import ChunkScores
 from batchinfer.models.mvad.series import parse_time, parse_timestamps
 from batchinfer.orchestration import instance_ids
-from batchinfer.services import Services
 from batchinfer.storage import BlobNotFoundError, StorageError, UrlNotAllowedError
+from batchinfer.wiring import Services
 
 log = logging.getLogger("batchinfer.anomaly")
 

@@ -111,7 +111,7 @@ def api_base(req: func.HttpRequest, dialect_segment: str) -> str:
     client used (e.g. http://127.0.0.1:7071/api), but only for a Host the service answers to
     (`BATCHINFER_ALLOWED_HOSTS`): a forged Host header must not become a link clients follow
     with their keys."""
-    from batchinfer.services import get_services
+    from batchinfer.wiring import get_services
 
     settings = get_services().settings
     if settings.public_base_url:

@@ -55,8 +55,8 @@ from batchinfer.orchestration.instance_ids import (
 )
 from batchinfer.orchestration.names import MVAD_DETECT, MVAD_TRAIN
 from batchinfer.orchestration.sdk_client import SdkDurableClient
-from batchinfer.services import Services, get_services
 from batchinfer.storage import UrlNotAllowedError
+from batchinfer.wiring import Services, get_services
 
 log = logging.getLogger("batchinfer.api.anomalydetector")
 blueprint = df.Blueprint()

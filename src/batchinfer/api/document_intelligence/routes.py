@@ -50,7 +50,7 @@ from batchinfer.orchestration.instance_ids import (
     result_id_of,
 )
 from batchinfer.orchestration.sdk_client import SdkDurableClient
-from batchinfer.services import Services, get_services
+from batchinfer.wiring import Services, get_services
 
 log = logging.getLogger("batchinfer.api.documentintelligence")
 blueprint = df.Blueprint()
