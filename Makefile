@@ -31,16 +31,19 @@ demo: $(VENV)/.installed
 	$(PY) -m batchinfer demo --endpoint http://127.0.0.1:$(PORT)/api --data-root $(DATA_DIR)
 
 ## Unit, integration and end-to-end tests (Azurite is installed locally and started by the tests).
-test: $(VENV)/.installed azurite
+## Static checks run first, so CI (.ci/run calls `make test`) fails on a lint or type error too.
+test: $(VENV)/.installed azurite lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 ## Static checks (ruff's rule selection and mypy strict on src/, both set in pyproject.toml).
+## ruff checks the shipped code (src/, function_app.py); tests/ and bench/ are not clean yet.
+## `ruff format` is not enforced yet: adopting it rewrites every file (one dedicated commit).
 .PHONY: lint
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff check src function_app.py
 	$(VENV)/bin/mypy
 
 bench: $(VENV)/.installed

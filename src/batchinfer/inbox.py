@@ -50,8 +50,8 @@ from batchinfer.jobs.model import (
 from batchinfer.orchestration.client import DurableClient
 from batchinfer.orchestration.instance_ids import document_batch_id, inbox_batch_id, inbox_job_id
 from batchinfer.orchestration.names import INBOX_BATCH
-from batchinfer.services import CONFIGURED_INBOX, CONFIGURED_RESULTS, Services
 from batchinfer.storage import validate_blob_name
+from batchinfer.wiring import CONFIGURED_INBOX, CONFIGURED_RESULTS, Services
 
 log = logging.getLogger("batchinfer.inbox")
 

@@ -19,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
                                      description="Embedded Azure Functions + Durable host.")
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("start", help="serve a Python v2-model function app")
-    start.add_argument("--app-dir", default=".", help="folder holding function_app.py and host.json")
+    start.add_argument("--app-dir", default=".",
+                       help="folder holding function_app.py and host.json")
     start.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 7071))
     start.add_argument("--host", default="127.0.0.1", help="address to listen on")
     start.add_argument("--data-dir", default=None,

@@ -69,12 +69,15 @@ class FunctionSpec:
         """Non-trigger IN bindings (only the durable client is supported besides triggers)."""
         return [
             b for b in self.bindings
-            if b.get("direction") == "IN" and b is not self.trigger and b.get("type") != self.trigger_type
+            if b.get("direction") == "IN" and b is not self.trigger
+            and b.get("type") != self.trigger_type
         ]
 
 
 def _binding_dict(binding: Any) -> dict[str, Any]:
-    return json.loads(json.dumps(binding.get_dict_repr(), cls=StringifyEnumJsonEncoder))
+    plain: dict[str, Any] = json.loads(
+        json.dumps(binding.get_dict_repr(), cls=StringifyEnumJsonEncoder))
+    return plain
 
 
 def _find_register(module: Any) -> func.FunctionRegister:
@@ -124,13 +127,16 @@ def index_app(module: Any) -> list[FunctionSpec]:
     seen: set[str] = set()
     for function in functions:
         name = function.get_function_name()
+        trigger = function.get_trigger()
+        if name is None or trigger is None:  # the SDK's indexing sets both; say so if not
+            raise AppIndexError(f"A function has no name or no trigger: {function!r}")
         if name.lower() in seen:
             raise AppIndexError(f"Two functions are named {name!r}; names must be unique.")
         seen.add(name.lower())
-        trigger = function.get_trigger()
         bindings = [_binding_dict(b) for b in function.get_bindings()]
         trigger_dict = next(
-            (b for b in bindings if b.get("type") == trigger.type and b.get("name") == trigger.name),
+            (b for b in bindings
+             if b.get("type") == trigger.type and b.get("name") == trigger.name),
             _binding_dict(trigger),
         )
         user_function = function.get_user_function()
@@ -147,7 +153,8 @@ def index_app(module: Any) -> list[FunctionSpec]:
             is_async=inspect.iscoroutinefunction(user_function),
             parameters=parameters,
         )
-        if spec.trigger_type in ("orchestrationTrigger", "entityTrigger") and spec.trigger_param != "context":
+        durable = spec.trigger_type in ("orchestrationTrigger", "entityTrigger")
+        if durable and spec.trigger_param != "context":
             log.warning(
                 "Function %s names its %s parameter %r; the Azure Functions worker can only index "
                 "it when the parameter is named 'context'.", name, spec.trigger_type,

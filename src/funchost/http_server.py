@@ -34,7 +34,7 @@ from funchost.durable.management import RPC_BASE, WEBHOOK_BASE, ManagementApi
 from funchost.host_secrets import HostSecrets
 from funchost.invoker import Invoker
 from funchost.request_body import BodyBudget, BodyRefused, read_body
-from funchost.routes import RouteTemplate, best_match, compile_route
+from funchost.route_templates import RouteTemplate, best_match, compile_route
 from funchost.settings import HostSettings
 
 log = logging.getLogger("funchost.http")

@@ -26,7 +26,7 @@ class _EnqueueHandler(logging.Handler):
         super().__init__()
         self._records = records
 
-    def createLock(self) -> None:  # noqa: N802 - logging's API
+    def createLock(self) -> None:  # logging's API name
         self.lock = None  # the queue is thread-safe; no handler lock on the hot path
 
     def acquire(self) -> None:

@@ -23,7 +23,7 @@ from batchinfer.jobs.model import DOCUMENT_ANALYSIS, Counts, JobRef, JobSpec, Jo
 from batchinfer.jobs.planning import chunk_slices
 from batchinfer.jobs.store import JobStore
 from batchinfer.models.ocr.errors import InvalidContentError, UnsupportedContentError
-from batchinfer.services import Services, build_services
+from batchinfer.wiring import Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList
 from tests.support.azurite import DEV_ACCOUNT, DEV_KEY, Azurite

@@ -11,7 +11,7 @@ from batchinfer.inference.registry import ModelRegistry
 from batchinfer.models.mvad import detect, load_one_table_csv, train
 from batchinfer.models.mvad.series import format_timestamps
 from batchinfer.models.mvad.synthetic import make_correlated_series, to_one_table_csv
-from batchinfer.services import Services, build_services
+from batchinfer.wiring import Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from batchinfer.jobs import service
 from batchinfer.jobs.cleanup import sweep_temp_files
-from batchinfer.services import Services
+from batchinfer.wiring import Services
 from tests.support.durable import FakeDurableClient, instance
 from tests.unit.test_jobs_service import _spec, services  # noqa: F401
 

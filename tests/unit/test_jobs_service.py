@@ -13,7 +13,7 @@ from batchinfer.inference.registry import ModelRegistry
 from batchinfer.jobs import service
 from batchinfer.jobs.model import DOCUMENT_ANALYSIS, ItemError, JobReport, JobSpec, JobStatus
 from batchinfer.orchestration.names import BATCH_JOB, CANCEL_EVENT
-from batchinfer.services import Services, build_services
+from batchinfer.wiring import Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList
 from batchinfer.storage.local import LocalFolderStore

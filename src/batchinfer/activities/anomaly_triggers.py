@@ -6,7 +6,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from batchinfer.anomaly import steps
-from batchinfer.services import get_services
+from batchinfer.wiring import get_services
 
 blueprint = df.Blueprint()
 

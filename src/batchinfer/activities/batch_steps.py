@@ -1,7 +1,7 @@
 """The three steps of a batch job as plain functions: plan, run a chunk, finalize.
 
 Each takes `Services` (ports) and plain data, so tests call them directly; the activity
-triggers in `activities/triggers.py` only adapt JSON in and out. Item failures are outcomes;
+triggers in `activities/batch_triggers.py` only adapt JSON in and out. Item failures are outcomes;
 only infrastructure failures (the job store itself unreachable) raise, and those are retried.
 """
 from __future__ import annotations
@@ -31,7 +31,6 @@ from batchinfer.jobs.model import (
 from batchinfer.jobs.origin import save_origin
 from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
 from batchinfer.models.ocr.options import AnalyzeOptions
-from batchinfer.services import Services
 from batchinfer.storage import (
     BlobStore,
     InvalidPathError,
@@ -40,6 +39,7 @@ from batchinfer.storage import (
     report_url,
     validate_blob_name,
 )
+from batchinfer.wiring import Services
 
 log = logging.getLogger("batchinfer.jobs")
 

@@ -59,8 +59,8 @@ def analyze_document(*, source: BlobStore, results: BlobStore, pipeline: Analyze
     except BlobExistsError:
         return ItemOutcome(name, ItemStatus.SKIPPED, error=output_exists(result_name))
     except DocumentError as exc:
-        return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(exc.code, exc.message, exc.inner_code,
-                                                           exc.inner_message))
+        error = ItemError(exc.code, exc.message, exc.inner_code, exc.inner_message)
+        return ItemOutcome(name, ItemStatus.FAILED, error=error)
     except BlobTooLargeError as exc:
         return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
             "InvalidContentLength", "The document is larger than 500 MB.", exc.code, exc.message))

@@ -8,7 +8,7 @@ import azure.durable_functions as df
 
 from batchinfer.endpoints import steps
 from batchinfer.jobs.model import ItemError, JobRef
-from batchinfer.services import get_services
+from batchinfer.wiring import get_services
 
 blueprint = df.Blueprint()
 

@@ -7,7 +7,7 @@ import azure.durable_functions as df
 
 from batchinfer import inbox
 from batchinfer.orchestration.names import PUBLISH_INBOX_REPORT
-from batchinfer.services import get_services
+from batchinfer.wiring import get_services
 
 blueprint = df.Blueprint()
 

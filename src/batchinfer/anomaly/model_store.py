@@ -39,7 +39,9 @@ class ModelStore:
 
     def load_record(self, model_id: str) -> dict[str, Any] | None:
         try:
-            return json.loads(self._store.read_blob(name=f"mvad/{model_id}/model.json"))
+            record: dict[str, Any] = json.loads(
+                self._store.read_blob(name=f"mvad/{model_id}/model.json"))
+            return record
         except BlobNotFoundError:
             return None
 

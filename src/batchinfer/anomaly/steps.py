@@ -46,8 +46,8 @@ from batchinfer.models.mvad.model import TrainedModel
 from batchinfer.models.mvad.results import ChunkScores
 from batchinfer.models.mvad.series import parse_time, parse_timestamps
 from batchinfer.orchestration import instance_ids
-from batchinfer.services import Services
 from batchinfer.storage import BlobNotFoundError, StorageError, UrlNotAllowedError
+from batchinfer.wiring import Services
 
 log = logging.getLogger("batchinfer.anomaly")
 
@@ -144,7 +144,8 @@ def model_state(model: TrainedModel) -> dict[str, list[Any]]:
 
 # ================================================================================= detection
 def load_summary(services: Services, result_id: str) -> dict[str, Any]:
-    summary = services.job_store.load_document(detect_job_id(result_id), "summary.json")
+    summary: dict[str, Any] | None = services.job_store.load_document(
+        detect_job_id(result_id), "summary.json")
     if summary is None:
         raise LookupError(result_id)
     return summary
@@ -288,6 +289,8 @@ def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
     except BlobNotFoundError:
         pass
     plan = services.job_store.load_document(job, "plan.json")
+    if plan is None:  # written before any chunk is scheduled; gone only if the job was purged
+        raise LookupError(f"{job}/plan.json")
     summary = load_summary(services, result_id)
     model_id = summary["modelId"]
     model = services.models.load_model(model_id, MODEL_VERSION)
@@ -364,7 +367,7 @@ def series_from_variables(variables: list[dict[str, Any]]) -> MultivariateSeries
     parsed = [parse_timestamps(v["timestamps"], v["variable"]) for v in variables]
     union = np.unique(np.concatenate(parsed))
     values = np.full((len(union), len(names)), np.nan, dtype=np.float32)
-    for column, (stamps, item) in enumerate(zip(parsed, variables)):
+    for column, (stamps, item) in enumerate(zip(parsed, variables, strict=False)):
         if len(np.unique(stamps)) != len(stamps):
             raise MvadDataError("DuplicatedTimestamps",
                                 f"Variable '{item['variable']}' repeats a timestamp.")

@@ -12,7 +12,7 @@ Rows must arrive in time order (as the service's data does); unsorted data raise
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +72,8 @@ def _fast_block(header: str, block: list[str]) -> MultivariateSeries | None:
         heads.append(head.strip())
         tails.append(tail)
     width = len(names) - 1
-    values = np.fromstring(",".join(t.strip() for t in tails), sep=",", dtype=np.float64)  # noqa: NPY201 - text mode, not deprecated
+    # np.fromstring in text mode (sep=",") is not the deprecated binary mode
+    values = np.fromstring(",".join(t.strip() for t in tails), sep=",", dtype=np.float64)
     if values.size != len(block) * width:
         return None
     with np.errstate(over="ignore"):
@@ -89,12 +90,12 @@ def _fast_block(header: str, block: list[str]) -> MultivariateSeries | None:
 
 
 def _parsed(header: str, block: list[str], where: str,
-            last: int | None) -> Iterator[MultivariateSeries]:
+            last: int | None) -> Generator[MultivariateSeries, None, int | None]:
     series = _fast_block(header, block) or load_one_table_csv(header + "".join(block), where)
     if last is not None and series.n_timestamps and series.timestamps[0] <= last:
         raise NotStreamable("rows are not in time order")
     yield series
-    return int(series.timestamps[-1]) if series.n_timestamps else last  # type: ignore[misc]
+    return int(series.timestamps[-1]) if series.n_timestamps else last
 
 
 @dataclass
@@ -154,7 +155,7 @@ class StreamingAligner:
             raise MvadDataError("NotEnoughData", "No timestamp has a value for every variable "
                                 "(alignMode Inner)." if self.align_mode == "Inner"
                                 else "The data is empty.")
-        empty = [v for v, c in zip(self.variables, self._count) if c == 0]
+        empty = [v for v, c in zip(self.variables, self._count, strict=False) if c == 0]
         if empty:
             raise MvadDataError("NotEnoughData", f"Variable(s) with no values in the range: "
                                 f"{', '.join(empty[:10])}.")
@@ -164,7 +165,7 @@ class StreamingAligner:
                  "firstTimestamp": format_timestamp(first) if count else None,
                  "lastTimestamp": format_timestamp(last) if count else None}
                 for name, count, first, last in zip(self.variables, self._count,
-                                                    self._first_ts, self._last_ts)]
+                                                    self._first_ts, self._last_ts, strict=False)]
 
     # ------------------------------------------------------------------------------ internals
     def _account(self, ts: np.ndarray, observed: np.ndarray, values: np.ndarray) -> None:
@@ -191,9 +192,7 @@ class StreamingAligner:
         if not len(ts):
             return
         observed = ~np.isnan(values)
-        if final:
-            close = len(ts)
-        elif self.fill_na_method in ("Zero", "Fixed"):
+        if final or self.fill_na_method in ("Zero", "Fixed"):
             close = len(ts)
         else:
             # rows up to the last row at which every variable is still observed later on
@@ -327,7 +326,8 @@ def stream_prepare(blocks: Iterable[MultivariateSeries], model: TrainedModel,
     return total, states, (span[0], span[-1]) if span else None
 
 
-def _concat(parts: list[MultivariateSeries | None], variables: tuple[str, ...]) -> MultivariateSeries:
+def _concat(parts: Sequence[MultivariateSeries | None],
+            variables: tuple[str, ...]) -> MultivariateSeries:
     real = [p for p in parts if p is not None and p.n_timestamps]
     if not real:
         return MultivariateSeries(np.zeros(0, dtype=np.int64), variables,

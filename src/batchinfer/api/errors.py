@@ -63,7 +63,8 @@ def parse_json_body(req: func.HttpRequest) -> Any:
         raise bad_request("The request body is nested too deeply.", "InvalidJson") from None
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> func.HttpResponse:
+def json_response(status: int, body: Any,
+                  headers: dict[str, str] | None = None) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(body), status_code=status, headers=headers,
                              mimetype="application/json")
 
@@ -110,7 +111,7 @@ def api_base(req: func.HttpRequest, dialect_segment: str) -> str:
     client used (e.g. http://127.0.0.1:7071/api), but only for a Host the service answers to
     (`BATCHINFER_ALLOWED_HOSTS`): a forged Host header must not become a link clients follow
     with their keys."""
-    from batchinfer.services import get_services
+    from batchinfer.wiring import get_services
 
     settings = get_services().settings
     if settings.public_base_url:

@@ -25,7 +25,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     """
     from batchinfer.api.auth import require_api_key
     from batchinfer.api.errors import ApiError
-    from batchinfer.services import get_services
+    from batchinfer.wiring import get_services
 
     try:
         require_api_key(req, get_services().settings.api_keys)

@@ -33,7 +33,6 @@ from batchinfer.jobs.model import (
 )
 from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
 from batchinfer.orchestration.names import STOPPED
-from batchinfer.services import Services
 from batchinfer.storage import (
     BlobExistsError,
     BlobNotFoundError,
@@ -41,6 +40,7 @@ from batchinfer.storage import (
     StorageError,
     validate_blob_name,
 )
+from batchinfer.wiring import Services
 
 log = logging.getLogger("batchinfer.endpoints")
 

@@ -8,7 +8,7 @@ from batchinfer.endpoints.workspace import WorkspaceStore
 from batchinfer.storage.local import LocalFolderStore
 
 if TYPE_CHECKING:
-    from batchinfer.services import Services
+    from batchinfer.wiring import Services
 
 
 def workspace_folder(services: Services):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from batchinfer.jobs.model import DOCUMENT_ANALYSIS, ITEMS_OPTION, JobSpec, JobS
 from batchinfer.jobs.origin import load_origin
 from batchinfer.orchestration.client import DurableClient
 from batchinfer.orchestration.instance_ids import document_batch_id
-from batchinfer.services import CONFIGURED_CONTAINERS, Services
+from batchinfer.wiring import CONFIGURED_CONTAINERS, Services
 
 
 class RerunRefused(Exception):

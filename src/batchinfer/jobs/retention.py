@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
 from batchinfer.orchestration.client import DurableClient, InstanceStatus
-from batchinfer.services import Services
+from batchinfer.wiring import Services
 
 __all__ = ["SWEEP_INTERVAL_SECONDS", "expired", "sweep_expired"]
 

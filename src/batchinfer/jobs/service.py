@@ -28,7 +28,7 @@ from batchinfer.jobs.retention import SWEEP_INTERVAL_SECONDS, sweep_expired
 from batchinfer.orchestration.client import DurableClient, InstanceStatus, RuntimeStatus
 from batchinfer.orchestration.instance_ids import shard_prefix
 from batchinfer.orchestration.names import BATCH_JOB, CANCEL_EVENT
-from batchinfer.services import Services
+from batchinfer.wiring import Services
 
 __all__ = [
     "SWEEP_INTERVAL_SECONDS",

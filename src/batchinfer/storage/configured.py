@@ -15,7 +15,7 @@ no secret at all, so they get their credentials here:
   `DefaultAzureCredential`).
 
 Nothing here consults the allow-list: these locations are not chosen by users, and jobs refer to
-them only through `ConfiguredContainer` references built by the service (see `services.py`).
+them only through `ConfiguredContainer` references built by the service (see `wiring.py`).
 The Azure SDK stays in `azure_blob.py`; setting values never appear in errors.
 """
 from __future__ import annotations

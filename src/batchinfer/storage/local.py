@@ -236,7 +236,7 @@ def remove_stale_temp_files(root: Path, before: float) -> int:
     time): what a killed process left behind mid-write. Newer ones may be in flight. Links are
     not followed. Returns how many were removed."""
     removed = 0
-    for folder, dirs, files in os.walk(root, followlinks=False):
+    for folder, _dirs, files in os.walk(root, followlinks=False):
         for name in files:
             if not name.startswith(TEMP_PREFIX):
                 continue

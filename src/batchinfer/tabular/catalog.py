@@ -152,7 +152,8 @@ class Catalog:
     def model_view(self, record: dict[str, Any]) -> dict[str, Any]:
         versions = self.model_versions(record["id"])
         ready = [v for v in versions if v["status"] == "ready"]
-        current = (ready or versions or [None])[-1]
+        chosen = ready or versions
+        current = chosen[-1] if chosen else None
         view = public(record)
         if current is not None:
             view["status"] = current["status"]

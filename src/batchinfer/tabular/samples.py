@@ -56,6 +56,8 @@ def prepare_sample(data_root: Path) -> SampleTabular:
     if steps.ingest(catalog, job["id"]) != "succeeded":
         raise RuntimeError(f"sample ingest failed: {catalog.job(job['id'])}")
     ready = catalog.dataset_version(version["id"])
+    if ready is None:
+        raise RuntimeError(f"sample dataset version {version['id']} vanished after ingest")
     model = catalog.new_model("prediction", "churned", dataset)
     request = {"model_type": "prediction", "label_column": "churned", "input_columns": None,
                "params": None, "training_mode": "fast"}

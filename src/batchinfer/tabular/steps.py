@@ -112,7 +112,9 @@ def train_version(catalog: Catalog, job_id: str) -> str:
 
 # ----------------------------------------------------------------------------- infer-batch
 def load_meta(catalog: Catalog, version: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(catalog.store.get_bytes(catalog.model_file(version, "meta.json")))
+    meta: dict[str, Any] = json.loads(
+        catalog.store.get_bytes(catalog.model_file(version, "meta.json")))
+    return meta
 
 
 def model_session(catalog: Catalog, version: dict[str, Any]) -> Any:

@@ -40,7 +40,8 @@ class TabularStore:
 
     def load(self, name: str) -> dict[str, Any] | None:
         try:
-            return json.loads(self._store.read_blob(name=name))
+            record: dict[str, Any] = json.loads(self._store.read_blob(name=name))
+            return record
         except BlobNotFoundError:
             return None
 

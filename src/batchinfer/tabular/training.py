@@ -234,13 +234,14 @@ def _prediction_metrics(pipeline: Any, frame: Any, y: np.ndarray, task: str,
     predicted = pipeline.predict(frame)
     if task == "regression":
         residuals = [{"actual": float(a), "predicted": float(p)}
-                     for a, p in zip(y[:200], predicted[:200])]
+                     for a, p in zip(y[:200], predicted[:200], strict=False)]
         scores = {"r2": float(skm.r2_score(y, predicted)) if len(y) > 1 else 0.0,
                   "rmse": float(np.sqrt(skm.mean_squared_error(y, predicted))),
                   "mae": float(skm.mean_absolute_error(y, predicted))}
         return scores, {"n_val": len(y), "task_type": task, "residual_sample": residuals,
                         "residual_sample_truncated": len(y) > 200}
-    labels = list(range(len(classes or [])))
+    classes = classes or []
+    labels = list(range(len(classes)))
     matrix = skm.confusion_matrix(y, predicted, labels=labels)
     precision, recall, _, support = skm.precision_recall_fscore_support(
         y, predicted, labels=labels, zero_division=0)

@@ -1,9 +1,9 @@
-"""The process-wide catalog, built from the app settings (as `services.get_services`)."""
+"""The process-wide catalog, built from the app settings (as `batchinfer.wiring.get_services`)."""
 from __future__ import annotations
 
-from batchinfer.services import get_services
 from batchinfer.tabular.catalog import Catalog
 from batchinfer.tabular.store import tabular_store
+from batchinfer.wiring import get_services
 
 
 def get_catalog() -> Catalog:

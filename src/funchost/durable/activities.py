@@ -52,7 +52,9 @@ class ActivityRunner:
         self._wake_pending = False
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._converter = func.get_binding_registry().get("activityTrigger")
+        # azure.functions leaves get_binding_registry unannotated
+        self._converter = func.get_binding_registry().get(  # type: ignore[no-untyped-call]
+            "activityTrigger")
         self._running: dict[threading.Thread, tuple[WorkItem, float]] = {}
         self._abandoned: set[threading.Thread] = set()
         self._spawned = 0
@@ -158,7 +160,7 @@ class ActivityRunner:
                 self._running[me] = (item, time.monotonic())
             try:
                 event = self._execute(item, loop)
-            except BaseException as exc:  # noqa: BLE001 - a slot must never die with its task
+            except BaseException as exc:  # a slot must never die with its task
                 event = self._failure(item, exc)
             with self._lock:
                 if me in self._abandoned:  # timed out: its failure is recorded, a new thread
@@ -186,7 +188,7 @@ class ActivityRunner:
             result = self._invoker.invoke_in_thread(spec, {spec.trigger_param: value}, loop)
             encoded = self._converter.encode(result, expected_type=None).value
             return h.task_completed(h.utcnow(), item.task_id, encoded)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit from a library is a failure too
+        except BaseException as exc:  # SystemExit from a library is a failure too
             return self._failure(item, exc, spec.name)
 
     @staticmethod

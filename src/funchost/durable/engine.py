@@ -28,11 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-
 from funchost.app_index import FunctionSpec
 from funchost.durable import history as h
 from funchost.durable import sdk_speedups
-from funchost.durable.activities import ActivityRunner, Completion
 from funchost.durable.actions import (
     ACTIVITY_TYPES,
     ID_CONSUMING,
@@ -41,6 +39,7 @@ from funchost.durable.actions import (
     ActionType,
     flatten_actions,
 )
+from funchost.durable.activities import ActivityRunner, Completion
 from funchost.durable.entities import EntityDispatcher, parse_entity_instance
 from funchost.durable.store import (
     DurableStore,
@@ -177,7 +176,7 @@ def _run_handle(handle: Callable[[str], str], context_json: str) -> EpisodeOutco
 
 def _signature(action: dict[str, Any]) -> str:
     """What an action position schedules: its type and target, as nondeterminism checks see it."""
-    kind = action.get("actionType")
+    kind: Any = action.get("actionType")  # JSON from the SDK: an int, or anything if corrupt
     try:
         kind_name = ActionType(kind).name
     except ValueError:
@@ -590,9 +589,12 @@ class DurableEngine:
             change()
         except StoreError as exc:
             self._store_failed(inst, exc)
-            raise DurableError(503, f"The durable store could not record the change: {exc}")
+            raise DurableError(
+                503, f"The durable store could not record the change: {exc}") from exc
 
-    def _select_events(self, inst: ActiveInstance) -> tuple[list[dict[str, Any]], list[int], str | None]:
+    def _select_events(
+        self, inst: ActiveInstance
+    ) -> tuple[list[dict[str, Any]], list[int], str | None]:
         """Pick this episode's events: valid ones in order, stopping after one retry event.
 
         Returns the events, the inbox seqs consumed (delivered or dropped), and the kind of the
@@ -616,7 +618,8 @@ class DurableEngine:
                     continue  # a duplicate or stale completion: applying it would stall the SDK
                 del state.open_tasks[task_id]
                 events.append(event)
-                failed = kind in (h.EventType.TaskFailed, h.EventType.SubOrchestrationInstanceFailed)
+                failed = kind in (h.EventType.TaskFailed,
+                                  h.EventType.SubOrchestrationInstanceFailed)
                 if failed and task_id in state.retry_attempts:
                     retry_kind = "failure"
                     break
@@ -676,7 +679,7 @@ class DurableEngine:
         # Azure schedules an episode's actions before it looks at completion, so a signal sent
         # in the same episode as `return`, continue-as-new or an exception is still delivered.
         problem = self._schedule_new_actions(inst, actions, commit, now)
-        if outcome.error is not None or problem is None and state.get("isDone"):
+        if outcome.error is not None or (problem is None and state.get("isDone")):
             self._complete_final_episode(inst, state, outcome.error, actions, commit,
                                          outcome.traceback)
             return
@@ -912,7 +915,7 @@ class DurableEngine:
         inst.inbox = [e for e in inst.inbox if e.seq not in consumed]
         self._runner.submit_many([
             WorkItem(seq, row.instance_id, row.execution_id, task_id, kind, name, payload)
-            for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work)])
+            for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work, strict=False)])
         for timer_id, fire_at in commit.timers:
             self._arm_timer(row.instance_id, row.execution_id, timer_id, fire_at)
         for timer_id in commit.cancel_timers:
@@ -954,7 +957,7 @@ class DurableEngine:
     def _start_side_effects(self, commit: _Commit,
                             written: tuple[list[int], list[InboxEvent]]) -> None:
         child_seqs, delivered = written
-        for seq, (child, started) in zip(child_seqs, commit.children):
+        for seq, (child, started) in zip(child_seqs, commit.children, strict=False):
             child_inst = ActiveInstance(row=child, history=[], state=EngineState())
             child_inst.inbox.append(InboxEvent(seq, child.instance_id, child.execution_id,
                                                started))
@@ -1083,7 +1086,8 @@ class DurableEngine:
                 fresh = [(item, event) for item, event in batch if item.seq in taken]
                 seqs = self.store.add_inbox_events(
                     [(item.instance_id, item.execution_id, event) for item, event in fresh])
-                delivered = [(seq, item, event) for seq, (item, event) in zip(seqs, fresh)]
+                delivered = [(seq, item, event)
+                             for seq, (item, event) in zip(seqs, fresh, strict=False)]
         except StoreError as exc:
             self._completion_failures += 1
             if self._completion_failures >= STORE_GIVE_UP_AFTER:

@@ -133,7 +133,7 @@ class EntityDispatcher:
         with self._store.transaction():
             self._store.put_entity(name, key, exists, state, h.iso_timestamp(now))
             self._store.delete_entity_ops([seq for seq, _ in ops])
-            for (_, op), result in zip(ops, results):
+            for (_, op), result in zip(ops, results, strict=False):
                 if op.is_signal or not op.reply_instance or not op.request_id:
                     continue
                 if not self._accepts(op.reply_instance):
@@ -157,7 +157,7 @@ class EntityDispatcher:
                         results: list[dict[str, Any]]) -> None:
         """One line per operation, as the Functions host logs an entity's operations."""
         spec_name = self._specs[name].name if name in self._specs else name
-        for (_, op), result in zip(ops, results):
+        for (_, op), result in zip(ops, results, strict=False):
             if result.get("isError"):
                 log.error("Executed 'Functions.%s' (Failed, operation '%s' on @%s@%s): %s",
                           spec_name, op.operation, name, key, result.get("result"))

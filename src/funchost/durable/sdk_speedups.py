@@ -24,11 +24,12 @@ def parse_history_timestamp(text: Any, *args: Any, **kwargs: Any) -> datetime:
             moment = None
         if moment is not None and moment.tzinfo is not None:
             return moment
-    return dateutil_parse(text, *args, **kwargs)
+    parsed: datetime = dateutil_parse(text, *args, **kwargs)
+    return parsed
 
 
 def install() -> None:
     """Point the SDK's HistoryEvent module at the fast parser (idempotent)."""
     from azure.durable_functions.models.history import HistoryEvent as history_event_module
 
-    history_event_module.dt_parse = parse_history_timestamp  # type: ignore[attr-defined]
+    history_event_module.dt_parse = parse_history_timestamp

@@ -277,7 +277,8 @@ class DurableStore:
             clauses.append("(created_time, instance_id) > (?, ?)")
             args.extend(after)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT {_INSTANCE_COLUMNS} FROM instances {where} ORDER BY created_time, instance_id"
+        sql = (f"SELECT {_INSTANCE_COLUMNS} FROM instances {where}"
+               " ORDER BY created_time, instance_id")
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
@@ -361,7 +362,9 @@ class DurableStore:
         return [InboxEvent(r[0], r[1], r[2], json.loads(r[3])) for r in cur.fetchall()]
 
     # ---------------------------------------------------------------------------- work items
-    def add_work_items(self, items: Sequence[tuple[str, str, int, str, str, str | None]]) -> list[int]:
+    def add_work_items(
+        self, items: Sequence[tuple[str, str, int, str, str, str | None]]
+    ) -> list[int]:
         """Insert (instance, execution, task id, kind, name, input) rows; return their seqs."""
         if _RETURNING:
             seqs: list[int] = []
@@ -459,7 +462,7 @@ class DurableStore:
 
     def load_timers(self) -> list[tuple[str, str, int, str]]:
         cur = self._conn.execute("SELECT instance_id, execution_id, timer_id, fire_at FROM timers")
-        return [tuple(r) for r in cur.fetchall()]  # type: ignore[misc]
+        return [tuple(r) for r in cur.fetchall()]
 
     # ------------------------------------------------------------------------------ entities
     def get_entity(self, name: str, key: str) -> tuple[bool, str | None]:
@@ -477,7 +480,8 @@ class DurableStore:
     def list_entities(self, name: str | None, *, after: tuple[str, str] | None,
                       limit: int | None) -> list[tuple[str, str, str | None, str | None]]:
         """Existing entities (name, key, state, last operation time) in (name, key) order."""
-        clauses, args = ["present = 1"], []  # type: ignore[var-annotated]
+        clauses: list[str] = ["present = 1"]
+        args: list[str | int] = []
         if name:
             clauses.append("name = ?")
             args.append(name)
@@ -489,7 +493,7 @@ class DurableStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        return [tuple(r) for r in self._conn.execute(sql, args).fetchall()]  # type: ignore[misc]
+        return [tuple(r) for r in self._conn.execute(sql, args).fetchall()]
 
     def add_entity_op(self, op: EntityOp) -> int:
         cur = self._conn.execute(

@@ -55,8 +55,8 @@ from batchinfer.orchestration.instance_ids import (
 )
 from batchinfer.orchestration.names import MVAD_DETECT, MVAD_TRAIN
 from batchinfer.orchestration.sdk_client import SdkDurableClient
-from batchinfer.services import Services, get_services
 from batchinfer.storage import UrlNotAllowedError
+from batchinfer.wiring import Services, get_services
 
 log = logging.getLogger("batchinfer.api.anomalydetector")
 blueprint = df.Blueprint()
@@ -259,8 +259,8 @@ async def detect_batch(req: func.HttpRequest,
         result_id = str(uuid.uuid4())
         setup = {"dataSource": redacted, "topContributorCount": request.topContributorCount,
                  "startTime": request.startTime, "endTime": request.endTime}
-        summary = {"status": MvadStatus.CREATED, "errors": [], "variableStates": [], "setupInfo": setup,
-                   "modelId": model_id}
+        summary = {"status": MvadStatus.CREATED, "errors": [], "variableStates": [],
+                   "setupInfo": setup, "modelId": model_id}
         job = steps.detect_job_id(result_id)
         await asyncio.to_thread(services.job_store.save_document, job, "summary.json", summary)
         await asyncio.to_thread(services.job_store.save_document, job, "request.json",

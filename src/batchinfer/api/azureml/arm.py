@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from batchinfer.api.auth import KEY_HEADERS
 from batchinfer.api.errors import ApiError, api_base, guarded, parse_json_body
 from batchinfer.endpoints.workspace import NAME, Resource
-from batchinfer.services import get_services
+from batchinfer.wiring import get_services
 
 log = logging.getLogger("batchinfer.api.azureml")
 

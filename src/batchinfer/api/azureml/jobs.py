@@ -57,8 +57,8 @@ from batchinfer.orchestration.instance_ids import (
 )
 from batchinfer.orchestration.names import AZUREML_BATCH_SCORING
 from batchinfer.orchestration.sdk_client import SdkDurableClient
-from batchinfer.services import Services, get_services
 from batchinfer.storage import StorageError, UrlNotAllowedError
+from batchinfer.wiring import Services, get_services
 
 log = logging.getLogger("batchinfer.api.azureml")
 blueprint = df.Blueprint()

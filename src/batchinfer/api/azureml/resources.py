@@ -54,8 +54,8 @@ from batchinfer.endpoints.workspace import (
     MODELS,
     Resource,
 )
-from batchinfer.services import get_services
 from batchinfer.storage import UrlNotAllowedError, redact_url
+from batchinfer.wiring import get_services
 
 blueprint = df.Blueprint()
 WS = WORKSPACE_ROUTE

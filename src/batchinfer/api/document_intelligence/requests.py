@@ -15,9 +15,9 @@ from batchinfer.errors import InvalidRequestError, RequestNotFoundError, invalid
 from batchinfer.jobs.model import ANALYZE_OPTIONS, DOCUMENT_ANALYSIS, JobSpec
 from batchinfer.jobs.service import now_iso_z
 from batchinfer.models.ocr.options import AnalyzeOptions, OptionError, parse_options
-from batchinfer.services import Services
 from batchinfer.storage import InvalidPathError, UrlNotAllowedError, validate_blob_name
 from batchinfer.storage.paths import validate_prefix
+from batchinfer.wiring import Services
 
 __all__ = ["ANALYSIS_OPTIONS", "MODEL_ID", "analysis_options", "build_spec", "check_model"]
 

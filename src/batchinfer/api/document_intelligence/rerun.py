@@ -19,8 +19,8 @@ from batchinfer.api.openapi import operation
 from batchinfer.api.openapi.shapes import WrappedError
 from batchinfer.jobs.rerun import RerunRefused, RerunRequest, rerun_failed
 from batchinfer.orchestration.sdk_client import SdkDurableClient
-from batchinfer.services import get_services
 from batchinfer.storage import UrlNotAllowedError
+from batchinfer.wiring import get_services
 
 blueprint = df.Blueprint()
 ROUTE = "documentintelligence/documentModels/{modelId}/analyzeBatchResults/{resultId}:rerunFailed"

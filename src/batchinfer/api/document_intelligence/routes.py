@@ -50,7 +50,7 @@ from batchinfer.orchestration.instance_ids import (
     result_id_of,
 )
 from batchinfer.orchestration.sdk_client import SdkDurableClient
-from batchinfer.services import Services, get_services
+from batchinfer.wiring import Services, get_services
 
 log = logging.getLogger("batchinfer.api.documentintelligence")
 blueprint = df.Blueprint()
@@ -90,7 +90,8 @@ def _check_api_version(req: func.HttpRequest) -> None:
         shown = "missing" if version is None else "not supported"
         raise ApiError(400, "InvalidRequest", f"The api-version query parameter is {shown}.",
                        inner_code="UnsupportedApiVersion",
-                       inner_message=f"Supported versions: {', '.join(sorted(SUPPORTED_API_VERSIONS))}.")
+                       inner_message="Supported versions: "
+                                     f"{', '.join(sorted(SUPPORTED_API_VERSIONS))}.")
 
 
 def _model(req: func.HttpRequest, services: Services) -> str:
@@ -107,7 +108,7 @@ def _result_id(req: func.HttpRequest) -> str:
 
 def _repeatability_id(req: func.HttpRequest) -> str | None:
     """The client's retry id: printable ASCII, at most 256 characters, else a 400."""
-    value = req.headers.get("Repeatability-Request-ID")
+    value: str | None = req.headers.get("Repeatability-Request-ID")
     if value is None:
         return None
     if not value or len(value) > 256 or not (value.isascii() and value.isprintable()):
@@ -132,7 +133,8 @@ def _operation_body(view: service.JobView, *, with_result: bool = True) -> dict[
 @operation(summary="Start a batch analysis", tags=("documentintelligence",),
            request=AnalyzeBatchDocumentsRequest, responses={202: None}, errors=WrappedError,
            query={"api-version": {"type": "string"}})
-async def analyze_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def analyze_batch(req: func.HttpRequest,
+                        client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
         model_id = _model(req, services)
@@ -180,7 +182,8 @@ async def list_analyze_batch_results(req: func.HttpRequest,
                             with_result=False) for s in page]}
         if skip + PAGE_SIZE < len(statuses):
             query = urlencode({"api-version": API_VERSION, "skip": skip + PAGE_SIZE})
-            body["nextLink"] = f"{_api_base(req)}/{BASE}/{quote(model_id)}/analyzeBatchResults?{query}"
+            results = f"{_api_base(req)}/{BASE}/{quote(model_id)}/analyzeBatchResults"
+            body["nextLink"] = f"{results}?{query}"
         return json_response(200, body)
 
     return await _guarded(req, handle)

@@ -49,7 +49,7 @@ def swagger_static() -> Path | None:
 
 def server_url(req: func.HttpRequest, suffix: str) -> str:
     """Scheme, host and route prefix the client used, from the request URL."""
-    url = req.url.split("?", 1)[0]
+    url: str = req.url.split("?", 1)[0]
     return url[: len(url) - len(suffix)] if url.endswith(suffix) else url.rsplit("/", 1)[0]
 
 

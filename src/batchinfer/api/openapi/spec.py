@@ -66,5 +66,6 @@ def declared_operation(handler: Any, method: str) -> Operation | None:
                       getattr(handler, "__wrapped__", None)):
         operations = getattr(candidate, ATTRIBUTE, None) if candidate is not None else None
         if operations:
-            return operations.get(method.upper()) or operations.get(ANY_METHOD)
+            found: Operation | None = operations.get(method.upper()) or operations.get(ANY_METHOD)
+            return found
     return None

@@ -36,7 +36,7 @@ from batchinfer.orchestration.instance_ids import (
     mvad_train_id,
 )
 from batchinfer.orchestration.names import MVAD_DETECT
-from batchinfer.services import Services
+from batchinfer.wiring import Services
 
 TRAIN_KIND = "anomaly-training"
 DETECT_KIND = "anomaly-detection"

@@ -17,7 +17,7 @@ from batchinfer.jobs.items import ItemPage
 from batchinfer.jobs.model import JobStatus
 from batchinfer.jobs.service import iso_z
 from batchinfer.orchestration.client import DurableClient
-from batchinfer.services import Services
+from batchinfer.wiring import Services
 
 STATUSES = tuple(str(status) for status in JobStatus)
 

@@ -35,8 +35,8 @@ from batchinfer.orchestration.instance_ids import (
     document_batch_prefix,
     result_id_of,
 )
-from batchinfer.services import Services
 from batchinfer.storage import StorageError, UrlNotAllowedError
+from batchinfer.wiring import Services
 
 KIND = "document-analysis"
 MAX_PAGE_SIDE = 1600

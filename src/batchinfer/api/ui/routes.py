@@ -26,7 +26,7 @@ from batchinfer.api.ui.anomaly_jobs import AnomalyDetection, AnomalyTraining
 from batchinfer.api.ui.catalog import JobActionError
 from batchinfer.api.ui.document_jobs import DocumentBatches
 from batchinfer.orchestration.sdk_client import SdkDurableClient
-from batchinfer.services import get_services
+from batchinfer.wiring import get_services
 
 log = logging.getLogger("batchinfer.api.dashboard")
 blueprint = df.Blueprint()

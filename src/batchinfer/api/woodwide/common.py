@@ -17,9 +17,9 @@ import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
 from batchinfer.api.errors import ApiError, api_base, guarded, json_response
-from batchinfer.services import get_services
 from batchinfer.tabular.catalog import Catalog
 from batchinfer.tabular.wiring import get_catalog
+from batchinfer.wiring import get_services
 
 log = logging.getLogger("batchinfer.api.woodwide")
 blueprint = df.Blueprint()

@@ -327,7 +327,7 @@ async def ww_dataset_rows_lookup(req: func.HttpRequest) -> func.HttpResponse:
             wanted = [i for i in ids if 0 <= i < table.num_rows]
             picked = table.take(wanted) if wanted else table.slice(0, 0)
             rows = preview_rows(picked)
-            for row_id, row in zip(wanted, rows):
+            for row_id, row in zip(wanted, rows, strict=False):
                 row.setdefault("id", row_id)
             return {"headers": table.column_names, "rows": rows,
                     "missing_ids": [i for i in ids if i not in set(wanted)]}

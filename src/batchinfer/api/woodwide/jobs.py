@@ -25,9 +25,9 @@ from batchinfer.api.woodwide.common import (
 from batchinfer.api.woodwide.signing import RESULT_TTL_SECONDS, signed_query, verify
 from batchinfer.jobs.service import SWEEP_INTERVAL_SECONDS
 from batchinfer.orchestration.names import WW_INFER, WW_INGEST, WW_TRAIN
-from batchinfer.services import Services, get_services
 from batchinfer.tabular.assembly import page_rows
 from batchinfer.tabular.catalog import Catalog, new_job
+from batchinfer.wiring import Services, get_services
 
 TERMINAL_DURABLE = ("Completed", "Failed", "Terminated", "Canceled")
 ORCHESTRATION = {"dataset_ingest": WW_INGEST, "train": WW_TRAIN, "infer_batch": WW_INFER}

@@ -100,7 +100,8 @@ def fill_table(structure: TableStructure, lines: list[TextLine], angle: float
                        key=lambda c: _distance(wbox, structure.cells[c].box))
             groups.setdefault(best, []).append(k)
         cells = list(groups)
-        for cell, part in zip(cells, split_line(line, [groups[c] for c in cells], angle)):
+        parts = split_line(line, [groups[c] for c in cells], angle)
+        for cell, part in zip(cells, parts, strict=False):
             per_cell[cell].append(part)
     for cell_lines in per_cell:
         cell_lines.sort(key=lambda ln: (ln.box[1], ln.box[0]))

@@ -131,7 +131,7 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:
         if not len(rest):
             break
         ious = iou(boxes[i], boxes[rest])
-        order = [int(j) for j, v in zip(rest, ious) if v <= threshold]
+        order = [int(j) for j, v in zip(rest, ious, strict=False) if v <= threshold]
     return keep
 
 

@@ -199,4 +199,4 @@ def _last_point_states(model: TrainedModel, window: MultivariateSeries,
     stamp = format_timestamps(aligned.timestamps[-1:])[0]
     return [{"variable": name, "filledNARatio": 0.0 if observed else 1.0,
              "effectiveCount": int(observed), "firstTimestamp": stamp, "lastTimestamp": stamp}
-            for name, observed in zip(model.variables, (~np.isnan(raw)).tolist())]
+            for name, observed in zip(model.variables, (~np.isnan(raw)).tolist(), strict=False)]

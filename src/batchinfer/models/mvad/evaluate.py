@@ -69,7 +69,7 @@ def event_metrics(results: Sequence[dict[str, Any]], labels: Sequence[AnomalyLab
     flags = flagged(results)
     windows = [(lab.start, min(len(flags), lab.stop + tolerance)) for lab in labels]
     found = hits = changed = 0
-    for lab, (lo, hi) in zip(labels, windows):
+    for lab, (lo, hi) in zip(labels, windows, strict=False):
         rows = np.flatnonzero(flags[lo:hi]) + lo
         if rows.size == 0:
             continue

@@ -113,7 +113,7 @@ class ChunkScores:
                     "value": {"isAnomaly": False, "severity": 0.0, "score": score,
                               "interpretation": []},
                     "errors": []}
-                   for ts, score in zip(stamps[first_scored - start:], scores))
+                   for ts, score in zip(stamps[first_scored - start:], scores, strict=False))
         lo, hi = np.searchsorted(self.anomalies, [first_scored, stop])
         for index in range(int(lo), int(hi)):
             value = out[int(self.anomalies[index]) - start]["value"]
@@ -142,7 +142,7 @@ class ChunkScores:
         special.update(range(max(0, min(self.unscored, stop) - start)))
         out = [f'{{"timestamp": "{ts}", "value": {{"isAnomaly": false, "severity": 0.0, '
                f'"score": {score!r}, "interpretation": []}}, "errors": []}}'
-               for ts, score in zip(stamps, scores)]
+               for ts, score in zip(stamps, scores, strict=False)]
         for offset in sorted(special):
             (entry,) = self.render(variables, start + offset, start + offset + 1)
             out[offset] = json.dumps(entry)
@@ -152,7 +152,8 @@ class ChunkScores:
         it = self.interpretations
         k = it.top.shape[1]
         items = []
-        for c, (col, share) in enumerate(zip(it.top[index].tolist(), it.share[index].tolist())):
+        tops, shares = it.top[index].tolist(), it.share[index].tolist()
+        for c, (col, share) in enumerate(zip(tops, shares, strict=False)):
             lo, hi = it.changed_offsets[index * k + c], it.changed_offsets[index * k + c + 1]
             items.append({
                 "variable": variables[col],

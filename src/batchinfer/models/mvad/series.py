@@ -84,8 +84,8 @@ def parse_timestamps(texts: Sequence[str], where: str = "") -> np.ndarray:
         except ValueError:
             parsed = None
     if parsed is None or np.isnat(parsed).any():
-        bad = next((t for t, s in zip(texts, stripped) if not _valid_one(s)), texts[0] if texts
-                   else "")
+        bad = next((t for t, s in zip(texts, stripped, strict=False) if not _valid_one(s)),
+                   texts[0] if texts else "")
         place = f" in {where}" if where else ""
         raise MvadDataError(INVALID_TIMESTAMP_FORMAT,
                             f"Invalid timestamp {bad!r}{place}; expected ISO-8601 UTC, "

@@ -118,7 +118,7 @@ def _least_correlated(values: np.ndarray, var: int) -> int:
     if values.shape[1] == 1:
         return var
     with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.corrcoef(values.astype(np.float64), rowvar=False)[var]
+        corr = np.asarray(np.corrcoef(values.astype(np.float64), rowvar=False))[var]
     corr = np.abs(np.nan_to_num(corr, nan=0.0))
     corr[var] = np.inf
     return int(np.argmin(corr))
@@ -131,7 +131,7 @@ def to_one_table_csv(series: MultivariateSeries) -> str:
     header = ",".join(("timestamp", *series.variables))
     stamps = format_timestamps(series.timestamps)
     rows = [",".join((ts, *(repr(float(v)) for v in row)))
-            for ts, row in zip(stamps, series.values)]
+            for ts, row in zip(stamps, series.values, strict=False)]
     return "\n".join((header, *rows)) + "\n"
 
 
@@ -148,4 +148,4 @@ def write_one_table_csv(series: MultivariateSeries, path: str, block: int = 50_0
             np.savetxt(buffer, series.values[lo:lo + block], fmt="%.7g", delimiter=",")
             stamps = format_timestamps(series.timestamps[lo:lo + block])
             lines = buffer.getvalue().splitlines()
-            handle.write("".join(f"{ts},{line}\n" for ts, line in zip(stamps, lines)))
+            handle.write("".join(f"{ts},{line}\n" for ts, line in zip(stamps, lines, strict=False)))

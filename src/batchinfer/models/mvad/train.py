@@ -179,7 +179,8 @@ def train(series: MultivariateSeries, sliding_window: int = 300,
     mse = [float(np.mean(r * r)) for r in residuals]
     eval_seconds = [s + (time.perf_counter() - clock) / len(maps) for s in eval_seconds]
     share = (shared + eval_shared) / len(maps)  # passes every candidate needed, split evenly
-    candidate_seconds = [round(f + e + share, 6) for f, e in zip(fit_seconds, eval_seconds)]
+    candidate_seconds = [round(f + e + share, 6)
+                         for f, e in zip(fit_seconds, eval_seconds, strict=False)]
     best = int(np.argmin(mse))
     lam, m_best, r_cal = cfg.ridge_grid[best], maps[best], residuals[best]
 
@@ -211,9 +212,9 @@ def train(series: MultivariateSeries, sliding_window: int = 300,
         "calibrationWindows": int(n_cal),
         "ridgeLambda": lam,
         "ridgeGridHeldOutMse": dict(zip([repr(x) for x in cfg.ridge_grid],
-                                        [round(x, 8) for x in mse])),
+                                        [round(x, 8) for x in mse], strict=False)),
         "ridgeGridTrainMse": dict(zip([repr(x) for x in cfg.ridge_grid],
-                                      [round(x, 8) for x in train_mse])),
+                                      [round(x, 8) for x in train_mse], strict=False)),
         "heldOutResidualScale": {"min": round(float(scale.min()), 8),
                                  "median": round(float(np.median(scale)), 8),
                                  "max": round(float(scale.max()), 8)},

@@ -61,7 +61,7 @@ def detect(session: InferenceSessionPort, rgb: np.ndarray,
 
 def postprocess(prob: np.ndarray, sx: float, sy: float, page_w: int, page_h: int,
                 settings: DetectionSettings) -> list[DetectedBox]:
-    mask = (prob > settings.threshold).astype(np.uint8)
+    mask: np.ndarray = (prob > settings.threshold).astype(np.uint8)
     if settings.dilate:
         mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
     contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)

@@ -179,7 +179,7 @@ class OcrPipeline:
             classify_and_rotate(self.cls, crops, settings.classification)
         readings = recognize(self.rec, [c.image for c in crops], self.charset,
                              settings.recognition, scripts)
-        return [ReadLine(quad=c.quad, reading=r) for c, r in zip(crops, readings)
+        return [ReadLine(quad=c.quad, reading=r) for c, r in zip(crops, readings, strict=False)
                 if r.text.strip() and r.confidence >= settings.min_text_confidence]
 
 

@@ -14,9 +14,9 @@ import azure.functions as func
 
 from batchinfer import inbox
 from batchinfer.orchestration.sdk_client import SdkDurableClient
-from batchinfer.services import get_services
+from batchinfer.wiring import get_services
 
-log = logging.getLogger("batchinfer.api.inbox")
+log = logging.getLogger("batchinfer.inbox_trigger")
 blueprint = df.Blueprint()
 
 

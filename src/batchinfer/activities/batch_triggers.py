@@ -1,4 +1,4 @@
-"""Activity triggers: JSON in, a plain function from `batch_steps`, JSON out."""
+"""The batch job's activity triggers: JSON in, a plain function from `batch_steps`, JSON out."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +7,7 @@ import azure.durable_functions as df
 
 from batchinfer.activities import batch_steps
 from batchinfer.jobs.model import ItemError, JobRef, JobStatus
-from batchinfer.services import get_services
+from batchinfer.wiring import get_services
 
 blueprint = df.Blueprint()
 

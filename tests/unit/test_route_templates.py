@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from funchost.routes import RouteTemplate, RouteTemplateError, best_match, compile_route
+from funchost.route_templates import RouteTemplate, RouteTemplateError, best_match, compile_route
 
 
 def m(template: str, path: str) -> dict[str, str] | None:
