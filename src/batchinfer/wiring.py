@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -161,6 +162,11 @@ def build_services(settings: AppSettings | None = None, *,
     )
 
 
+PROCESS_STARTED = time.time()
+"""Taken when the app is imported, before this process writes anything: temp files older than
+this are orphans of a killed process; younger ones may be writes in flight."""
+
+
 @functools.lru_cache(maxsize=1)
 def get_services() -> Services:
     """The process-wide services (an explicit cache, cleared by tests with cache_clear()).
@@ -175,7 +181,7 @@ def _sweep_at_start(services: Services) -> None:
     from batchinfer.jobs.cleanup import sweep_temp_files
 
     try:
-        sweep_temp_files(services.job_store, services.policy)
+        sweep_temp_files(services.job_store, services.policy, before=PROCESS_STARTED)
     except Exception:  # best effort: a failed sweep must not stop the service
         logging.getLogger("batchinfer.cleanup").exception("Start-up sweep failed")
 

@@ -68,3 +68,16 @@ def test_stale_temp_files_are_removed_from_job_store_and_result_folders(
     assert sweep_temp_files(services.job_store, services.policy, before=started) == 2
     assert not any(p.exists() for p in stale)
     assert fresh.exists() and keep.exists()
+
+
+def test_the_start_up_sweep_never_removes_a_write_of_this_process(services: Services) -> None:
+    """The sweep runs on a thread beside the first request; a temp file that request is writing
+    (younger than the process) must survive it, whenever the sweep's module is imported."""
+    from batchinfer import wiring
+
+    in_flight = services.job_store.backing_store.root / "job" / ".batchinfer-tmp-inflight"
+    in_flight.parent.mkdir(parents=True)
+    in_flight.write_bytes(b"x")
+    assert os.stat(in_flight).st_mtime >= wiring.PROCESS_STARTED
+    wiring._sweep_at_start(services)
+    assert in_flight.exists()

@@ -9,7 +9,6 @@ are younger). Orphaned stored requests need the durable client and are swept by
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from batchinfer.jobs.store import JobStore
@@ -18,13 +17,10 @@ from batchinfer.storage.local import LocalFolderStore, remove_stale_temp_files
 
 log = logging.getLogger("batchinfer.cleanup")
 
-PROCESS_STARTED = time.time()
-
-
-def sweep_temp_files(job_store: JobStore, policy: StorageAllowList,
-                     before: float = PROCESS_STARTED) -> int:
-    """Remove stale temp files from the local job store and from the local result folders of
-    the jobs whose requests are still stored (the ones a crash interrupted)."""
+def sweep_temp_files(job_store: JobStore, policy: StorageAllowList, *, before: float) -> int:
+    """Remove temp files older than `before` (when this process started; see
+    `wiring.PROCESS_STARTED`) from the local job store and from the local result folders of the
+    jobs whose requests are still stored (the ones a crash interrupted)."""
     folders: list[Path] = []
     backing = job_store.backing_store
     if isinstance(backing, LocalFolderStore):
