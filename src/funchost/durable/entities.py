@@ -4,7 +4,9 @@ Orchestrations (`call_entity`, `signal_entity`) and clients (`signal_entity`) qu
 the store; an entity with pending operations runs them as one batch through the SDK's own
 `Entity.create(...).handle`, and its new state, the consumed operations and the replies to
 calling orchestrations (an `EventRaised` named after the request id) commit in one transaction.
-The entity handle's input and output are the extension's (protocol note §7).
+The entity handle's input and output are the extension's out-of-proc entity batch format, as
+azure-functions-durable's `DurableEntityContext.from_json` reads it and `EntityState.to_json`
+writes it.
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """History events in the DTFx JSON shape the azure-functions-durable 1.x SDK replays.
 
 Each builder returns a plain dict; the engine serialises it once, stores it, and replays it on
-every later episode with `IsPlayed: true`. Field names and event numbers are those of the Durable
-extension's out-of-proc protocol (see shared/design/durable-host-protocol.md §2.2).
+every later episode with `IsPlayed: true`. Field names and event numbers are those of DTFx's
+`DurableTask.Core.History` event classes and `EventType` enum, as azure-functions-durable's
+`models/history/HistoryEventType.py` and `TaskOrchestrationExecutor` read them.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 `DurableOrchestrationClient` (SDK 1.x) calls these routes at `rpcBaseUrl`; the URLs it templates
 into check-status responses point at `/runtime/webhooks/durabletask/`, so both bases share one
-handler. Status codes and bodies follow the extension's `HttpApiHandler` (protocol note §4).
+handler. Status codes and bodies follow the Durable Functions extension's `HttpApiHandler` and
+`StatusResponsePayload`; the calls are azure-functions-durable's `DurableOrchestrationClient`'s.
 """
 from __future__ import annotations
 
@@ -139,7 +140,11 @@ class ManagementApi:
         }
 
     def client_binding(self, origin: str, rpc_base_url: str) -> str:
-        """The JSON string a `durableClient` parameter receives (protocol note §1.6)."""
+        """The JSON string a `durableClient` parameter receives.
+
+        Shaped like the Durable Functions extension's `OrchestrationClientInputData` as its
+        `BindingHelper` serialises it (nulls included; `rpcBaseUrl` ends with a slash).
+        """
         urls = self.management_urls(origin, "INSTANCEID")
         urls["id"] = "INSTANCEID"
         base = f"{origin.rstrip('/')}{WEBHOOK_BASE}"
