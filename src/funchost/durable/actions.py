@@ -6,6 +6,7 @@ SDK numbered its tasks, which is how the host assigns the same ids: azure-functi
 `DurableOrchestrationContext._add_to_open_tasks` gives each atomic task the next
 `_sequence_number` when it is first yielded, as DTFx's `idCounter` does.
 """
+
 from __future__ import annotations
 
 from enum import IntEnum
