@@ -24,10 +24,10 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import shutil
 import statistics
 import sys
-import re
 import tempfile
 import time
 from pathlib import Path

@@ -31,10 +31,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from batchinfer.models.layout.pipeline import LayoutPipeline  # noqa: E402
-from batchinfer.models.layout.synthetic import SyntheticPage, make_page  # noqa: E402
-from batchinfer.models.ocr.metrics import character_error_rate  # noqa: E402
-from batchinfer.models.ocr.options import AnalyzeOptions, parse_pages  # noqa: E402
+from batchinfer.models.layout.pipeline import LayoutPipeline
+from batchinfer.models.layout.synthetic import SyntheticPage, make_page
+from batchinfer.models.ocr.metrics import character_error_rate
+from batchinfer.models.ocr.options import AnalyzeOptions, parse_pages
 
 ROLES = ("title", "sectionHeading", "pageHeader", "pageFooter", "pageNumber")
 

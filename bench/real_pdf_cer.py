@@ -27,14 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import pypdfium2 as pdfium  # noqa: E402
+import pypdfium2 as pdfium
 
-from batchinfer.models.layout.pipeline import LayoutPipeline  # noqa: E402
-from batchinfer.models.ocr.metrics import character_error_rate  # noqa: E402
-from batchinfer.models.ocr.options import AnalyzeOptions  # noqa: E402
-from batchinfer.models.ocr.pipeline import OcrPipeline, OcrSettings  # noqa: E402
-from batchinfer.models.ocr.decode import DecodeLimits  # noqa: E402
-from batchinfer.models.ocr.recognize import is_cjk  # noqa: E402
+from batchinfer.models.layout.pipeline import LayoutPipeline
+from batchinfer.models.ocr.decode import DecodeLimits
+from batchinfer.models.ocr.metrics import character_error_rate
+from batchinfer.models.ocr.options import AnalyzeOptions
+from batchinfer.models.ocr.pipeline import OcrPipeline, OcrSettings
+from batchinfer.models.ocr.recognize import is_cjk
 
 DEFAULT_PDFS = (
     "/usr/share/doc/libtasn1-doc/libtasn1.pdf",
@@ -92,7 +92,7 @@ def main() -> None:
     systems = ["read (all scripts)", "read (auto: Latin)", "layout"] + (
         ["tesseract"] if has_tesseract else []
     )
-    errors = {s: 0.0 for s in systems}
+    errors = dict.fromkeys(systems, 0.0)
     chars = 0
     cjk = {"read (all scripts)": 0, "read (auto: Latin)": 0}
     started = time.perf_counter()

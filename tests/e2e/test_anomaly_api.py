@@ -159,7 +159,7 @@ def _write_multi_table(series: MultivariateSeries, folder: Path) -> dict[str, st
     stamps = format_timestamps(series.timestamps)
     files = {}
     for col, name in enumerate(series.variables):
-        rows = [f"{ts},{float(v)!r}" for ts, v in zip(stamps, series.values[:, col])]
+        rows = [f"{ts},{float(v)!r}" for ts, v in zip(stamps, series.values[:, col], strict=True)]
         files[f"{name}.csv"] = "\n".join(["timestamp,value", *rows]) + "\n"
     folder.mkdir(parents=True)
     for name, text in files.items():

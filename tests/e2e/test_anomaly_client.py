@@ -163,8 +163,8 @@ def test_train_and_get(setup: Setup, trained: Any) -> None:
     state = info.diagnostics_info.model_state
     assert state.epoch_ids == [1, 2, 3, 4]
     assert len(state.train_losses) == len(state.validation_losses) == 4
-    assert all(t != v for t, v in zip(state.train_losses, state.validation_losses))
-    assert all(0 < t for t in state.train_losses + state.validation_losses)
+    assert all(t != v for t, v in zip(state.train_losses, state.validation_losses, strict=True))
+    assert all(t > 0 for t in state.train_losses + state.validation_losses)
     assert len(state.latencies_in_seconds) == 4 and all(x > 0 for x in state.latencies_in_seconds)
     assert all(s.effective_count == TRAIN_ROWS and s.filled_n_a_ratio == 0 for s in states)
     assert trained.created_time <= trained.last_updated_time
@@ -283,7 +283,7 @@ def test_detect_last_refuses_non_finite_values(setup: Setup, trained: Any, bad: 
     columns[1][-1] = bad  # the SDK sends NaN and Infinity as bare JSON literals
     variables = [
         VariableValues(variable=name, timestamps=stamps, values=column)
-        for name, column in zip(setup.series.variables, columns)
+        for name, column in zip(setup.series.variables, columns, strict=True)
     ]
     with pytest.raises(HttpResponseError) as caught:
         setup.client.detect_multivariate_last_anomaly(

@@ -9,7 +9,10 @@ import requests
 from tests.support.azurite import REPO_ROOT
 from tests.support.host import HostProcess
 
-DI = "/api/documentintelligence/documentModels/prebuilt-read/analyzeBatchResults?api-version=2024-11-30"
+DI = (
+    "/api/documentintelligence/documentModels/prebuilt-read/analyzeBatchResults"
+    "?api-version=2024-11-30"
+)
 AD = "/api/anomalydetector/v1.1/multivariate/models"
 
 

@@ -54,7 +54,7 @@ def blob_host(tmp_path: Path, azurite: Azurite) -> Iterator[tuple[HostProcess, P
 
 
 def test_folder_blob_fires_once_per_version(blob_host: tuple[HostProcess, Path, Path]) -> None:
-    host, storage, out = blob_host
+    _host, storage, out = blob_host
     target = storage / "inbox" / "docs" / "a.txt"
     target.parent.mkdir()
     target.write_text("hello")

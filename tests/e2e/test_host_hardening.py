@@ -306,9 +306,8 @@ def test_management_start_rejects_bad_timeouts(host: HostProcess, timeout: str) 
 def test_concurrent_submissions_with_one_repeatability_id_share_one_operation(
     host: HostProcess,
 ) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
     import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     source = _storage(host) / "repeat"
     source.mkdir(parents=True, exist_ok=True)

@@ -118,7 +118,7 @@ def assert_sdk_reads_every_field(model: Any, data: dict[str, Any], path: str = "
             assert_sdk_reads_every_field(got, value, where)
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             assert len(got) == len(value)
-            for n, (item, raw) in enumerate(zip(got, value)):
+            for n, (item, raw) in enumerate(zip(got, value, strict=True)):
                 assert not isinstance(item, dict), f"{where}[{n}] was left untyped"
                 assert_sdk_reads_every_field(item, raw, f"{where}[{n}]")
         else:

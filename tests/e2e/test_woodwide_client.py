@@ -507,12 +507,12 @@ def test_cancel_running_inference_then_retry(
 
 
 def test_retry_failed_training(env: Env) -> None:
-    with pytest.raises(RuntimeError, match="params.n_clusters"):
+    with pytest.raises(RuntimeError, match=r"params\.n_clusters"):
         _train(env, "clustering", params={"n_clusters": 10_000})
-    failed = [j for j in env.client.jobs.list(type="train", status="failed").items]
+    failed = list(env.client.jobs.list(type="train", status="failed").items)
     assert failed and failed[0].type == "train"
     retried = env.client.jobs.retry(failed[0].id)
-    with pytest.raises(RuntimeError, match="params.n_clusters"):
+    with pytest.raises(RuntimeError, match=r"params\.n_clusters"):
         wait_for_job(env.client, retried.id, poll_interval=POLL)
 
 

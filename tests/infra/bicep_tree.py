@@ -18,18 +18,18 @@ import tree_sitter_bicep
 from tree_sitter import Language, Node, Parser
 
 __all__ = [
-    "REPO_ROOT",
     "INFRA",
+    "REPO_ROOT",
     "BicepFile",
     "Declaration",
     "bicep_files",
+    "literal",
+    "object_keys",
     "parse",
     "parse_text",
-    "syntax_problems",
-    "object_keys",
     "prop",
-    "literal",
     "string_text",
+    "syntax_problems",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -193,7 +193,7 @@ def bicep_files() -> list[Path]:
     return sorted(INFRA.rglob("*.bicep"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parse(path: Path | str) -> BicepFile:
     path = Path(path)
     if not path.is_absolute():
@@ -263,7 +263,7 @@ def string_text(node: Node) -> str:
 
 
 def literal(node: Node | None) -> Any:
-    """Python value of a literal (string, number, bool, null, array, object); else the source text."""
+    """Python value of a literal (string, number, bool, null, array, object), else its source."""
     if node is None:
         return None
     if node.type == "string":

@@ -1,4 +1,4 @@
-"""Every Bicep file parses cleanly, and the files agree with each other where a compiler would check.
+"""Every Bicep file parses, and the files agree with each other where a compiler would check.
 
 Why: there is no Bicep CLI or Azure subscription in CI, so these are the cheap stand-ins for
 `bicep build`: a clean tree-sitter parse, module paths that exist, module parameters that the
@@ -11,8 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.bicep_tree import INFRA, BicepFile, Declaration, bicep_files, parse, prop
-from tests.infra.bicep_tree import object_keys, syntax_problems
+from tests.infra.bicep_tree import (
+    INFRA,
+    BicepFile,
+    Declaration,
+    bicep_files,
+    object_keys,
+    parse,
+    prop,
+    syntax_problems,
+)
 
 FILES = bicep_files()
 
@@ -86,7 +94,7 @@ def _member_chains(node) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-de
             head = flatten(obj)
         else:
             return None
-        return None if head is None else head + (prop_node.text.decode(),)
+        return None if head is None else (*head, prop_node.text.decode())
 
     def walk(n) -> None:  # type: ignore[no-untyped-def]
         if n.type == "member_expression":

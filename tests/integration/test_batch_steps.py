@@ -24,9 +24,9 @@ from batchinfer.jobs.model import DOCUMENT_ANALYSIS, Counts, JobRef, JobSpec, Jo
 from batchinfer.jobs.planning import chunk_slices
 from batchinfer.jobs.store import JobStore
 from batchinfer.models.ocr.errors import InvalidContentError, UnsupportedContentError
-from batchinfer.wiring import Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList
+from batchinfer.wiring import Services, build_services
 from tests.support.azurite import DEV_ACCOUNT, DEV_KEY, Azurite
 
 MODEL = "prebuilt-read"
@@ -209,7 +209,7 @@ class TestPlan:
             env.put(name, b"x")
         env.put("lists/files.jsonl", b'{"file": "b/c.txt"}\n\n{"file": "a.txt"}\n')
         ref = env.job(file_list="lists/files.jsonl")
-        plan, counts, report = env.run_all(ref)
+        plan, counts, _report = env.run_all(ref)
         assert plan.total == 2
         assert env.store.load_shard_items(ref.job_id, 0) == ["b/c.txt", "a.txt"]
         assert counts.succeeded == 2

@@ -31,10 +31,10 @@ from batchinfer.inference.registry import ModelRegistry
 from batchinfer.jobs.model import Counts, ItemStatus, JobRef, JobReport, JobSpec, JobStatus
 from batchinfer.jobs.store import JobStore
 from batchinfer.orchestration.names import AZUREML_BATCH_SCORING, STOPPED
-from batchinfer.wiring import Services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import BlobStore, StorageAccessError, StorageAllowList
 from batchinfer.storage.local import LocalFolderStore
+from batchinfer.wiring import Services
 
 
 class FlakyStore:

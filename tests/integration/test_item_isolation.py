@@ -38,7 +38,7 @@ def test_unusable_names_fail_alone_and_neighbours_succeed(env: Env) -> None:
     bad = ["back\\slash.txt", "new\nline.txt", "del\x7f.txt"]
     for name in ["a.txt", *bad, "z.txt"]:
         env.put(name, b"hello")
-    plan, counts, report = env.run_all(env.job())
+    _plan, counts, report = env.run_all(env.job())
     assert report["status"] == "succeeded"
     assert (counts.succeeded, counts.failed) == (2, 3)
     details = _details(report)

@@ -85,7 +85,7 @@ def test_every_span_holds_its_elements_text(results: dict[str, dict[str, Any]], 
             assert "".join(_text(content, s) for s in caption["spans"]) == caption["content"]
     for section in body["sections"]:
         for span in section["spans"]:
-            assert 0 <= span["offset"] and span["offset"] + span["length"] <= len(content)
+            assert span["offset"] >= 0 and span["offset"] + span["length"] <= len(content)
     assert checked > 200
 
 
@@ -112,7 +112,7 @@ def test_tables_have_their_cells_and_the_merged_cell(
 ) -> None:
     tables = results["text"]["tables"]
     assert len(tables) == PAGES
-    for table, page in zip(tables, truth):
+    for table, page in zip(tables, truth, strict=True):
         (expected,) = page.tables
         assert (table["rowCount"], table["columnCount"]) == (expected.rows, expected.columns)
         got = {(c["rowIndex"], c["columnIndex"]): c for c in table["cells"]}
@@ -136,7 +136,7 @@ def test_figures_have_captions(
 ) -> None:
     figures = results["text"]["figures"]
     assert [f["id"] for f in figures] == [f"{n + 1}.1" for n in range(PAGES)]
-    for figure, page in zip(figures, truth):
+    for figure, page in zip(figures, truth, strict=True):
         (expected,) = [e for e in page.elements if e.kind == "figure"]
         assert _close(expected.caption, figure["caption"]["content"])
         x0, y0, x1, y1 = (v / 150 for v in expected.box)  # inches on a 150 dpi PDF page

@@ -10,16 +10,15 @@ from pathlib import Path
 
 import pytest
 
-
-from batchinfer.models.mvad.detect import detect  # noqa: E402
-from batchinfer.models.mvad.evaluate import event_metrics, flagged  # noqa: E402
-from batchinfer.models.mvad.model import TrainedModel  # noqa: E402
-from batchinfer.models.mvad.synthetic import (  # noqa: E402
+from batchinfer.models.mvad.detect import detect
+from batchinfer.models.mvad.evaluate import event_metrics, flagged
+from batchinfer.models.mvad.model import TrainedModel
+from batchinfer.models.mvad.synthetic import (
     ANOMALY_KINDS,
     inject_anomalies,
     make_correlated_series,
 )
-from batchinfer.models.mvad.train import train  # noqa: E402
+from batchinfer.models.mvad.train import train
 
 V, W, N_TRAIN, N_TEST = 16, 60, 6000, 4000
 

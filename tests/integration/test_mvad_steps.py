@@ -12,9 +12,9 @@ from batchinfer.inference.registry import ModelRegistry
 from batchinfer.models.mvad import detect, load_one_table_csv, train
 from batchinfer.models.mvad.series import format_timestamps
 from batchinfer.models.mvad.synthetic import make_correlated_series, to_one_table_csv
-from batchinfer.wiring import Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList
+from batchinfer.wiring import Services, build_services
 
 MODEL_ID = "00000000-0000-4000-8000-000000000001"
 W = 30

@@ -152,7 +152,9 @@ def test_character_error_rate_per_format(
     assert cer < CER_BOUND, (
         f"{fmt}: CER {cer:.3f}\nexpected {doc.expected_text!r}\ngot {result.content!r}"
     )
-    for expected, page in zip(doc.pages, result.pages):  # and page by page, in reading order
+    for expected, page in zip(
+        doc.pages, result.pages, strict=True
+    ):  # and page by page, in reading order
         got = "\n".join(line.content for line in page.lines)
         assert character_error_rate(expected, got) < CER_BOUND
 

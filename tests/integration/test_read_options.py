@@ -81,5 +81,5 @@ def test_an_upside_down_page_is_read_and_short_upright_words_are_not_flipped(
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
         content = pipeline.analyze(buffer.getvalue(), "page.png").content
-        for word in cells + ["Page 1"]:  # short words in table cells too
+        for word in [*cells, "Page 1"]:  # short words in table cells too
             assert word in content, (rotated, word, content)

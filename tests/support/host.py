@@ -132,7 +132,9 @@ class SdkClient:
             "creationUrls": {},
             "managementUrls": {
                 "id": "INSTANCEID",
-                "statusQueryGetUri": f"{base_url}/runtime/webhooks/durabletask/instances/INSTANCEID",
+                "statusQueryGetUri": (
+                    f"{base_url}/runtime/webhooks/durabletask/instances/INSTANCEID"
+                ),
             },
             "baseUrl": f"{base_url}/runtime/webhooks/durabletask",
             "requiredQueryStringParameters": "",

@@ -28,9 +28,9 @@ from batchinfer.jobs.planning import make_plan, write_shards
 from batchinfer.orchestration.client import HistoryEvent, RuntimeStatus
 from batchinfer.orchestration.instance_ids import document_batch_id
 from batchinfer.orchestration.names import BATCH_JOB
-from batchinfer.wiring import Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList
+from batchinfer.wiring import Services, build_services
 from tests.support.durable import T0, FakeDurableClient, instance
 
 MODEL = "prebuilt-read"

@@ -16,11 +16,11 @@ from batchinfer.errors import InvalidRequestError
 from batchinfer.jobs.model import Counts, ItemDetail, ItemStatus, JobRef, JobReport, JobStatus
 from batchinfer.orchestration.instance_ids import inbox_job_id
 from batchinfer.orchestration.names import BATCH_JOB, INBOX_BATCH
-from batchinfer.wiring import CONFIGURED_INBOX, CONFIGURED_RESULTS, Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList, StorageConfigurationError, UrlNotAllowedError
 from batchinfer.storage.configured import container_for_connection, container_for_url
 from batchinfer.storage.local import LocalFolderStore
+from batchinfer.wiring import CONFIGURED_INBOX, CONFIGURED_RESULTS, Services, build_services
 from tests.support.durable import FakeDurableClient
 
 MODEL = "prebuilt-read"

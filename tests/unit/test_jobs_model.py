@@ -24,18 +24,18 @@ def _through_json(value: object) -> object:
 
 
 def _spec(**changes: object) -> JobSpec:
-    base = dict(
-        job_id="0b7e",
-        kind=DOCUMENT_ANALYSIS,
-        model_id="prebuilt-read",
-        source_url="https://acct.blob.core.windows.net/in?sv=1&sig=abc",
-        source_prefix="docs/",
-        file_list=None,
-        result_url="https://acct.blob.core.windows.net/out?sv=1&sig=def",
-        result_prefix="res/",
-        overwrite=False,
-        created="2024-01-02T03:04:05Z",
-    )
+    base = {
+        "job_id": "0b7e",
+        "kind": DOCUMENT_ANALYSIS,
+        "model_id": "prebuilt-read",
+        "source_url": "https://acct.blob.core.windows.net/in?sv=1&sig=abc",
+        "source_prefix": "docs/",
+        "file_list": None,
+        "result_url": "https://acct.blob.core.windows.net/out?sv=1&sig=def",
+        "result_prefix": "res/",
+        "overwrite": False,
+        "created": "2024-01-02T03:04:05Z",
+    }
     base.update(changes)
     return JobSpec(**base)  # type: ignore[arg-type]
 

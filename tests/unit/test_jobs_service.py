@@ -14,10 +14,10 @@ from batchinfer.inference.registry import ModelRegistry
 from batchinfer.jobs import service
 from batchinfer.jobs.model import DOCUMENT_ANALYSIS, ItemError, JobReport, JobSpec, JobStatus
 from batchinfer.orchestration.names import BATCH_JOB, CANCEL_EVENT
-from batchinfer.wiring import Services, build_services
 from batchinfer.settings import AppSettings
 from batchinfer.storage import StorageAllowList
 from batchinfer.storage.local import LocalFolderStore
+from batchinfer.wiring import Services, build_services
 from tests.support.durable import T0, FakeDurableClient
 from tests.support.durable import instance as status
 

@@ -27,7 +27,7 @@ def test_two_columns_read_whole_between_full_width_blocks() -> None:
 
 
 def test_paragraphs_split_at_gaps_and_font_changes() -> None:
-    boxes = [(80, 20, 600, 70)] + _lines(80, 600, 100, 3) + _lines(80, 600, 220, 2)
+    boxes = [(80, 20, 600, 70), *_lines(80, 600, 100, 3), *_lines(80, 600, 220, 2)]
     groups = group_paragraphs(boxes, list(range(len(boxes))))
     assert groups == [[0], [1, 2, 3], [4, 5]]
 

@@ -75,4 +75,4 @@ def test_a_failed_write_is_raised_and_discard_leaves_nothing(
             writer.write(index, _block(index))
         writer.wait()
     writer.discard()
-    assert not [p for p in tmp_path.rglob("*.npz")]
+    assert not list(tmp_path.rglob("*.npz"))

@@ -8,8 +8,7 @@ import math
 import numpy as np
 import pytest
 
-
-from batchinfer.models.mvad.detect import (  # noqa: E402
+from batchinfer.models.mvad.detect import (
     detect,
     detect_chunk,
     detect_last,
@@ -17,11 +16,11 @@ from batchinfer.models.mvad.detect import (  # noqa: E402
     prepare,
     verify_variables,
 )
-from batchinfer.models.mvad.errors import MvadDataError  # noqa: E402
-from batchinfer.models.mvad.model import TrainedModel  # noqa: E402
-from batchinfer.models.mvad.series import MultivariateSeries, format_timestamp  # noqa: E402
-from batchinfer.models.mvad.synthetic import inject_anomalies, make_correlated_series  # noqa: E402
-from batchinfer.models.mvad.train import train  # noqa: E402
+from batchinfer.models.mvad.errors import MvadDataError
+from batchinfer.models.mvad.model import TrainedModel
+from batchinfer.models.mvad.series import MultivariateSeries, format_timestamp
+from batchinfer.models.mvad.synthetic import inject_anomalies, make_correlated_series
+from batchinfer.models.mvad.train import train
 
 W = 32
 V = 9
@@ -165,7 +164,9 @@ def test_changed_values_are_the_correlation_changes(model, data) -> None:
                 continue
             window = aligned.values[row - w + 1 : row + 1].astype(np.float64)
             i = model.variables.index(c["variable"])
-            for name, value in zip(changes["changedVariables"], changes["changedValues"]):
+            for name, value in zip(
+                changes["changedVariables"], changes["changedValues"], strict=True
+            ):
                 j = model.variables.index(name)
                 now = np.corrcoef(window[:, i], window[:, j])[0, 1]
                 expected = abs(now - model.interpretation.correlation[i, j])
@@ -200,7 +201,7 @@ def test_verify_variables(model, data) -> None:
     assert "series_7" in errors[0]["message"] and "series_8" in errors[0]["message"]
     extra = MultivariateSeries(
         data.timestamps,
-        data.variables + ("intruder",),
+        (*data.variables, "intruder"),
         np.hstack([data.values, data.values[:, :1]]),
     )
     errors = verify_variables(model, extra)

@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-
-from batchinfer.models.mvad.core import run_core  # noqa: E402
-from batchinfer.models.mvad.errors import MvadDataError  # noqa: E402
-from batchinfer.models.mvad.export import read_core_params  # noqa: E402
-from batchinfer.models.mvad.features import core_numpy, mean_taps, window_features  # noqa: E402
-from batchinfer.models.mvad.model import TrainedModel  # noqa: E402
-from batchinfer.models.mvad.synthetic import make_correlated_series  # noqa: E402
-from batchinfer.models.mvad.train import train  # noqa: E402
+from batchinfer.models.mvad.core import run_core
+from batchinfer.models.mvad.errors import MvadDataError
+from batchinfer.models.mvad.export import read_core_params
+from batchinfer.models.mvad.features import core_numpy, mean_taps, window_features
+from batchinfer.models.mvad.model import TrainedModel
+from batchinfer.models.mvad.synthetic import make_correlated_series
+from batchinfer.models.mvad.train import train
 
 W = 40
 
@@ -158,7 +157,7 @@ def test_training_reports_each_ridge_candidate(series, trained: TrainedModel) ->
     )
     n_fit = diagnostics["fitWindows"]
     mu, cov = _moments(xs, W, 0, n_fit)
-    for key, lam in zip(grid, TrainConfig().ridge_grid):
+    for key, lam in zip(grid, TrainConfig().ridge_grid, strict=True):
         maps, closed_form = _residual_maps(cov, 12, lam)
         (fit_residuals,), _, _ = _residuals(xs, W, 0, n_fit, mu, [maps])
         assert closed_form == pytest.approx(float(np.mean(fit_residuals**2)), rel=1e-6)

@@ -7,7 +7,7 @@ import pytest
 
 from batchinfer.models.ocr.options import AnalyzeOptions
 from batchinfer.models.ocr.pipeline import OcrPipeline
-from batchinfer.models.ocr.recognize import BLANK, ScriptFilter, _mostly_cjk, Recognized, ctc_decode
+from batchinfer.models.ocr.recognize import BLANK, Recognized, ScriptFilter, _mostly_cjk, ctc_decode
 
 CHARSET = [BLANK, "a", "中", "，", ",", "Ａ", "_", "-", "…", " "]
 
@@ -22,7 +22,7 @@ def _pred(*steps: dict[str, float]) -> np.ndarray:
 
 def test_latin_filter_masks_cjk_and_folds_full_width() -> None:
     only = ScriptFilter.latin(CHARSET)
-    allowed = {c for c, ok in zip(CHARSET, only.allowed) if ok}
+    allowed = {c for c, ok in zip(CHARSET, only.allowed, strict=True) if ok}
     assert "中" not in allowed and {"a", "，", "Ａ", "_", "…", BLANK} <= allowed
     assert only.output[CHARSET.index("，")] == "," and only.output[CHARSET.index("Ａ")] == "A"
     assert only.output[CHARSET.index("…")] == "…"  # already Latin punctuation: kept as is

@@ -8,7 +8,6 @@ import json
 
 import azure.durable_functions as df
 import azure.functions as func
-
 from patterns_blueprint import bp
 from shared_code.shapes import Parcel
 

@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import azure.durable_functions as df
-
 from shared_code.shapes import Parcel
 
 bp = df.Blueprint()

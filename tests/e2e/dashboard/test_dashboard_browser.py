@@ -148,7 +148,8 @@ def test_document_view_draws_line_polygons_over_the_page(
 
     WebDriverWait(browser, 30).until(
         lambda d: d.execute_script(  # type: ignore[arg-type]
-            "const i = document.getElementById('page-image'); return i.complete && i.naturalWidth > 0"
+            "const i = document.getElementById('page-image');"
+            " return i.complete && i.naturalWidth > 0"
         )
     )
     # the overlay covers exactly the drawn image, so polygons land on their lines
