@@ -1,17 +1,26 @@
-"""Every Bicep file parses cleanly, and the files agree with each other where a compiler would check.
+"""Every Bicep file parses, and the files agree with each other where a compiler would check.
 
 Why: there is no Bicep CLI or Azure subscription in CI, so these are the cheap stand-ins for
 `bicep build`: a clean tree-sitter parse, module paths that exist, module parameters that the
 module declares (and every required one passed), and `x.outputs.y` references that exist.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from tests.infra.bicep_tree import INFRA, BicepFile, Declaration, bicep_files, parse, prop
-from tests.infra.bicep_tree import object_keys, syntax_problems
+from tests.infra.bicep_tree import (
+    INFRA,
+    BicepFile,
+    Declaration,
+    bicep_files,
+    object_keys,
+    parse,
+    prop,
+    syntax_problems,
+)
 
 FILES = bicep_files()
 
@@ -44,7 +53,9 @@ def test_bicep_file_parses_without_errors(path: Path) -> None:
 def _module_target(owner: BicepFile, module: Declaration) -> BicepFile:
     assert module.type_string is not None
     target = (owner.path.parent / module.type_string).resolve()
-    assert target.is_file(), f"{owner.relative}: module {module.name} -> missing {module.type_string}"
+    assert target.is_file(), (
+        f"{owner.relative}: module {module.name} -> missing {module.type_string}"
+    )
     return parse(target)
 
 
@@ -53,7 +64,9 @@ def _modules() -> list[tuple[BicepFile, Declaration]]:
 
 
 @pytest.mark.parametrize(
-    ("owner", "module"), _modules(), ids=lambda v: v.name if isinstance(v, Declaration) else v.relative
+    ("owner", "module"),
+    _modules(),
+    ids=lambda v: v.name if isinstance(v, Declaration) else v.relative,
 )
 def test_module_params_match_the_module(owner: BicepFile, module: Declaration) -> None:
     target = _module_target(owner, module)
@@ -81,7 +94,7 @@ def _member_chains(node) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-de
             head = flatten(obj)
         else:
             return None
-        return None if head is None else head + (prop_node.text.decode(),)
+        return None if head is None else (*head, prop_node.text.decode())
 
     def walk(n) -> None:  # type: ignore[no-untyped-def]
         if n.type == "member_expression":
@@ -120,6 +133,7 @@ def test_abbreviations_used_by_main_exist() -> None:
 
 def test_no_keys_are_fetched_anywhere() -> None:
     """Identity-based connections only: no listKeys()/listSecrets() and no AccountKey strings."""
+
     def calls(node) -> list[str]:  # type: ignore[no-untyped-def]
         names = []
         if node.type == "call_expression":

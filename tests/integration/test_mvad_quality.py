@@ -3,22 +3,22 @@
 Thresholds are honest floors below what this configuration measures (see the comment on each);
 bench/mvad_quality.py reports the full picture, including harder settings.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-
-from batchinfer.models.mvad.detect import detect  # noqa: E402
-from batchinfer.models.mvad.evaluate import event_metrics, flagged  # noqa: E402
-from batchinfer.models.mvad.model import TrainedModel  # noqa: E402
-from batchinfer.models.mvad.synthetic import (  # noqa: E402
+from batchinfer.models.mvad.detect import detect
+from batchinfer.models.mvad.evaluate import event_metrics, flagged
+from batchinfer.models.mvad.model import TrainedModel
+from batchinfer.models.mvad.synthetic import (
     ANOMALY_KINDS,
     inject_anomalies,
     make_correlated_series,
 )
-from batchinfer.models.mvad.train import train  # noqa: E402
+from batchinfer.models.mvad.train import train
 
 V, W, N_TRAIN, N_TEST = 16, 60, 6000, 4000
 
@@ -46,8 +46,9 @@ def test_clean_data_is_quiet(setup) -> None:
 def test_each_kind_is_detected_and_attributed(setup, kind: str) -> None:
     model, series = setup
     i = ANOMALY_KINDS.index(kind)
-    bad, labels = inject_anomalies(_segment(series, i), kinds=(kind,), seed=50 + i,
-                                   n_per_kind=10, margin=W, gap=60)
+    bad, labels = inject_anomalies(
+        _segment(series, i), kinds=(kind,), seed=50 + i, n_per_kind=10, margin=W, gap=60
+    )
     m = event_metrics(detect(model, bad, top_k=5).results, labels)
     # Measured on this seed (precision / recall / top-1): spike 0.83 / 1.0 / 1.0,
     # level_shift 0.91 / 1.0 / 1.0, correlation_break 1.0 / 0.9 / 1.0. Seeds 22 and 23 give

@@ -1,4 +1,5 @@
 """Latin-script decoding: CJK classes masked, full-width forms folded, locale → scripts."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 
 from batchinfer.models.ocr.options import AnalyzeOptions
 from batchinfer.models.ocr.pipeline import OcrPipeline
-from batchinfer.models.ocr.recognize import BLANK, ScriptFilter, _mostly_cjk, Recognized, ctc_decode
+from batchinfer.models.ocr.recognize import BLANK, Recognized, ScriptFilter, _mostly_cjk, ctc_decode
 
 CHARSET = [BLANK, "a", "中", "，", ",", "Ａ", "_", "-", "…", " "]
 
@@ -21,7 +22,7 @@ def _pred(*steps: dict[str, float]) -> np.ndarray:
 
 def test_latin_filter_masks_cjk_and_folds_full_width() -> None:
     only = ScriptFilter.latin(CHARSET)
-    allowed = {c for c, ok in zip(CHARSET, only.allowed) if ok}
+    allowed = {c for c, ok in zip(CHARSET, only.allowed, strict=True) if ok}
     assert "中" not in allowed and {"a", "，", "Ａ", "_", "…", BLANK} <= allowed
     assert only.output[CHARSET.index("，")] == "," and only.output[CHARSET.index("Ａ")] == "A"
     assert only.output[CHARSET.index("…")] == "…"  # already Latin punctuation: kept as is
@@ -40,8 +41,15 @@ def test_auto_keeps_cjk_pages() -> None:
     assert not _mostly_cjk([Recognized("a long English line with one 中 slip", 0.9)])
 
 
-@pytest.mark.parametrize("locale, scripts", [
-    (None, "auto"), ("en", "latin"), ("fr-FR", "latin"), ("zh-Hans", "all"), ("ja", "all"),
-])
+@pytest.mark.parametrize(
+    "locale, scripts",
+    [
+        (None, "auto"),
+        ("en", "latin"),
+        ("fr-FR", "latin"),
+        ("zh-Hans", "all"),
+        ("ja", "all"),
+    ],
+)
 def test_locale_picks_the_scripts(locale: str | None, scripts: str) -> None:
     assert OcrPipeline.scripts_for(AnalyzeOptions(locale=locale)) == scripts

@@ -2,8 +2,11 @@
 
 azure-functions-durable 1.x returns *every* action scheduled since the execution began, nested in
 WhenAll/WhenAny compounds, without task ids. Flattening depth-first gives the order in which the
-SDK numbered its tasks, which is how the host assigns the same ids (protocol note §3.4).
+SDK numbered its tasks, which is how the host assigns the same ids: azure-functions-durable's
+`DurableOrchestrationContext._add_to_open_tasks` gives each atomic task the next
+`_sequence_number` when it is first yielded, as DTFx's `idCounter` does.
 """
+
 from __future__ import annotations
 
 from enum import IntEnum
