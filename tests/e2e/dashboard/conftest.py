@@ -21,6 +21,7 @@ from batchinfer.models.mvad.synthetic import (
     to_one_table_csv,
 )
 from batchinfer.samples import SampleDoc, generate_sample_documents
+from tests.e2e.dashboard import dialect_jobs
 from tests.support.azurite import REPO_ROOT, Azurite
 from tests.support.host import HostProcess
 
@@ -40,6 +41,8 @@ class JobsHost:
     document_body: dict[str, Any] = field(default_factory=dict)
     model_id: str = ""
     detection_id: str = ""
+    dataset_job: str = ""  # woodwide ingest (tests/e2e/dashboard/dialect_jobs.py)
+    endpoint_job: str = ""  # Azure ML batch endpoint invoke
 
     @property
     def api(self) -> str:
@@ -108,6 +111,8 @@ def jobs_host(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Ite
             "slidingWindow": WINDOW, "displayName": "plant"})
         assert model.status_code == 201, model.text
         jobs.model_id = model.json()["modelId"]
+        jobs.dataset_job = dialect_jobs.start_dataset_ingest(jobs.api)
+        jobs.endpoint_job = dialect_jobs.start_endpoint_job(jobs.api, storage)
         jobs.document_body = jobs.wait_document_job(location)
         _wait_for(lambda: jobs.get(f"{MVAD}/models/{jobs.model_id}").json()["modelInfo"]
                   ["status"] == "READY", "the model to train")
@@ -118,6 +123,8 @@ def jobs_host(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Ite
         jobs.detection_id = detect.json()["resultId"]
         _wait_for(lambda: jobs.get(f"{MVAD}/detect-batch/{jobs.detection_id}").json()
                   ["summary"]["status"] in ("READY", "FAILED"), "the detection")
+        dialect_jobs.wait_dataset_job(jobs.api, jobs.dataset_job)
+        dialect_jobs.wait_endpoint_job(jobs.api, jobs.endpoint_job)
         yield jobs
     finally:
         code = host.stop()
