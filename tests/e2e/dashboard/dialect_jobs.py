@@ -102,8 +102,13 @@ def start_endpoint_job(api: str, storage: Path) -> str:
             "properties": {"authMode": "AADToken", "defaults": {"deploymentName": "main"}},
         },
     )
+    return invoke_endpoint(api)
+
+
+def invoke_endpoint(api: str) -> str:
+    """One more invoke of the endpoint `start_endpoint_job` set up; returns the job's name."""
     invoke = requests.post(
-        f"{base}/batchEndpoints/{ENDPOINT}/jobs",
+        f"{api}/{WS}/batchEndpoints/{ENDPOINT}/jobs",
         params=AML_VERSION,
         timeout=30,
         json={

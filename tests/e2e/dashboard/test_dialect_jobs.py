@@ -85,3 +85,17 @@ def test_endpoint_job_row_counts_and_failed_files(jobs_host: JobsHost) -> None:
     assert jobs_host.get("dashboard/jobs/batch-endpoint/no-such-job").status_code == 404
     ended = requests.post(f"{jobs_host.api}/{base}:cancel", timeout=30)
     assert ended.status_code == 409
+
+
+def test_endpoint_job_canceled_then_deleted_from_the_dashboard(jobs_host: JobsHost) -> None:
+    name = dialect_jobs.invoke_endpoint(jobs_host.api)
+    base = f"{jobs_host.api}/dashboard/jobs/batch-endpoint/{name}"
+    canceled = requests.post(f"{base}:cancel", timeout=30)
+    assert canceled.status_code in (202, 409), canceled.text  # 409: it ended first
+    job = dialect_jobs.wait_endpoint_job(jobs_host.api, name)
+    if canceled.status_code == 202:
+        assert job["properties"]["status"] == "Canceled"
+        assert _row(jobs_host, "batch-endpoint", name)["status"] == "canceled"
+    assert requests.delete(base, timeout=30).status_code == 204
+    assert requests.get(base, timeout=30).status_code == 404
+    assert name not in {j["id"] for j in jobs_host.get("dashboard/jobs").json()["jobs"]}

@@ -24,7 +24,7 @@ from batchinfer.api.ui.catalog import (
 from batchinfer.api.woodwide.jobs import RUNNING_DURABLE, cancel_job_record
 from batchinfer.jobs.items import ItemPage
 from batchinfer.jobs.model import JobStatus
-from batchinfer.orchestration.client import DurableClient
+from batchinfer.orchestration.client import DurableClient, InstanceStatus
 from batchinfer.tabular.catalog import TERMINAL, Catalog
 from batchinfer.tabular.wiring import get_catalog
 from batchinfer.wiring import Services
@@ -101,6 +101,18 @@ def _summary(record: dict[str, Any], view: dict[str, Any]) -> JobSummary:
     )
 
 
+async def _until_inactive(client: DurableClient, instance_id: str) -> InstanceStatus | None:
+    """The orchestration's status once it stopped (a just-canceled job's orchestration takes
+    its terminate a moment later), waiting up to 5 s; its history can be purged only then."""
+    status = await client.get_status(instance_id=instance_id)
+    for _ in range(50):
+        if status is None or str(status.runtime_status) not in RUNNING_DURABLE:
+            break
+        await asyncio.sleep(0.1)
+        status = await client.get_status(instance_id=instance_id)
+    return status
+
+
 class DatasetJobs:
     """The tabular catalog's job records, newest first like every source."""
 
@@ -168,9 +180,12 @@ class DatasetJobs:
         record = await asyncio.to_thread(self._record, job_id)
         if str(record.get("status")) not in TERMINAL:
             raise JobActionError(409, "Conflict", "Cancel the job before deleting it.")
-        await asyncio.to_thread(self.catalog().delete_job, job_id)
         instance = f"{INSTANCE_PREFIX}{job_id}"
-        if await client.get_status(instance_id=instance) is not None:
+        status = await _until_inactive(client, instance)
+        if status is not None and str(status.runtime_status) in RUNNING_DURABLE:
+            raise JobActionError(409, "Conflict", "The job is still stopping; try again.")
+        await asyncio.to_thread(self.catalog().delete_job, job_id)
+        if status is not None:
             await client.purge(instance_id=instance)
 
     async def items(
