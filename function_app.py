@@ -1,4 +1,5 @@
 """Composition root: registers the product's blueprints and nothing else."""
+
 import azure.durable_functions as df
 import azure.functions as func
 

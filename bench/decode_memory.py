@@ -8,6 +8,7 @@ default 1024) is what bounds the last two.
 
     .venv/bin/python bench/decode_memory.py [--budget-mb 1024]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,7 @@ def huge_png() -> bytes:
     return buffer.getvalue()
 
 
-def measure(name: str, make: Callable[[], bytes], suffix: str, count: int,
-            budget_mb: int) -> None:
+def measure(name: str, make: Callable[[], bytes], suffix: str, count: int, budget_mb: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         folder = root / "storage" / "c" / "in"
@@ -45,9 +45,16 @@ def measure(name: str, make: Callable[[], bytes], suffix: str, count: int,
         data = make()
         for index in range(count):
             (folder / f"doc-{index:03d}{suffix}").write_bytes(data)
-        host = HostProcess(REPO, root / "host", env={
-            "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_ITEMS_PER_ACTIVITY": "1",
-            "BATCHINFER_DECODE_BUDGET_MB": str(budget_mb), "FUNCHOST_LOG_LEVEL": "WARNING"})
+        host = HostProcess(
+            REPO,
+            root / "host",
+            env={
+                "BATCHINFER_DATA_ROOT": str(root),
+                "BATCHINFER_ITEMS_PER_ACTIVITY": "1",
+                "BATCHINFER_DECODE_BUDGET_MB": str(budget_mb),
+                "FUNCHOST_LOG_LEVEL": "WARNING",
+            },
+        )
         host.start()
         try:
             started = time.perf_counter()
@@ -58,17 +65,22 @@ def measure(name: str, make: Callable[[], bytes], suffix: str, count: int,
         finally:
             host.stop()
         result = job.get("result") or {}
-        print(f"{name:<44} {count:>3} x {len(data):>9,} B  {elapsed:7.1f} s  peak RSS "
-              f"{peak:7.0f} MiB  ({result.get('succeededCount')} ok, "
-              f"{result.get('failedCount')} failed)", flush=True)
+        print(
+            f"{name:<44} {count:>3} x {len(data):>9,} B  {elapsed:7.1f} s  peak RSS "
+            f"{peak:7.0f} MiB  ({result.get('succeededCount')} ok, "
+            f"{result.get('failedCount')} failed)",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--budget-mb", type=int, default=1024)
     args = parser.parse_args()
-    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"decode budget {args.budget_mb} MiB")
+    print(
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"decode budget {args.budget_mb} MiB"
+    )
     measure("baseline: 32 x 32x32 blank PNG", tiny_png, ".png", 32, args.budget_mb)
     measure("32 PDFs declaring a 200x200 in page", huge_page_pdf, ".pdf", 32, args.budget_mb)
     measure("4 blank 9,999 x 9,999 PNGs", huge_png, ".png", 4, args.budget_mb)

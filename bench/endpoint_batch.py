@@ -10,6 +10,7 @@ Both use the same ONNX file and ONNX Runtime; the predictions are compared row b
 
     .venv/bin/python bench/endpoint_batch.py [--files 10000] [--mini-batch 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,10 @@ sys.path.insert(0, str(REPO))
 
 from tests.support.host import HostProcess  # noqa: E402
 
-WS = ("/subscriptions/bench/resourceGroups/bench/providers/"
-      "Microsoft.MachineLearningServices/workspaces/bench")
+WS = (
+    "/subscriptions/bench/resourceGroups/bench/providers/"
+    "Microsoft.MachineLearningServices/workspaces/bench"
+)
 
 
 def plain_loop(model: Path, folder: Path, out: Path) -> float:
@@ -42,8 +45,11 @@ def plain_loop(model: Path, folder: Path, out: Path) -> float:
     from batchinfer.endpoints.digits import PIXEL_MAX
     from batchinfer.inference.runtime import RuntimeSettings, session_options
 
-    session = ort.InferenceSession(str(model), sess_options=session_options(
-        RuntimeSettings.from_env()), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(model),
+        sess_options=session_options(RuntimeSettings.from_env()),
+        providers=["CPUExecutionProvider"],
+    )
     start = time.perf_counter()
     with out.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -57,8 +63,16 @@ def plain_loop(model: Path, folder: Path, out: Path) -> float:
 
 def through_endpoint(base: str, mini_batch: int) -> tuple[float, str, dict[str, str]]:
     scoring = f"{base}/api/azureml{WS}/batchEndpoints/digits/jobs"
-    body: dict = {"properties": {"InputData": {"images": {
-        "JobInputType": "UriFolder", "Uri": "azureml://datastores/workspaceblobstore/paths/bench"}}}}
+    body: dict = {
+        "properties": {
+            "InputData": {
+                "images": {
+                    "JobInputType": "UriFolder",
+                    "Uri": "azureml://datastores/workspaceblobstore/paths/bench",
+                }
+            }
+        }
+    }
     if mini_batch:
         body["properties"]["MiniBatchSize"] = mini_batch
     start = time.perf_counter()
@@ -75,8 +89,12 @@ def through_endpoint(base: str, mini_batch: int) -> tuple[float, str, dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=10_000)
-    parser.add_argument("--mini-batch", type=int, default=0,
-                        help="override the deployment's miniBatchSize (100) for this job")
+    parser.add_argument(
+        "--mini-batch",
+        type=int,
+        default=0,
+        help="override the deployment's miniBatchSize (100) for this job",
+    )
     args = parser.parse_args()
 
     from batchinfer.endpoints.digits import (
@@ -92,10 +110,14 @@ def main() -> None:
         folder = storage / "bench"
         write_digit_folder(folder, args.files)
         model = storage / SAMPLE_MODEL_PATH
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-              f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f}")
-        print(f"files: {args.files} digit PNGs (8x8 grey), miniBatchSize "
-              f"{args.mini_batch or 'of the deployment (100)'}")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f}"
+        )
+        print(
+            f"files: {args.files} digit PNGs (8x8 grey), miniBatchSize "
+            f"{args.mini_batch or 'of the deployment (100)'}"
+        )
 
         loop_s = plain_loop(model, folder, root / "loop.csv")
         print(f"plain loop:        {loop_s:7.2f} s  {args.files / loop_s:8.0f} files/s")
@@ -107,8 +129,10 @@ def main() -> None:
             endpoint_s, status, props = through_endpoint(host.base_url, args.mini_batch)
         finally:
             host.stop()
-        print(f"through endpoint:  {endpoint_s:7.2f} s  {args.files / endpoint_s:8.0f} files/s"
-              f"  ({status}, {props.get('SucceededFiles')} succeeded)")
+        print(
+            f"through endpoint:  {endpoint_s:7.2f} s  {args.files / endpoint_s:8.0f} files/s"
+            f"  ({status}, {props.get('SucceededFiles')} succeeded)"
+        )
         print(f"ratio endpoint / loop: {loop_s / endpoint_s:.2f}")
         output = storage / props["OutputUri"].split("/paths/", 1)[1]
         ours = {r[0]: r[1] for r in csv.reader(output.open())}

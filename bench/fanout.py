@@ -16,6 +16,7 @@ HTTP submit to `Completed`:
     .venv/bin/python bench/fanout.py [--sizes 1000,10000] [--concurrent 100x100]
         [--slots 8] [--repeat 1] [--contention] [--log-level INFO|WARNING]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -161,10 +162,16 @@ def main() -> None:
     parser.add_argument("--concurrent", default="100x100")
     parser.add_argument("--slots", default="8", help="maxConcurrentActivityFunctions values")
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--contention", action="store_true",
-                        help="run one CPU-bound process per core beside the host")
-    parser.add_argument("--log-level", default=None,
-                        help="FUNCHOST_LOG_LEVEL for the host (default: the host's, INFO)")
+    parser.add_argument(
+        "--contention",
+        action="store_true",
+        help="run one CPU-bound process per core beside the host",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        help="FUNCHOST_LOG_LEVEL for the host (default: the host's, INFO)",
+    )
     args = parser.parse_args()
     args.size_list = [int(s) for s in args.sizes.split(",") if s]
     args.orchestrations, args.per = (int(x) for x in args.concurrent.lower().split("x"))
@@ -172,27 +179,38 @@ def main() -> None:
     stop = multiprocessing.Event()
     burners = []
     if args.contention:
-        burners = [multiprocessing.Process(target=_burn, args=(stop,), daemon=True)
-                   for _ in range(os.cpu_count() or 1)]
+        burners = [
+            multiprocessing.Process(target=_burn, args=(stop,), daemon=True)
+            for _ in range(os.cpu_count() or 1)
+        ]
         for proc in burners:
             proc.start()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; logging {args.log_level or 'INFO (default)'}; "
-          f"contention {'on' if args.contention else 'off'}; repeat {args.repeat}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; logging {args.log_level or 'INFO (default)'}; "
+        f"contention {'on' if args.contention else 'off'}; repeat {args.repeat}"
+    )
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for slots in (int(s) for s in args.slots.split(",") if s):
                 results = measure(Path(tmp), slots, args)
                 for key, values in results.items():
-                    unit = ("" if "(s)" in key or "(n)" in key or "(MiB)" in key
-                            or key.startswith("time") else " activities/s")
-                    print(f"slots {slots:>3}  {key:<30} median {statistics.median(values):9.2f}"
-                          f"{unit}  worst {min(values) if unit else max(values):9.2f}")
+                    unit = (
+                        ""
+                        if "(s)" in key or "(n)" in key or "(MiB)" in key or key.startswith("time")
+                        else " activities/s"
+                    )
+                    print(
+                        f"slots {slots:>3}  {key:<30} median {statistics.median(values):9.2f}"
+                        f"{unit}  worst {min(values) if unit else max(values):9.2f}"
+                    )
                 times = {s: statistics.median(results[f"time 1x{s}"]) for s in args.size_list}
                 if len(times) >= 2:
                     small, large = args.size_list[0], args.size_list[-1]
-                    print(f"slots {slots:>3}  ratio time({large})/time({small}): "
-                          f"{times[large] / times[small]:.2f} (linear: {large / small:.0f})")
+                    print(
+                        f"slots {slots:>3}  ratio time({large})/time({small}): "
+                        f"{times[large] / times[small]:.2f} (linear: {large / small:.0f})"
+                    )
     finally:
         stop.set()
         for proc in burners:

@@ -16,6 +16,7 @@ number. The pages go through `LayoutPipeline.analyze` as one PDF (150 dpi) and w
 
     python bench/layout_quality.py --pages 8
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,16 +59,20 @@ def table_scores(body: dict[str, Any], pages: list[SyntheticPage]) -> tuple[int,
             cells = {(c["rowIndex"], c["columnIndex"]): c for c in got["cells"]}
             for cell in expected.cells:
                 found = cells.get((cell.row, cell.column))
-                if not found or found.get("columnSpan", 1) != cell.column_span or \
-                        found.get("rowSpan", 1) != cell.row_span:
+                if (
+                    not found
+                    or found.get("columnSpan", 1) != cell.column_span
+                    or found.get("rowSpan", 1) != cell.row_span
+                ):
                     continue
                 exact += found["content"] == cell.text
                 close += _close(cell.text, found["content"])
     return exact, close, total
 
 
-def role_scores(body: dict[str, Any], pages: list[SyntheticPage]
-                ) -> dict[str, tuple[int, int, int]]:
+def role_scores(
+    body: dict[str, Any], pages: list[SyntheticPage]
+) -> dict[str, tuple[int, int, int]]:
     """Per role: (matched, predicted, true)."""
     truth: list[tuple[str, str]] = []
     for page in pages:
@@ -138,8 +143,13 @@ def main() -> None:
 
     pages = [make_page(seed=args.seed + n, number=n + 1) for n in range(args.pages)]
     pdf = io.BytesIO()
-    pages[0].image.save(pdf, format="PDF", resolution=150.0, save_all=True,
-                        append_images=[p.image for p in pages[1:]])
+    pages[0].image.save(
+        pdf,
+        format="PDF",
+        resolution=150.0,
+        save_all=True,
+        append_images=[p.image for p in pages[1:]],
+    )
     pipeline = LayoutPipeline()
     pipeline.analyze(pdf.getvalue(), "warm.pdf", AnalyzeOptions(pages=parse_pages("1")))
     started = time.perf_counter()
@@ -149,20 +159,30 @@ def main() -> None:
     exact, close, cells = table_scores(body, pages)
     in_order, pairs, found = order_score(body["content"], pages)
     figures, figure_total = figure_score(body, pages)
-    print(f"pages: {args.pages} generated (1100x1500 px drawn, PDF at 150 dpi, analysed at "
-          f"200 dpi); {elapsed / args.pages:.2f} s/page in-process")
-    print(f"table cells: {exact}/{cells} exact ({exact / cells:.1%}), "
-          f"{close}/{cells} within 10% CER ({close / cells:.1%})")
+    print(
+        f"pages: {args.pages} generated (1100x1500 px drawn, PDF at 150 dpi, analysed at "
+        f"200 dpi); {elapsed / args.pages:.2f} s/page in-process"
+    )
+    print(
+        f"table cells: {exact}/{cells} exact ({exact / cells:.1%}), "
+        f"{close}/{cells} within 10% CER ({close / cells:.1%})"
+    )
     for role, (matched, predicted, true) in role_scores(body, pages).items():
         precision = matched / predicted if predicted else float("nan")
         recall = matched / true if true else float("nan")
-        print(f"role {role:15s} precision {precision:.1%} ({matched}/{predicted}), "
-              f"recall {recall:.1%} ({matched}/{true})")
-    print(f"reading order: {in_order}/{pairs} paragraph pairs in order ({in_order / pairs:.1%}), "
-          f"{found}/{sum(len(p.paragraphs) for p in pages)} paragraphs located")
-    print(f"figures with caption: {figures}/{figure_total}; figures reported: "
-          f"{len(body['figures'])}, tables reported: {len(body['tables'])} "
-          f"(true: {figure_total}, {sum(len(p.tables) for p in pages)})")
+        print(
+            f"role {role:15s} precision {precision:.1%} ({matched}/{predicted}), "
+            f"recall {recall:.1%} ({matched}/{true})"
+        )
+    print(
+        f"reading order: {in_order}/{pairs} paragraph pairs in order ({in_order / pairs:.1%}), "
+        f"{found}/{sum(len(p.paragraphs) for p in pages)} paragraphs located"
+    )
+    print(
+        f"figures with caption: {figures}/{figure_total}; figures reported: "
+        f"{len(body['figures'])}, tables reported: {len(body['tables'])} "
+        f"(true: {figure_total}, {sum(len(p.tables) for p in pages)})"
+    )
     cer = character_error_rate(true_text(pages), body["content"])
     print(f"content CER vs true text: {cer:.2%}")
     counts = Counter(p.get("role") or "body" for p in body["paragraphs"])

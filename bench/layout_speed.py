@@ -8,6 +8,7 @@ and prints the ratio (service / loop; target >= 0.9). Prints, asserts nothing.
 
     .venv/bin/python bench/layout_speed.py [--pages 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,11 +53,16 @@ def plain_loop(docs: Path, out: Path) -> float:
 
 
 def run_service(base: str, container: Path, prefix: str, result_prefix: str) -> dict:
-    url = (f"{base}/api/documentintelligence/documentModels/{MODEL}:analyzeBatch"
-           "?api-version=2024-11-30")
-    body = {"azureBlobSource": {"containerUrl": container.as_uri(), "prefix": prefix},
-            "resultContainerUrl": container.as_uri(), "resultPrefix": result_prefix,
-            "overwriteExisting": True}
+    url = (
+        f"{base}/api/documentintelligence/documentModels/{MODEL}:analyzeBatch"
+        "?api-version=2024-11-30"
+    )
+    body = {
+        "azureBlobSource": {"containerUrl": container.as_uri(), "prefix": prefix},
+        "resultContainerUrl": container.as_uri(),
+        "resultPrefix": result_prefix,
+        "overwriteExisting": True,
+    }
     response = requests.post(url, json=body, timeout=30)
     response.raise_for_status()
     operation = response.headers["Operation-Location"]
@@ -76,13 +82,18 @@ def main() -> None:
         container = root / "storage" / "bench"
         make_documents(container / "docs", args.pages, seed=500)
         make_documents(container / "warmup", 1, seed=1)
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}; {args.pages} pages")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}; {args.pages} pages"
+        )
         loop_seconds = plain_loop(container / "docs", root / "loop-out")
         loop_rate = args.pages / loop_seconds
         print(f"plain loop:  {loop_seconds:7.2f} s  {loop_rate:6.2f} pages/s")
-        host = HostProcess(REPO, root / "host", env={"BATCHINFER_DATA_ROOT": str(root),
-                                                     "FUNCHOST_LOG_LEVEL": "WARNING"})
+        host = HostProcess(
+            REPO,
+            root / "host",
+            env={"BATCHINFER_DATA_ROOT": str(root), "FUNCHOST_LOG_LEVEL": "WARNING"},
+        )
         host.start()
         try:
             run_service(host.base_url, container, "warmup/", "warmup-out/")  # load models
@@ -93,13 +104,16 @@ def main() -> None:
             host.stop()
         service_rate = args.pages / service_seconds
         result = job["result"]
-        print(f"service:     {service_seconds:7.2f} s  {service_rate:6.2f} pages/s "
-              f"({result['succeededCount']} succeeded, {result['failedCount']} failed)")
+        print(
+            f"service:     {service_seconds:7.2f} s  {service_rate:6.2f} pages/s "
+            f"({result['succeededCount']} succeeded, {result['failedCount']} failed)"
+        )
         print(f"ratio service/loop: {service_rate / loop_rate:.2f} (target >= 0.9)")
         same = sum(
             json.loads((container / "service-out" / f"{p.name}.ocr.json").read_text())["content"]
             == json.loads((root / "loop-out" / f"{p.name}.ocr.json").read_text())["content"]
-            for p in sorted((container / "docs").iterdir()))
+            for p in sorted((container / "docs").iterdir())
+        )
         print(f"identical content from both: {same}/{args.pages}")
 
 

@@ -7,6 +7,7 @@ V=300, w=300 and raw ONNX core throughput (points = timestamps × variables per 
 
 Run: .venv/bin/python bench/mvad_quality.py [--quick]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,30 +38,50 @@ SETTINGS = [
 
 
 def _fmt(name: str, m: EventMetrics) -> str:
-    return (f"  {name:<18} P={m.precision:5.3f} R={m.recall:5.3f} F1={m.f1:5.3f} "
-            f"top1={m.top_contributor_accuracy:5.3f} (labels {m.labels}, found {m.found}, "
-            f"predicted events {m.predicted_events}, correct {m.correct_events}, "
-            f"changedVariables non-empty {m.changed_variables_reported}/{m.found})")
+    return (
+        f"  {name:<18} P={m.precision:5.3f} R={m.recall:5.3f} F1={m.f1:5.3f} "
+        f"top1={m.top_contributor_accuracy:5.3f} (labels {m.labels}, found {m.found}, "
+        f"predicted events {m.predicted_events}, correct {m.correct_events}, "
+        f"changedVariables non-empty {m.changed_variables_reported}/{m.found})"
+    )
 
 
-def quality(label: str, n_vars: int, w: int, n_train: int, n_test: int, noise: float,
-            magnitude: float, n_per_kind: int, workdir: str) -> None:
+def quality(
+    label: str,
+    n_vars: int,
+    w: int,
+    n_train: int,
+    n_test: int,
+    noise: float,
+    magnitude: float,
+    n_per_kind: int,
+    workdir: str,
+) -> None:
     total_rows = n_train + n_test * (len(ANOMALY_KINDS) + 1)
     series = make_correlated_series(total_rows, n_vars, seed=7, noise=noise)
     started = time.perf_counter()
     model = train(series.rows(0, n_train), w)
     train_s = time.perf_counter() - started
     model.save(os.path.join(workdir, label.replace(" ", "_").replace("=", "")))
-    print(f"{label}: trained in {train_s:.2f} s, lambda={model.diagnostics['ridgeLambda']}, "
-          f"calibration anomaly rate {model.diagnostics['calibrationAnomalyRate']:.4f}, "
-          f"corr-change threshold {model.interpretation.change_threshold}")
+    print(
+        f"{label}: trained in {train_s:.2f} s, lambda={model.diagnostics['ridgeLambda']}, "
+        f"calibration anomaly rate {model.diagnostics['calibrationAnomalyRate']:.4f}, "
+        f"corr-change threshold {model.interpretation.change_threshold}"
+    )
     cases = [(kind, (kind,)) for kind in ANOMALY_KINDS] + [("overall (mixed)", ANOMALY_KINDS)]
     for i, (name, kinds) in enumerate(cases):
         lo = n_train + i * n_test
         clean = series.rows(lo, lo + n_test)
         per_kind = n_per_kind if len(kinds) == 1 else max(1, n_per_kind // 2)
-        bad, labels = inject_anomalies(clean, kinds=kinds, seed=100 + i, n_per_kind=per_kind,
-                                       margin=w, gap=60, magnitude=magnitude)
+        bad, labels = inject_anomalies(
+            clean,
+            kinds=kinds,
+            seed=100 + i,
+            n_per_kind=per_kind,
+            margin=w,
+            gap=60,
+            magnitude=magnitude,
+        )
         started = time.perf_counter()
         results = detect(model, bad, top_k=10).results
         elapsed = time.perf_counter() - started
@@ -82,9 +103,11 @@ def speed(workdir: str, n_calls: int) -> None:
         detect_last(model, window, top_k=10)
         latencies.append((time.perf_counter() - started) * 1000)
     lat = np.array(latencies)
-    print(f"detect_last V=300 w=300: p50 {np.percentile(lat, 50):.2f} ms, "
-          f"p99 {np.percentile(lat, 99):.2f} ms, max {lat.max():.2f} ms over {n_calls} calls "
-          f"(cores available: {len(os.sched_getaffinity(0))})")
+    print(
+        f"detect_last V=300 w=300: p50 {np.percentile(lat, 50):.2f} ms, "
+        f"p99 {np.percentile(lat, 99):.2f} ms, max {lat.max():.2f} ms over {n_calls} calls "
+        f"(cores available: {len(os.sched_getaffinity(0))})"
+    )
     session = model.session()
     for rows in (4096, 20000):
         block = test.values[:rows]
@@ -95,14 +118,18 @@ def speed(workdir: str, n_calls: int) -> None:
             run_core(session, block, w)
         per_run = (time.perf_counter() - started) / repeats
         points = (rows - w + 1) * n_vars
-        print(f"ONNX core, block {rows}×{n_vars}: {per_run * 1000:.1f} ms/run, "
-              f"{points / per_run / 1e6:.2f} M points/s")
+        print(
+            f"ONNX core, block {rows}×{n_vars}: {per_run * 1000:.1f} ms/run, "
+            f"{points / per_run / 1e6:.2f} M points/s"
+        )
     started = time.perf_counter()
     results = detect(model, test, top_k=10).results
     elapsed = time.perf_counter() - started
-    print(f"detect() end to end, 20000×300 (all post-processing): {elapsed:.2f} s, "
-          f"{(len(results) - w + 1) * n_vars / elapsed / 1e6:.2f} M points/s, "
-          f"{sum(bool(r.get('value', {}).get('isAnomaly')) for r in results)} flagged")
+    print(
+        f"detect() end to end, 20000×300 (all post-processing): {elapsed:.2f} s, "
+        f"{(len(results) - w + 1) * n_vars / elapsed / 1e6:.2f} M points/s, "
+        f"{sum(bool(r.get('value', {}).get('isAnomaly')) for r in results)} flagged"
+    )
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ Prints, asserts nothing.
 
     .venv/bin/python bench/mvad_scale.py [--sizes 100000,1000000] [--variables 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,14 @@ API = "/api/anomalydetector/v1.1/multivariate"
 
 
 def _host(root: Path) -> HostProcess:
-    return HostProcess(REPO, root / "host", env={  # default logging, as users run it
-        "BATCHINFER_DATA_ROOT": str(root),
-        "BATCHINFER_MAX_DETECT_TIMESTAMPS": "100000000"}).start()
+    return HostProcess(
+        REPO,
+        root / "host",
+        env={  # default logging, as users run it
+            "BATCHINFER_DATA_ROOT": str(root),
+            "BATCHINFER_MAX_DETECT_TIMESTAMPS": "100000000",
+        },
+    ).start()
 
 
 def _wait_model(base: str, model_id: str) -> None:
@@ -52,9 +58,11 @@ def main() -> None:
     args = parser.parse_args()
     from batchinfer.models.mvad.synthetic import make_correlated_series, write_one_table_csv
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; {args.variables} variables, "
-          f"slidingWindow {args.window}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; {args.variables} variables, "
+        f"slidingWindow {args.window}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         data = root / "storage" / "data"
@@ -65,10 +73,16 @@ def main() -> None:
         write_one_table_csv(series.rows(0, 20_000), str(data / "train.csv"))
         host = _host(root)
         try:
-            r = requests.post(f"{host.base_url}{API}/models", json={
-                "dataSource": (data / "train.csv").as_uri(), "slidingWindow": args.window,
-                "startTime": "2000-01-01T00:00:00Z", "endTime": "2100-01-01T00:00:00Z"},
-                timeout=60)
+            r = requests.post(
+                f"{host.base_url}{API}/models",
+                json={
+                    "dataSource": (data / "train.csv").as_uri(),
+                    "slidingWindow": args.window,
+                    "startTime": "2000-01-01T00:00:00Z",
+                    "endTime": "2100-01-01T00:00:00Z",
+                },
+                timeout=60,
+            )
             model_id = r.json()["modelId"]
             _wait_model(host.base_url, model_id)
         finally:
@@ -79,9 +93,16 @@ def main() -> None:
             host = _host(root)
             try:
                 started = time.perf_counter()
-                r = requests.post(f"{host.base_url}{API}/models/{model_id}:detect-batch", json={
-                    "dataSource": path.as_uri(), "startTime": "2000-01-01T00:00:00Z",
-                    "endTime": "2100-01-01T00:00:00Z", "topContributorCount": 5}, timeout=60)
+                r = requests.post(
+                    f"{host.base_url}{API}/models/{model_id}:detect-batch",
+                    json={
+                        "dataSource": path.as_uri(),
+                        "startTime": "2000-01-01T00:00:00Z",
+                        "endTime": "2100-01-01T00:00:00Z",
+                        "topContributorCount": 5,
+                    },
+                    timeout=60,
+                )
                 location = r.headers["Operation-Location"]
                 while True:
                     body = requests.get(f"{location}?top=0", timeout=60).json()
@@ -94,8 +115,10 @@ def main() -> None:
             finally:
                 host.stop()
             points = size * args.variables
-            print(f"{size:>9} timestamps: {body['summary']['status']:6} {elapsed:7.1f} s  "
-                  f"{points / elapsed / 1e6:6.2f} M points/s  peak RSS {rss:6.0f} MiB")
+            print(
+                f"{size:>9} timestamps: {body['summary']['status']:6} {elapsed:7.1f} s  "
+                f"{points / elapsed / 1e6:6.2f} M points/s  peak RSS {rss:6.0f} MiB"
+            )
             path.unlink()
 
 

@@ -14,6 +14,7 @@ The host runs with its default settings (logging included), as `make run` does.
 
     .venv/bin/python bench/mvad_speed.py [--timestamps 100000] [--variables 20] [--repeat 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,9 +39,16 @@ WIDE = "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
 
 
 def _train(base: str, csv: Path, window: int) -> str:
-    r = requests.post(f"{base}{API}/models", json={
-        "dataSource": csv.as_uri(), "slidingWindow": window,
-        "startTime": WIDE[0], "endTime": WIDE[1]}, timeout=60)
+    r = requests.post(
+        f"{base}{API}/models",
+        json={
+            "dataSource": csv.as_uri(),
+            "slidingWindow": window,
+            "startTime": WIDE[0],
+            "endTime": WIDE[1],
+        },
+        timeout=60,
+    )
     model_id = r.json()["modelId"]
     while True:
         info = requests.get(f"{base}{API}/models/{model_id}", timeout=60).json()["modelInfo"]
@@ -56,8 +64,11 @@ def _concat_blocks(blocks):  # type: ignore[no-untyped-def]
     from batchinfer.models.mvad import MultivariateSeries
 
     parts = list(blocks)
-    return MultivariateSeries(np.concatenate([p.timestamps for p in parts]), parts[0].variables,
-                              np.concatenate([p.values for p in parts]))
+    return MultivariateSeries(
+        np.concatenate([p.timestamps for p in parts]),
+        parts[0].variables,
+        np.concatenate([p.values for p in parts]),
+    )
 
 
 def _percentiles(samples: list[float]) -> str:
@@ -68,9 +79,16 @@ def _percentiles(samples: list[float]) -> str:
 
 def _detect_batch(base: str, model_id: str, csv: Path, fetch: bool) -> float:
     started = time.perf_counter()
-    r = requests.post(f"{base}{API}/models/{model_id}:detect-batch", json={
-        "dataSource": csv.as_uri(), "startTime": WIDE[0], "endTime": WIDE[1],
-        "topContributorCount": 5}, timeout=60)
+    r = requests.post(
+        f"{base}{API}/models/{model_id}:detect-batch",
+        json={
+            "dataSource": csv.as_uri(),
+            "startTime": WIDE[0],
+            "endTime": WIDE[1],
+            "topContributorCount": 5,
+        },
+        timeout=60,
+    )
     location = r.headers["Operation-Location"]
     while True:
         status = requests.get(f"{location}?top=0", timeout=60).json()["summary"]["status"]
@@ -85,10 +103,15 @@ def _detect_batch(base: str, model_id: str, csv: Path, fetch: bool) -> float:
 
 
 def _last_body(window, stamps: list[str]) -> bytes:  # type: ignore[no-untyped-def]
-    return json.dumps({"variables": [{"variable": name, "timestamps": stamps,
-                                      "values": window.values[:, i].tolist()}
-                                     for i, name in enumerate(window.variables)],
-                       "topContributorCount": 10}).encode()
+    return json.dumps(
+        {
+            "variables": [
+                {"variable": name, "timestamps": stamps, "values": window.values[:, i].tolist()}
+                for i, name in enumerate(window.variables)
+            ],
+            "topContributorCount": 10,
+        }
+    ).encode()
 
 
 def main() -> None:
@@ -99,8 +122,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--last-calls", type=int, default=200)
     parser.add_argument("--long-last-calls", type=int, default=40)
-    parser.add_argument("--no-fetch", action="store_true",
-                        help="skip timing the GET of every result (a 150 MB body at 1M)")
+    parser.add_argument(
+        "--no-fetch",
+        action="store_true",
+        help="skip timing the GET of every result (a 150 MB body at 1M)",
+    )
     args = parser.parse_args()
     from batchinfer.anomaly.columnar import arrow_blocks
     from batchinfer.models.mvad import TrainedModel, detect, detect_last
@@ -108,8 +134,9 @@ def main() -> None:
     from batchinfer.models.mvad.series import format_timestamps
     from batchinfer.models.mvad.synthetic import make_correlated_series, write_one_table_csv
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         data = root / "storage" / "data"
@@ -120,9 +147,14 @@ def main() -> None:
         write_one_table_csv(series.rows(20_000, 20_000 + args.timestamps), str(csv))
         wide = make_correlated_series(20_000, 300, seed=3)
         write_one_table_csv(wide.rows(0, 10_000), str(data / "wide.csv"))
-        host = HostProcess(REPO, root / "host", env={
-            "BATCHINFER_DATA_ROOT": str(root),
-            "BATCHINFER_MAX_DETECT_TIMESTAMPS": "100000000"}).start()
+        host = HostProcess(
+            REPO,
+            root / "host",
+            env={
+                "BATCHINFER_DATA_ROOT": str(root),
+                "BATCHINFER_MAX_DETECT_TIMESTAMPS": "100000000",
+            },
+        ).start()
         service_s, fetched_s, loop_s, detect_s, raw_s = [], [], [], [], []
         try:
             model_id = _train(host.base_url, data / "train.csv", args.window)
@@ -143,7 +175,7 @@ def main() -> None:
                 detect_s.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 for lo in range(0, detect_data.n_timestamps, 4096):
-                    block = detect_data.values[max(0, lo - model.sliding_window + 1): lo + 4096]
+                    block = detect_data.values[max(0, lo - model.sliding_window + 1) : lo + 4096]
                     if len(block) >= model.sliding_window:
                         run_core(model.session(), block, model.sliding_window)
                 raw_s.append(time.perf_counter() - t0)
@@ -156,9 +188,12 @@ def main() -> None:
                     window = rows.rows(call * 7, call * 7 + length)
                     payload = _last_body(window, format_timestamps(window.timestamps))
                     t0 = time.perf_counter()
-                    reply = requests.post(f"{host.base_url}{API}/models/{wide_id}:detect-last",
-                                          data=payload, timeout=60,
-                                          headers={"Content-Type": "application/json"})
+                    reply = requests.post(
+                        f"{host.base_url}{API}/models/{wide_id}:detect-last",
+                        data=payload,
+                        timeout=60,
+                        headers={"Content-Type": "application/json"},
+                    )
                     samples.append((time.perf_counter() - t0) * 1000)
                     assert reply.status_code == 200, reply.text
                 http[length] = (samples, len(payload))
@@ -172,8 +207,10 @@ def main() -> None:
             text = f"  {label:<44} {seconds:7.2f} s  {points / seconds / 1e6:7.2f} M points/s"
             return text + (f"  (service ratio {ratio_of / service:.2f})" if ratio_of else "")
 
-        print(f"detect-batch {args.timestamps} x {args.variables} (slidingWindow {args.window}),"
-              f" median of {args.repeat}:")
+        print(
+            f"detect-batch {args.timestamps} x {args.variables} (slidingWindow {args.window}),"
+            f" median of {args.repeat}:"
+        )
         print(line("through the service (submit -> READY)", service))
         if fetched_s:
             print(line("through the service + GET of all results", med(fetched_s)))
@@ -181,8 +218,10 @@ def main() -> None:
         print(line("in-process: detect() on data in memory", alone, alone))
         print(line("raw ONNX core only", raw, raw))
         if fetched_s:
-            print(f"  with the results fetched: ratio to read+detect {loop / med(fetched_s):.2f},"
-                  f" to detect() {alone / med(fetched_s):.2f}")
+            print(
+                f"  with the results fetched: ratio to read+detect {loop / med(fetched_s):.2f},"
+                f" to detect() {alone / med(fetched_s):.2f}"
+            )
         wide_model = TrainedModel.load(root / "models" / "mvad" / wide_id / "v1")
         local_ms = []
         for call in range(args.last_calls):
@@ -192,8 +231,10 @@ def main() -> None:
             local_ms.append((time.perf_counter() - t0) * 1000)
         print("detect-last, 300 variables, slidingWindow 300:")
         for length, (samples, size) in http.items():
-            print(f"  over HTTP, {length:>4} timestamps ({size / 1e6:4.1f} MB JSON): "
-                  f"{_percentiles(samples)}")
+            print(
+                f"  over HTTP, {length:>4} timestamps ({size / 1e6:4.1f} MB JSON): "
+                f"{_percentiles(samples)}"
+            )
         print(f"  in-process detect_last, 300 timestamps:     {_percentiles(local_ms)}")
 
 

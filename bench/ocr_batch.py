@@ -8,6 +8,7 @@ error rate of the service's results against the rendered text. Prints, asserts n
 
     .venv/bin/python bench/ocr_batch.py [--pages 100]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,11 @@ sys.path.insert(0, str(REPO))
 
 from tests.support.host import HostProcess  # noqa: E402
 
-WORDS = ("invoice total amount due paid order number customer account balance date "
-         "payment shipping address contact phone email reference quantity price tax "
-         "delivery service product report quarter revenue cost growth region team").split()
+WORDS = (
+    "invoice total amount due paid order number customer account balance date "
+    "payment shipping address contact phone email reference quantity price tax "
+    "delivery service product report quarter revenue cost growth region team"
+).split()
 
 
 def render_documents(folder: Path, pages: int, seed: int = 7) -> dict[str, str]:
@@ -40,8 +43,10 @@ def render_documents(folder: Path, pages: int, seed: int = 7) -> dict[str, str]:
     font = load_font()
     expected = {}
     for index in range(pages):
-        lines = tuple(" ".join(rng.choice(WORDS) for _ in range(5)) + f" {rng.randint(10, 9999)}"
-                      for _ in range(4))
+        lines = tuple(
+            " ".join(rng.choice(WORDS) for _ in range(5)) + f" {rng.randint(10, 9999)}"
+            for _ in range(4)
+        )
         name = f"page-{index:04d}.png"
         render_page(lines, font).save(folder / name, format="PNG")
         expected[name] = "\n".join(lines)
@@ -63,11 +68,16 @@ def plain_loop(docs: Path, out: Path) -> float:
 
 
 def run_service(base: str, container: Path, prefix: str, result_prefix: str) -> dict:
-    url = (f"{base}/api/documentintelligence/documentModels/prebuilt-read:analyzeBatch"
-           "?api-version=2024-11-30")
-    body = {"azureBlobSource": {"containerUrl": container.as_uri(), "prefix": prefix},
-            "resultContainerUrl": container.as_uri(), "resultPrefix": result_prefix,
-            "overwriteExisting": True}
+    url = (
+        f"{base}/api/documentintelligence/documentModels/prebuilt-read:analyzeBatch"
+        "?api-version=2024-11-30"
+    )
+    body = {
+        "azureBlobSource": {"containerUrl": container.as_uri(), "prefix": prefix},
+        "resultContainerUrl": container.as_uri(),
+        "resultPrefix": result_prefix,
+        "overwriteExisting": True,
+    }
     r = requests.post(url, json=body, timeout=30)
     r.raise_for_status()
     operation = r.headers["Operation-Location"]
@@ -89,15 +99,20 @@ def main() -> None:
         container = root / "storage" / "bench"
         expected = render_documents(container / "docs", args.pages)
         render_documents(container / "warmup", 2, seed=1)
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}; {args.pages} pages")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}; {args.pages} pages"
+        )
 
         loop_seconds = plain_loop(container / "docs", root / "loop-out")
         loop_rate = args.pages / loop_seconds
         print(f"plain loop:  {loop_seconds:7.2f} s  {loop_rate:6.2f} pages/s")
 
-        host = HostProcess(REPO, root / "host", env={"BATCHINFER_DATA_ROOT": str(root),
-                                                     "FUNCHOST_LOG_LEVEL": "WARNING"})
+        host = HostProcess(
+            REPO,
+            root / "host",
+            env={"BATCHINFER_DATA_ROOT": str(root), "FUNCHOST_LOG_LEVEL": "WARNING"},
+        )
         host.start()
         try:
             run_service(host.base_url, container, "warmup/", "warmup-out/")  # load models
@@ -108,8 +123,10 @@ def main() -> None:
             host.stop()
         service_rate = args.pages / service_seconds
         result = job["result"]
-        print(f"service:     {service_seconds:7.2f} s  {service_rate:6.2f} pages/s "
-              f"({result['succeededCount']} succeeded, {result['failedCount']} failed)")
+        print(
+            f"service:     {service_seconds:7.2f} s  {service_rate:6.2f} pages/s "
+            f"({result['succeededCount']} succeeded, {result['failedCount']} failed)"
+        )
         print(f"ratio service/loop: {service_rate / loop_rate:.2f} (target >= 0.9)")
         rates = []
         for name, text in expected.items():

@@ -6,6 +6,7 @@ can see that memory does not grow with the job size.
 
     .venv/bin/python bench/ocr_scale.py [--sizes 1000,10000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,11 @@ def measure(count: int) -> tuple[float, float, dict]:
         root = Path(tmp)
         container = root / "storage" / "scale"
         write_documents(container / "in", count)
-        host = HostProcess(REPO, root / "host", env={"BATCHINFER_DATA_ROOT": str(root),
-                                                     "FUNCHOST_LOG_LEVEL": "WARNING"})
+        host = HostProcess(
+            REPO,
+            root / "host",
+            env={"BATCHINFER_DATA_ROOT": str(root), "FUNCHOST_LOG_LEVEL": "WARNING"},
+        )
         host.start()
         try:
             started = time.perf_counter()
@@ -45,13 +49,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     for count in (int(s) for s in args.sizes.split(",")):
         elapsed, rss, job = measure(count)
         result = job["result"]
-        print(f"{count:>7} documents: {elapsed:7.1f} s  {count / elapsed:7.1f} docs/s  "
-              f"peak RSS {rss:6.0f} MiB  ({result['succeededCount']} succeeded)")
+        print(
+            f"{count:>7} documents: {elapsed:7.1f} s  {count / elapsed:7.1f} docs/s  "
+            f"peak RSS {rss:6.0f} MiB  ({result['succeededCount']} succeeded)"
+        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ blocks weigh the same for everyone. Also counts CJK / full-width characters in t
     python bench/real_pdf_cer.py [--pages-per-pdf 6] [--dpi 200] [PDF ...]
     (default PDFs: the documentation PDFs Debian installs under /usr/share/doc, if present)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,10 @@ from batchinfer.models.ocr.pipeline import OcrPipeline, OcrSettings  # noqa: E40
 from batchinfer.models.ocr.decode import DecodeLimits  # noqa: E402
 from batchinfer.models.ocr.recognize import is_cjk  # noqa: E402
 
-DEFAULT_PDFS = ("/usr/share/doc/libtasn1-doc/libtasn1.pdf",
-                "/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf")
+DEFAULT_PDFS = (
+    "/usr/share/doc/libtasn1-doc/libtasn1.pdf",
+    "/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf",
+)
 
 
 def norm(text: str) -> str:
@@ -67,8 +70,12 @@ def tesseract(page_pdf: bytes, dpi: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         png = Path(tmp) / "page.png"
         image.convert("RGB").save(png)
-        done = subprocess.run(["tesseract", str(png), "stdout", "-l", "eng"],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            ["tesseract", str(png), "stdout", "-l", "eng"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     return done.stdout
 
 
@@ -83,7 +90,8 @@ def main() -> None:
     layout = LayoutPipeline(settings=settings)
     has_tesseract = shutil.which("tesseract") is not None
     systems = ["read (all scripts)", "read (auto: Latin)", "layout"] + (
-        ["tesseract"] if has_tesseract else [])
+        ["tesseract"] if has_tesseract else []
+    )
     errors = {s: 0.0 for s in systems}
     chars = 0
     cjk = {"read (all scripts)": 0, "read (auto: Latin)": 0}
@@ -106,8 +114,10 @@ def main() -> None:
                 cjk[system] += sum(is_cjk(c) for c in text)
         chars += len(truth)
         print(f"{label:40s} " + " | ".join(row))
-    print(f"\n{len(pages)} pages from {len(args.pdfs)} PDFs at {args.dpi} dpi, "
-          f"{chars} truth characters, {time.perf_counter() - started:.0f} s")
+    print(
+        f"\n{len(pages)} pages from {len(args.pdfs)} PDFs at {args.dpi} dpi, "
+        f"{chars} truth characters, {time.perf_counter() - started:.0f} s"
+    )
     for system in systems:
         print(f"{system:20s} CER {errors[system] / max(chars, 1):.2%}")
     for system, count in cjk.items():

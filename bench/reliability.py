@@ -8,6 +8,7 @@ or stored request is left. The short version runs in CI as `tests/e2e/test_relia
 
     .venv/bin/python bench/reliability.py [--kills 10] [--items 300] [--timestamps 150000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,11 @@ from tests.support.reliability import Outcome, detect_batch, document_batch
 def show(name: str, outcome: Outcome) -> bool:
     restarts = outcome.restart_seconds
     slowest = f"{max(restarts):.2f}" if restarts else "-"
-    print(f"{name:<36} {outcome.kills:>2} SIGKILLs  job {outcome.elapsed:6.1f} s  "
-          f"restart max {slowest} s  problems: {len(outcome.problems)}", flush=True)
+    print(
+        f"{name:<36} {outcome.kills:>2} SIGKILLs  job {outcome.elapsed:6.1f} s  "
+        f"restart max {slowest} s  problems: {len(outcome.problems)}",
+        flush=True,
+    )
     for problem in outcome.problems[:20]:
         print(f"    {problem}")
     return not outcome.problems
@@ -42,11 +46,15 @@ def main() -> int:
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        ok &= show(f"document batch, {args.items} items", document_batch(
-            Path(tmp), args.items, args.kills, seed=args.seed))
+        ok &= show(
+            f"document batch, {args.items} items",
+            document_batch(Path(tmp), args.items, args.kills, seed=args.seed),
+        )
     with tempfile.TemporaryDirectory() as tmp:
-        ok &= show(f"detect-batch, {args.timestamps} timestamps", detect_batch(
-            Path(tmp), args.timestamps, args.kills, seed=args.seed, gap=(0.05, 0.4)))
+        ok &= show(
+            f"detect-batch, {args.timestamps} timestamps",
+            detect_batch(Path(tmp), args.timestamps, args.kills, seed=args.seed, gap=(0.05, 0.4)),
+        )
     return 0 if ok else 1
 
 

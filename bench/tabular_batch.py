@@ -10,6 +10,7 @@ host process's VmHWM (Linux), read before and after each inference.
 
     .venv/bin/python bench/tabular_batch.py [--rows 1000000,10000000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,11 +50,22 @@ def _block(rows: int, seed: int) -> pa.Table:
 def _register(catalog: Catalog, rows: int) -> tuple[str, Path]:
     """A ready dataset version written in row-group blocks (bounded memory at any size)."""
     created = now()
-    dataset = {"id": new_id("ds"), "name": f"bench-{rows}", "description": None,
-               "created_at": created, "updated_at": created, "is_archived": False}
+    dataset = {
+        "id": new_id("ds"),
+        "name": f"bench-{rows}",
+        "description": None,
+        "created_at": created,
+        "updated_at": created,
+        "is_archived": False,
+    }
     catalog.save_dataset(dataset)
-    version = {"id": new_id("dsv"), "dataset_id": dataset["id"], "version": 1,
-               "status": "processing", "created_at": created}
+    version = {
+        "id": new_id("dsv"),
+        "dataset_id": dataset["id"],
+        "version": 1,
+        "status": "processing",
+        "created_at": created,
+    }
     path = catalog.store.scratch_file(".parquet")
     group = rows_per_chunk(rows)
     writer = None
@@ -65,8 +77,13 @@ def _register(catalog: Catalog, rows: int) -> tuple[str, Path]:
     writer.close()
     size = path.stat().st_size
     catalog.store.put_file(catalog.data_blob(version), path)
-    version.update(status="ready", ready_at=now(), row_count=rows, byte_size=size,
-                   schema_json=schema_json(_block(1, 0).drop(["label"])))
+    version.update(
+        status="ready",
+        ready_at=now(),
+        row_count=rows,
+        byte_size=size,
+        schema_json=schema_json(_block(1, 0).drop(["label"])),
+    )
     catalog.save_dataset_version(version)
     return version["id"], catalog.store.local_path(catalog.data_blob(version))
 
@@ -82,8 +99,10 @@ def _raw_rows_per_second(model_path: Path, meta: dict, data_path: Path) -> float
     session = SessionCache().get(model_path)
     inputs = [FeatureInput.from_json(i) for i in meta["inputs"]]
     parquet = pq.ParquetFile(data_path)
-    feeds = [feature_arrays(parquet.read_row_group(g), inputs)
-             for g in range(parquet.metadata.num_row_groups)]  # rows in memory, as features
+    feeds = [
+        feature_arrays(parquet.read_row_group(g), inputs)
+        for g in range(parquet.metadata.num_row_groups)
+    ]  # rows in memory, as features
     rows = sum(len(next(iter(f.values()))) for f in feeds)
     started = time.perf_counter()
     for feed in feeds:
@@ -99,8 +118,10 @@ def main() -> int:
     from woodwide import WoodWide
     from woodwide.lib import ingest_dataset, train_model, wait_for_job
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         host = HostProcess(REPO, root / "host", env={"BATCHINFER_DATA_ROOT": str(root)})
@@ -109,12 +130,21 @@ def main() -> int:
         try:
             client = WoodWide(base_url=f"{host.base_url}/api/woodwide", api_key="bench")
             train_csv = _block(TRAIN_ROWS, 1).to_pandas().to_csv(index=False).encode()
-            data = ingest_dataset(client, file=("train.csv", train_csv), dataset_name="train",
-                                  poll_interval=0.5)
-            model = train_model(client, model_type="prediction", dataset_id=data.submission.id,
-                                label_column="label", poll_interval=0.5, timeout=1800)
-            print(f"model {model.submission.id}: "
-                  f"{client.models.retrieve(model.submission.id).current_version.metrics}")
+            data = ingest_dataset(
+                client, file=("train.csv", train_csv), dataset_name="train", poll_interval=0.5
+            )
+            model = train_model(
+                client,
+                model_type="prediction",
+                dataset_id=data.submission.id,
+                label_column="label",
+                poll_interval=0.5,
+                timeout=1800,
+            )
+            print(
+                f"model {model.submission.id}: "
+                f"{client.models.retrieve(model.submission.id).current_version.metrics}"
+            )
             catalog = Catalog(tabular_store(root.resolve()))
             version = catalog.model_version(model.submission.id, model.submission.version_id)
             assert version is not None
@@ -126,16 +156,18 @@ def main() -> int:
                 version_id, data_path = _register(catalog, rows)
                 before = _peak_rss_mb(pid)
                 started = time.perf_counter()
-                job = client.models.infer_batch(model.submission.id,
-                                                dataset_version_id=version_id,
-                                                output_type="parquet")
+                job = client.models.infer_batch(
+                    model.submission.id, dataset_version_id=version_id, output_type="parquet"
+                )
                 wait_for_job(client, job.job_id, poll_interval=0.5, timeout=3600)
                 service = rows / (time.perf_counter() - started)
                 after = _peak_rss_mb(pid)
                 raw = _raw_rows_per_second(model_path, meta, data_path)
-                print(f"{rows:>11,} rows x {COLUMNS} cols: service {service:>10,.0f} rows/s, "
-                      f"raw ORT {raw:>10,.0f} rows/s, ratio {service / raw:.2f}; "
-                      f"host peak RSS {before:,.0f} MB before, {after:,.0f} MB after")
+                print(
+                    f"{rows:>11,} rows x {COLUMNS} cols: service {service:>10,.0f} rows/s, "
+                    f"raw ORT {raw:>10,.0f} rows/s, ratio {service / raw:.2f}; "
+                    f"host peak RSS {before:,.0f} MB before, {after:,.0f} MB after"
+                )
                 catalog.delete_job(job.job_id)
                 catalog.delete_dataset(catalog.dataset_version(version_id)["dataset_id"])
         finally:

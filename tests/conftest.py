@@ -1,4 +1,5 @@
 """Shared fixtures: the Azurite emulator, started once per test session when a test asks for it."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

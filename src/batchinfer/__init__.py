@@ -3,4 +3,5 @@
 Cut by capability: jobs and reports, orchestration, activities, the inference runtime and model
 registry, storage, and one module per API dialect under `api/`.
 """
+
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
 """`python -m batchinfer ...`: see batchinfer.cli."""
+
 import sys
 
 from batchinfer.cli import main

@@ -7,6 +7,7 @@
 It speaks only the public HTTP API (the same calls the official SDK makes), using the standard
 library so it runs anywhere the service does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,10 @@ def prepare(data_root: Path) -> Path:
     from batchinfer.endpoints.digits import install_sample_endpoint
 
     endpoint = install_sample_endpoint(data_root)
-    print(f"batch endpoint ready: '{endpoint['endpoint']}' (deployment "
-          f"'{endpoint['deployment']}'), {endpoint['count']} digit images in {endpoint['images']}")
+    print(
+        f"batch endpoint ready: '{endpoint['endpoint']}' (deployment "
+        f"'{endpoint['deployment']}'), {endpoint['count']} digit images in {endpoint['images']}"
+    )
     prepare_tabular(data_root)
     return container
 
@@ -50,14 +53,17 @@ def prepare_tabular(data_root: Path) -> None:
     from batchinfer.tabular.samples import prepare_sample
 
     sample = prepare_sample(data_root)
-    print(f"sample dataset ready: {sample.dataset_id} ({sample.row_count} rows), "
-          f"model {sample.model_id} (woodwide API)")
+    print(
+        f"sample dataset ready: {sample.dataset_id} ({sample.row_count} rows), "
+        f"model {sample.model_id} (woodwide API)"
+    )
 
 
 def _request(method: str, url: str, body: Any = None) -> tuple[int, dict[str, str], Any]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             raw = resp.read()
@@ -73,8 +79,10 @@ def _bar(percent: int, width: int = 30) -> str:
 
 
 def analyze_batch(endpoint: str, model: str, body: dict[str, Any], poll: float) -> int:
-    url = (f"{endpoint.rstrip('/')}/documentintelligence/documentModels/{model}:analyzeBatch"
-           f"?api-version={API_VERSION}")
+    url = (
+        f"{endpoint.rstrip('/')}/documentintelligence/documentModels/{model}:analyzeBatch"
+        f"?api-version={API_VERSION}"
+    )
     try:
         status, headers, answer = _request("POST", url, body)
     except urllib.error.URLError as exc:
@@ -87,8 +95,12 @@ def analyze_batch(endpoint: str, model: str, body: dict[str, Any], poll: float) 
     print(f"submitted: {operation}")
     while True:
         _, _, job = _request("GET", operation)
-        print(f"\r{job['status']:>10} {_bar(int(job.get('percentCompleted', 0)))}", end="",
-              file=sys.stderr, flush=True)
+        print(
+            f"\r{job['status']:>10} {_bar(int(job.get('percentCompleted', 0)))}",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
         if job["status"] in ("succeeded", "failed", "canceled"):
             print(file=sys.stderr)
             break
@@ -122,13 +134,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         container = prepare(Path(args.data_root))
         url = container.as_uri()
-        body = {"azureBlobSource": {"containerUrl": url, "prefix": "docs/"},
-                "resultContainerUrl": url, "resultPrefix": "results/",
-                "overwriteExisting": True}
+        body = {
+            "azureBlobSource": {"containerUrl": url, "prefix": "docs/"},
+            "resultContainerUrl": url,
+            "resultPrefix": "results/",
+            "overwriteExisting": True,
+        }
         return analyze_batch(args.endpoint, "prebuilt-read", body, args.poll)
-    body = {"azureBlobSource": {"containerUrl": args.source, "prefix": args.prefix},
-            "resultContainerUrl": args.result, "resultPrefix": args.result_prefix,
-            "overwriteExisting": args.overwrite}
+    body = {
+        "azureBlobSource": {"containerUrl": args.source, "prefix": args.prefix},
+        "resultContainerUrl": args.result,
+        "resultPrefix": args.result_prefix,
+        "overwriteExisting": args.overwrite,
+    }
     return analyze_batch(args.endpoint, args.model, body, args.poll)
 
 

@@ -11,6 +11,7 @@ user-safe message, an optional inner code and message); `api.errors.guarded` tur
 dialect's HTTP error body (400 and 404), and the inbox into its report's `error`. The storage
 tree (`storage.errors`) and the anomaly model's `MvadDataError` stay separate families.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,8 +32,14 @@ class RequestError(Exception):
 
     http_status = 400
 
-    def __init__(self, code: str, message: str, *, inner_code: str | None = None,
-                 inner_message: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        inner_code: str | None = None,
+        inner_message: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -43,8 +50,10 @@ class RequestError(Exception):
         """`{code, message, innererror?}`: the Azure error object."""
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.inner_code:
-            body["innererror"] = {"code": self.inner_code,
-                                  "message": self.inner_message or self.message}
+            body["innererror"] = {
+                "code": self.inner_code,
+                "message": self.inner_message or self.message,
+            }
         return body
 
 
@@ -56,16 +65,22 @@ class RequestNotFoundError(RequestError, LookupError):
     http_status = 404
 
 
-def invalid_request(message: str, inner_code: str,
-                    inner_message: str | None = None) -> InvalidRequestError:
+def invalid_request(
+    message: str, inner_code: str, inner_message: str | None = None
+) -> InvalidRequestError:
     """`InvalidRequest` with the detail in its inner error, as the Azure services answer."""
-    return InvalidRequestError("InvalidRequest", message, inner_code=inner_code,
-                               inner_message=inner_message or message)
+    return InvalidRequestError(
+        "InvalidRequest", message, inner_code=inner_code, inner_message=inner_message or message
+    )
 
 
 def describe_validation_error(exc: ValidationError, what: str = "request") -> InvalidRequestError:
     """The first pydantic error with its JSON path, like the service's messages."""
     first = exc.errors()[0]
     path = ".".join(str(p) for p in first.get("loc", ())) or what
-    return InvalidRequestError("InvalidRequest", f"Invalid {what}.", inner_code="InvalidArgument",
-                               inner_message=f"{path}: {first.get('msg', 'invalid value')}")
+    return InvalidRequestError(
+        "InvalidRequest",
+        f"Invalid {what}.",
+        inner_code="InvalidArgument",
+        inner_message=f"{path}: {first.get('msg', 'invalid value')}",
+    )

@@ -21,6 +21,7 @@ from a request; job specs refer to it as `services.CONFIGURED_INBOX`. A refused 
 domain `RequestError` (as the HTTP API would refuse the request), reported in the inbox: this
 module knows nothing about HTTP.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -74,13 +75,18 @@ class Upload:
     data: bytes
 
     @classmethod
-    def from_trigger(cls, path: str, data: bytes, *, container: str,
-                     etag: str | None = None) -> Upload:
+    def from_trigger(
+        cls, path: str, data: bytes, *, container: str, etag: str | None = None
+    ) -> Upload:
         """From the trigger's `container/name` path; the version is the ETag, else a hash."""
-        name = path.removeprefix(f"{container}/") if path.startswith(f"{container}/") \
+        name = (
+            path.removeprefix(f"{container}/")
+            if path.startswith(f"{container}/")
             else path.split("/", 1)[-1]
-        version = etag.strip() if etag and etag.strip() else \
-            "sha256:" + hashlib.sha256(data).hexdigest()
+        )
+        version = (
+            etag.strip() if etag and etag.strip() else "sha256:" + hashlib.sha256(data).hexdigest()
+        )
         return cls(container=container, name=name, version=version, data=data)
 
     @property
@@ -95,8 +101,7 @@ class Upload:
 def classify(name: str) -> UploadKind:
     """What an uploaded blob is: a manifest, one of our outputs (ignored), or a document."""
     base = name.rsplit("/", 1)[-1]
-    if not base or base.startswith(".") or name.endswith("/") \
-            or name.endswith(OUTPUT_SUFFIXES):
+    if not base or base.startswith(".") or name.endswith("/") or name.endswith(OUTPUT_SUFFIXES):
         return "ignored"
     if name.endswith(MANIFEST_SUFFIX) and len(base) > len(MANIFEST_SUFFIX):
         return "manifest"
@@ -113,10 +118,17 @@ def report_name_for(manifest_name: str) -> str:
 def document_spec(services: Services, upload: Upload) -> JobSpec:
     """A job over just the uploaded blob; the result replaces an older version's result."""
     return JobSpec(
-        job_id=upload.job_id, kind=DOCUMENT_ANALYSIS, model_id=services.settings.inbox_model,
-        source_url=CONFIGURED_INBOX, source_prefix="", file_list=None,
-        result_url=CONFIGURED_RESULTS, result_prefix="", overwrite=True,
-        created=service.now_iso_z(), options={ITEMS_OPTION: [validate_blob_name(upload.name)]},
+        job_id=upload.job_id,
+        kind=DOCUMENT_ANALYSIS,
+        model_id=services.settings.inbox_model,
+        source_url=CONFIGURED_INBOX,
+        source_prefix="",
+        file_list=None,
+        result_url=CONFIGURED_RESULTS,
+        result_prefix="",
+        overwrite=True,
+        created=service.now_iso_z(),
+        options={ITEMS_OPTION: [validate_blob_name(upload.name)]},
     )
 
 
@@ -124,15 +136,21 @@ def parse_manifest(data: bytes, default_model: str) -> tuple[str, AnalyzeBatchDo
     """The model id and the analyzeBatch request a manifest holds; `InvalidRequestError` if
     it is not valid."""
     if len(data) > MAX_MANIFEST_BYTES:
-        raise invalid_request("The manifest is too large.", "InvalidContentLength",
-                          f"A manifest may hold at most {MAX_MANIFEST_BYTES} bytes.")
+        raise invalid_request(
+            "The manifest is too large.",
+            "InvalidContentLength",
+            f"A manifest may hold at most {MAX_MANIFEST_BYTES} bytes.",
+        )
     try:
         body = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise invalid_request("The manifest is not valid JSON.", "InvalidJson", str(exc)) from None
     if not isinstance(body, dict):
-        raise invalid_request("Invalid request.", "InvalidArgument",
-                              "The manifest must be a JSON object (an analyzeBatch request body).")
+        raise invalid_request(
+            "Invalid request.",
+            "InvalidArgument",
+            "The manifest must be a JSON object (an analyzeBatch request body).",
+        )
     model_id = body.pop("modelId", None)
     if model_id is None:
         model_id = default_model
@@ -155,12 +173,19 @@ def manifest_spec(services: Services, upload: Upload) -> JobSpec:
 
 def rejected_report(error: RequestError) -> dict[str, Any]:
     """The report of a manifest that started no job."""
-    return {"status": JobStatus.FAILED, "succeededCount": 0, "failedCount": 0,
-            "skippedCount": 0, "details": [], "error": error.to_json()}
+    return {
+        "status": JobStatus.FAILED,
+        "succeededCount": 0,
+        "failedCount": 0,
+        "skippedCount": 0,
+        "details": [],
+        "error": error.to_json(),
+    }
 
 
-def job_report(job_id: str, model_id: str, stored: JobReport | None, status: JobStatus,
-               error: ItemError | None) -> dict[str, Any]:
+def job_report(
+    job_id: str, model_id: str, stored: JobReport | None, status: JobStatus, error: ItemError | None
+) -> dict[str, Any]:
     """The API's `result` (counts and details) plus `status`, `resultId`, `modelId` and, for a
     failed job, `error`. `stored` is the job store's report (None if the job never made one)."""
     if stored is not None:
@@ -169,7 +194,9 @@ def job_report(job_id: str, model_id: str, stored: JobReport | None, status: Job
     if status == JobStatus.FAILED and error is None:
         error = INTERNAL_ERROR
     report: dict[str, Any] = {
-        "status": status, "resultId": job_id, "modelId": model_id,
+        "status": status,
+        "resultId": job_id,
+        "modelId": model_id,
         "succeededCount": stored.counts.succeeded if stored else 0,
         "failedCount": stored.counts.failed if stored else 0,
         "skippedCount": stored.counts.skipped if stored else 0,
@@ -184,16 +211,21 @@ def write_report(services: Services, name: str, report: dict[str, Any]) -> None:
     """Write (or replace: a newer manifest version's report wins) a report into the inbox."""
     body = json.dumps(report, ensure_ascii=False, indent=2).encode()
     services.open_container(CONFIGURED_INBOX).write_blob(
-        name=name, data=body, overwrite=True, content_type="application/json")
+        name=name, data=body, overwrite=True, content_type="application/json"
+    )
 
 
 def publish_job_report(services: Services, args: dict[str, Any]) -> dict[str, Any]:
     """Activity body: the finished job's report, written next to its manifest."""
     ref = JobRef.from_json(args["ref"])
     stored = services.job_store.load_report(ref.job_id)
-    report = job_report(ref.job_id, ref.model_id, stored,
-                        JobStatus(args.get("status") or JobStatus.FAILED),
-                        ItemError.optional(args.get("error")))
+    report = job_report(
+        ref.job_id,
+        ref.model_id,
+        stored,
+        JobStatus(args.get("status") or JobStatus.FAILED),
+        ItemError.optional(args.get("error")),
+    )
     write_report(services, str(args["report_name"]), report)
     return {"status": report["status"]}
 
@@ -219,16 +251,19 @@ async def _start_document(client: DurableClient, services: Services, upload: Upl
         check_model(services, model_id)
         spec = document_spec(services, upload)
     except (RequestError, ValueError) as exc:
-        log.error("Inbox document %r not analyzed: %s (check BATCHINFER_INBOX_MODEL)",
-                  upload.name, getattr(exc, "message", exc))
+        log.error(
+            "Inbox document %r not analyzed: %s (check BATCHINFER_INBOX_MODEL)",
+            upload.name,
+            getattr(exc, "message", exc),
+        )
         return "rejected"
-    started = await service.submit_job(client, services, spec,
-                                       document_batch_id(model_id, spec.job_id))
+    started = await service.submit_job(
+        client, services, spec, document_batch_id(model_id, spec.job_id)
+    )
     return "started" if started else "duplicate"
 
 
-async def _start_manifest(client: DurableClient, services: Services,
-                          upload: Upload) -> Outcome:
+async def _start_manifest(client: DurableClient, services: Services, upload: Upload) -> Outcome:
     orchestration_id = inbox_batch_id(upload.job_id)
     if await client.get_status(instance_id=orchestration_id) is not None:
         return "duplicate"
@@ -236,13 +271,23 @@ async def _start_manifest(client: DurableClient, services: Services,
     try:
         spec = manifest_spec(services, upload)
     except RequestError as error:
-        log.warning("Inbox manifest %r rejected: %s %s", upload.name, error.message,
-                    error.inner_message or "")
+        log.warning(
+            "Inbox manifest %r rejected: %s %s",
+            upload.name,
+            error.message,
+            error.inner_message or "",
+        )
         await asyncio.to_thread(write_report, services, report_name, rejected_report(error))
         return "rejected"
     await asyncio.to_thread(services.job_store.save_spec, spec)
     ref = JobRef(job_id=spec.job_id, kind=spec.kind, model_id=spec.model_id)
-    await client.start(orchestration=INBOX_BATCH, instance_id=orchestration_id, payload={
-        "ref": ref.to_json(), "job_instance_id": document_batch_id(spec.model_id, spec.job_id),
-        "report_name": report_name})
+    await client.start(
+        orchestration=INBOX_BATCH,
+        instance_id=orchestration_id,
+        payload={
+            "ref": ref.to_json(),
+            "job_instance_id": document_batch_id(spec.model_id, spec.job_id),
+            "report_name": report_name,
+        },
+    )
     return "started"

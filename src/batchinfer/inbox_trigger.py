@@ -5,6 +5,7 @@ this function, `inbox_upload`); the embedded host emulates it by polling. The co
 connection are app settings (`BATCHINFER_INBOX_CONTAINER`, `BATCHINFER_INBOX_STORAGE`), read by
 the host for the binding and by `Services` for the jobs, so both see the same container.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,15 +21,23 @@ log = logging.getLogger("batchinfer.inbox_trigger")
 blueprint = df.Blueprint()
 
 
-@blueprint.blob_trigger(arg_name="blob", path="%BATCHINFER_INBOX_CONTAINER%/{name}",
-                        connection="BATCHINFER_INBOX_STORAGE", source=func.BlobSource.EVENT_GRID)
+@blueprint.blob_trigger(
+    arg_name="blob",
+    path="%BATCHINFER_INBOX_CONTAINER%/{name}",
+    connection="BATCHINFER_INBOX_STORAGE",
+    source=func.BlobSource.EVENT_GRID,
+)
 @blueprint.durable_client_input(client_name="client")
 async def inbox_upload(blob: func.InputStream, client: df.DurableOrchestrationClient) -> None:
     services = get_services()
     properties = getattr(blob, "blob_properties", None) or {}  # not in the SDK's stubs
-    upload = inbox.Upload.from_trigger(blob.name or "", blob.read(),
-                                       container=services.settings.inbox_container,
-                                       etag=properties.get("ETag") or properties.get("Etag"))
+    upload = inbox.Upload.from_trigger(
+        blob.name or "",
+        blob.read(),
+        container=services.settings.inbox_container,
+        etag=properties.get("ETag") or properties.get("Etag"),
+    )
     outcome = await inbox.handle_upload(SdkDurableClient(client), services, upload)
-    log.info("Inbox upload %r (%s, version %s): %s", upload.name, upload.kind, upload.version,
-             outcome)
+    log.info(
+        "Inbox upload %r (%s, version %s): %s", upload.name, upload.kind, upload.version, outcome
+    )

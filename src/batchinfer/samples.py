@@ -4,6 +4,7 @@ Every supported format is covered (PNG, JPEG, multi-page TIFF, BMP, multi-page P
 corrupt file and one unsupported file, so a batch run exercises both success and error paths.
 Texts are constants, so the expected output never depends on whether a file was regenerated.
 """
+
 from __future__ import annotations
 
 import io
@@ -40,18 +41,22 @@ class SampleDoc:
 
 
 _PAGES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "invoice.png": ((
-        "Invoice 2024-0117 from Contoso Ltd",
-        "Bill to: Fabrikam Inc, 12 Harbour Road",
-        "Total due: 1,280.50 USD by March 31",
-        "Thank you for your business.",
-    ),),
-    "receipt.jpg": ((
-        "Northwind Coffee House",
-        "2 x Flat white 7.00",
-        "1 x Blueberry muffin 3.25",
-        "Paid by card ending 4417",
-    ),),
+    "invoice.png": (
+        (
+            "Invoice 2024-0117 from Contoso Ltd",
+            "Bill to: Fabrikam Inc, 12 Harbour Road",
+            "Total due: 1,280.50 USD by March 31",
+            "Thank you for your business.",
+        ),
+    ),
+    "receipt.jpg": (
+        (
+            "Northwind Coffee House",
+            "2 x Flat white 7.00",
+            "1 x Blueberry muffin 3.25",
+            "Paid by card ending 4417",
+        ),
+    ),
     "letter.tiff": (
         (
             "Dear Ms Johnson,",
@@ -64,11 +69,13 @@ _PAGES: dict[str, tuple[tuple[str, ...], ...]] = {
             "Kind regards, The Hiring Team",
         ),
     ),
-    "notice.bmp": ((
-        "Building maintenance notice",
-        "The lifts will be closed on Saturday.",
-        "Use the east stairs during the works.",
-    ),),
+    "notice.bmp": (
+        (
+            "Building maintenance notice",
+            "The lifts will be closed on Saturday.",
+            "Use the east stairs during the works.",
+        ),
+    ),
     "report.pdf": (
         (
             "Quarterly Report Q3 2024",
@@ -99,8 +106,9 @@ def load_font(size: int = FONT_SIZE) -> ImageFont.FreeTypeFont | ImageFont.Image
     return ImageFont.load_default(size=size)
 
 
-def render_page(lines: tuple[str, ...], font: ImageFont.FreeTypeFont | ImageFont.ImageFont
-                ) -> Image.Image:
+def render_page(
+    lines: tuple[str, ...], font: ImageFont.FreeTypeFont | ImageFont.ImageFont
+) -> Image.Image:
     """Black text on white, one line per row, generous margins like a scanned page."""
     height = 2 * MARGIN + LINE_PITCH * len(lines)
     page = Image.new("RGB", (PAGE_WIDTH, height), "white")
@@ -110,8 +118,11 @@ def render_page(lines: tuple[str, ...], font: ImageFont.FreeTypeFont | ImageFont
     return page
 
 
-def _write(path: Path, pages: tuple[tuple[str, ...], ...],
-           font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> None:
+def _write(
+    path: Path,
+    pages: tuple[tuple[str, ...], ...],
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+) -> None:
     images = [render_page(lines, font) for lines in pages]
     suffix = path.suffix.lower()
     buffer = io.BytesIO()
@@ -122,11 +133,17 @@ def _write(path: Path, pages: tuple[tuple[str, ...], ...],
     elif suffix == ".bmp":
         images[0].save(buffer, format="BMP")
     elif suffix == ".tiff":
-        images[0].save(buffer, format="TIFF", save_all=True, append_images=images[1:],
-                       compression="tiff_deflate")
+        images[0].save(
+            buffer,
+            format="TIFF",
+            save_all=True,
+            append_images=images[1:],
+            compression="tiff_deflate",
+        )
     elif suffix == ".pdf":
-        images[0].save(buffer, format="PDF", save_all=True, append_images=images[1:],
-                       resolution=150.0)
+        images[0].save(
+            buffer, format="PDF", save_all=True, append_images=images[1:], resolution=150.0
+        )
     else:
         raise ValueError(f"no writer for {path.name}")
     path.write_bytes(buffer.getvalue())

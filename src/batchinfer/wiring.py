@@ -3,6 +3,7 @@
 Built once per process and cached (`get_services`), so triggers stay thin adapters; tests call
 `build_services(settings, policy=..., registry=...)` to replace a port with a fake.
 """
+
 from __future__ import annotations
 
 import functools
@@ -100,16 +101,21 @@ class Services:
         inbox itself when that is unset). Operator-configured: no allow-list, own identity."""
         settings = self.settings
         if reference == CONFIGURED_RESULTS and settings.results_container_url:
-            return container_for_url("BATCHINFER_RESULTS_CONTAINER_URL",
-                                     settings.results_container_url,
-                                     client_id=settings.inbox_storage_client_id,
-                                     endpoint_suffixes=self.policy.endpoint_suffixes)
+            return container_for_url(
+                "BATCHINFER_RESULTS_CONTAINER_URL",
+                settings.results_container_url,
+                client_id=settings.inbox_storage_client_id,
+                endpoint_suffixes=self.policy.endpoint_suffixes,
+            )
         return container_for_connection(
-            "BATCHINFER_INBOX_STORAGE", settings.inbox_storage, settings.inbox_container,
+            "BATCHINFER_INBOX_STORAGE",
+            settings.inbox_storage,
+            settings.inbox_container,
             account_name=settings.inbox_storage_account,
             client_id=settings.inbox_storage_client_id,
             development_endpoint=settings.azurite_blob_endpoint,
-            endpoint_suffix=(self.policy.endpoint_suffixes or ("core.windows.net",))[0])
+            endpoint_suffix=(self.policy.endpoint_suffixes or ("core.windows.net",))[0],
+        )
 
 
 def _folder(path: Path) -> Path:
@@ -138,24 +144,31 @@ def _model_store(settings: AppSettings) -> ModelStore:
         from batchinfer.storage.azure_blob import AzureBlobStore
         from batchinfer.storage.urls import parse_container_url
 
-        store: BlobStore = AzureBlobStore(parse_container_url(settings.model_store_url),
-                                          credential=DefaultAzureCredential())
+        store: BlobStore = AzureBlobStore(
+            parse_container_url(settings.model_store_url), credential=DefaultAzureCredential()
+        )
         return ModelStore(store, cache)
     return ModelStore(LocalFolderStore(_folder(settings.data_root / "models")), cache)
 
 
-def build_services(settings: AppSettings | None = None, *,
-                   policy: StorageAllowList | None = None, job_store: JobStore | None = None,
-                   registry: ModelRegistry | None = None,
-                   models: ModelStore | None = None) -> Services:
+def build_services(
+    settings: AppSettings | None = None,
+    *,
+    policy: StorageAllowList | None = None,
+    job_store: JobStore | None = None,
+    registry: ModelRegistry | None = None,
+    models: ModelStore | None = None,
+) -> Services:
     """The services from settings; each keyword replaces one port (tests pass fakes or
     temporary folders there instead of assembling `Services` by hand)."""
     settings = settings or AppSettings.from_env()
     return Services(
         settings=settings,
-        policy=policy if policy is not None else StorageAllowList.from_settings(
-            default_local_root=settings.data_root / "storage"),
-        job_store=job_store if job_store is not None
+        policy=policy
+        if policy is not None
+        else StorageAllowList.from_settings(default_local_root=settings.data_root / "storage"),
+        job_store=job_store
+        if job_store is not None
         else _job_store(settings, settings.job_store_url),
         registry=registry if registry is not None else build_default_registry(),
         models=models if models is not None else _model_store(settings),
@@ -172,8 +185,9 @@ def get_services() -> Services:
     """The process-wide services (an explicit cache, cleared by tests with cache_clear()).
     Built on first use, which also starts the sweep of what a killed process left behind."""
     services = build_services()
-    threading.Thread(target=_sweep_at_start, args=(services,), name="startup-sweep",
-                     daemon=True).start()
+    threading.Thread(
+        target=_sweep_at_start, args=(services,), name="startup-sweep", daemon=True
+    ).start()
     return services
 
 

@@ -5,4 +5,5 @@ polling, and Durable orchestrations/activities replayed through the real
 `azure-functions-durable` SDK, with state in SQLite that survives a crash. It is generic and knows
 nothing about the application it serves.
 """
+
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
 """`python -m funchost start [--app-dir DIR] [--port N] [--data-dir DIR]`, like `func start`."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,16 +16,19 @@ from funchost.settings import HostConfigError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m funchost",
-                                     description="Embedded Azure Functions + Durable host.")
+    parser = argparse.ArgumentParser(
+        prog="python -m funchost", description="Embedded Azure Functions + Durable host."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("start", help="serve a Python v2-model function app")
-    start.add_argument("--app-dir", default=".",
-                       help="folder holding function_app.py and host.json")
+    start.add_argument(
+        "--app-dir", default=".", help="folder holding function_app.py and host.json"
+    )
     start.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 7071))
     start.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    start.add_argument("--data-dir", default=None,
-                       help="durable state folder (default: <app-dir>/.data)")
+    start.add_argument(
+        "--data-dir", default=None, help="durable state folder (default: <app-dir>/.data)"
+    )
     start.add_argument("--log-level", default=os.environ.get("FUNCHOST_LOG_LEVEL", "INFO"))
     return parser
 

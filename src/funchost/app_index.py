@@ -4,6 +4,7 @@ The real Python worker imports `function_app.py`, finds the single `FunctionRegi
 `get_functions()` once; we do the same and turn each function into a `FunctionSpec` the host can
 route, trigger and invoke without touching the SDK's decorator internals again.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -68,15 +69,18 @@ class FunctionSpec:
     def input_bindings(self) -> list[dict[str, Any]]:
         """Non-trigger IN bindings (only the durable client is supported besides triggers)."""
         return [
-            b for b in self.bindings
-            if b.get("direction") == "IN" and b is not self.trigger
+            b
+            for b in self.bindings
+            if b.get("direction") == "IN"
+            and b is not self.trigger
             and b.get("type") != self.trigger_type
         ]
 
 
 def _binding_dict(binding: Any) -> dict[str, Any]:
     plain: dict[str, Any] = json.loads(
-        json.dumps(binding.get_dict_repr(), cls=StringifyEnumJsonEncoder))
+        json.dumps(binding.get_dict_repr(), cls=StringifyEnumJsonEncoder)
+    )
     return plain
 
 
@@ -135,8 +139,11 @@ def index_app(module: Any) -> list[FunctionSpec]:
         seen.add(name.lower())
         bindings = [_binding_dict(b) for b in function.get_bindings()]
         trigger_dict = next(
-            (b for b in bindings
-             if b.get("type") == trigger.type and b.get("name") == trigger.name),
+            (
+                b
+                for b in bindings
+                if b.get("type") == trigger.type and b.get("name") == trigger.name
+            ),
             _binding_dict(trigger),
         )
         user_function = function.get_user_function()
@@ -157,7 +164,9 @@ def index_app(module: Any) -> list[FunctionSpec]:
         if durable and spec.trigger_param != "context":
             log.warning(
                 "Function %s names its %s parameter %r; the Azure Functions worker can only index "
-                "it when the parameter is named 'context'.", name, spec.trigger_type,
+                "it when the parameter is named 'context'.",
+                name,
+                spec.trigger_type,
                 spec.trigger_param,
             )
         specs.append(spec)

@@ -7,6 +7,7 @@ For each `blobTrigger` function, the binding's `connection` names an app setting
 A function whose connection cannot be resolved is reported in the log and left idle; it never
 stops the host.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,16 +36,23 @@ class BlobTriggerRunner:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    def for_functions(cls, functions: list[FunctionSpec], invoker: Invoker,
-                      settings: HostSettings, *, receipts: ReceiptStore,
-                      durable_client: Callable[[], str] | None) -> BlobTriggerRunner | None:
+    def for_functions(
+        cls,
+        functions: list[FunctionSpec],
+        invoker: Invoker,
+        settings: HostSettings,
+        *,
+        receipts: ReceiptStore,
+        durable_client: Callable[[], str] | None,
+    ) -> BlobTriggerRunner | None:
         specs = {s.name: s for s in functions if s.trigger_type == "blobTrigger"}
         bindings = [b for b in (_binding_for(s) for s in specs.values()) if b is not None]
         if not bindings:
             return None
 
-        async def invoke(binding: BlobTriggerBinding, value: object,
-                         captures: dict[str, str]) -> None:
+        async def invoke(
+            binding: BlobTriggerBinding, value: object, captures: dict[str, str]
+        ) -> None:
             spec = specs[binding.function_name]
             kwargs: dict[str, Any] = {binding.param_name: value}
             if spec.client_param:
@@ -56,8 +64,9 @@ class BlobTriggerRunner:
                     kwargs[name] = captured
             await invoker.invoke(spec, kwargs)
 
-        return cls(BlobTriggerPoller(bindings, receipts, invoke,
-                                     interval=settings.blob_poll_seconds))
+        return cls(
+            BlobTriggerPoller(bindings, receipts, invoke, interval=settings.blob_poll_seconds)
+        )
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._poller.run())
@@ -76,6 +85,7 @@ _APP_SETTING = re.compile(r"%([A-Za-z0-9_.:-]+)%")
 
 def resolve_app_settings(path: str) -> str:
     """Replace `%NAME%` binding expressions with app setting values, as the Functions host does."""
+
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in os.environ:

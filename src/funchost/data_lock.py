@@ -4,6 +4,7 @@ Two hosts on one `--data-dir` would each recover and run the same pending work i
 second host refuses to start instead. The lock is `flock` on `<data-dir>/host.lock`, released
 by the OS when the process exits, even after SIGKILL, so a crash never leaves a stale lock.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -35,7 +36,8 @@ class DataDirLock:
             by = f" (pid {holder})" if holder.isdigit() else ""
             raise DataDirLocked(
                 f"the data directory {self.path.parent} is in use by another host{by}; "
-                "stop it or pass a different --data-dir") from None
+                "stop it or pass a different --data-dir"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))

@@ -3,6 +3,7 @@
 `FunctionHost` is what `python -m funchost start` runs and what tests embed. It owns the single
 long-lived event loop on which async user code, the aiohttp server and the engine all run.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -60,7 +61,9 @@ class FunctionHost:
         self._store = DurableStore(settings.data_dir / "durable.sqlite3")
         if uses_durable(self.functions):
             self.engine = DurableEngine(
-                store=self._store, functions=self.functions, invoker=invoker,
+                store=self._store,
+                functions=self.functions,
+                invoker=invoker,
                 max_activities=settings.max_activities,
                 max_orchestrators=settings.max_orchestrators,
                 on_fatal=self._on_fatal,
@@ -69,24 +72,33 @@ class FunctionHost:
             await self.engine.start()
             management = ManagementApi(self.engine, settings.hub_name, secrets.admin_key)
         front_door = HttpFrontDoor(settings, self.functions, invoker, management, secrets)
-        self._runner = web.AppRunner(front_door.application(), access_log=None,
-                                     handle_signals=False)
+        self._runner = web.AppRunner(
+            front_door.application(), access_log=None, handle_signals=False
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, settings.listen_host, settings.port,
-                           reuse_address=True)
+        site = web.TCPSite(self._runner, settings.listen_host, settings.port, reuse_address=True)
         await site.start()
         self._blobs = BlobTriggerRunner.for_functions(
-            self.functions, invoker, settings, receipts=self._store,
-            durable_client=(lambda: management.client_binding(
-                f"http://127.0.0.1:{settings.port}", front_door.rpc_base_url))
-            if management is not None else None,
+            self.functions,
+            invoker,
+            settings,
+            receipts=self._store,
+            durable_client=(
+                lambda: management.client_binding(
+                    f"http://127.0.0.1:{settings.port}", front_door.rpc_base_url
+                )
+            )
+            if management is not None
+            else None,
         )
         if self._blobs is not None:
             await self._blobs.start()
         self._log_functions(front_door)
         if secrets.admin_key_derived:
-            log.info("No FUNCHOST_MASTER_KEY: the management API needs the derived admin key in "
-                     "%s", settings.data_dir / "host-secrets.json")
+            log.info(
+                "No FUNCHOST_MASTER_KEY: the management API needs the derived admin key in %s",
+                settings.data_dir / "host-secrets.json",
+            )
 
     def _log_functions(self, front_door: HttpFrontDoor) -> None:
         base = f"http://{self.settings.listen_host}:{self.settings.port}"

@@ -13,6 +13,7 @@ through the `durableClient` binding (the SDK uses the URL as given), so other pr
 guess it. It is kept in the same private file (stable across restarts, so a client built before a
 crash keeps working), which local tools and tests of the same user may read.
 """
+
 from __future__ import annotations
 
 import json

@@ -13,6 +13,7 @@ keys, and the app's own API keys when `FUNCHOST_API_KEYS_SETTING` names the app 
 them), a declared length over the limit is refused unread, bodies are read in chunks with an idle
 and a total deadline (slow clients get `408`), and all bodies in flight share one byte budget.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -45,17 +46,31 @@ API_KEY_HEADERS = ("Ocp-Apim-Subscription-Key", "api-key")
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
-    return web.Response(status=status, content_type="application/json",
-                        text=json.dumps({"error": {"code": code, "message": message}}))
+    return web.Response(
+        status=status,
+        content_type="application/json",
+        text=json.dumps({"error": {"code": code, "message": message}}),
+    )
 
 
 def _api_key_error() -> web.Response:
     """401 readable by both error dialects: `{"error": {...}}` and top-level `code`/`message`."""
-    message = ("Access denied due to a missing or invalid key. Send it in the "
-               "Ocp-Apim-Subscription-Key header (or as 'Authorization: Bearer <key>').")
-    return web.Response(status=401, content_type="application/json", text=json.dumps(
-        {"error": {"code": "401", "message": message}, "code": "401", "message": message,
-         "detail": message}))
+    message = (
+        "Access denied due to a missing or invalid key. Send it in the "
+        "Ocp-Apim-Subscription-Key header (or as 'Authorization: Bearer <key>')."
+    )
+    return web.Response(
+        status=401,
+        content_type="application/json",
+        text=json.dumps(
+            {
+                "error": {"code": "401", "message": message},
+                "code": "401",
+                "message": message,
+                "detail": message,
+            }
+        ),
+    )
 
 
 def _header_text(request: web.Request, name: str) -> str:
@@ -80,12 +95,14 @@ def build_routes(functions: list[FunctionSpec]) -> list[HttpRoute]:
         if spec.trigger_type != "httpTrigger":
             continue
         methods = spec.trigger.get("methods")
-        routes.append(HttpRoute(
-            spec=spec,
-            template=compile_route(str(spec.trigger.get("route") or spec.name)),
-            methods=frozenset(m.upper() for m in methods) if methods else None,
-            auth_level=str(spec.trigger.get("authLevel") or "FUNCTION").upper(),
-        ))
+        routes.append(
+            HttpRoute(
+                spec=spec,
+                template=compile_route(str(spec.trigger.get("route") or spec.name)),
+                methods=frozenset(m.upper() for m in methods) if methods else None,
+                auth_level=str(spec.trigger.get("authLevel") or "FUNCTION").upper(),
+            )
+        )
     return routes
 
 
@@ -96,16 +113,24 @@ def _is_loopback(remote: str | None) -> bool:
         return False
 
 
-ROOT_PAGE = ("<!DOCTYPE html><html><head><title>Your Functions app is up and running</title>"
-             "</head><body><h1>Your Functions 4.0 app is up and running</h1>"
-             "<p>Azure Functions (embedded host, funchost)</p></body></html>")
+ROOT_PAGE = (
+    "<!DOCTYPE html><html><head><title>Your Functions app is up and running</title>"
+    "</head><body><h1>Your Functions 4.0 app is up and running</h1>"
+    "<p>Azure Functions (embedded host, funchost)</p></body></html>"
+)
 
 
 class HttpFrontDoor:
     """Dispatches every request: functions, durable webhooks, admin, or a JSON 404."""
 
-    def __init__(self, settings: HostSettings, functions: list[FunctionSpec], invoker: Invoker,
-                 management: ManagementApi | None, secrets: HostSecrets) -> None:
+    def __init__(
+        self,
+        settings: HostSettings,
+        functions: list[FunctionSpec],
+        invoker: Invoker,
+        management: ManagementApi | None,
+        secrets: HostSecrets,
+    ) -> None:
         self._settings = settings
         self._routes = build_routes(functions)
         self._invoker = invoker
@@ -124,9 +149,13 @@ class HttpFrontDoor:
         return self._routes
 
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES, handler_args={
-            "keepalive_timeout": self._settings.body_idle_timeout,
-            "auto_decompress": False})  # request_body decodes, bounded
+        app = web.Application(
+            client_max_size=MAX_BODY_BYTES,
+            handler_args={
+                "keepalive_timeout": self._settings.body_idle_timeout,
+                "auto_decompress": False,
+            },
+        )  # request_body decodes, bounded
         app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)
         return app
 
@@ -135,13 +164,14 @@ class HttpFrontDoor:
         try:
             if path.startswith(RPC_BASE + "/") and self._management is not None:
                 if not _is_loopback(request.remote) or not hmac.compare_digest(
-                        path[:len(self._rpc_prefix)].encode(), self._rpc_prefix.encode()):
+                    path[: len(self._rpc_prefix)].encode(), self._rpc_prefix.encode()
+                ):
                     return _error(404, "NotFound", f"No function or host route matches {path}.")
-                return await self._management.handle(request, path[len(self._rpc_prefix):])
+                return await self._management.handle(request, path[len(self._rpc_prefix) :])
             if path.startswith(WEBHOOK_BASE + "/") and self._management is not None:
                 if not self._authorised(request, "ADMIN"):
                     return _error(401, "Unauthorized", "A valid system (master) key is required.")
-                return await self._management.handle(request, path[len(WEBHOOK_BASE) + 1:])
+                return await self._management.handle(request, path[len(WEBHOOK_BASE) + 1 :])
             if path.rstrip("/") == "/admin/host/status":
                 if not self._authorised(request, "ADMIN"):
                     return _error(401, "Unauthorized", "A valid master key is required.")
@@ -156,10 +186,14 @@ class HttpFrontDoor:
         except web.HTTPException:
             raise
         except Exception:
-            log.error("Unhandled host error for %s %s\n%s", request.method, path,
-                      traceback.format_exc())
-            return _error(500, "InternalServerError",
-                          "The host failed to process the request; see the host log.")
+            log.error(
+                "Unhandled host error for %s %s\n%s", request.method, path, traceback.format_exc()
+            )
+            return _error(
+                500,
+                "InternalServerError",
+                "The host failed to process the request; see the host log.",
+            )
 
     def _relative_path(self, path: str) -> str | None:
         prefix = self._settings.route_prefix
@@ -169,7 +203,7 @@ class HttpFrontDoor:
         if path.lower() == head.lower():
             return ""
         if path.lower().startswith(head.lower() + "/"):
-            return path[len(head) + 1:]
+            return path[len(head) + 1 :]
         return None
 
     async def _dispatch_function(self, request: web.Request, path: str) -> web.StreamResponse:
@@ -177,19 +211,22 @@ class HttpFrontDoor:
         if relative is None:
             return _error(404, "NotFound", f"No function or host route matches {path}.")
         method = request.method.upper()
-        candidates = [(r.template, r) for r in self._routes
-                      if r.methods is None or method in r.methods]
+        candidates = [
+            (r.template, r) for r in self._routes if r.methods is None or method in r.methods
+        ]
         found = best_match(candidates, relative)
         if found is None:
             if best_match([(r.template, r) for r in self._routes], relative) is not None:
-                return _error(405, "MethodNotAllowed",
-                              f"{method} is not allowed on {path}.")
+                return _error(405, "MethodNotAllowed", f"{method} is not allowed on {path}.")
             return _error(404, "NotFound", f"No function matches {method} {path}.")
         route, route_params = found
         if not self._authorised(request, route.auth_level):
-            return _error(401, "Unauthorized",
-                          "This function requires a key (the 'code' query parameter or the "
-                          "'x-functions-key' header).")
+            return _error(
+                401,
+                "Unauthorized",
+                "This function requires a key (the 'code' query parameter or the "
+                "'x-functions-key' header).",
+            )
         if request.body_exists and not self._exempt(route) and not self._api_key_present(request):
             return _api_key_error()  # refused on its headers: the body is never read
         return await self._invoke(request, route, route_params)
@@ -215,8 +252,11 @@ class HttpFrontDoor:
         """The app's own API keys (`FUNCHOST_API_KEYS_SETTING`), checked before a body is read;
         the app checks them again itself. No setting or no keys: nothing to check here."""
         setting = self._settings.api_keys_setting
-        keys = [k.strip() for k in (os.environ.get(setting, "") if setting else "").split(",")
-                if k.strip()]
+        keys = [
+            k.strip()
+            for k in (os.environ.get(setting, "") if setting else "").split(",")
+            if k.strip()
+        ]
         if not keys:
             return True
         supplied = [v for v in (_header_text(request, h) for h in API_KEY_HEADERS) if v]
@@ -225,16 +265,22 @@ class HttpFrontDoor:
             supplied.append(authorization[7:].strip())
         return any(hmac.compare_digest(s.encode(), k.encode()) for s in supplied for k in keys)
 
-    async def _invoke(self, request: web.Request, route: HttpRoute,
-                      route_params: dict[str, str]) -> web.StreamResponse:
+    async def _invoke(
+        self, request: web.Request, route: HttpRoute, route_params: dict[str, str]
+    ) -> web.StreamResponse:
         async with self._budget.reserve(request, MAX_BODY_BYTES) as reservation:
-            body = await read_body(request, reservation, MAX_BODY_BYTES,
-                                   self._settings.body_idle_timeout,
-                                   self._settings.body_total_timeout)
+            body = await read_body(
+                request,
+                reservation,
+                MAX_BODY_BYTES,
+                self._settings.body_idle_timeout,
+                self._settings.body_total_timeout,
+            )
             return await self._call(request, route, route_params, body)
 
-    async def _call(self, request: web.Request, route: HttpRoute, route_params: dict[str, str],
-                    body: bytes) -> web.StreamResponse:
+    async def _call(
+        self, request: web.Request, route: HttpRoute, route_params: dict[str, str], body: bytes
+    ) -> web.StreamResponse:
         spec = route.spec
         http_request = func.HttpRequest(
             method=request.method.upper(),
@@ -251,8 +297,11 @@ class HttpFrontDoor:
         try:
             result = await self._invoker.invoke(spec, kwargs)
         except Exception as exc:
-            return _error(500, "FunctionInvocationError",
-                          f"Function '{spec.name}' failed: {type(exc).__name__}: {exc}")
+            return _error(
+                500,
+                "FunctionInvocationError",
+                f"Function '{spec.name}' failed: {type(exc).__name__}: {exc}",
+            )
         return _to_response(result, spec.name)
 
     def _management_binding(self, origin: str) -> str:
@@ -274,8 +323,13 @@ def _to_response(result: Any, function_name: str) -> web.StreamResponse:
     if isinstance(result, (str, bytes)):
         body = result if isinstance(result, bytes) else result.encode()
         return web.Response(status=200, body=body, content_type="text/plain")
-    log.error("Function %s returned %s, which is not an HTTP response", function_name,
-              type(result).__name__)
-    return _error(500, "InvalidFunctionResult",
-                  f"Function '{function_name}' returned {type(result).__name__}, not an "
-                  "HttpResponse or str.")
+    log.error(
+        "Function %s returned %s, which is not an HTTP response",
+        function_name,
+        type(result).__name__,
+    )
+    return _error(
+        500,
+        "InvalidFunctionResult",
+        f"Function '{function_name}' returned {type(result).__name__}, not an HttpResponse or str.",
+    )

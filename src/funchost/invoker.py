@@ -4,6 +4,7 @@ Async functions run on the host's single long-lived event loop (the durable SDK 
 aiohttp session there); sync functions run in thread pools, one per kind of work, so activities
 cannot starve HTTP requests and orchestrator replays stay bounded by their own concurrency setting.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -56,8 +57,14 @@ class Invoker:
     def context_for(self, spec: FunctionSpec, invocation_id: str) -> InvocationContext:
         return InvocationContext(invocation_id, spec.name, self._app_dir)
 
-    async def invoke(self, spec: FunctionSpec, kwargs: dict[str, Any], *,
-                     pool: Executor | None = None, invocation_id: str | None = None) -> Any:
+    async def invoke(
+        self,
+        spec: FunctionSpec,
+        kwargs: dict[str, Any],
+        *,
+        pool: Executor | None = None,
+        invocation_id: str | None = None,
+    ) -> Any:
         """Invoke and return the function's result; exceptions propagate after being logged."""
         invocation_id = invocation_id or self.new_invocation_id()
         if wants_context(spec, kwargs):
@@ -76,8 +83,9 @@ class Invoker:
         self._log(spec, invocation_id, started, "Succeeded")
         return result
 
-    def invoke_in_thread(self, spec: FunctionSpec, kwargs: dict[str, Any],
-                         loop: asyncio.AbstractEventLoop) -> Any:
+    def invoke_in_thread(
+        self, spec: FunctionSpec, kwargs: dict[str, Any], loop: asyncio.AbstractEventLoop
+    ) -> Any:
         """Invoke from a worker thread: sync functions run right here, async ones on the loop."""
         if spec.is_async:
             future = asyncio.run_coroutine_threadsafe(self._contained(spec, kwargs), loop)
@@ -105,20 +113,31 @@ class Invoker:
         except (SystemExit, KeyboardInterrupt) as exc:
             raise _Escaped(exc) from exc
 
-    def _log_failure(self, spec: FunctionSpec, invocation_id: str, started: float,
-                     exc: BaseException) -> None:
+    def _log_failure(
+        self, spec: FunctionSpec, invocation_id: str, started: float, exc: BaseException
+    ) -> None:
         """A failure is an ERROR with the function's own traceback, as the Functions host logs."""
         if isinstance(exc, asyncio.CancelledError):
             self._log(spec, invocation_id, started, "Cancelled")
             return
         duration_ms = (time.perf_counter() - started) * 1000
-        log.error("Executed 'Functions.%s' (Failed, Id=%s, Duration=%.0fms)\n%s", spec.name,
-                  invocation_id, duration_ms, "".join(traceback.format_exception(exc)).rstrip())
+        log.error(
+            "Executed 'Functions.%s' (Failed, Id=%s, Duration=%.0fms)\n%s",
+            spec.name,
+            invocation_id,
+            duration_ms,
+            "".join(traceback.format_exception(exc)).rstrip(),
+        )
 
     def _log(self, spec: FunctionSpec, invocation_id: str, started: float, outcome: str) -> None:
         duration_ms = (time.perf_counter() - started) * 1000
-        log.info("Executed 'Functions.%s' (%s, Id=%s, Duration=%.0fms)",
-                spec.name, outcome, invocation_id, duration_ms)
+        log.info(
+            "Executed 'Functions.%s' (%s, Id=%s, Duration=%.0fms)",
+            spec.name,
+            outcome,
+            invocation_id,
+            duration_ms,
+        )
 
 
 class _Escaped(Exception):

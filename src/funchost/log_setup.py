@@ -6,6 +6,7 @@ handler's lock and one write() per line. Here a record is put on a lock-free que
 state could differ), and a single writer thread formats what has accumulated and writes it in
 one call.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,7 @@ class _EnqueueHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         args = record.args
-        if args and not (isinstance(args, tuple) and all(isinstance(a, _IMMUTABLE)
-                                                          for a in args)):
+        if args and not (isinstance(args, tuple) and all(isinstance(a, _IMMUTABLE) for a in args)):
             record.msg, record.args = record.getMessage(), None  # freeze mutable arguments
         self._records.put(record)
 

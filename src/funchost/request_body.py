@@ -8,6 +8,7 @@ every body in flight draws on one shared byte budget (a request that cannot get 
 total deadline (`408`), and `Content-Encoding` is undone here, bounded (gzip and deflate; a body
 that does not decode is a `400`, another coding `415`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,8 +54,9 @@ class BodyBudget:
 
     def take(self, size: int) -> None:
         if self.in_use + size > self.limit:
-            raise BodyRefused(503, "ServerBusy",
-                              "Too many request bodies are being received; retry shortly.")
+            raise BodyRefused(
+                503, "ServerBusy", "Too many request bodies are being received; retry shortly."
+            )
         self.in_use += size
 
     @contextlib.asynccontextmanager
@@ -62,8 +64,9 @@ class BodyBudget:
         """Hold the declared length (refused at once if over `max_bytes`) until the response."""
         declared = request.content_length
         if declared is not None and declared > max_bytes:
-            raise BodyRefused(413, "PayloadTooLarge",
-                              f"The request body is larger than {max_bytes} bytes.")
+            raise BodyRefused(
+                413, "PayloadTooLarge", f"The request body is larger than {max_bytes} bytes."
+            )
         reservation = Reservation(self)
         try:
             reservation.grow_to(declared or 0)
@@ -72,8 +75,13 @@ class BodyBudget:
             self.in_use -= reservation.held
 
 
-async def read_body(request: web.Request, reservation: Reservation, max_bytes: int,
-                    idle_timeout: float, total_timeout: float) -> bytes:
+async def read_body(
+    request: web.Request,
+    reservation: Reservation,
+    max_bytes: int,
+    idle_timeout: float,
+    total_timeout: float,
+) -> bytes:
     """The whole body, read chunk by chunk under the reservation and both deadlines."""
     if not request.body_exists:
         return b""
@@ -88,21 +96,22 @@ async def read_body(request: web.Request, reservation: Reservation, max_bytes: i
         try:
             chunk = await asyncio.wait_for(request.content.read(CHUNK_BYTES), wait)
         except TimeoutError:
-            raise BodyRefused(408, "RequestTimeout",
-                              "The request body stopped arriving; the request was dropped.") \
-                from None
+            raise BodyRefused(
+                408, "RequestTimeout", "The request body stopped arriving; the request was dropped."
+            ) from None
         except Exception as exc:  # aiohttp's decoding and payload errors
             if _is_encoding_error(exc):
-                raise BodyRefused(400, "InvalidContentEncoding",
-                                  "The body does not match its Content-Encoding.") from None
+                raise BodyRefused(
+                    400, "InvalidContentEncoding", "The body does not match its Content-Encoding."
+                ) from None
             raise BodyRefused(400, "InvalidBody", "The request body could not be read.") from None
         if not chunk:
-            return _decode(b"".join(parts), request.headers.get("Content-Encoding", ""),
-                           max_bytes)
+            return _decode(b"".join(parts), request.headers.get("Content-Encoding", ""), max_bytes)
         size += len(chunk)
         if size > max_bytes:
-            raise BodyRefused(413, "PayloadTooLarge",
-                              f"The request body is larger than {max_bytes} bytes.")
+            raise BodyRefused(
+                413, "PayloadTooLarge", f"The request body is larger than {max_bytes} bytes."
+            )
         reservation.grow_to(size)
         parts.append(chunk)
 
@@ -114,24 +123,32 @@ def _decode(body: bytes, encoding: str, max_bytes: int) -> bytes:
     if coding in ("", "identity"):
         return body
     if coding not in ("gzip", "x-gzip", "deflate"):
-        raise BodyRefused(415, "UnsupportedContentEncoding",
-                          "Content-Encoding must be gzip, deflate or identity.")
+        raise BodyRefused(
+            415, "UnsupportedContentEncoding", "Content-Encoding must be gzip, deflate or identity."
+        )
     wbits = 16 + zlib.MAX_WBITS if "gzip" in coding else zlib.MAX_WBITS
     try:
         inflater = zlib.decompressobj(wbits)
         out = inflater.decompress(body, max_bytes + 1)
         if len(out) > max_bytes or inflater.unconsumed_tail:
-            raise BodyRefused(413, "PayloadTooLarge",
-                              f"The decoded request body is larger than {max_bytes} bytes.")
+            raise BodyRefused(
+                413,
+                "PayloadTooLarge",
+                f"The decoded request body is larger than {max_bytes} bytes.",
+            )
         if not inflater.eof:
             raise zlib.error("truncated")
         return out
     except zlib.error:
-        raise BodyRefused(400, "InvalidContentEncoding",
-                          "The body does not match its Content-Encoding.") from None
+        raise BodyRefused(
+            400, "InvalidContentEncoding", "The body does not match its Content-Encoding."
+        ) from None
 
 
 def _is_encoding_error(exc: Exception) -> bool:
     names = {type(e).__name__ for e in (exc, exc.__cause__, exc.__context__) if e is not None}
-    return bool(names & {"ContentEncodingError", "error", "BadCompressedData"}) or \
-        "encoding" in str(exc).lower() or "decompress" in str(exc).lower()
+    return (
+        bool(names & {"ContentEncodingError", "error", "BadCompressedData"})
+        or "encoding" in str(exc).lower()
+        or "decompress" in str(exc).lower()
+    )

@@ -30,6 +30,7 @@ Host settings of our own (environment variables or `local.settings.json` Values)
 Keys are passed as the `code` query parameter or the `x-functions-key` header. With no key
 configured every function route below `admin` is open, as `func start` is locally.
 """
+
 from __future__ import annotations
 
 import json
@@ -114,11 +115,13 @@ def _int_setting(section: dict[str, Any], key: str, default: int) -> int:
         return max(1, int(value))
     except (TypeError, ValueError) as exc:
         raise HostConfigError(
-            f"host.json: {key} must be a positive integer, not {value!r}") from exc
+            f"host.json: {key} must be a positive integer, not {value!r}"
+        ) from exc
 
 
-def load_settings(app_dir: Path, data_dir: Path, port: int,
-                  listen_host: str = "127.0.0.1") -> HostSettings:
+def load_settings(
+    app_dir: Path, data_dir: Path, port: int, listen_host: str = "127.0.0.1"
+) -> HostSettings:
     """Resolve host settings from host.json and the environment (after local settings)."""
     apply_local_settings(app_dir)
     host_json = _read_json(app_dir / "host.json", "host.json")
@@ -143,10 +146,13 @@ def load_settings(app_dir: Path, data_dir: Path, port: int,
         api_keys_setting=os.environ.get("FUNCHOST_API_KEYS_SETTING") or None,
         api_keys_exempt_routes=tuple(
             p.strip().strip("/").lower() + "/"
-            for p in os.environ.get("FUNCHOST_API_KEYS_EXEMPT_ROUTES", "").split(",") if p.strip()),
+            for p in os.environ.get("FUNCHOST_API_KEYS_EXEMPT_ROUTES", "").split(",")
+            if p.strip()
+        ),
         body_idle_timeout=float(os.environ.get("FUNCHOST_BODY_TIMEOUT_SECONDS") or 30.0),
-        max_inflight_body_bytes=int(float(os.environ.get("FUNCHOST_MAX_INFLIGHT_BODY_MB") or 256)
-                                    * 1024 * 1024),
+        max_inflight_body_bytes=int(
+            float(os.environ.get("FUNCHOST_MAX_INFLIGHT_BODY_MB") or 256) * 1024 * 1024
+        ),
     )
 
 
@@ -158,8 +164,9 @@ def _hub_name(value: Any) -> str:
         return name
     resolved = os.environ.get(match.group(1))
     if not resolved:
-        raise HostConfigError(f"host.json: hubName refers to the app setting "
-                              f"'{match.group(1)}', which is not set.")
+        raise HostConfigError(
+            f"host.json: hubName refers to the app setting '{match.group(1)}', which is not set."
+        )
     return resolved
 
 
@@ -172,7 +179,7 @@ def parse_timespan(text: str) -> float | None:
     if match is None:
         raise HostConfigError(f"host.json: functionTimeout must look like hh:mm:ss, not {text!r}")
     days, hours, minutes, seconds = match.groups()
-    return (int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds))
+    return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
 def _durable_options(host_json: dict[str, Any], durable: dict[str, Any]) -> DurableOptions:
@@ -180,21 +187,25 @@ def _durable_options(host_json: dict[str, Any], durable: dict[str, Any]) -> Dura
     match = str(durable.get("versionMatchStrategy") or "CurrentOrOlder")
     failure = str(durable.get("versionFailureStrategy") or "Reject")
     if match.lower() not in ("none", "strict", "currentorolder"):
-        raise HostConfigError(f"host.json: versionMatchStrategy must be None, Strict or "
-                              f"CurrentOrOlder, not {match!r}")
+        raise HostConfigError(
+            f"host.json: versionMatchStrategy must be None, Strict or CurrentOrOlder, not {match!r}"
+        )
     if failure.lower() not in ("reject", "fail"):
-        raise HostConfigError(f"host.json: versionFailureStrategy must be Reject or Fail, "
-                              f"not {failure!r}")
+        raise HostConfigError(
+            f"host.json: versionFailureStrategy must be Reject or Fail, not {failure!r}"
+        )
     retention = os.environ.get("FUNCHOST_DURABLE_RETENTION_HOURS")
     try:
         retention_hours = float(retention) if retention else None
     except ValueError as exc:
-        raise HostConfigError("FUNCHOST_DURABLE_RETENTION_HOURS must be a number of hours, not "
-                              f"{retention!r}") from exc
+        raise HostConfigError(
+            f"FUNCHOST_DURABLE_RETENTION_HOURS must be a number of hours, not {retention!r}"
+        ) from exc
     default_version = durable.get("defaultVersion")
     return DurableOptions(
         default_version=str(default_version) if default_version is not None else None,
-        version_match=match, version_failure=failure,
+        version_match=match,
+        version_failure=failure,
         function_timeout=parse_timespan(str(timeout)) if timeout is not None else None,
         retention_hours=retention_hours if retention_hours and retention_hours > 0 else None,
     )

@@ -1,4 +1,5 @@
 """Fixtures that start the embedded host on the generic sample app under tests/apps."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -14,8 +15,7 @@ SAMPLE_APP = Path(__file__).resolve().parents[1] / "apps" / "durable_app"
 @pytest.fixture(scope="module")
 def sample_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
     root = tmp_path_factory.mktemp("host")
-    host = HostProcess(SAMPLE_APP, root / "data",
-                       env={"SAMPLE_OUTPUT_DIR": str(root / "out")})
+    host = HostProcess(SAMPLE_APP, root / "data", env={"SAMPLE_OUTPUT_DIR": str(root / "out")})
     host.start()
     try:
         yield host

@@ -5,6 +5,7 @@ one-minute timestamps with injected anomalies); detection over 12,000 of them is
 detection chunk (`steps.DETECT_CHUNK_TIMESTAMPS`), so the orchestration fans out, and its merged
 results must equal an in-process single pass on the model files the host stored.
 """
+
 from __future__ import annotations
 
 import io
@@ -69,10 +70,24 @@ class Api:
     def post(self, path: str, body: Any) -> requests.Response:
         return requests.post(f"{self.base}/{path}", json=body, timeout=30)
 
-    def train(self, source: str, *, start: str | None = None, end: str | None = None,
-              schema: str = "OneTable", window: int = WINDOW, **extra: Any) -> requests.Response:
-        body = {"dataSource": source, "dataSchema": schema, "startTime": start or self.stamps[0],
-                "endTime": end or self.stamps[-1], "slidingWindow": window, **extra}
+    def train(
+        self,
+        source: str,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        schema: str = "OneTable",
+        window: int = WINDOW,
+        **extra: Any,
+    ) -> requests.Response:
+        body = {
+            "dataSource": source,
+            "dataSchema": schema,
+            "startTime": start or self.stamps[0],
+            "endTime": end or self.stamps[-1],
+            "slidingWindow": window,
+            **extra,
+        }
         return self.post("models", body)
 
     def get_model(self, model_id: str) -> dict[str, Any]:
@@ -80,8 +95,9 @@ class Api:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def wait_model(self, model_id: str, seen: list[str] | None = None,
-                   timeout: float = 60) -> dict[str, Any]:
+    def wait_model(
+        self, model_id: str, seen: list[str] | None = None, timeout: float = 60
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             record = self.get_model(model_id)
@@ -100,11 +116,18 @@ class Api:
         assert record["modelInfo"]["status"] == "READY", record
         return record
 
-    def detect_batch(self, model_id: str, source: str, start: str, end: str,
-                     top_k: int = TOP_K) -> requests.Response:
-        return self.post(f"models/{model_id}:detect-batch", {
-            "dataSource": source, "startTime": start, "endTime": end,
-            "topContributorCount": top_k})
+    def detect_batch(
+        self, model_id: str, source: str, start: str, end: str, top_k: int = TOP_K
+    ) -> requests.Response:
+        return self.post(
+            f"models/{model_id}:detect-batch",
+            {
+                "dataSource": source,
+                "startTime": start,
+                "endTime": end,
+                "topContributorCount": top_k,
+            },
+        )
 
     def wait_result(self, location: str, timeout: float = 90) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -156,8 +179,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     (storage / "data" / "series.csv").write_text(text)
     series = load_one_table_csv(text)
     # other variables: series_4 renamed, so one is missing and one unexpected
-    other = MultivariateSeries(series.timestamps[:500], (*series.variables[:4], "pressure"),
-                               series.values[:500])
+    other = MultivariateSeries(
+        series.timestamps[:500], (*series.variables[:4], "pressure"), series.values[:500]
+    )
     (storage / "data" / "other.csv").write_text(to_one_table_csv(other))
     # MultiTable: a folder of timestamp,value CSVs (detection reads it in memory), and the
     # same files zipped
@@ -172,19 +196,28 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     extra = UNORDERED_ROWS - N_TIMESTAMPS  # the first rows again, after the end
     longer = MultivariateSeries(
         series.timestamps[0] + 60_000 * np.arange(UNORDERED_ROWS, dtype=np.int64),
-        series.variables, np.concatenate([series.values, series.values[:extra]]))
+        series.variables,
+        np.concatenate([series.values, series.values[:extra]]),
+    )
     lines = to_one_table_csv(longer).splitlines(keepends=True)
     (storage / "data" / "unordered.csv").write_text(
-        "".join([lines[0], *lines[1 + DETECT_ROWS:], *lines[1:1 + DETECT_ROWS]]))
+        "".join([lines[0], *lines[1 + DETECT_ROWS :], *lines[1 : 1 + DETECT_ROWS]])
+    )
     # bad data
     (storage / "bad").mkdir()
     (storage / "bad" / "short.csv").write_text(to_one_table_csv(series.rows(0, 60)))
     (storage / "bad" / "header.csv").write_text(
-        to_one_table_csv(series.rows(0, 600)).replace("timestamp,", "time,", 1))
+        to_one_table_csv(series.rows(0, 600)).replace("timestamp,", "time,", 1)
+    )
 
-    host = HostProcess(REPO_ROOT, root / "host", env={
-        "BATCHINFER_DATA_ROOT": str(root),
-        "BATCHINFER_MAX_DETECT_TIMESTAMPS": str(DETECT_ROWS)})
+    host = HostProcess(
+        REPO_ROOT,
+        root / "host",
+        env={
+            "BATCHINFER_DATA_ROOT": str(root),
+            "BATCHINFER_MAX_DETECT_TIMESTAMPS": str(DETECT_ROWS),
+        },
+    )
     host.start()
     try:
         yield Api(host, root, series, format_timestamps(series.timestamps))
@@ -196,10 +229,12 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 @pytest.fixture(scope="module")
 def model(api: Api) -> dict[str, Any]:
     """The main model: OneTable, trained on the first TRAIN_ROWS timestamps."""
-    response = api.train(api.url("data/series.csv"), end=api.stamps[TRAIN_ROWS - 1],
-                         displayName="plant-1",
-                         alignPolicy={"alignMode": "Outer", "fillNAMethod": "Linear",
-                                      "paddingValue": 0})
+    response = api.train(
+        api.url("data/series.csv"),
+        end=api.stamps[TRAIN_ROWS - 1],
+        displayName="plant-1",
+        alignPolicy={"alignMode": "Outer", "fillNAMethod": "Linear", "paddingValue": 0},
+    )
     assert response.status_code == 201, response.text
     api.model_created = response.json()
     api.model_location = response.headers["Location"]
@@ -237,7 +272,8 @@ def test_train_answers_201_with_location_and_model(api: Api, model: dict[str, An
     assert set(api.model_statuses) <= {"CREATED", "RUNNING", "READY"}
     order = ["CREATED", "RUNNING", "READY"]
     assert [order.index(s) for s in api.model_statuses] == sorted(
-        order.index(s) for s in api.model_statuses)
+        order.index(s) for s in api.model_statuses
+    )
 
 
 def test_ready_model_info_and_diagnostics(api: Api, model: dict[str, Any]) -> None:
@@ -251,8 +287,11 @@ def test_ready_model_info_and_diagnostics(api: Api, model: dict[str, Any]) -> No
     assert (info["startTime"], info["endTime"]) == (api.stamps[0], api.stamps[TRAIN_ROWS - 1])
     assert info["slidingWindow"] == WINDOW
     assert info["displayName"] == "plant-1"
-    assert info["alignPolicy"] == {"alignMode": "Outer", "fillNAMethod": "Linear",
-                                   "paddingValue": 0.0}
+    assert info["alignPolicy"] == {
+        "alignMode": "Outer",
+        "fillNAMethod": "Linear",
+        "paddingValue": 0.0,
+    }
     diagnostics = info["diagnosticsInfo"]
     state = diagnostics["modelState"]
     assert state["epochIds"] and len(state["trainLosses"]) == len(state["epochIds"])
@@ -278,8 +317,12 @@ def test_ready_model_info_and_diagnostics(api: Api, model: dict[str, Any]) -> No
 
 @pytest.mark.parametrize("source", ["multi/plant", "multi/plant.zip"])
 def test_train_multi_table_from_folder_and_zip(api: Api, source: str) -> None:
-    record = api.train_ready(api.url(source), schema="MultiTable", end=api.stamps[999],
-                             alignPolicy={"alignMode": "Inner"})
+    record = api.train_ready(
+        api.url(source),
+        schema="MultiTable",
+        end=api.stamps[999],
+        alignPolicy={"alignMode": "Inner"},
+    )
     info = record["modelInfo"]
     assert info["dataSchema"] == "MultiTable"
     assert info["alignPolicy"]["alignMode"] == "Inner"
@@ -317,8 +360,7 @@ def test_list_models_pages_with_absolute_next_link(api: Api, model: dict[str, An
 
 
 def test_delete_model_then_404(api: Api) -> None:
-    record = api.train_ready(api.url("multi/plant.zip"), schema="MultiTable",
-                             end=api.stamps[999])
+    record = api.train_ready(api.url("multi/plant.zip"), schema="MultiTable", end=api.stamps[999])
     model_id = record["modelId"]
     folder = api.root / "models" / "mvad" / model_id
     assert (folder / "v1" / "model.onnx").is_file()
@@ -333,41 +375,57 @@ def test_delete_model_then_404(api: Api) -> None:
     _assert_error(requests.get(f"{api.base}/models/{uuid.uuid4()}", timeout=30), 404)
 
 
-@pytest.mark.parametrize("change", [
-    {"slidingWindow": 27},
-    {"slidingWindow": 2881},
-    {"alignPolicy": {"alignMode": "Middle"}},
-    {"alignPolicy": {"fillNAMethod": "Guess"}},
-    {"dataSchema": "ThreeTable"},
-    {"dataSource": None},
-    {"dataSource": "https://evil.example.com/data/series.csv"},
-    {"dataSource": "file:///etc/passwd"},
-    {"startTime": "2021-01-02T00:00:00Z", "endTime": "2021-01-01T00:00:00Z"},
-    {"startTime": "yesterday"},
-    {"endTime": "2021-01-01T00:00:00+02:00"},
-], ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"slidingWindow": 27},
+        {"slidingWindow": 2881},
+        {"alignPolicy": {"alignMode": "Middle"}},
+        {"alignPolicy": {"fillNAMethod": "Guess"}},
+        {"dataSchema": "ThreeTable"},
+        {"dataSource": None},
+        {"dataSource": "https://evil.example.com/data/series.csv"},
+        {"dataSource": "file:///etc/passwd"},
+        {"startTime": "2021-01-02T00:00:00Z", "endTime": "2021-01-01T00:00:00Z"},
+        {"startTime": "yesterday"},
+        {"endTime": "2021-01-01T00:00:00+02:00"},
+    ],
+    ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()),
+)
 def test_bad_train_requests_are_400(api: Api, change: dict[str, Any]) -> None:
     before = api.list_models(top=1000)["currentCount"]
-    body = {"dataSource": api.url("data/series.csv"), "startTime": api.stamps[0],
-            "endTime": api.stamps[999], "slidingWindow": WINDOW, **change}
+    body = {
+        "dataSource": api.url("data/series.csv"),
+        "startTime": api.stamps[0],
+        "endTime": api.stamps[999],
+        "slidingWindow": WINDOW,
+        **change,
+    }
     body = {k: v for k, v in body.items() if v is not None}
     _assert_error(api.post("models", body), 400)
     assert api.list_models(top=1000)["currentCount"] == before  # nothing was created
 
 
 def test_bad_train_bodies_are_400(api: Api) -> None:
-    response = requests.post(f"{api.base}/models", data=b"{not json", timeout=30,
-                             headers={"Content-Type": "application/json"})
+    response = requests.post(
+        f"{api.base}/models",
+        data=b"{not json",
+        timeout=30,
+        headers={"Content-Type": "application/json"},
+    )
     _assert_error(response, 400)
     _assert_error(requests.post(f"{api.base}/models", timeout=30), 400)
     _assert_error(api.post("models", [1, 2]), 400)
 
 
-@pytest.mark.parametrize(("source", "code"), [
-    ("bad/short.csv", "NotEnoughData"),
-    ("bad/header.csv", "RequiredHeaderMissing"),
-    ("bad/missing.csv", "DataSourceNotAccessible"),
-])
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        ("bad/short.csv", "NotEnoughData"),
+        ("bad/header.csv", "RequiredHeaderMissing"),
+        ("bad/missing.csv", "DataSourceNotAccessible"),
+    ],
+)
 def test_training_on_bad_data_fails_with_errors(api: Api, source: str, code: str) -> None:
     response = api.train(api.url(source))
     assert response.status_code == 201, response.text
@@ -377,18 +435,30 @@ def test_training_on_bad_data_fails_with_errors(api: Api, source: str, code: str
     assert [e["code"] for e in info["errors"]] == [code], info["errors"]
     assert info["errors"][0]["message"]
     # a FAILED model cannot detect
-    _assert_error(api.detect_batch(record["modelId"], api.url("data/series.csv"),
-                                   api.stamps[0], api.stamps[99]), 400, "ModelNotReady")
-    _assert_error(api.post(f"models/{record['modelId']}:detect-last",
-                           _last_body(api, 0, WINDOW)), 400, "ModelNotReady")
+    _assert_error(
+        api.detect_batch(
+            record["modelId"], api.url("data/series.csv"), api.stamps[0], api.stamps[99]
+        ),
+        400,
+        "ModelNotReady",
+    )
+    _assert_error(
+        api.post(f"models/{record['modelId']}:detect-last", _last_body(api, 0, WINDOW)),
+        400,
+        "ModelNotReady",
+    )
 
 
 # ------------------------------------------------------------------------------ detect-batch
 @pytest.fixture(scope="module")
 def batch(api: Api, model: dict[str, Any]) -> dict[str, Any]:
     """Detection over [before the data, row DETECT_ROWS-1]: the start is clamped to the data."""
-    response = api.detect_batch(model["modelId"], api.url("data/series.csv"),
-                                "2020-12-31T00:00:00Z", api.stamps[DETECT_ROWS - 1])
+    response = api.detect_batch(
+        model["modelId"],
+        api.url("data/series.csv"),
+        "2020-12-31T00:00:00Z",
+        api.stamps[DETECT_ROWS - 1],
+    )
     assert response.status_code == 202, response.text
     body = response.json()
     result_id = body["resultId"]
@@ -411,9 +481,11 @@ def test_detect_batch_summary(api: Api, model: dict[str, Any], batch: dict[str, 
     setup = summary["setupInfo"]
     assert setup["startTime"] == "2020-12-31T00:00:00Z"  # as submitted, before the data
     assert setup["endTime"] == api.stamps[DETECT_ROWS - 1]
-    assert all(v["firstTimestamp"] == api.stamps[0]  # the data actually detected
-               and v["lastTimestamp"] == api.stamps[DETECT_ROWS - 1]
-               for v in summary["variableStates"])
+    assert all(
+        v["firstTimestamp"] == api.stamps[0]  # the data actually detected
+        and v["lastTimestamp"] == api.stamps[DETECT_ROWS - 1]
+        for v in summary["variableStates"]
+    )
     assert setup["topContributorCount"] == TOP_K
     assert setup["dataSource"] == api.url("data/series.csv")
 
@@ -421,11 +493,15 @@ def test_detect_batch_summary(api: Api, model: dict[str, Any], batch: dict[str, 
 def test_detect_batch_results_in_time_order(api: Api, batch: dict[str, Any]) -> None:
     results = batch["final"]["results"]
     assert [r["timestamp"] for r in results] == api.stamps[:DETECT_ROWS]
-    for result in results[:WINDOW - 1]:
+    for result in results[: WINDOW - 1]:
         assert [e["code"] for e in result["errors"]] == ["InsufficientHistoricalData"]
-        assert result["value"] == {"isAnomaly": False, "severity": 0.0, "score": 0.0,
-                                   "interpretation": []}
-    for result in results[WINDOW - 1:]:
+        assert result["value"] == {
+            "isAnomaly": False,
+            "severity": 0.0,
+            "score": 0.0,
+            "interpretation": [],
+        }
+    for result in results[WINDOW - 1 :]:
         assert result["errors"] == []
         value = result["value"]
         assert 0 <= value["score"] < 1 and 0 <= value["severity"] < 1
@@ -433,11 +509,17 @@ def test_detect_batch_results_in_time_order(api: Api, batch: dict[str, Any]) -> 
         assert len(value["interpretation"]) <= TOP_K
 
 
-def test_chunked_detection_equals_single_pass(api: Api, model: dict[str, Any],
-                                              batch: dict[str, Any]) -> None:
+def test_chunked_detection_equals_single_pass(
+    api: Api, model: dict[str, Any], batch: dict[str, Any]
+) -> None:
     assert DETECT_ROWS > 2 * DETECT_CHUNK_TIMESTAMPS  # the range really was split
-    expected = detect(api.trained(model["modelId"]), api.series, "2020-12-31T00:00:00Z",
-                      api.stamps[DETECT_ROWS - 1], TOP_K)
+    expected = detect(
+        api.trained(model["modelId"]),
+        api.series,
+        "2020-12-31T00:00:00Z",
+        api.stamps[DETECT_ROWS - 1],
+        TOP_K,
+    )
     body = batch["final"]
     assert body["results"] == _json(expected.results)
     assert body["summary"]["variableStates"] == _json(expected.variable_states)
@@ -455,47 +537,58 @@ def test_result_pages_with_skip_and_top(api: Api, batch: dict[str, Any]) -> None
     body = batch["final"]
     location = f"{api.base}/detect-batch/{body['resultId']}"
     edge = DETECT_CHUNK_TIMESTAMPS
-    for skip, top in ((edge - 10, 20), (0, 5), (DETECT_ROWS - 3, 10), (2 * edge, edge),
-                      (DETECT_ROWS, 5), (7, 0)):
+    for skip, top in (
+        (edge - 10, 20),
+        (0, 5),
+        (DETECT_ROWS - 3, 10),
+        (2 * edge, edge),
+        (DETECT_ROWS, 5),
+        (7, 0),
+    ):
         response = requests.get(location, params={"skip": skip, "top": top}, timeout=30)
         assert response.status_code == 200, response.text
         page = response.json()
         assert page["summary"] == body["summary"]
-        assert page["results"] == body["results"][skip:skip + top], (skip, top)
+        assert page["results"] == body["results"][skip : skip + top], (skip, top)
     response = requests.get(location, params={"skip": edge + 1}, timeout=30)
-    assert response.json()["results"] == body["results"][edge + 1:]
+    assert response.json()["results"] == body["results"][edge + 1 :]
     _assert_error(requests.get(location, params={"top": "many"}, timeout=30), 400)
 
 
 def test_multi_table_detection_in_memory_equals_single_pass(api: Api) -> None:
     record = api.train_ready(api.url("multi/plant"), schema="MultiTable", end=api.stamps[2_999])
     model_id = record["modelId"]
-    response = api.detect_batch(model_id, api.url("multi/plant"), api.stamps[0],
-                                api.stamps[DETECT_ROWS - 1])
+    response = api.detect_batch(
+        model_id, api.url("multi/plant"), api.stamps[0], api.stamps[DETECT_ROWS - 1]
+    )
     assert response.status_code == 202, response.text
     body = api.wait_result(response.headers["Operation-Location"])
     assert body["summary"]["status"] == "READY", body["summary"]
     folder = api.root / "storage" / "multi" / "plant"
     series = load_multi_table({p.name: p.read_text() for p in folder.glob("*.csv")})
-    expected = detect(api.trained(model_id), series, api.stamps[0],
-                      api.stamps[DETECT_ROWS - 1], TOP_K)
+    expected = detect(
+        api.trained(model_id), series, api.stamps[0], api.stamps[DETECT_ROWS - 1], TOP_K
+    )
     assert len(body["results"]) == DETECT_ROWS
     assert body["results"] == _json(expected.results)
     assert body["summary"]["variableStates"] == _json(expected.variable_states)
     assert api.stored_blocks(body["resultId"]) == []
 
 
-def test_unordered_rows_fall_back_to_memory_exactly(api: Api, model: dict[str, Any],
-                                                    batch: dict[str, Any]) -> None:
-    response = api.detect_batch(model["modelId"], api.url("data/unordered.csv"),
-                                api.stamps[0], api.stamps[DETECT_ROWS - 1])
+def test_unordered_rows_fall_back_to_memory_exactly(
+    api: Api, model: dict[str, Any], batch: dict[str, Any]
+) -> None:
+    response = api.detect_batch(
+        model["modelId"], api.url("data/unordered.csv"), api.stamps[0], api.stamps[DETECT_ROWS - 1]
+    )
     assert response.status_code == 202, response.text
     body = api.wait_result(response.headers["Operation-Location"])
     assert body["summary"]["status"] == "READY", body["summary"]
     series = load_one_table_csv((api.root / "storage" / "data" / "unordered.csv").read_text())
     assert series.n_timestamps == UNORDERED_ROWS
-    expected = detect(api.trained(model["modelId"]), series, api.stamps[0],
-                      api.stamps[DETECT_ROWS - 1], TOP_K)
+    expected = detect(
+        api.trained(model["modelId"]), series, api.stamps[0], api.stamps[DETECT_ROWS - 1], TOP_K
+    )
     assert [r["timestamp"] for r in body["results"]] == api.stamps[:DETECT_ROWS]
     assert body["results"] == _json(expected.results)
     assert body["summary"]["variableStates"] == _json(expected.variable_states)
@@ -504,8 +597,9 @@ def test_unordered_rows_fall_back_to_memory_exactly(api: Api, model: dict[str, A
 
 
 def test_detect_batch_with_other_variables_fails(api: Api, model: dict[str, Any]) -> None:
-    response = api.detect_batch(model["modelId"], api.url("data/other.csv"), api.stamps[0],
-                                api.stamps[499])
+    response = api.detect_batch(
+        model["modelId"], api.url("data/other.csv"), api.stamps[0], api.stamps[499]
+    )
     assert response.status_code == 202, response.text
     body = api.wait_result(response.headers["Operation-Location"])
     summary = body["summary"]
@@ -517,8 +611,9 @@ def test_detect_batch_with_other_variables_fails(api: Api, model: dict[str, Any]
 
 
 def test_detect_batch_over_the_cap_fails(api: Api, model: dict[str, Any]) -> None:
-    response = api.detect_batch(model["modelId"], api.url("data/series.csv"), api.stamps[0],
-                                api.stamps[-1])
+    response = api.detect_batch(
+        model["modelId"], api.url("data/series.csv"), api.stamps[0], api.stamps[-1]
+    )
     assert response.status_code == 202, response.text
     summary = api.wait_result(response.headers["Operation-Location"])["summary"]
     assert summary["status"] == "FAILED"
@@ -530,8 +625,9 @@ def test_detect_batch_over_the_cap_fails(api: Api, model: dict[str, Any]) -> Non
 
 
 def test_detect_batch_on_missing_data_fails(api: Api, model: dict[str, Any]) -> None:
-    response = api.detect_batch(model["modelId"], api.url("data/nothing.csv"), api.stamps[0],
-                                api.stamps[99])
+    response = api.detect_batch(
+        model["modelId"], api.url("data/nothing.csv"), api.stamps[0], api.stamps[99]
+    )
     assert response.status_code == 202, response.text
     summary = api.wait_result(response.headers["Operation-Location"])["summary"]
     assert summary["status"] == "FAILED"
@@ -540,15 +636,21 @@ def test_detect_batch_on_missing_data_fails(api: Api, model: dict[str, Any]) -> 
 
 def test_detect_batch_request_errors_are_4xx(api: Api, model: dict[str, Any]) -> None:
     source = api.url("data/series.csv")
-    _assert_error(api.detect_batch(str(uuid.uuid4()), source, api.stamps[0], api.stamps[99]),
-                  404, "ModelNotExist")
+    _assert_error(
+        api.detect_batch(str(uuid.uuid4()), source, api.stamps[0], api.stamps[99]),
+        404,
+        "ModelNotExist",
+    )
     _assert_error(api.detect_batch("nope", source, api.stamps[0], api.stamps[99]), 404)
     model_id = model["modelId"]
     for top_k in (0, 31):
-        _assert_error(api.detect_batch(model_id, source, api.stamps[0], api.stamps[99], top_k),
-                      400)
-    _assert_error(api.detect_batch(model_id, "https://evil.example.com/c/x.csv",
-                                   api.stamps[0], api.stamps[99]), 400)
+        _assert_error(api.detect_batch(model_id, source, api.stamps[0], api.stamps[99], top_k), 400)
+    _assert_error(
+        api.detect_batch(
+            model_id, "https://evil.example.com/c/x.csv", api.stamps[0], api.stamps[99]
+        ),
+        400,
+    )
     _assert_error(api.detect_batch(model_id, source, api.stamps[99], api.stamps[0]), 400)
     _assert_error(api.detect_batch(model_id, source, "soon", api.stamps[0]), 400)
     _assert_error(api.post(f"models/{model_id}:detect-batch", {"startTime": api.stamps[0]}), 400)
@@ -560,33 +662,50 @@ def test_detect_batch_request_errors_are_4xx(api: Api, model: dict[str, Any]) ->
 # ------------------------------------------------------------------------------- detect-last
 def _last_body(api: Api, start: int, stop: int, top_k: int = TOP_K) -> dict[str, Any]:
     stamps = api.stamps[start:stop]
-    return {"topContributorCount": top_k, "variables": [
-        {"variable": name, "timestamps": stamps,
-         "values": [float(v) for v in api.series.values[start:stop, col]]}
-        for col, name in enumerate(api.series.variables)]}
+    return {
+        "topContributorCount": top_k,
+        "variables": [
+            {
+                "variable": name,
+                "timestamps": stamps,
+                "values": [float(v) for v in api.series.values[start:stop, col]],
+            }
+            for col, name in enumerate(api.series.variables)
+        ],
+    }
 
 
 def test_detect_last_scores_the_last_timestamp(api: Api, model: dict[str, Any]) -> None:
     trained = TrainedModel.load(api.root / "models" / "mvad" / model["modelId"] / "v1")
     # windows ending on flagged and unflagged rows of the batch run
     for stop in (TRAIN_ROWS + 500, N_TIMESTAMPS):
-        response = api.post(f"models/{model['modelId']}:detect-last",
-                            _last_body(api, stop - 100, stop))
+        response = api.post(
+            f"models/{model['modelId']}:detect-last", _last_body(api, stop - 100, stop)
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         assert [v["variable"] for v in body["variableStates"]] == list(api.series.variables)
         (result,) = body["results"]
         assert result["timestamp"] == api.stamps[stop - 1]
         assert result["errors"] == [] and set(result["value"]) >= {
-            "isAnomaly", "severity", "score", "interpretation"}
+            "isAnomaly",
+            "severity",
+            "score",
+            "interpretation",
+        }
         expected = detect_last(trained, api.series.rows(stop - 100, stop), TOP_K)
-        assert body == _json({"variableStates": expected.variable_states,
-                              "results": expected.results})
+        assert body == _json(
+            {"variableStates": expected.variable_states, "results": expected.results}
+        )
 
 
 def _wide_body(api: Api, n_variables: int) -> dict[str, Any]:
-    return {"variables": [{"variable": f"v{i}", "timestamps": api.stamps[:WINDOW],
-                           "values": [0.0] * WINDOW} for i in range(n_variables)]}
+    return {
+        "variables": [
+            {"variable": f"v{i}", "timestamps": api.stamps[:WINDOW], "values": [0.0] * WINDOW}
+            for i in range(n_variables)
+        ]
+    }
 
 
 def _variant(api: Api, kind: str) -> dict[str, Any]:
@@ -626,24 +745,28 @@ def _variant(api: Api, kind: str) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize(("kind", "code"), [
-    ("short", "NotEnoughData"),
-    ("too_many_timestamps", None),
-    ("too_many_variables", None),
-    ("lengths", None),
-    ("missing_variable", "VariableNotFound"),
-    ("renamed_variable", None),
-    ("bad_timestamp", "InvalidTimestampFormat"),
-    ("offset_timestamp", "InvalidTimestampFormat"),
-    ("duplicate_timestamps", "DuplicatedTimestamps"),
-    ("top0", None),
-    ("top31", None),
-    ("no_variables", None),
-    ("text_value", None),
-    ("beyond_float32", "InvalidValueFormat"),
-])
-def test_detect_last_errors_are_400(api: Api, model: dict[str, Any], kind: str,
-                                    code: str | None) -> None:
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        ("short", "NotEnoughData"),
+        ("too_many_timestamps", None),
+        ("too_many_variables", None),
+        ("lengths", None),
+        ("missing_variable", "VariableNotFound"),
+        ("renamed_variable", None),
+        ("bad_timestamp", "InvalidTimestampFormat"),
+        ("offset_timestamp", "InvalidTimestampFormat"),
+        ("duplicate_timestamps", "DuplicatedTimestamps"),
+        ("top0", None),
+        ("top31", None),
+        ("no_variables", None),
+        ("text_value", None),
+        ("beyond_float32", "InvalidValueFormat"),
+    ],
+)
+def test_detect_last_errors_are_400(
+    api: Api, model: dict[str, Any], kind: str, code: str | None
+) -> None:
     response = api.post(f"models/{model['modelId']}:detect-last", _variant(api, kind))
     body = _assert_error(response, 400, code)
     if kind == "renamed_variable":
@@ -652,19 +775,23 @@ def test_detect_last_errors_are_400(api: Api, model: dict[str, Any], kind: str,
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
-def test_detect_last_refuses_non_json_numbers(api: Api, model: dict[str, Any],
-                                              literal: str) -> None:
+def test_detect_last_refuses_non_json_numbers(
+    api: Api, model: dict[str, Any], literal: str
+) -> None:
     """Python clients send NaN/Infinity as bare literals; they are refused, not computed."""
     text = json.dumps(_last_body(api, 1_000, 1_100))
     first = str(_last_body(api, 1_000, 1_100)["variables"][2]["values"][7])
     text = text.replace(first, literal, 1)
-    response = requests.post(f"{api.base}/models/{model['modelId']}:detect-last", data=text,
-                             headers={"Content-Type": "application/json"}, timeout=30)
+    response = requests.post(
+        f"{api.base}/models/{model['modelId']}:detect-last",
+        data=text,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
     _assert_error(response, 400, "InvalidValueFormat")
 
 
-def test_detect_last_on_extreme_values_answers_strict_json(api: Api,
-                                                          model: dict[str, Any]) -> None:
+def test_detect_last_on_extreme_values_answers_strict_json(api: Api, model: dict[str, Any]) -> None:
     body = _last_body(api, 1_000, 1_100)
     for item in body["variables"]:
         item["values"][-1] = 3.0e38  # finite float32, but the residuals overflow
@@ -680,8 +807,11 @@ def test_detect_last_on_extreme_values_answers_strict_json(api: Api,
 
 
 def test_detect_last_on_unknown_model_is_404(api: Api) -> None:
-    _assert_error(api.post(f"models/{uuid.uuid4()}:detect-last", _last_body(api, 0, 100)), 404,
-                  "ModelNotExist")
+    _assert_error(
+        api.post(f"models/{uuid.uuid4()}:detect-last", _last_body(api, 0, 100)),
+        404,
+        "ModelNotExist",
+    )
 
 
 def test_no_unhandled_errors_in_host_log(api: Api, model: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ The user's code, as in the SDK's samples: train from a SAS URL to a OneTable CSV
 get until READY, detect a batch, loop until READY, detect the last point, list and delete. The
 SAS signature must never come back in a response nor appear in the host's log.
 """
+
 from __future__ import annotations
 
 import re
@@ -79,26 +80,38 @@ def setup(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterato
     container = service.create_container(f"mvad{uuid.uuid4().hex[:12]}")
     container.upload_blob("plant/series.csv", text.encode())
     sas = generate_container_sas(
-        account_name=DEV_ACCOUNT, container_name=container.container_name,
-        account_key=DEV_KEY, expiry=datetime.now(UTC) + timedelta(hours=1),
-        permission=ContainerSasPermissions(read=True, list=True))
+        account_name=DEV_ACCOUNT,
+        container_name=container.container_name,
+        account_key=DEV_KEY,
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+        permission=ContainerSasPermissions(read=True, list=True),
+    )
     signature = parse_qs(sas)["sig"][0]
     data_url = f"{azurite.blob_endpoint}/{container.container_name}/plant/series.csv?{sas}"
 
-    host = HostProcess(REPO_ROOT, root / "host", env={
-        "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
+    host = HostProcess(
+        REPO_ROOT,
+        root / "host",
+        env={
+            "BATCHINFER_DATA_ROOT": str(root),
+            "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint,
+        },
+    )
     host.start()
     responses: list[str] = []
 
     def record(response: Any) -> None:
         responses.append(response.http_response.text())
 
-    client = AnomalyDetectorClient(endpoint=f"{host.base_url}/api",
-                                   credential=AzureKeyCredential("k"),
-                                   raw_response_hook=record)
+    client = AnomalyDetectorClient(
+        endpoint=f"{host.base_url}/api",
+        credential=AzureKeyCredential("k"),
+        raw_response_hook=record,
+    )
     try:
-        yield Setup(host, client, container, load_one_table_csv(text), data_url, signature,
-                    responses)
+        yield Setup(
+            host, client, container, load_one_table_csv(text), data_url, signature, responses
+        )
     finally:
         client.close()
         code = host.stop()
@@ -119,11 +132,14 @@ def _wait_model(setup: Setup, model_id: str, timeout: float = 60) -> Any:
 
 @pytest.fixture(scope="module")
 def trained(setup: Setup) -> Any:
-    info = ModelInfo(data_source=setup.data_url, start_time=setup.at(0),
-                     end_time=setup.at(TRAIN_ROWS - 1), sliding_window=WINDOW,
-                     display_name="client-test",
-                     align_policy=AlignPolicy(align_mode="Outer", fill_n_a_method="Linear",
-                                              padding_value=0))
+    info = ModelInfo(
+        data_source=setup.data_url,
+        start_time=setup.at(0),
+        end_time=setup.at(TRAIN_ROWS - 1),
+        sliding_window=WINDOW,
+        display_name="client-test",
+        align_policy=AlignPolicy(align_mode="Outer", fill_n_a_method="Linear", padding_value=0),
+    )
     created = setup.client.train_multivariate_model(info)
     assert str(uuid.UUID(created.model_id)) == created.model_id
     assert created.model_info.status in ("CREATED", "RUNNING")
@@ -162,8 +178,11 @@ def test_list_models(setup: Setup, trained: Any) -> None:
 
 def test_detect_batch(setup: Setup, trained: Any) -> None:
     options = MultivariateBatchDetectionOptions(
-        data_source=setup.data_url, top_contributor_count=TOP_K,
-        start_time=setup.at(TRAIN_ROWS), end_time=setup.at(N_TIMESTAMPS + 500))
+        data_source=setup.data_url,
+        top_contributor_count=TOP_K,
+        start_time=setup.at(TRAIN_ROWS),
+        end_time=setup.at(N_TIMESTAMPS + 500),
+    )
     accepted = setup.client.detect_multivariate_batch_anomaly(trained.model_id, options)
     assert str(uuid.UUID(accepted.result_id)) == accepted.result_id
     assert accepted.summary.status == "CREATED"
@@ -181,20 +200,20 @@ def test_detect_batch(setup: Setup, trained: Any) -> None:
     assert summary.setup_info.top_contributor_count == TOP_K
     assert "?" not in summary.setup_info.data_source
     assert [s.variable for s in summary.variable_states] == list(setup.series.variables)
-    assert all((s.first_timestamp, s.last_timestamp) == (setup.at(TRAIN_ROWS),
-                                                         setup.at(N_TIMESTAMPS - 1))
-               for s in summary.variable_states)
+    assert all(
+        (s.first_timestamp, s.last_timestamp) == (setup.at(TRAIN_ROWS), setup.at(N_TIMESTAMPS - 1))
+        for s in summary.variable_states
+    )
     rows = N_TIMESTAMPS - TRAIN_ROWS
     assert len(result.results) == rows
     stamps = format_timestamps(setup.series.timestamps[TRAIN_ROWS:])
-    assert [r.timestamp for r in result.results] == [setup.at(TRAIN_ROWS + i)
-                                                       for i in range(rows)]
+    assert [r.timestamp for r in result.results] == [setup.at(TRAIN_ROWS + i) for i in range(rows)]
     assert len(stamps) == rows
-    for r in result.results[:WINDOW - 1]:  # every timestamp has a value, as the reference says
+    for r in result.results[: WINDOW - 1]:  # every timestamp has a value, as the reference says
         assert [e.code for e in r.errors] == ["InsufficientHistoricalData"]
         assert r.value is not None and r.value.is_anomaly is False
         assert (r.value.score, r.value.severity, r.value.interpretation) == (0.0, 0.0, [])
-    scored = result.results[WINDOW - 1:]
+    scored = result.results[WINDOW - 1 :]
     assert all(not r.errors and r.value is not None for r in scored)
     anomalies = [r for r in scored if r.value.is_anomaly]
     assert anomalies, "the injected anomalies are found"
@@ -216,14 +235,19 @@ def test_detect_batch(setup: Setup, trained: Any) -> None:
 
 def test_detect_last(setup: Setup, trained: Any) -> None:
     stop = N_TIMESTAMPS
-    stamps = format_timestamps(setup.series.timestamps[stop - 200:stop])
-    variables = [VariableValues(variable=name, timestamps=stamps,
-                                values=[float(v) for v in setup.series.values[stop - 200:stop,
-                                                                              col]])
-                 for col, name in enumerate(setup.series.variables)]
+    stamps = format_timestamps(setup.series.timestamps[stop - 200 : stop])
+    variables = [
+        VariableValues(
+            variable=name,
+            timestamps=stamps,
+            values=[float(v) for v in setup.series.values[stop - 200 : stop, col]],
+        )
+        for col, name in enumerate(setup.series.variables)
+    ]
     result = setup.client.detect_multivariate_last_anomaly(
         trained.model_id,
-        MultivariateLastDetectionOptions(variables=variables, top_contributor_count=TOP_K))
+        MultivariateLastDetectionOptions(variables=variables, top_contributor_count=TOP_K),
+    )
     assert [s.variable for s in result.variable_states] == list(setup.series.variables)
     for state in result.variable_states:  # the state of the detected timestamp
         assert (state.effective_count, state.filled_n_a_ratio) == (1, 0.0)
@@ -232,12 +256,19 @@ def test_detect_last(setup: Setup, trained: Any) -> None:
     assert last.timestamp == setup.at(stop - 1)
     assert last.value is not None and 0 <= last.value.score < 1
 
-    short = [VariableValues(variable=v.variable, timestamps=v.timestamps[:WINDOW - 1],
-                            values=v.values[:WINDOW - 1]) for v in variables]
+    short = [
+        VariableValues(
+            variable=v.variable,
+            timestamps=v.timestamps[: WINDOW - 1],
+            values=v.values[: WINDOW - 1],
+        )
+        for v in variables
+    ]
     with pytest.raises(HttpResponseError) as caught:
         setup.client.detect_multivariate_last_anomaly(
             trained.model_id,
-            MultivariateLastDetectionOptions(variables=short, top_contributor_count=TOP_K))
+            MultivariateLastDetectionOptions(variables=short, top_contributor_count=TOP_K),
+        )
     assert caught.value.status_code == 400
     assert caught.value.error is not None and caught.value.error.code == "NotEnoughData"
 
@@ -245,22 +276,30 @@ def test_detect_last(setup: Setup, trained: Any) -> None:
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1e39])
 def test_detect_last_refuses_non_finite_values(setup: Setup, trained: Any, bad: float) -> None:
     stamps = format_timestamps(setup.series.timestamps[:WINDOW])
-    columns = [[float(v) for v in setup.series.values[:WINDOW, col]]
-               for col in range(setup.series.n_variables)]
+    columns = [
+        [float(v) for v in setup.series.values[:WINDOW, col]]
+        for col in range(setup.series.n_variables)
+    ]
     columns[1][-1] = bad  # the SDK sends NaN and Infinity as bare JSON literals
-    variables = [VariableValues(variable=name, timestamps=stamps, values=column)
-                 for name, column in zip(setup.series.variables, columns)]
+    variables = [
+        VariableValues(variable=name, timestamps=stamps, values=column)
+        for name, column in zip(setup.series.variables, columns)
+    ]
     with pytest.raises(HttpResponseError) as caught:
         setup.client.detect_multivariate_last_anomaly(
-            trained.model_id, MultivariateLastDetectionOptions(variables=variables))
+            trained.model_id, MultivariateLastDetectionOptions(variables=variables)
+        )
     assert caught.value.status_code == 400
     assert caught.value.error is not None and caught.value.error.code == "InvalidValueFormat"
 
 
 def test_detect_batch_shorter_than_a_window_fails(setup: Setup, trained: Any) -> None:
     options = MultivariateBatchDetectionOptions(
-        data_source=setup.data_url, top_contributor_count=TOP_K,
-        start_time=setup.at(TRAIN_ROWS), end_time=setup.at(TRAIN_ROWS + WINDOW - 2))
+        data_source=setup.data_url,
+        top_contributor_count=TOP_K,
+        start_time=setup.at(TRAIN_ROWS),
+        end_time=setup.at(TRAIN_ROWS + WINDOW - 2),
+    )
     accepted = setup.client.detect_multivariate_batch_anomaly(trained.model_id, options)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -280,23 +319,31 @@ def test_unknown_model_is_not_found(setup: Setup) -> None:
 
 
 def test_bad_source_is_refused(setup: Setup) -> None:
-    info = ModelInfo(data_source="https://evil.example.com/data/x.csv", start_time=setup.at(0),
-                     end_time=setup.at(100), sliding_window=WINDOW)
+    info = ModelInfo(
+        data_source="https://evil.example.com/data/x.csv",
+        start_time=setup.at(0),
+        end_time=setup.at(100),
+        sliding_window=WINDOW,
+    )
     with pytest.raises(HttpResponseError) as caught:
         setup.client.train_multivariate_model(info)
     assert caught.value.status_code == 400
 
 
 def test_delete_model(setup: Setup) -> None:
-    created = setup.client.train_multivariate_model(ModelInfo(
-        data_source=setup.data_url, start_time=setup.at(0), end_time=setup.at(999),
-        sliding_window=WINDOW))
+    created = setup.client.train_multivariate_model(
+        ModelInfo(
+            data_source=setup.data_url,
+            start_time=setup.at(0),
+            end_time=setup.at(999),
+            sliding_window=WINDOW,
+        )
+    )
     assert _wait_model(setup, created.model_id).model_info.status == "READY"
     setup.client.delete_multivariate_model(created.model_id)
     with pytest.raises(ResourceNotFoundError):
         setup.client.get_multivariate_model(created.model_id)
-    assert created.model_id not in [m.model_id for m in
-                                    setup.client.list_multivariate_models()]
+    assert created.model_id not in [m.model_id for m in setup.client.list_multivariate_models()]
 
 
 def test_sas_never_leaks(setup: Setup, trained: Any) -> None:
@@ -306,8 +353,11 @@ def test_sas_never_leaks(setup: Setup, trained: Any) -> None:
         assert not any(form in body for form in forms)
         assert "sig=" not in body
     # the stored records and the host log hold no signature either
-    listing = requests.get(f"{setup.host.base_url}/api/anomalydetector/v1.1/multivariate/models",
-                           params={"top": 1000}, timeout=30).text
+    listing = requests.get(
+        f"{setup.host.base_url}/api/anomalydetector/v1.1/multivariate/models",
+        params={"top": 1000},
+        timeout=30,
+    ).text
     assert not any(form in listing for form in forms)
     log = setup.host.log()
     assert not any(form in log for form in forms)

@@ -5,6 +5,7 @@ with `get_token` (its token is the service's API key). The workspace is the one 
 prepare` ships: the `digits` endpoint with its `classifier` deployment and the digit images.
 Predictions must equal the same ONNX model run in-process on the same PNG files.
 """
+
 from __future__ import annotations
 
 import csv
@@ -55,20 +56,24 @@ class Setup:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: Any
-          ) -> Iterator[Setup]:
+def setup(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: Any) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("amlclient")
     install_sample_endpoint(root)
-    host = HostProcess(REPO_ROOT, root / "host", env={"BATCHINFER_DATA_ROOT": str(root),
-                                                      "BATCHINFER_API_KEYS": API_KEY})
+    host = HostProcess(
+        REPO_ROOT,
+        root / "host",
+        env={"BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_API_KEYS": API_KEY},
+    )
     host.start()
     monkeypatch_module.setenv("AZUREML_DEV_URL_MFE", f"{host.base_url}/api/azureml")
     from azure.ai.ml import MLClient
 
     client = MLClient(StaticToken(API_KEY), SUB, RG, WS)
     storage = root / "storage"
-    labels = {name: int(label) for name, label in
-              csv.reader(io.StringIO((storage / SAMPLE_LABELS_FILE).read_text()))}
+    labels = {
+        name: int(label)
+        for name, label in csv.reader(io.StringIO((storage / SAMPLE_LABELS_FILE).read_text()))
+    }
     try:
         yield Setup(host, client, storage, labels)
     finally:
@@ -104,8 +109,9 @@ def _in_process(setup: Setup, names: list[str]) -> dict[str, int]:
     session = ort.InferenceSession(str(setup.storage / SAMPLE_MODEL_PATH))
     found = {}
     for name in names:
-        pixels = np.asarray(Image.open(setup.storage / "digits" / name).convert("L"),
-                            dtype=np.float32) * (PIXEL_MAX / 255.0)
+        pixels = np.asarray(
+            Image.open(setup.storage / "digits" / name).convert("L"), dtype=np.float32
+        ) * (PIXEL_MAX / 255.0)
         found[name] = int(session.run(None, {"X": pixels.reshape(1, -1)})[0][0])
     return found
 
@@ -115,7 +121,8 @@ def test_invoke_folder_scores_every_image_like_the_model_in_process(setup: Setup
 
     job = setup.client.batch_endpoints.invoke(
         endpoint_name="digits",
-        input=Input(type="uri_folder", path="azureml://datastores/workspaceblobstore/paths/digits"))
+        input=Input(type="uri_folder", path="azureml://datastores/workspaceblobstore/paths/digits"),
+    )
     assert job.name.startswith("batchjob-")
     assert job.status in ("NotStarted", "Running")
     done = _wait(setup, job.name)
@@ -138,9 +145,12 @@ def test_invoke_one_file_on_a_named_deployment(setup: Setup) -> None:
 
     name = "digit-00007.png"
     job = setup.client.batch_endpoints.invoke(
-        endpoint_name="digits", deployment_name="classifier",
-        input=Input(type="uri_file",
-                    path=f"azureml://datastores/workspaceblobstore/paths/digits/{name}"))
+        endpoint_name="digits",
+        deployment_name="classifier",
+        input=Input(
+            type="uri_file", path=f"azureml://datastores/workspaceblobstore/paths/digits/{name}"
+        ),
+    )
     done = _wait(setup, job.name)
     assert done.status == "Completed"
     rows = _predictions(setup, done)
@@ -155,8 +165,12 @@ def test_unknown_deployment_is_refused_before_any_job(setup: Setup) -> None:
     before = {j.name for j in setup.client.jobs.list()}
     with pytest.raises(ValidationException):
         setup.client.batch_endpoints.invoke(
-            endpoint_name="digits", deployment_name="nope",
-            input=Input(type="uri_folder", path="azureml://datastores/workspaceblobstore/paths/digits"))
+            endpoint_name="digits",
+            deployment_name="nope",
+            input=Input(
+                type="uri_folder", path="azureml://datastores/workspaceblobstore/paths/digits"
+            ),
+        )
     assert {j.name for j in setup.client.jobs.list()} == before
 
 
@@ -165,8 +179,11 @@ def test_jobs_list_holds_the_invoked_jobs(setup: Setup) -> None:
 
     job = setup.client.batch_endpoints.invoke(
         endpoint_name="digits",
-        input=Input(type="uri_file",
-                    path="azureml://datastores/workspaceblobstore/paths/digits/digit-00001.png"))
+        input=Input(
+            type="uri_file",
+            path="azureml://datastores/workspaceblobstore/paths/digits/digit-00001.png",
+        ),
+    )
     _wait(setup, job.name)
     listed = {j.name: j.status for j in setup.client.jobs.list()}
     assert listed[job.name] == "Completed"
@@ -174,11 +191,14 @@ def test_jobs_list_holds_the_invoked_jobs(setup: Setup) -> None:
 
 
 def test_a_wrong_token_gets_401_in_arm_shape(setup: Setup) -> None:
-    url = (f"{setup.host.base_url}/api/azureml/subscriptions/{SUB}/resourceGroups/{RG}/providers/"
-           f"Microsoft.MachineLearningServices/workspaces/{WS}/batchEndpoints/digits")
+    url = (
+        f"{setup.host.base_url}/api/azureml/subscriptions/{SUB}/resourceGroups/{RG}/providers/"
+        f"Microsoft.MachineLearningServices/workspaces/{WS}/batchEndpoints/digits"
+    )
     for headers in ({}, {"Authorization": "Bearer wrong"}):
-        response = requests.get(url, headers=headers, params={"api-version": "2023-10-01"},
-                                timeout=10)
+        response = requests.get(
+            url, headers=headers, params={"api-version": "2023-10-01"}, timeout=10
+        )
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "AuthenticationFailed"
     ok = requests.get(url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10)

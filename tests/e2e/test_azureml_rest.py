@@ -6,6 +6,7 @@ behaviours a user relies on: errorThreshold, SummaryOnly, an output file that al
 (the job fails and the file is untouched), cancel, idempotent invoke, and 4xx ARM errors for
 bad requests — never a 5xx.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,10 @@ from batchinfer.endpoints.digits import train_digits_onnx, write_digit_folder
 from tests.support.azurite import REPO_ROOT
 from tests.support.host import HostProcess
 
-WS_PATH = ("/subscriptions/sub-42/resourceGroups/rg-x/providers/"
-           "Microsoft.MachineLearningServices/workspaces/ws-y")
+WS_PATH = (
+    "/subscriptions/sub-42/resourceGroups/rg-x/providers/"
+    "Microsoft.MachineLearningServices/workspaces/ws-y"
+)
 API = "api-version=2023-10-01"
 N_IMAGES = 40
 N_BROKEN = 3
@@ -47,8 +50,9 @@ class Rest:
     def get(self, path: str) -> requests.Response:
         return requests.get(self.url(path), timeout=30)
 
-    def invoke(self, body: dict[str, Any], endpoint: str = "mnist",
-               headers: dict[str, str] | None = None) -> requests.Response:
+    def invoke(
+        self, body: dict[str, Any], endpoint: str = "mnist", headers: dict[str, str] | None = None
+    ) -> requests.Response:
         scoring = self.get(f"batchEndpoints/{endpoint}").json()["properties"]["scoringUri"]
         return requests.post(scoring, json=body, headers=headers or {}, timeout=30)
 
@@ -78,8 +82,14 @@ def rest(tmp_path_factory: pytest.TempPathFactory, azurite: Any) -> Iterator[Res
     for i in range(N_BROKEN):
         (mixed / f"broken-{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     # the allow-list admits only the configured Azurite endpoint (the SAS datastore test's)
-    host = HostProcess(REPO_ROOT, root / "host", env={
-        "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
+    host = HostProcess(
+        REPO_ROOT,
+        root / "host",
+        env={
+            "BATCHINFER_DATA_ROOT": str(root),
+            "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint,
+        },
+    )
     host.start()
     api = Rest(host, f"{host.base_url}/api/azureml{WS_PATH}", store)
     try:
@@ -92,29 +102,57 @@ def rest(tmp_path_factory: pytest.TempPathFactory, azurite: Any) -> Iterator[Res
 @pytest.fixture(scope="module")
 def endpoint(rest: Rest) -> str:
     """The walkthrough's setup calls: datastore, model, endpoint, deployment, defaults."""
-    created = rest.put("datastores/mystore", {"properties": {
-        "datastoreType": "AzureBlob", "containerUrl": rest.store.as_uri(),
-        "credentials": {"credentialsType": "None"}}})
+    created = rest.put(
+        "datastores/mystore",
+        {
+            "properties": {
+                "datastoreType": "AzureBlob",
+                "containerUrl": rest.store.as_uri(),
+                "credentials": {"credentialsType": "None"},
+            }
+        },
+    )
     assert created.status_code == 201, created.text
     assert rest.get("datastores/mystore").json()["properties"]["credentials"] == {
-        "credentialsType": "None"}
-    model = rest.put("models/mnist/versions/1", {"properties": {
-        "modelUri": "azureml://datastores/mystore/paths/model/digits.onnx",
-        "properties": {"task": "image-classification"}}})
+        "credentialsType": "None"
+    }
+    model = rest.put(
+        "models/mnist/versions/1",
+        {
+            "properties": {
+                "modelUri": "azureml://datastores/mystore/paths/model/digits.onnx",
+                "properties": {"task": "image-classification"},
+            }
+        },
+    )
     assert model.status_code == 201, model.text
-    ep = rest.put("batchEndpoints/mnist", {"location": "local", "properties": {
-        "authMode": "AADToken"}})
+    ep = rest.put(
+        "batchEndpoints/mnist", {"location": "local", "properties": {"authMode": "AADToken"}}
+    )
     assert ep.status_code == 201
-    deployment = rest.put("batchEndpoints/mnist/deployments/nonmlflowdp", {
-        "location": "local", "properties": {
-            "model": {"referenceType": "Id", "assetId": model.json()["id"]},
-            "miniBatchSize": 4, "errorThreshold": -1,
-            "retrySettings": {"maxRetries": 2, "timeout": "PT30S"},
-            "outputAction": "AppendRow", "outputFileName": "predictions.csv",
-            "loggingLevel": "Info"}})
+    deployment = rest.put(
+        "batchEndpoints/mnist/deployments/nonmlflowdp",
+        {
+            "location": "local",
+            "properties": {
+                "model": {"referenceType": "Id", "assetId": model.json()["id"]},
+                "miniBatchSize": 4,
+                "errorThreshold": -1,
+                "retrySettings": {"maxRetries": 2, "timeout": "PT30S"},
+                "outputAction": "AppendRow",
+                "outputFileName": "predictions.csv",
+                "loggingLevel": "Info",
+            },
+        },
+    )
     assert deployment.status_code == 201, deployment.text
-    defaults = rest.put("batchEndpoints/mnist", {"location": "local", "properties": {
-        "authMode": "AADToken", "defaults": {"deploymentName": "nonmlflowdp"}}})
+    defaults = rest.put(
+        "batchEndpoints/mnist",
+        {
+            "location": "local",
+            "properties": {"authMode": "AADToken", "defaults": {"deploymentName": "nonmlflowdp"}},
+        },
+    )
     assert defaults.status_code == 200
     listed = rest.get("batchEndpoints/mnist/deployments").json()["value"]
     assert [d["name"] for d in listed] == ["nonmlflowdp"]
@@ -128,9 +166,12 @@ def _rows(path: Path) -> list[list[str]]:
 
 def test_pascal_case_invoke_with_output_data(rest: Rest, endpoint: str) -> None:
     body = folder_input("azureml://datastores/mystore/paths/mnist")
-    body["properties"]["OutputData"] = {"mnistOutput": {
-        "JobOutputType": "UriFile",
-        "Uri": "azureml://datastores/mystore/paths/out/first/predictions.csv"}}
+    body["properties"]["OutputData"] = {
+        "mnistOutput": {
+            "JobOutputType": "UriFile",
+            "Uri": "azureml://datastores/mystore/paths/out/first/predictions.csv",
+        }
+    }
     response = rest.invoke(body)
     assert response.status_code == 201, response.text
     job = response.json()
@@ -145,13 +186,22 @@ def test_pascal_case_invoke_with_output_data(rest: Rest, endpoint: str) -> None:
 
 
 def test_long_datastore_form_and_data_asset_inputs(rest: Rest, endpoint: str) -> None:
-    asset = rest.put("data/mnist/versions/7", {"properties": {
-        "dataType": "uri_folder", "dataUri": "azureml://datastores/mystore/paths/mnist",
-        "description": "Mnist data asset"}})
+    asset = rest.put(
+        "data/mnist/versions/7",
+        {
+            "properties": {
+                "dataType": "uri_folder",
+                "dataUri": "azureml://datastores/mystore/paths/mnist",
+                "description": "Mnist data asset",
+            }
+        },
+    )
     assert asset.status_code == 201, asset.text
-    for uri in ("azureml://subscriptions/s/resourceGroups/r/workspaces/w/datastores/mystore/"
-                "paths/mnist/", asset.json()["id"],
-                "azureml://locations/local/workspaces/ws-y/data/mnist/versions/7/"):
+    for uri in (
+        "azureml://subscriptions/s/resourceGroups/r/workspaces/w/datastores/mystore/paths/mnist/",
+        asset.json()["id"],
+        "azureml://locations/local/workspaces/ws-y/data/mnist/versions/7/",
+    ):
         response = rest.invoke(folder_input(uri))
         assert response.status_code == 201, response.text
         done = rest.wait(response.json()["name"])
@@ -164,8 +214,12 @@ def test_existing_output_fails_the_job_and_is_left_untouched(rest: Rest, endpoin
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(b"precious,data\n")
     body = folder_input("azureml://datastores/mystore/paths/mnist")
-    body["properties"]["OutputData"] = {"out": {
-        "JobOutputType": "UriFile", "Uri": "azureml://datastores/mystore/paths/out/existing.csv"}}
+    body["properties"]["OutputData"] = {
+        "out": {
+            "JobOutputType": "UriFile",
+            "Uri": "azureml://datastores/mystore/paths/out/existing.csv",
+        }
+    }
     response = rest.invoke(body)
     assert response.status_code == 201
     done = rest.wait(response.json()["name"])
@@ -175,8 +229,9 @@ def test_existing_output_fails_the_job_and_is_left_untouched(rest: Rest, endpoin
     assert target.read_bytes() == b"precious,data\n"
 
 
-def test_error_threshold_fails_the_job_and_the_log_names_the_files(rest: Rest,
-                                                                   endpoint: str) -> None:
+def test_error_threshold_fails_the_job_and_the_log_names_the_files(
+    rest: Rest, endpoint: str
+) -> None:
     body = folder_input("azureml://datastores/mystore/paths/mixed")
     body["properties"]["ErrorThreshold"] = N_BROKEN - 1
     done = rest.wait(rest.invoke(body).json()["name"])
@@ -185,13 +240,15 @@ def test_error_threshold_fails_the_job_and_the_log_names_the_files(rest: Rest,
     assert props["error"]["code"] == "ErrorThresholdExceeded"
     assert props["properties"]["FailedFiles"] == str(N_BROKEN)
     assert sorted(f["file"] for f in props["failedFiles"]) == [
-        f"mixed/broken-{i}.png" for i in range(N_BROKEN)]
+        f"mixed/broken-{i}.png" for i in range(N_BROKEN)
+    ]
     assert all(f["code"] == "InvalidImage" for f in props["failedFiles"])
     assert "OutputUri" in props["properties"]
     output = props["properties"]["OutputUri"].split("/paths/", 1)[1]
     assert not (rest.host.data_dir.parent / "storage" / output).exists()
-    log = (rest.host.data_dir.parent / "storage" /
-           props["properties"]["LogUri"].split("/paths/", 1)[1]).read_text()
+    log = (
+        rest.host.data_dir.parent / "storage" / props["properties"]["LogUri"].split("/paths/", 1)[1]
+    ).read_text()
     assert "status: Failed" in log
     for i in range(N_BROKEN):
         assert f"failed file: mixed/broken-{i}.png: InvalidImage" in log
@@ -204,30 +261,38 @@ def test_unlimited_threshold_completes_with_the_good_files(rest: Rest, endpoint:
     props = done["properties"]
     assert props["status"] == "Completed"
     assert props["properties"]["FailedFiles"] == str(N_BROKEN)
-    output = rest.host.data_dir.parent / "storage" / props["properties"]["OutputUri"].split(
-        "/paths/", 1)[1]
-    assert sorted(r[0] for r in _rows(output)) == [f"digit-{i:05d}.png"
-                                                   for i in range(N_IMAGES // 4)]
+    output = (
+        rest.host.data_dir.parent
+        / "storage"
+        / props["properties"]["OutputUri"].split("/paths/", 1)[1]
+    )
+    assert sorted(r[0] for r in _rows(output)) == [
+        f"digit-{i:05d}.png" for i in range(N_IMAGES // 4)
+    ]
 
 
 def test_summary_only_writes_no_predictions(rest: Rest, endpoint: str) -> None:
     deployment = rest.get("batchEndpoints/mnist/deployments/nonmlflowdp").json()
     props = {**deployment["properties"], "outputAction": "SummaryOnly"}
-    assert rest.put("batchEndpoints/mnist/deployments/summary",
-                    {"properties": props}).status_code == 201
-    response = rest.invoke(folder_input("azureml://datastores/mystore/paths/mnist"),
-                           headers={"azureml-model-deployment": "summary"})
+    assert (
+        rest.put("batchEndpoints/mnist/deployments/summary", {"properties": props}).status_code
+        == 201
+    )
+    response = rest.invoke(
+        folder_input("azureml://datastores/mystore/paths/mnist"),
+        headers={"azureml-model-deployment": "summary"},
+    )
     done = rest.wait(response.json()["name"])
     assert done["properties"]["status"] == "Completed"
     assert done["properties"]["properties"]["DeploymentName"] == "summary"
     assert done["properties"]["properties"]["SucceededFiles"] == str(N_IMAGES)
     assert "OutputUri" not in done["properties"]["properties"]
-    assert not (rest.host.data_dir.parent / "storage" / "azureml" / done["name"] / "score"
-                ).exists()
+    assert not (rest.host.data_dir.parent / "storage" / "azureml" / done["name"] / "score").exists()
 
 
-def test_repeated_invoke_with_the_same_request_id_returns_the_same_job(rest: Rest,
-                                                                       endpoint: str) -> None:
+def test_repeated_invoke_with_the_same_request_id_returns_the_same_job(
+    rest: Rest, endpoint: str
+) -> None:
     headers = {"repeatability_request-id": str(uuid.uuid4())}
     body = folder_input("azureml://datastores/mystore/paths/mnist")
     first = rest.invoke(body, headers=headers)
@@ -255,27 +320,77 @@ def test_cancel_stops_a_running_job(rest: Rest, endpoint: str) -> None:
     assert not (rest.host.data_dir.parent / "storage" / "azureml" / name / "score").exists()
 
 
-@pytest.mark.parametrize("body, code", [
-    ({}, "BadRequest"),
-    ({"properties": {}}, "BadRequest"),
-    ({"properties": {"InputData": {"x": {"JobInputType": "Parquet", "Uri": "a"}}}}, "BadRequest"),
-    ({"properties": {"InputData": {"x": {"JobInputType": "UriFolder"}}}}, "BadRequest"),
-    ({"properties": {"InputData": {"x": {"JobInputType": "UriFolder",
-                                         "Uri": "file:///etc"}}}}, "BadRequest"),
-    ({"properties": {"InputData": {"x": {"JobInputType": "UriFolder",
-                                         "Uri": "https://evil.blob.core.windows.net/c/p"}}}},
-     "BadRequest"),
-    ({"properties": {"InputData": {"x": {"JobInputType": "UriFolder",
-                                         "Uri": "azureml://datastores/nope/paths/x"}}}},
-     "BadRequest"),
-    ({"properties": {"InputData": {"x": {"JobInputType": "UriFolder",
-                                         "Uri": "azureml://datastores/mystore/paths/../x"}}}},
-     "BadRequest"),
-    ({"properties": {"InputData": {"x": {"JobInputType": "UriFolder", "Uri": "a:b"}},
-                     "ErrorThreshold": -5}}, "BadRequest"),
-])
-def test_bad_invoke_bodies_get_400_in_arm_shape(rest: Rest, endpoint: str, body: Any,
-                                                code: str) -> None:
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({}, "BadRequest"),
+        ({"properties": {}}, "BadRequest"),
+        (
+            {"properties": {"InputData": {"x": {"JobInputType": "Parquet", "Uri": "a"}}}},
+            "BadRequest",
+        ),
+        ({"properties": {"InputData": {"x": {"JobInputType": "UriFolder"}}}}, "BadRequest"),
+        (
+            {
+                "properties": {
+                    "InputData": {"x": {"JobInputType": "UriFolder", "Uri": "file:///etc"}}
+                }
+            },
+            "BadRequest",
+        ),
+        (
+            {
+                "properties": {
+                    "InputData": {
+                        "x": {
+                            "JobInputType": "UriFolder",
+                            "Uri": "https://evil.blob.core.windows.net/c/p",
+                        }
+                    }
+                }
+            },
+            "BadRequest",
+        ),
+        (
+            {
+                "properties": {
+                    "InputData": {
+                        "x": {
+                            "JobInputType": "UriFolder",
+                            "Uri": "azureml://datastores/nope/paths/x",
+                        }
+                    }
+                }
+            },
+            "BadRequest",
+        ),
+        (
+            {
+                "properties": {
+                    "InputData": {
+                        "x": {
+                            "JobInputType": "UriFolder",
+                            "Uri": "azureml://datastores/mystore/paths/../x",
+                        }
+                    }
+                }
+            },
+            "BadRequest",
+        ),
+        (
+            {
+                "properties": {
+                    "InputData": {"x": {"JobInputType": "UriFolder", "Uri": "a:b"}},
+                    "ErrorThreshold": -5,
+                }
+            },
+            "BadRequest",
+        ),
+    ],
+)
+def test_bad_invoke_bodies_get_400_in_arm_shape(
+    rest: Rest, endpoint: str, body: Any, code: str
+) -> None:
     response = rest.invoke(body)
     assert response.status_code == 400, response.text
     error = response.json()["error"]
@@ -285,22 +400,40 @@ def test_bad_invoke_bodies_get_400_in_arm_shape(rest: Rest, endpoint: str, body:
 def test_not_found_and_bad_resources(rest: Rest, endpoint: str) -> None:
     assert rest.get("batchEndpoints/ghost").status_code == 404
     assert rest.get("jobs/ghost").json()["error"]["code"] == "UserError"
-    response = rest.invoke(folder_input("azureml://datastores/mystore/paths/mnist"),
-                           headers={"azureml-model-deployment": "ghost"})
+    response = rest.invoke(
+        folder_input("azureml://datastores/mystore/paths/mnist"),
+        headers={"azureml-model-deployment": "ghost"},
+    )
     assert response.status_code == 404
-    bad = rest.put("batchEndpoints/mnist/deployments/bad", {"properties": {
-        "model": {"assetId": "azureml:missing:1"}}})
+    bad = rest.put(
+        "batchEndpoints/mnist/deployments/bad",
+        {"properties": {"model": {"assetId": "azureml:missing:1"}}},
+    )
     assert bad.status_code == 400 and "missing" in bad.json()["error"]["message"]
     outside = rest.put("datastores/evil", {"properties": {"containerUrl": "file:///etc"}})
     assert outside.status_code == 400 and outside.json()["error"]["code"] == "BadRequest"
     assert rest.get("datastores/evil").status_code == 404
-    escaped = rest.put("models/escape/versions/1", {"properties": {
-        "modelUri": "file:///etc/model.onnx", "properties": {"task": "image-classification"}}})
+    escaped = rest.put(
+        "models/escape/versions/1",
+        {
+            "properties": {
+                "modelUri": "file:///etc/model.onnx",
+                "properties": {"task": "image-classification"},
+            }
+        },
+    )
     assert escaped.status_code == 201  # registering a URI reads nothing ...
-    assert rest.put("batchEndpoints/mnist/deployments/escape", {"properties": {
-        "model": {"assetId": escaped.json()["id"]}}}).status_code == 201
-    refused = rest.invoke(folder_input("azureml://datastores/mystore/paths/mnist"),
-                          headers={"azureml-model-deployment": "escape"})
+    assert (
+        rest.put(
+            "batchEndpoints/mnist/deployments/escape",
+            {"properties": {"model": {"assetId": escaped.json()["id"]}}},
+        ).status_code
+        == 201
+    )
+    refused = rest.invoke(
+        folder_input("azureml://datastores/mystore/paths/mnist"),
+        headers={"azureml-model-deployment": "escape"},
+    )
     assert refused.status_code == 400  # ... and using it is refused by the allow-list
     assert "not allowed" in refused.json()["error"]["message"]
     not_json = requests.put(rest.url("batchEndpoints/x"), data=b"{", timeout=10)
@@ -308,8 +441,9 @@ def test_not_found_and_bad_resources(rest: Rest, endpoint: str) -> None:
 
 
 @pytest.mark.azurite
-def test_azurite_datastore_with_a_sas_for_input_and_output(rest: Rest, endpoint: str,
-                                                           azurite: Any) -> None:
+def test_azurite_datastore_with_a_sas_for_input_and_output(
+    rest: Rest, endpoint: str, azurite: Any
+) -> None:
     """A datastore on Azurite with a SAS: images in, predictions out, the SAS never shown."""
     from datetime import UTC, datetime, timedelta
     from urllib.parse import parse_qs
@@ -327,28 +461,45 @@ def test_azurite_datastore_with_a_sas_for_input_and_output(rest: Rest, endpoint:
     for png in sorted((rest.store / "mnist").iterdir())[:12]:
         container.upload_blob(f"images/{png.name}", png.read_bytes())
     sas = generate_container_sas(
-        account_name=DEV_ACCOUNT, container_name=container.container_name, account_key=DEV_KEY,
+        account_name=DEV_ACCOUNT,
+        container_name=container.container_name,
+        account_key=DEV_KEY,
         expiry=datetime.now(UTC) + timedelta(hours=1),
-        permission=ContainerSasPermissions(read=True, list=True, write=True, create=True))
+        permission=ContainerSasPermissions(read=True, list=True, write=True, create=True),
+    )
     signature = parse_qs(sas)["sig"][0]
-    put = rest.put("datastores/azurite", {"properties": {
-        "datastoreType": "AzureBlob", "accountName": DEV_ACCOUNT,
-        "containerName": container.container_name,
-        "endpoint": f"{azurite.host}:{azurite.port}", "protocol": "http",
-        "credentials": {"credentialsType": "Sas", "secrets": {"sasToken": sas}}}})
+    put = rest.put(
+        "datastores/azurite",
+        {
+            "properties": {
+                "datastoreType": "AzureBlob",
+                "accountName": DEV_ACCOUNT,
+                "containerName": container.container_name,
+                "endpoint": f"{azurite.host}:{azurite.port}",
+                "protocol": "http",
+                "credentials": {"credentialsType": "Sas", "secrets": {"sasToken": sas}},
+            }
+        },
+    )
     assert put.status_code == 201, put.text
     body = folder_input("azureml://datastores/azurite/paths/images")
-    body["properties"]["OutputData"] = {"o": {
-        "JobOutputType": "UriFile", "Uri": "azureml://datastores/azurite/paths/out/p.csv"}}
+    body["properties"]["OutputData"] = {
+        "o": {"JobOutputType": "UriFile", "Uri": "azureml://datastores/azurite/paths/out/p.csv"}
+    }
     response = rest.invoke(body)
     assert response.status_code == 201, response.text
     done = rest.wait(response.json()["name"])
     assert done["properties"]["status"] == "Completed", done
-    rows = list(csv.reader(io.StringIO(
-        container.download_blob("out/p.csv").readall().decode())))
+    rows = list(csv.reader(io.StringIO(container.download_blob("out/p.csv").readall().decode())))
     assert len(rows) == 12
-    seen = [put.text, response.text, json_text(done), rest.get("datastores/azurite").text,
-            rest.get("datastores").text, rest.host.log()]
+    seen = [
+        put.text,
+        response.text,
+        json_text(done),
+        rest.get("datastores/azurite").text,
+        rest.get("datastores").text,
+        rest.host.log(),
+    ]
     from urllib.parse import quote
 
     assert not any(secret in text for text in seen for secret in (signature, quote(signature)))

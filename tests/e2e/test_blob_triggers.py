@@ -1,4 +1,5 @@
 """Blob triggers on the embedded host: a local folder and an Azurite container, by polling."""
+
 from __future__ import annotations
 
 import json
@@ -35,12 +36,16 @@ def blob_host(tmp_path: Path, azurite: Azurite) -> Iterator[tuple[HostProcess, P
     storage = tmp_path / "storage"
     (storage / "inbox").mkdir(parents=True)
     out = tmp_path / "out"
-    host = HostProcess(SAMPLE_APP, tmp_path / "data", env={
-        "SAMPLE_OUTPUT_DIR": str(out),
-        "SAMPLE_FOLDER_STORAGE": storage.as_uri(),
-        "SAMPLE_AZURITE_STORAGE": azurite.connection_string,
-        "FUNCHOST_BLOB_POLL_SECONDS": "0.2",
-    })
+    host = HostProcess(
+        SAMPLE_APP,
+        tmp_path / "data",
+        env={
+            "SAMPLE_OUTPUT_DIR": str(out),
+            "SAMPLE_FOLDER_STORAGE": storage.as_uri(),
+            "SAMPLE_AZURITE_STORAGE": azurite.connection_string,
+            "FUNCHOST_BLOB_POLL_SECONDS": "0.2",
+        },
+    )
     host.start()
     try:
         yield host, storage, out
@@ -54,19 +59,22 @@ def test_folder_blob_fires_once_per_version(blob_host: tuple[HostProcess, Path, 
     target.parent.mkdir()
     target.write_text("hello")
     first = _wait_for(lambda: _receipts(out, "folder-*.json"))
-    assert first == [{"name": "inbox/docs/a.txt", "length": 5, "uri": target.as_uri(),
-                      "content": "hello"}]
+    assert first == [
+        {"name": "inbox/docs/a.txt", "length": 5, "uri": target.as_uri(), "content": "hello"}
+    ]
     time.sleep(1.0)  # several polls: no second invocation for the same version
     assert len(_receipts(out, "folder-*.json")) == 1
     time.sleep(0.05)
     target.write_text("hello again")  # a new version (new ETag) fires again
-    second = _wait_for(lambda: len(_receipts(out, "folder-*.json")) == 2
-                       and _receipts(out, "folder-*.json"))
+    second = _wait_for(
+        lambda: len(_receipts(out, "folder-*.json")) == 2 and _receipts(out, "folder-*.json")
+    )
     assert second[1]["content"] == "hello again"
 
 
 def test_azurite_blob_fires_and_receipts_survive_restart(
-        blob_host: tuple[HostProcess, Path, Path], azurite: Azurite) -> None:
+    blob_host: tuple[HostProcess, Path, Path], azurite: Azurite
+) -> None:
     from azure.storage.blob import BlobServiceClient
 
     host, _, out = blob_host

@@ -3,6 +3,7 @@
 At-least-once activities (a killed activity runs again) but exactly-once completions: the
 orchestration's history holds one TaskCompleted per task, and its result counts each item once.
 """
+
 from __future__ import annotations
 
 import time
@@ -47,8 +48,9 @@ def _ledger_host(tmp_path: Path) -> Iterator[tuple[HostProcess, SdkClient, Path]
 
 def test_sigkill_during_fan_out_resumes_and_applies_each_completion_once(tmp_path: Path) -> None:
     with _ledger_host(tmp_path) as (host, sdk, out):
-        instance_id = sdk.run(lambda c: c.start_new(
-            "ledger_fan_out", None, {"count": COUNT, "delay": 0.03}))
+        instance_id = sdk.run(
+            lambda c: c.start_new("ledger_fan_out", None, {"count": COUNT, "delay": 0.03})
+        )
         for threshold in (40, 120, 200):  # three crashes at different points of the fan-out
             _wait_ledger(out, threshold)
             host.kill()
@@ -76,8 +78,9 @@ def test_sigkill_during_fan_out_resumes_and_applies_each_completion_once(tmp_pat
 
 def test_sigterm_during_activities_exits_cleanly_and_resumes(tmp_path: Path) -> None:
     with _ledger_host(tmp_path) as (host, sdk, out):
-        instance_id = sdk.run(lambda c: c.start_new(
-            "ledger_fan_out", None, {"count": 60, "delay": 0.2}))
+        instance_id = sdk.run(
+            lambda c: c.start_new("ledger_fan_out", None, {"count": 60, "delay": 0.2})
+        )
         _wait_ledger(out, 10)
         assert host.stop() == 0, host.log()  # running activities finish, queued ones wait
         assert len(_ledger(out)) < 60

@@ -3,6 +3,7 @@
 One host serves the module; the sample job runs once and several tests read its report. The
 host runs one item per activity, so a 40-document job is long enough to be canceled midway.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,11 +45,21 @@ class Api:
         query = "&".join([f"api-version={API_VERSION}", *(f"{k}={v}" for k, v in params.items())])
         return f"{self.base}/{path}?{query}"
 
-    def submit(self, body: Any, *, model: str = MODEL, headers: dict[str, str] | None = None,
-               raw: bytes | None = None) -> requests.Response:
+    def submit(
+        self,
+        body: Any,
+        *,
+        model: str = MODEL,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> requests.Response:
         data = raw if raw is not None else json.dumps(body).encode()
-        return requests.post(self.url(f"{model}:analyzeBatch"), data=data, timeout=30,
-                             headers={"Content-Type": "application/json", **(headers or {})})
+        return requests.post(
+            self.url(f"{model}:analyzeBatch"),
+            data=data,
+            timeout=30,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
 
     def get(self, operation_location: str) -> dict[str, Any]:
         response = requests.get(operation_location, timeout=30)
@@ -83,12 +94,16 @@ def api(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterator[
     root = tmp_path_factory.mktemp("docapi")
     storage = root / "storage"
     storage.mkdir()
-    host = HostProcess(REPO_ROOT, root / "host", env={
-        "BATCHINFER_DATA_ROOT": str(root),
-        "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint,
-        "BATCHINFER_LOCAL_ROOTS": str(storage),
-        "BATCHINFER_ITEMS_PER_ACTIVITY": "1",
-    })
+    host = HostProcess(
+        REPO_ROOT,
+        root / "host",
+        env={
+            "BATCHINFER_DATA_ROOT": str(root),
+            "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint,
+            "BATCHINFER_LOCAL_ROOTS": str(storage),
+            "BATCHINFER_ITEMS_PER_ACTIVITY": "1",
+        },
+    )
     host.start()
     try:
         yield Api(host, storage)
@@ -112,12 +127,14 @@ class FinishedJob:
 
 @pytest.fixture(scope="module")
 def sample_job(api: Api, samples: list[SampleDoc]) -> FinishedJob:
-    response = api.submit({
-        "azureBlobSource": {"containerUrl": (api.storage / "in").as_uri(), "prefix": "docs/"},
-        "resultContainerUrl": (api.storage / "out").as_uri(),
-        "resultPrefix": "results/",
-        "overwriteExisting": False,
-    })
+    response = api.submit(
+        {
+            "azureBlobSource": {"containerUrl": (api.storage / "in").as_uri(), "prefix": "docs/"},
+            "resultContainerUrl": (api.storage / "out").as_uri(),
+            "resultPrefix": "results/",
+            "overwriteExisting": False,
+        }
+    )
     assert response.status_code == 202, response.text
     location = response.headers["Operation-Location"]
     observed: list[str] = []
@@ -134,21 +151,26 @@ def sample_job(api: Api, samples: list[SampleDoc]) -> FinishedJob:
 # ------------------------------------------------------------------------------ submit
 
 
-def test_submit_answers_202_with_absolute_operation_location(api: Api,
-                                                             sample_job: FinishedJob) -> None:
+def test_submit_answers_202_with_absolute_operation_location(
+    api: Api, sample_job: FinishedJob
+) -> None:
     response = sample_job.submit
     assert response.status_code == 202
     assert "Location" not in response.headers
     assert "Retry-After" not in response.headers or response.headers["Retry-After"].isdigit()
     location = urlsplit(sample_job.operation_location)
     assert (location.scheme, location.netloc) == ("http", f"127.0.0.1:{api.host.port}")
-    assert re.fullmatch(rf"/api/documentintelligence/documentModels/{MODEL}/"
-                        r"analyzeBatchResults/[0-9a-f-]{36}", location.path)
+    assert re.fullmatch(
+        rf"/api/documentintelligence/documentModels/{MODEL}/"
+        r"analyzeBatchResults/[0-9a-f-]{36}",
+        location.path,
+    )
     assert parse_qs(location.query)["api-version"] == [API_VERSION]
 
 
-def test_sample_job_succeeds_with_counts_and_details(api: Api, samples: list[SampleDoc],
-                                                     sample_job: FinishedJob) -> None:
+def test_sample_job_succeeds_with_counts_and_details(
+    api: Api, samples: list[SampleDoc], sample_job: FinishedJob
+) -> None:
     body = sample_job.body
     assert set(sample_job.observed) <= {"notStarted", "running", "succeeded"}
     assert body["status"] == "succeeded"
@@ -158,8 +180,11 @@ def test_sample_job_succeeds_with_counts_and_details(api: Api, samples: list[Sam
     result = body["result"]
     expected_ok = [s for s in samples if s.expected_error is None]
     expected_bad = {s.path.name: s.expected_error for s in samples if s.expected_error}
-    assert (result["succeededCount"], result["failedCount"], result["skippedCount"]) == \
-        (len(expected_ok), len(expected_bad), 0) == (5, 2, 0)
+    assert (
+        (result["succeededCount"], result["failedCount"], result["skippedCount"])
+        == (len(expected_ok), len(expected_bad), 0)
+        == (5, 2, 0)
+    )
     assert len(result["details"]) == len(samples)
     by_name = {d["sourceUrl"].rsplit("/", 1)[-1]: d for d in result["details"]}
     assert set(by_name) == {s.path.name for s in samples}
@@ -173,18 +198,24 @@ def test_sample_job_succeeds_with_counts_and_details(api: Api, samples: list[Sam
             assert "resultUrl" not in detail
         else:
             assert detail["status"] == "succeeded"
-            assert detail["resultUrl"] == \
-                (api.storage / "out" / "results" / f"{doc.path.name}.ocr.json").as_uri()
+            assert (
+                detail["resultUrl"]
+                == (api.storage / "out" / "results" / f"{doc.path.name}.ocr.json").as_uri()
+            )
             assert "error" not in detail
-    assert {by_name[n]["error"]["code"] for n in expected_bad} == \
-        {"InvalidContent", "UnsupportedContent"}
+    assert {by_name[n]["error"]["code"] for n in expected_bad} == {
+        "InvalidContent",
+        "UnsupportedContent",
+    }
 
 
-def test_result_files_hold_analyze_results(api: Api, samples: list[SampleDoc],
-                                           sample_job: FinishedJob) -> None:
+def test_result_files_hold_analyze_results(
+    api: Api, samples: list[SampleDoc], sample_job: FinishedJob
+) -> None:
     out = api.storage / "out" / "results"
-    assert sorted(p.name for p in out.iterdir()) == \
-        sorted(f"{s.path.name}.ocr.json" for s in samples if s.expected_error is None)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{s.path.name}.ocr.json" for s in samples if s.expected_error is None
+    )
     for doc in samples:
         if doc.expected_error:
             continue
@@ -213,13 +244,18 @@ def test_dates_are_utc_seconds_with_z(sample_job: FinishedJob) -> None:
     assert abs(datetime.now(UTC).replace(tzinfo=None) - created) < timedelta(minutes=10)
 
 
-def test_second_run_skips_existing_outputs(api: Api, samples: list[SampleDoc],
-                                           sample_job: FinishedJob) -> None:
+def test_second_run_skips_existing_outputs(
+    api: Api, samples: list[SampleDoc], sample_job: FinishedJob
+) -> None:
     out = api.storage / "out" / "results"
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    response = api.submit({
-        "azureBlobSource": {"containerUrl": (api.storage / "in").as_uri(), "prefix": "docs/"},
-        "resultContainerUrl": (api.storage / "out").as_uri(), "resultPrefix": "results/"})
+    response = api.submit(
+        {
+            "azureBlobSource": {"containerUrl": (api.storage / "in").as_uri(), "prefix": "docs/"},
+            "resultContainerUrl": (api.storage / "out").as_uri(),
+            "resultPrefix": "results/",
+        }
+    )
     assert response.status_code == 202, response.text
     body = api.wait(response.headers["Operation-Location"])
     result = body["result"]
@@ -239,14 +275,18 @@ def _source(api: Api) -> dict[str, Any]:
 
 
 def _valid(api: Api, **changes: Any) -> dict[str, Any]:
-    body = {"azureBlobSource": _source(api), "resultContainerUrl": (api.storage / "out").as_uri(),
-            "resultPrefix": "bad/"}
+    body = {
+        "azureBlobSource": _source(api),
+        "resultContainerUrl": (api.storage / "out").as_uri(),
+        "resultPrefix": "bad/",
+    }
     body.update(changes)
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _assert_error(response: requests.Response, status: int, code: str | None = None,
-                  inner: str | None = None) -> dict[str, Any]:
+def _assert_error(
+    response: requests.Response, status: int, code: str | None = None, inner: str | None = None
+) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/json")
     assert "Retry-After" not in response.headers
@@ -290,24 +330,33 @@ def _bad_requests(api: Api) -> dict[str, dict[str, Any]]:
         "overwrite-not-bool": _valid(api, overwriteExisting="yes"),
         "result-url-not-string": _valid(api, resultContainerUrl=5),
         "source-not-object": _valid(api, azureBlobSource="file:///x"),
-        "prefix-not-string": _valid(api, azureBlobSource={
-            "containerUrl": (storage / "in").as_uri(), "prefix": 3}),
+        "prefix-not-string": _valid(
+            api, azureBlobSource={"containerUrl": (storage / "in").as_uri(), "prefix": 3}
+        ),
         "unknown-source-field": _valid(api, azureBlobSource={**_source(api), "sas": "x"}),
-        "evil-source-host": _valid(api, azureBlobSource={
-            "containerUrl": "https://evil.example.com/c"}),
+        "evil-source-host": _valid(
+            api, azureBlobSource={"containerUrl": "https://evil.example.com/c"}
+        ),
         "evil-result-host": _valid(api, resultContainerUrl="https://evil.example.com/c"),
         "http-azure": _valid(api, resultContainerUrl="http://acct.blob.core.windows.net/c"),
         "unlisted-account": _valid(api, resultContainerUrl="https://acct.blob.core.windows.net/c"),
         "ftp": _valid(api, resultContainerUrl="ftp://127.0.0.1/c"),
         "file-outside-roots": _valid(api, azureBlobSource={"containerUrl": "file:///etc"}),
         "file-escape": _valid(api, resultContainerUrl=(storage.as_uri() + "/../../tmp")),
-        "dotdot-prefix": _valid(api, azureBlobSource={
-            "containerUrl": (storage / "in").as_uri(), "prefix": "../docs/"}),
+        "dotdot-prefix": _valid(
+            api, azureBlobSource={"containerUrl": (storage / "in").as_uri(), "prefix": "../docs/"}
+        ),
         "dotdot-result-prefix": _valid(api, resultPrefix="results/../../x/"),
-        "dotdot-file-list": _valid(api, azureBlobSource=None,
-                                   azureBlobFileListSource={**file_list, "fileList": "../l.jsonl"}),
-        "absolute-file-list": _valid(api, azureBlobSource=None, azureBlobFileListSource={
-            **file_list, "fileList": "/etc/passwd"}),
+        "dotdot-file-list": _valid(
+            api,
+            azureBlobSource=None,
+            azureBlobFileListSource={**file_list, "fileList": "../l.jsonl"},
+        ),
+        "absolute-file-list": _valid(
+            api,
+            azureBlobSource=None,
+            azureBlobFileListSource={**file_list, "fileList": "/etc/passwd"},
+        ),
     }
 
 
@@ -324,11 +373,12 @@ def test_invalid_requests_are_400_and_leave_nothing(api: Api) -> None:
 
 
 def test_disallowed_urls_are_refused_before_any_io(api: Api) -> None:
-    for body in (_valid(api, azureBlobSource={"containerUrl": "https://evil.example.com/c"}),
-                 _valid(api, resultContainerUrl="https://evil.example.com/c")):
+    for body in (
+        _valid(api, azureBlobSource={"containerUrl": "https://evil.example.com/c"}),
+        _valid(api, resultContainerUrl="https://evil.example.com/c"),
+    ):
         started = time.monotonic()
-        error = _assert_error(api.submit(body), 400, "InvalidRequest",
-                              "InvalidContentSourceFormat")
+        error = _assert_error(api.submit(body), 400, "InvalidRequest", "InvalidContentSourceFormat")
         assert time.monotonic() - started < 5  # no DNS lookup or connection attempt
         assert "evil.example.com" in error["innererror"]["message"]
     outside = _assert_error(api.submit(_valid(api, resultContainerUrl="file:///etc")), 400)
@@ -346,8 +396,11 @@ def test_unknown_result_id_is_404(api: Api) -> None:
         url = api.url(f"{MODEL}/analyzeBatchResults/{result_id}")
         _assert_error(requests.get(url, timeout=30), 404, "NotFound")
         _assert_error(requests.delete(url, timeout=30), 404, "NotFound")
-        _assert_error(requests.post(api.url(f"{MODEL}/analyzeBatchResults/{result_id}:cancel"),
-                                    timeout=30), 404, "NotFound")
+        _assert_error(
+            requests.post(api.url(f"{MODEL}/analyzeBatchResults/{result_id}:cancel"), timeout=30),
+            404,
+            "NotFound",
+        )
 
 
 def test_bad_skip_is_400(api: Api) -> None:
@@ -360,8 +413,10 @@ def test_bad_skip_is_400(api: Api) -> None:
 
 def test_repeatability_request_id_creates_one_job(api: Api, samples: list[SampleDoc]) -> None:
     body = _valid(api, resultPrefix="repeat/")
-    headers = {"Repeatability-Request-ID": str(uuid.uuid4()),
-               "Repeatability-First-Sent": "Tue, 01 Oct 2024 00:00:00 GMT"}
+    headers = {
+        "Repeatability-Request-ID": str(uuid.uuid4()),
+        "Repeatability-First-Sent": "Tue, 01 Oct 2024 00:00:00 GMT",
+    }
     first = api.submit(body, headers=headers)
     second = api.submit(body, headers=headers)
     assert first.status_code == second.status_code == 202
@@ -422,8 +477,12 @@ def test_cancel_a_running_job(api: Api, samples: list[SampleDoc]) -> None:
     copies = 40
     for i in range(copies):
         shutil.copyfile(pdf, big / f"doc{i:02d}.pdf")
-    response = api.submit({"azureBlobSource": {"containerUrl": big.as_uri()},
-                           "resultContainerUrl": (api.storage / "bigout").as_uri()})
+    response = api.submit(
+        {
+            "azureBlobSource": {"containerUrl": big.as_uri()},
+            "resultContainerUrl": (api.storage / "bigout").as_uri(),
+        }
+    )
     assert response.status_code == 202, response.text
     location = response.headers["Operation-Location"]
     deadline = time.monotonic() + 60
@@ -442,8 +501,11 @@ def test_cancel_a_running_job(api: Api, samples: list[SampleDoc]) -> None:
     done = result["succeededCount"] + result["failedCount"] + result["skippedCount"]
     assert done == len(details)
     assert all(d["status"] == "succeeded" for d in details)
-    written = list((api.storage / "bigout").glob("*.ocr.json")) \
-        if (api.storage / "bigout").is_dir() else []
+    written = (
+        list((api.storage / "bigout").glob("*.ocr.json"))
+        if (api.storage / "bigout").is_dir()
+        else []
+    )
     assert len(written) < copies
     assert body["percentCompleted"] < 100
     again = requests.post(cancel_url, timeout=30)
@@ -452,8 +514,9 @@ def test_cancel_a_running_job(api: Api, samples: list[SampleDoc]) -> None:
     sdk = api.host.sdk()
     try:
         result_id = body["resultId"]
-        units = sdk.run(lambda c: c.get_status_by(
-            instance_id_prefix=f"docbatch:{MODEL}:{result_id}~shard~"))
+        units = sdk.run(
+            lambda c: c.get_status_by(instance_id_prefix=f"docbatch:{MODEL}:{result_id}~shard~")
+        )
         assert units
         for unit in units:
             sdk.wait_done(unit.instance_id, timeout=60)
@@ -463,8 +526,9 @@ def test_cancel_a_running_job(api: Api, samples: list[SampleDoc]) -> None:
 
 
 def test_path_case_does_not_matter(api: Api, samples: list[SampleDoc]) -> None:
-    url = api.url(f"{MODEL}:analyzeBatch").replace("/documentintelligence/",
-                                                  "/DocumentIntelligence/")
+    url = api.url(f"{MODEL}:analyzeBatch").replace(
+        "/documentintelligence/", "/DocumentIntelligence/"
+    )
     response = requests.post(url, json=_valid(api, resultPrefix="case/"), timeout=30)
     assert response.status_code == 202, response.text
     location = response.headers["Operation-Location"]
@@ -474,8 +538,14 @@ def test_path_case_does_not_matter(api: Api, samples: list[SampleDoc]) -> None:
 
 def test_failed_job_reports_why(api: Api) -> None:
     missing = _valid(api, azureBlobSource={"containerUrl": (api.storage / "absent").as_uri()})
-    no_list = _valid(api, azureBlobSource=None, azureBlobFileListSource={
-        "containerUrl": (api.storage / "in").as_uri(), "fileList": "nope.jsonl"})
+    no_list = _valid(
+        api,
+        azureBlobSource=None,
+        azureBlobFileListSource={
+            "containerUrl": (api.storage / "in").as_uri(),
+            "fileList": "nope.jsonl",
+        },
+    )
     for body, inner in ((missing, "ContainerNotFound"), (no_list, "BlobNotFound")):
         response = api.submit(body)
         assert response.status_code == 202, response.text
@@ -487,12 +557,17 @@ def test_failed_job_reports_why(api: Api) -> None:
 
 def test_empty_source_succeeds_with_nothing(api: Api) -> None:
     (api.storage / "empty").mkdir()
-    response = api.submit(_valid(api, azureBlobSource={
-        "containerUrl": (api.storage / "empty").as_uri()}))
+    response = api.submit(
+        _valid(api, azureBlobSource={"containerUrl": (api.storage / "empty").as_uri()})
+    )
     final = api.wait(response.headers["Operation-Location"])
     assert (final["status"], final["percentCompleted"]) == ("succeeded", 100)
-    assert final["result"] == {"succeededCount": 0, "failedCount": 0, "skippedCount": 0,
-                               "details": []}
+    assert final["result"] == {
+        "succeededCount": 0,
+        "failedCount": 0,
+        "skippedCount": 0,
+        "details": [],
+    }
 
 
 # ------------------------------------------------------------------------- SAS secrecy
@@ -500,14 +575,18 @@ def test_empty_source_succeeds_with_nothing(api: Api) -> None:
 
 def _sas(container: str) -> str:
     return generate_container_sas(
-        account_name=DEV_ACCOUNT, container_name=container, account_key=DEV_KEY,
+        account_name=DEV_ACCOUNT,
+        container_name=container,
+        account_key=DEV_KEY,
         permission=ContainerSasPermissions(read=True, write=True, list=True, create=True),
-        expiry=datetime.now(UTC) + timedelta(hours=1))
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
 
 
 @pytest.mark.azurite
-def test_sas_never_appears_in_responses_or_log(api: Api, samples: list[SampleDoc],
-                                               azurite: Azurite) -> None:
+def test_sas_never_appears_in_responses_or_log(
+    api: Api, samples: list[SampleDoc], azurite: Azurite
+) -> None:
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     name = f"sas{uuid.uuid4().hex[:12]}"
     container = service.create_container(name)
@@ -519,8 +598,13 @@ def test_sas_never_appears_in_responses_or_log(api: Api, samples: list[SampleDoc
         signature = parse_qs(sas)["sig"][0]
         url = f"{azurite.blob_endpoint}/{name}?{sas}"
         responses: list[requests.Response] = []
-        response = api.submit({"azureBlobSource": {"containerUrl": url, "prefix": "in/"},
-                               "resultContainerUrl": url, "resultPrefix": "out/"})
+        response = api.submit(
+            {
+                "azureBlobSource": {"containerUrl": url, "prefix": "in/"},
+                "resultContainerUrl": url,
+                "resultPrefix": "out/",
+            }
+        )
         responses.append(response)
         assert response.status_code == 202, response.text
         location = response.headers["Operation-Location"]
@@ -529,17 +613,30 @@ def test_sas_never_appears_in_responses_or_log(api: Api, samples: list[SampleDoc
         result = body["result"]
         assert (result["succeededCount"], result["failedCount"]) == (1, 1)
         by_status = {d["status"]: d for d in result["details"]}
-        assert by_status["succeeded"]["resultUrl"] == \
-            f"{azurite.blob_endpoint}/{name}/out/invoice.png.ocr.json"
+        assert (
+            by_status["succeeded"]["resultUrl"]
+            == f"{azurite.blob_endpoint}/{name}/out/invoice.png.ocr.json"
+        )
         assert by_status["failed"]["sourceUrl"] == f"{azurite.blob_endpoint}/{name}/in/notes.txt"
         assert container.get_blob_client("out/invoice.png.ocr.json").exists()
         # a refused request that carries a SAS must not echo it either
-        responses.append(api.submit({
-            "azureBlobSource": {"containerUrl": f"https://evil.example.com/c?{sas}"},
-            "resultContainerUrl": url}))
+        responses.append(
+            api.submit(
+                {
+                    "azureBlobSource": {"containerUrl": f"https://evil.example.com/c?{sas}"},
+                    "resultContainerUrl": url,
+                }
+            )
+        )
         assert responses[-1].status_code == 400
-        responses.append(api.submit({"azureBlobSource": {"containerUrl": url, "prefix": ".."},
-                                     "resultContainerUrl": url}))
+        responses.append(
+            api.submit(
+                {
+                    "azureBlobSource": {"containerUrl": url, "prefix": ".."},
+                    "resultContainerUrl": url,
+                }
+            )
+        )
         assert responses[-1].status_code == 400
         responses.append(requests.get(location, timeout=30))
         responses.append(requests.get(api.url(f"{MODEL}/analyzeBatchResults"), timeout=30))

@@ -3,6 +3,7 @@
 Users point the official SDK at this service; these tests run its batch calls as a user would,
 with inputs and results in Azurite containers addressed by container SAS URLs.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -49,19 +50,26 @@ class Setup:
 
     def sas_url(self, container: ContainerClient) -> str:
         sas = generate_container_sas(
-            account_name=DEV_ACCOUNT, container_name=container.container_name,
-            account_key=DEV_KEY, expiry=datetime.now(UTC) + timedelta(hours=1),
-            permission=ContainerSasPermissions(read=True, write=True, list=True, create=True))
+            account_name=DEV_ACCOUNT,
+            container_name=container.container_name,
+            account_key=DEV_KEY,
+            expiry=datetime.now(UTC) + timedelta(hours=1),
+            permission=ContainerSasPermissions(read=True, write=True, list=True, create=True),
+        )
         self.signatures.add(parse_qs(sas)["sig"][0])
         return f"{self.blob_endpoint}/{container.container_name}?{sas}"
 
-    def request(self, *, prefix: str = "docs/", result_prefix: str = "results/",
-                overwrite: bool = False) -> AnalyzeBatchDocumentsRequest:
+    def request(
+        self, *, prefix: str = "docs/", result_prefix: str = "results/", overwrite: bool = False
+    ) -> AnalyzeBatchDocumentsRequest:
         return AnalyzeBatchDocumentsRequest(
-            azure_blob_source=AzureBlobContentSource(container_url=self.sas_url(self.inputs),
-                                                     prefix=prefix),
-            result_container_url=self.sas_url(self.results), result_prefix=result_prefix,
-            overwrite_existing=overwrite)
+            azure_blob_source=AzureBlobContentSource(
+                container_url=self.sas_url(self.inputs), prefix=prefix
+            ),
+            result_container_url=self.sas_url(self.results),
+            result_prefix=result_prefix,
+            overwrite_existing=overwrite,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +83,18 @@ def setup(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterato
     for doc in samples:
         inputs.upload_blob(f"docs/{doc.path.name}", doc.path.read_bytes())
     inputs.upload_blob("elsewhere/ignored.png", samples[0].path.read_bytes())
-    host = HostProcess(REPO_ROOT, root / "host", env={
-        "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
+    host = HostProcess(
+        REPO_ROOT,
+        root / "host",
+        env={
+            "BATCHINFER_DATA_ROOT": str(root),
+            "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint,
+        },
+    )
     host.start()
-    client = DocumentIntelligenceClient(endpoint=f"{host.base_url}/api",
-                                        credential=AzureKeyCredential("any"))
+    client = DocumentIntelligenceClient(
+        endpoint=f"{host.base_url}/api", credential=AzureKeyCredential("any")
+    )
     try:
         yield Setup(host, client, samples, azurite.blob_endpoint, inputs, results)
     finally:
@@ -101,12 +116,14 @@ class FirstBatch:
 def first_batch(setup: Setup) -> FirstBatch:
     known = {op.result_id for op in setup.client.list_analyze_batch_results(model_id=MODEL)}
     poller = setup.client.begin_analyze_batch_documents(
-        model_id=MODEL, body=setup.request(), polling_interval=POLL)
+        model_id=MODEL, body=setup.request(), polling_interval=POLL
+    )
     result = poller.result(timeout=120)
     assert poller.done() and poller.status().lower() == "succeeded"
     token = poller.continuation_token()
-    (result_id,) = {op.result_id for op in
-                    setup.client.list_analyze_batch_results(model_id=MODEL)} - known
+    (result_id,) = {
+        op.result_id for op in setup.client.list_analyze_batch_results(model_id=MODEL)
+    } - known
     assert str(uuid.UUID(result_id)) == result_id
     return FirstBatch(result, token, result_id)
 
@@ -119,8 +136,11 @@ def test_batch_returns_counts_and_details(setup: Setup, first_batch: FirstBatch)
     result = first_batch.result
     expected_ok = [s for s in setup.samples if s.expected_error is None]
     expected_bad = {s.path.name: s.expected_error for s in setup.samples if s.expected_error}
-    assert (result.succeeded_count, result.failed_count, result.skipped_count) == \
-        (len(expected_ok), len(expected_bad), 0) == (5, 2, 0)
+    assert (
+        (result.succeeded_count, result.failed_count, result.skipped_count)
+        == (len(expected_ok), len(expected_bad), 0)
+        == (5, 2, 0)
+    )
     details = _by_name(result.details)
     assert set(details) == {s.path.name for s in setup.samples}  # elsewhere/ is not included
     container = f"{setup.blob_endpoint}/{setup.inputs.container_name}"
@@ -143,13 +163,15 @@ def test_result_blobs_exist_in_azurite(setup: Setup, first_batch: FirstBatch) ->
     import json
 
     names = sorted(b.name for b in setup.results.list_blobs())
-    assert names == sorted(f"results/{s.path.name}.ocr.json" for s in setup.samples
-                           if s.expected_error is None)
+    assert names == sorted(
+        f"results/{s.path.name}.ocr.json" for s in setup.samples if s.expected_error is None
+    )
     for doc in setup.samples:
         if doc.expected_error:
             continue
-        body = json.loads(setup.results.download_blob(
-            f"results/{doc.path.name}.ocr.json").readall())
+        body = json.loads(
+            setup.results.download_blob(f"results/{doc.path.name}.ocr.json").readall()
+        )
         assert body["modelId"] == MODEL
         assert len(body["pages"]) == len(doc.pages)
         assert body["pages"][0]["lines"][0]["content"] in doc.expected_text
@@ -170,8 +192,10 @@ def test_list_get_and_delete(setup: Setup, first_batch: FirstBatch) -> None:
 
     # delete a separate batch so the others keep theirs
     poller = setup.client.begin_analyze_batch_documents(
-        model_id=MODEL, body=setup.request(prefix="elsewhere/", result_prefix="other/"),
-        polling_interval=POLL)
+        model_id=MODEL,
+        body=setup.request(prefix="elsewhere/", result_prefix="other/"),
+        polling_interval=POLL,
+    )
     assert poller.result(timeout=120).succeeded_count == 1
     victim = _newest(setup, exclude={first_batch.result_id})
     setup.client.delete_analyze_batch_result(model_id=MODEL, result_id=victim)
@@ -182,15 +206,19 @@ def test_list_get_and_delete(setup: Setup, first_batch: FirstBatch) -> None:
 
 
 def _newest(setup: Setup, exclude: set[str]) -> str:
-    operations = [op for op in setup.client.list_analyze_batch_results(model_id=MODEL)
-                  if op.result_id not in exclude]
+    operations = [
+        op
+        for op in setup.client.list_analyze_batch_results(model_id=MODEL)
+        if op.result_id not in exclude
+    ]
     return max(operations, key=lambda op: op.created_date_time).result_id
 
 
 def test_second_batch_skips_existing_outputs(setup: Setup, first_batch: FirstBatch) -> None:
     before = {b.name: b.etag for b in setup.results.list_blobs(name_starts_with="results/")}
     poller = setup.client.begin_analyze_batch_documents(
-        model_id=MODEL, body=setup.request(overwrite=False), polling_interval=POLL)
+        model_id=MODEL, body=setup.request(overwrite=False), polling_interval=POLL
+    )
     result = poller.result(timeout=120)
     assert (result.succeeded_count, result.failed_count, result.skipped_count) == (0, 2, 5)
     for detail in result.details:
@@ -202,30 +230,37 @@ def test_second_batch_skips_existing_outputs(setup: Setup, first_batch: FirstBat
 
 
 def test_file_list_source(setup: Setup, first_batch: FirstBatch) -> None:
-    setup.inputs.upload_blob("lists/two.jsonl",
-                             b'{"file": "docs/invoice.png"}\n{"file": "docs/notes.txt"}\n',
-                             overwrite=True)
+    setup.inputs.upload_blob(
+        "lists/two.jsonl",
+        b'{"file": "docs/invoice.png"}\n{"file": "docs/notes.txt"}\n',
+        overwrite=True,
+    )
     body = AnalyzeBatchDocumentsRequest(
         azure_blob_file_list_source=AzureBlobFileListContentSource(
-            container_url=setup.sas_url(setup.inputs), file_list="lists/two.jsonl"),
-        result_container_url=setup.sas_url(setup.results), result_prefix="listed/")
+            container_url=setup.sas_url(setup.inputs), file_list="lists/two.jsonl"
+        ),
+        result_container_url=setup.sas_url(setup.results),
+        result_prefix="listed/",
+    )
     result = setup.client.begin_analyze_batch_documents(
-        model_id=MODEL, body=body, polling_interval=POLL).result(timeout=120)
+        model_id=MODEL, body=body, polling_interval=POLL
+    ).result(timeout=120)
     assert (result.succeeded_count, result.failed_count) == (1, 1)
     assert setup.results.get_blob_client("listed/docs/invoice.png.ocr.json").exists()
 
 
 def test_errors_surface_as_sdk_exceptions(setup: Setup) -> None:
     with pytest.raises(ResourceNotFoundError) as missing_model:
-        setup.client.begin_analyze_batch_documents(model_id="prebuilt-nope",
-                                                   body=setup.request(), polling_interval=POLL)
+        setup.client.begin_analyze_batch_documents(
+            model_id="prebuilt-nope", body=setup.request(), polling_interval=POLL
+        )
     assert missing_model.value.error.code == "ModelNotFound"
     bad = AnalyzeBatchDocumentsRequest(
         azure_blob_source=AzureBlobContentSource(container_url="https://evil.example.com/c"),
-        result_container_url=setup.sas_url(setup.results))
+        result_container_url=setup.sas_url(setup.results),
+    )
     with pytest.raises(HttpResponseError) as refused:
-        setup.client.begin_analyze_batch_documents(model_id=MODEL, body=bad,
-                                                   polling_interval=POLL)
+        setup.client.begin_analyze_batch_documents(model_id=MODEL, body=bad, polling_interval=POLL)
     assert refused.value.status_code == 400
     assert refused.value.error.code == "InvalidRequest"
     with pytest.raises(ResourceNotFoundError):

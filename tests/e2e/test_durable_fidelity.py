@@ -1,4 +1,5 @@
 """Durable behaviour as on Azure, end to end: the host process over HTTP and the SDK client."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,9 +13,22 @@ from tests.support.host import HostProcess
 
 def test_a_second_host_on_the_same_data_dir_refuses_to_start(sample_host: HostProcess) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "funchost", "start", "--app-dir", str(SAMPLE_APP),
-         "--port", str(free_port()), "--data-dir", str(sample_host.data_dir)],
-        capture_output=True, text=True, timeout=60, cwd=str(REPO_ROOT),
+        [
+            sys.executable,
+            "-m",
+            "funchost",
+            "start",
+            "--app-dir",
+            str(SAMPLE_APP),
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(sample_host.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(REPO_ROOT),
     )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("funchost:")]

@@ -1,4 +1,5 @@
 """Durable patterns on the embedded host, driven over HTTP and by the SDK's own client."""
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,10 @@ def test_sub_orchestration(sdk: SdkClient) -> None:
     instance_id = sdk.run(lambda c: c.start_new("parent", None, 21))
     status = sdk.wait_done(instance_id)
     assert status.runtime_status.value == "Completed"
-    assert status.output == {"child": {"doubled": 42, "my_parent": instance_id},
-                             "parent_id": instance_id}
+    assert status.output == {
+        "child": {"doubled": 42, "my_parent": instance_id},
+        "parent_id": instance_id,
+    }
 
 
 def test_durable_timer(sdk: SdkClient) -> None:
@@ -164,9 +167,12 @@ def test_history_and_input_in_status(sdk: SdkClient, sample_host: HostProcess) -
     assert all("ScheduledTime" in e and "Result" not in e for e in status.historyEvents[1:3])
     assert status.history is None  # the SDK reads `history`, which the extension never sends
     assert status.input_ == "[5, 6]"
-    r = requests.get(f"{sample_host.base_url}/runtime/webhooks/durabletask/instances/"
-                     f"{instance_id}?showHistory=true&showHistoryOutput=true",
-                     headers={"x-functions-key": sample_host.admin_key}, timeout=10)
+    r = requests.get(
+        f"{sample_host.base_url}/runtime/webhooks/durabletask/instances/"
+        f"{instance_id}?showHistory=true&showHistoryOutput=true",
+        headers={"x-functions-key": sample_host.admin_key},
+        timeout=10,
+    )
     with_output = r.json()["historyEvents"]
     assert sorted(e["Result"] for e in with_output if e["EventType"] == "TaskCompleted") == [10, 12]
     assert with_output[-1]["Result"] == {"results": [10, 12], "sum": 22}
@@ -180,8 +186,9 @@ def test_list_filter_and_continuation(sdk: SdkClient, sample_host: HostProcess) 
         OrchestrationRuntimeStatus,
     )
 
-    completed = sdk.run(lambda c: c.get_status_by(
-        runtime_status=[OrchestrationRuntimeStatus.Completed]))
+    completed = sdk.run(
+        lambda c: c.get_status_by(runtime_status=[OrchestrationRuntimeStatus.Completed])
+    )
     assert set(ids) <= {s.instance_id for s in completed}
     assert all(s.runtime_status.value == "Completed" for s in completed)
     everything = sdk.run(lambda c: c.get_status_all())
@@ -220,8 +227,9 @@ def test_unknown_orchestrator_is_a_clear_error(sdk: SdkClient) -> None:
 def test_check_status_response_from_the_http_starter(sample_host: HostProcess) -> None:
     started = _start_over_http(sample_host, "approval", None)
     event_url = started["sendEventPostUri"].replace("{eventName}", "approve")
-    r = requests.post(event_url, data=json.dumps("ok"),
-                      headers={"Content-Type": "application/json"}, timeout=10)
+    r = requests.post(
+        event_url, data=json.dumps("ok"), headers={"Content-Type": "application/json"}, timeout=10
+    )
     assert r.status_code == 202
     status = _poll_http(started["statusQueryGetUri"])
     assert status["output"] == {"decision": "ok"}

@@ -5,6 +5,7 @@ samples (chaining, fan-out/fan-in, blueprint, sub-orchestration, custom serializ
 human interaction, timeout race, retry, call_http); tests/apps/df_versioning is driven as the
 versioning sample's README drives it. Everything goes over HTTP or through the SDK client.
 """
+
 from __future__ import annotations
 
 import base64
@@ -50,8 +51,12 @@ def _admin(host: HostProcess, **headers: str) -> dict[str, str]:
 
 
 def _start(host: HostProcess, name: str, payload: object = None, **query: str) -> dict:
-    r = requests.post(f"{host.base_url}/api/orchestrators/{name}", params=query,
-                      data=json.dumps(payload) if payload is not None else None, timeout=10)
+    r = requests.post(
+        f"{host.base_url}/api/orchestrators/{name}",
+        params=query,
+        data=json.dumps(payload) if payload is not None else None,
+        timeout=10,
+    )
     assert r.status_code == 202, r.text
     return r.json()
 
@@ -94,12 +99,15 @@ def test_sub_orchestrations_with_explicit_ids(client: SdkClient) -> None:
     assert child.runtime_status.value == "Completed"
 
 
-def test_sub_orchestration_retries_keep_the_explicit_instance_id(client: SdkClient,
-                                                                tmp_path: Path) -> None:
+def test_sub_orchestration_retries_keep_the_explicit_instance_id(
+    client: SdkClient, tmp_path: Path
+) -> None:
     args = {"device": "z9", "counter": str(tmp_path / "attempts"), "succeed_on": 3}
     instance_id = client.run(lambda c: c.start_new("provision_with_retry", None, args))
     assert client.wait_done(instance_id).output == {
-        "attempt": "succeeded on attempt 3", "instance": "fragile-z9"}
+        "attempt": "succeeded on attempt 3",
+        "instance": "fragile-z9",
+    }
     history = client.run(lambda c: c.get_status(instance_id, show_history=True)).historyEvents
     failures = [e for e in history if e["EventType"] == "SubOrchestrationInstanceFailed"]
     assert len(failures) == 2  # two failed attempts, all under the same child id
@@ -125,28 +133,33 @@ def test_human_interaction_approved_and_escalated(client: SdkClient) -> None:
     approved = client.run(lambda c: c.start_new("expense_approval", None, 30))
     client.wait_for(approved, lambda s: s.custom_status == "awaiting approval")
     client.run(lambda c: c.raise_event(approved, "ApprovalEvent", {"manager": "kim"}))
-    assert client.wait_done(approved).output == {"outcome": "approved",
-                                                 "by": {"manager": "kim"}}
+    assert client.wait_done(approved).output == {"outcome": "approved", "by": {"manager": "kim"}}
     ignored = client.run(lambda c: c.start_new("expense_approval", None, 1))
     assert client.wait_done(ignored).output == {"outcome": "escalated"}
 
 
 def test_timeout_race(client: SdkClient) -> None:
-    quick = client.run(lambda c: c.start_new(
-        "race_the_clock", None, {"work_seconds": 0.05, "limit_seconds": 20}))
-    slow = client.run(lambda c: c.start_new(
-        "race_the_clock", None, {"work_seconds": 3, "limit_seconds": 0.5}))
+    quick = client.run(
+        lambda c: c.start_new("race_the_clock", None, {"work_seconds": 0.05, "limit_seconds": 20})
+    )
+    slow = client.run(
+        lambda c: c.start_new("race_the_clock", None, {"work_seconds": 3, "limit_seconds": 0.5})
+    )
     assert client.wait_done(quick).output == {"result": "done after 0.05s"}
     assert client.wait_done(slow).output == {"result": "timed out"}
 
 
-def test_call_http_hands_back_the_202_unpolled(client: SdkClient,
-                                                samples_host: HostProcess) -> None:
+def test_call_http_hands_back_the_202_unpolled(
+    client: SdkClient, samples_host: HostProcess
+) -> None:
     url = f"{samples_host.base_url}/api/resource"
     instance_id = client.run(lambda c: c.start_new("poll_resource", None, url))
     status = client.wait_done(instance_id)
-    assert status.output == {"status": 202, "location": "http://example.invalid/status/1",
-                             "content": "still working"}
+    assert status.output == {
+        "status": 202,
+        "location": "http://example.invalid/status/1",
+        "content": "still working",
+    }
 
 
 def test_entities_signalled_and_called_from_an_orchestration(client: SdkClient) -> None:
@@ -171,23 +184,33 @@ def _entity_state(host: HostProcess, name: str, key: str, expected: object) -> N
         time.sleep(0.05)
 
 
-def test_entity_signals_over_http_with_json_and_text_bodies(samples_host: HostProcess,
-                                                             client: SdkClient) -> None:
+def test_entity_signals_over_http_with_json_and_text_bodies(
+    samples_host: HostProcess, client: SdkClient
+) -> None:
     base = f"{samples_host.base_url}/runtime/webhooks/durabletask/entities"
-    r = requests.post(f"{base}/tally/http?op=add", json=7, headers=_admin(samples_host),
-                      timeout=10)
+    r = requests.post(f"{base}/tally/http?op=add", json=7, headers=_admin(samples_host), timeout=10)
     assert r.status_code == 202
     client.run(lambda c: c.signal_entity(df.EntityId("tally", "http"), "add", 3))
     _entity_state(samples_host, "tally", "http", 10)
-    for body, kind in (("first note", "text/plain"), (json.dumps({"n": 2}), "application/json"),
-                       (json.dumps("a json string"), "application/json")):
-        r = requests.post(f"{base}/notebook/mine?op=write", data=body,
-                          headers=_admin(samples_host, **{"Content-Type": kind}), timeout=10)
+    for body, kind in (
+        ("first note", "text/plain"),
+        (json.dumps({"n": 2}), "application/json"),
+        (json.dumps("a json string"), "application/json"),
+    ):
+        r = requests.post(
+            f"{base}/notebook/mine?op=write",
+            data=body,
+            headers=_admin(samples_host, **{"Content-Type": kind}),
+            timeout=10,
+        )
         assert r.status_code == 202
     _entity_state(samples_host, "notebook", "mine", ["first note", {"n": 2}, "a json string"])
-    r = requests.post(f"{base}/notebook/mine?op=write", data="{not json",
-                      headers=_admin(samples_host, **{"Content-Type": "application/json"}),
-                      timeout=10)
+    r = requests.post(
+        f"{base}/notebook/mine?op=write",
+        data="{not json",
+        headers=_admin(samples_host, **{"Content-Type": "application/json"}),
+        timeout=10,
+    )
     assert r.status_code == 400 and "JSON" in r.json()["Message"]
     assert "Executed 'Functions.notebook' (Succeeded, operation 'write'" in samples_host.log()
 
@@ -196,12 +219,14 @@ def test_list_entities(samples_host: HostProcess) -> None:
     base = f"{samples_host.base_url}/runtime/webhooks/durabletask/entities"
     assert requests.get(f"{base}/tally", timeout=10).status_code == 401  # admin key only
     for key in ("l1", "l2", "l3"):
-        requests.post(f"{base}/tally/{key}?op=add", json=1, headers=_admin(samples_host),
-                      timeout=10)
+        requests.post(
+            f"{base}/tally/{key}?op=add", json=1, headers=_admin(samples_host), timeout=10
+        )
     for key in ("l1", "l2", "l3"):
         _entity_state(samples_host, "tally", key, 1)
-    listed = requests.get(f"{base}/tally?fetchState=true", headers=_admin(samples_host),
-                          timeout=10).json()
+    listed = requests.get(
+        f"{base}/tally?fetchState=true", headers=_admin(samples_host), timeout=10
+    ).json()
     mine = {e["entityId"]["key"]: e for e in listed if e["entityId"]["key"].startswith("l")}
     assert set(mine) == {"l1", "l2", "l3"}
     assert all(e["state"] == 1 and e["lastOperationTime"].endswith("Z") for e in mine.values())
@@ -218,28 +243,42 @@ def test_list_entities(samples_host: HostProcess) -> None:
     assert {"tally/l1", "tally/l2", "tally/l3"} <= set(keys) and len(keys) == len(set(keys))
 
 
-@pytest.mark.parametrize(("query", "token"), [
-    ("top=0", None), ("top=-2", None), ("top=abc", None), ("", "%%%notbase64"),
-    ("", base64.urlsafe_b64encode(b'["tally"]').decode()),
-    ("", base64.urlsafe_b64encode(b"[1, 2]").decode()),
-    ("", base64.urlsafe_b64encode(b'{"a": "b"}').decode()),
-])
-def test_entity_listing_refuses_bad_paging(samples_host: HostProcess, query: str,
-                                           token: str | None) -> None:
+@pytest.mark.parametrize(
+    ("query", "token"),
+    [
+        ("top=0", None),
+        ("top=-2", None),
+        ("top=abc", None),
+        ("", "%%%notbase64"),
+        ("", base64.urlsafe_b64encode(b'["tally"]').decode()),
+        ("", base64.urlsafe_b64encode(b"[1, 2]").decode()),
+        ("", base64.urlsafe_b64encode(b'{"a": "b"}').decode()),
+    ],
+)
+def test_entity_listing_refuses_bad_paging(
+    samples_host: HostProcess, query: str, token: str | None
+) -> None:
     headers = _admin(samples_host, **({"x-ms-continuation-token": token} if token else {}))
-    r = requests.get(f"{samples_host.base_url}/runtime/webhooks/durabletask/entities/tally?"
-                     f"{query}", headers=headers, timeout=10)
+    r = requests.get(
+        f"{samples_host.base_url}/runtime/webhooks/durabletask/entities/tally?{query}",
+        headers=headers,
+        timeout=10,
+    )
     assert r.status_code == 400, r.text
-    assert r.json()["Message"] in ("top must be a positive integer.",
-                                   "The continuation token is not valid.")
+    assert r.json()["Message"] in (
+        "top must be a positive integer.",
+        "The continuation token is not valid.",
+    )
 
 
 # --------------------------------------------------------------------- management details
 def test_continue_as_new_shows_continued_as_new_and_keeps_raised_events(
-        client: SdkClient, tmp_path: Path) -> None:
+    client: SdkClient, tmp_path: Path
+) -> None:
     marker = tmp_path / "marker"
-    instance_id = client.run(lambda c: c.start_new(
-        "generations", None, {"generation": 0, "marker": str(marker)}))
+    instance_id = client.run(
+        lambda c: c.start_new("generations", None, {"generation": 0, "marker": str(marker)})
+    )
     deadline = time.monotonic() + 30
     while not marker.exists():  # generation 0's (final) episode is running now
         assert time.monotonic() < deadline
@@ -281,13 +320,20 @@ def test_failures_with_wait_and_return_internal_server_error(samples_host: HostP
     failed = r.json()
     assert failed["runtimeStatus"] == "Failed" and "doomed by design" in failed["output"]
     assert failed["instanceId"] and failed["createdTime"]
-    r = requests.post(f"{base}/orchestrators/doomed?timeout=20"
-                      "&returnInternalServerErrorOnFailure=true", headers=key, timeout=30)
+    r = requests.post(
+        f"{base}/orchestrators/doomed?timeout=20&returnInternalServerErrorOnFailure=true",
+        headers=key,
+        timeout=30,
+    )
     assert r.status_code == 500 and r.json()["runtimeStatus"] == "Failed"
     url = f"{base}/instances/{failed['instanceId']}"
     assert requests.get(url, headers=key, timeout=10).status_code == 200
-    assert requests.get(f"{url}?returnInternalServerErrorOnFailure=true", headers=key,
-                        timeout=10).status_code == 500
+    assert (
+        requests.get(
+            f"{url}?returnInternalServerErrorOnFailure=true", headers=key, timeout=10
+        ).status_code
+        == 500
+    )
     log = samples_host.log()
     assert "ERROR funchost.durable: Orchestration 'doomed'" in log
     assert 'raise RuntimeError("doomed by design")' in log  # the orchestrator's own traceback
@@ -296,8 +342,9 @@ def test_failures_with_wait_and_return_internal_server_error(samples_host: HostP
 def test_restart_answers_with_location_and_retry_after(samples_host: HostProcess) -> None:
     status = _finished(_start(samples_host, "greet_cities")["statusQueryGetUri"])
     base = f"{samples_host.base_url}/runtime/webhooks/durabletask"
-    r = requests.post(f"{base}/instances/{status['instanceId']}/restart",
-                      headers=_admin(samples_host), timeout=10)
+    r = requests.post(
+        f"{base}/instances/{status['instanceId']}/restart", headers=_admin(samples_host), timeout=10
+    )
     assert r.status_code == 202
     body = r.json()
     assert r.headers["Location"] == body["statusQueryGetUri"]
@@ -317,14 +364,18 @@ def test_function_timeout_fails_an_activity_that_runs_too_long(client: SdkClient
     status = client.wait_done(instance_id, timeout=40)
     assert status.runtime_status.value == "Failed"
     assert "Timeout value of 00:00:05 was exceeded by function: Functions.take_time" in (
-        status.output)
+        status.output
+    )
 
 
-def test_system_exit_in_an_activity_fails_only_that_task(client: SdkClient,
-                                                        samples_host: HostProcess) -> None:
+def test_system_exit_in_an_activity_fails_only_that_task(
+    client: SdkClient, samples_host: HostProcess
+) -> None:
     instance_id = client.run(lambda c: c.start_new("survive_exit", None, None))
     assert client.wait_done(instance_id).output == [
-        "Activity function 'exits' failed: SystemExit: a library gave up", "Hello afterwards!"]
+        "Activity function 'exits' failed: SystemExit: a library gave up",
+        "Hello afterwards!",
+    ]
     assert "ERROR funchost.invocations: Executed 'Functions.exits' (Failed" in samples_host.log()
     assert samples_host.proc is not None and samples_host.proc.poll() is None  # still serving
 
@@ -338,8 +389,12 @@ def _wait_custom_status(url: str, expected: str, timeout: float = 30) -> None:
 
 
 def _continue(started: dict) -> None:
-    r = requests.post(started["sendEventPostUri"].replace("{eventName}", "Continue"),
-                      data="null", headers={"Content-Type": "application/json"}, timeout=10)
+    r = requests.post(
+        started["sendEventPostUri"].replace("{eventName}", "Continue"),
+        data="null",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert r.status_code == 202, r.text
 
 
@@ -358,16 +413,22 @@ def test_orchestration_versioning_as_the_sample_readme_drives_it(tmp_path: Path)
         host.start()
         _continue(old)
         assert _finished(old["statusQueryGetUri"])["output"] == [
-            "Orchestration version: 1.0", "Suborchestration version (explicit): 0.9",
-            "Suborchestration version (default): 2.0", "Hello from the old step!"]
+            "Orchestration version: 1.0",
+            "Suborchestration version (explicit): 0.9",
+            "Suborchestration version (default): 2.0",
+            "Hello from the old step!",
+        ]
         new = _start(host, "versioned_flow")
         pinned = _start(host, "versioned_flow", version="1.0")
         for started in (new, pinned):
             _wait_custom_status(started["statusQueryGetUri"], waiting)
             _continue(started)
         assert _finished(new["statusQueryGetUri"])["output"] == [
-            "Orchestration version: 2.0", "Suborchestration version (explicit): 0.9",
-            "Suborchestration version (default): 2.0", "Hello from the new step!"]
+            "Orchestration version: 2.0",
+            "Suborchestration version (explicit): 0.9",
+            "Suborchestration version (default): 2.0",
+            "Hello from the new step!",
+        ]
         pinned_output = _finished(pinned["statusQueryGetUri"])["output"]
         assert pinned_output[0] == "Orchestration version: 1.0"
         assert pinned_output[3] == "Hello from the old step!"
@@ -384,8 +445,9 @@ def test_changed_orchestrator_code_fails_as_nondeterministic(tmp_path: Path) -> 
         _wait_custom_status(started["statusQueryGetUri"], "Waiting for Continue event...")
         assert host.stop() == 0
         code = app / "function_app.py"  # an unversioned change to the running path
-        code.write_text(code.read_text().replace('call_activity("old_step")',
-                                                 'call_activity("new_step")'))
+        code.write_text(
+            code.read_text().replace('call_activity("old_step")', 'call_activity("new_step")')
+        )
         host.start()
         _continue(started)
         status = _finished(started["statusQueryGetUri"])

@@ -4,6 +4,7 @@ Both dialects run in one host with their data in Azurite; every URL carries a co
 that expired five minutes ago (or, for the document results, a valid source and an expired
 result container). Storage refuses each request; the job reports why without the token.
 """
+
 from __future__ import annotations
 
 import time
@@ -53,9 +54,12 @@ class Setup:
     def url(self, path: str, *, expired: bool) -> str:
         delta = timedelta(minutes=-5) if expired else timedelta(hours=1)
         sas = generate_container_sas(
-            account_name=DEV_ACCOUNT, container_name=self.container.container_name,
-            account_key=DEV_KEY, expiry=datetime.now(UTC) + delta,
-            permission=ContainerSasPermissions(read=True, write=True, list=True, create=True))
+            account_name=DEV_ACCOUNT,
+            container_name=self.container.container_name,
+            account_key=DEV_KEY,
+            expiry=datetime.now(UTC) + delta,
+            permission=ContainerSasPermissions(read=True, write=True, list=True, create=True),
+        )
         self.signatures.add(parse_qs(sas)["sig"][0])
         return f"{self.blob_endpoint}/{self.container.container_name}{path}?{sas}"
 
@@ -65,13 +69,21 @@ def setup(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterato
     root = tmp_path_factory.mktemp("expiredsas")
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     container = service.create_container(f"sas{uuid.uuid4().hex[:12]}")
-    container.upload_blob("mvad/series.csv",
-                          to_one_table_csv(make_correlated_series(800, 3, seed=5)).encode())
-    sample = next(s for s in generate_sample_documents(root / "samples")
-                  if s.expected_error is None)
+    container.upload_blob(
+        "mvad/series.csv", to_one_table_csv(make_correlated_series(800, 3, seed=5)).encode()
+    )
+    sample = next(
+        s for s in generate_sample_documents(root / "samples") if s.expected_error is None
+    )
     container.upload_blob(f"docs/{sample.path.name}", sample.path.read_bytes())
-    host = HostProcess(REPO_ROOT, root / "host", env={
-        "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
+    host = HostProcess(
+        REPO_ROOT,
+        root / "host",
+        env={
+            "BATCHINFER_DATA_ROOT": str(root),
+            "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint,
+        },
+    )
     host.start()
     endpoint = f"{host.base_url}/api"
     anomaly = AnomalyDetectorClient(endpoint, AzureKeyCredential("k"))
@@ -110,11 +122,18 @@ def _wait(fetch: Any, done: Any, timeout: float = 60) -> Any:
 
 
 def test_training_from_an_expired_sas_fails_with_invalid_sas_token(setup: Setup) -> None:
-    created = setup.anomaly.train_multivariate_model(ModelInfo(
-        data_source=setup.url("/mvad/series.csv", expired=True), start_time=_at(0),
-        end_time=_at(799), sliding_window=30))
-    model = _wait(lambda: setup.anomaly.get_multivariate_model(created.model_id),
-                  lambda m: m.model_info.status in ("READY", "FAILED"))
+    created = setup.anomaly.train_multivariate_model(
+        ModelInfo(
+            data_source=setup.url("/mvad/series.csv", expired=True),
+            start_time=_at(0),
+            end_time=_at(799),
+            sliding_window=30,
+        )
+    )
+    model = _wait(
+        lambda: setup.anomaly.get_multivariate_model(created.model_id),
+        lambda m: m.model_info.status in ("READY", "FAILED"),
+    )
     assert model.model_info.status == "FAILED"
     (error,) = model.model_info.errors
     assert error.code == "DataSourceNotAccessible"
@@ -122,19 +141,32 @@ def test_training_from_an_expired_sas_fails_with_invalid_sas_token(setup: Setup)
 
 
 def test_detection_from_an_expired_sas_fails_with_invalid_sas_token(setup: Setup) -> None:
-    created = setup.anomaly.train_multivariate_model(ModelInfo(
-        data_source=setup.url("/mvad/series.csv", expired=False), start_time=_at(0),
-        end_time=_at(599), sliding_window=30))
-    model = _wait(lambda: setup.anomaly.get_multivariate_model(created.model_id),
-                  lambda m: m.model_info.status in ("READY", "FAILED"))
+    created = setup.anomaly.train_multivariate_model(
+        ModelInfo(
+            data_source=setup.url("/mvad/series.csv", expired=False),
+            start_time=_at(0),
+            end_time=_at(599),
+            sliding_window=30,
+        )
+    )
+    model = _wait(
+        lambda: setup.anomaly.get_multivariate_model(created.model_id),
+        lambda m: m.model_info.status in ("READY", "FAILED"),
+    )
     assert model.model_info.status == "READY", model.model_info.errors
     accepted = setup.anomaly.detect_multivariate_batch_anomaly(
-        created.model_id, MultivariateBatchDetectionOptions(
-            data_source=setup.url("/mvad/series.csv", expired=True), start_time=_at(600),
-            end_time=_at(799), top_contributor_count=3))
+        created.model_id,
+        MultivariateBatchDetectionOptions(
+            data_source=setup.url("/mvad/series.csv", expired=True),
+            start_time=_at(600),
+            end_time=_at(799),
+            top_contributor_count=3,
+        ),
+    )
     result = _wait(
         lambda: setup.anomaly.get_multivariate_batch_detection_result(accepted.result_id),
-        lambda r: r.summary.status in ("READY", "FAILED"))
+        lambda r: r.summary.status in ("READY", "FAILED"),
+    )
     assert result.summary.status == "FAILED"
     (error,) = result.summary.errors
     assert error.code == "DataSourceNotAccessible"
@@ -143,11 +175,15 @@ def test_detection_from_an_expired_sas_fails_with_invalid_sas_token(setup: Setup
 
 def test_document_source_with_an_expired_sas_fails_the_batch(setup: Setup) -> None:
     request = AnalyzeBatchDocumentsRequest(
-        azure_blob_source=AzureBlobContentSource(container_url=setup.url("", expired=True),
-                                                 prefix="docs/"),
-        result_container_url=setup.url("", expired=False), result_prefix="results-a/")
+        azure_blob_source=AzureBlobContentSource(
+            container_url=setup.url("", expired=True), prefix="docs/"
+        ),
+        result_container_url=setup.url("", expired=False),
+        result_prefix="results-a/",
+    )
     poller = setup.documents.begin_analyze_batch_documents(
-        model_id="prebuilt-read", body=request, polling_interval=POLL)
+        model_id="prebuilt-read", body=request, polling_interval=POLL
+    )
     with pytest.raises(HttpResponseError) as failed:
         poller.result(timeout=60)
     assert poller.status().lower() == "failed"
@@ -159,11 +195,15 @@ def test_document_source_with_an_expired_sas_fails_the_batch(setup: Setup) -> No
 
 def test_document_results_with_an_expired_sas_fail_each_item(setup: Setup) -> None:
     request = AnalyzeBatchDocumentsRequest(
-        azure_blob_source=AzureBlobContentSource(container_url=setup.url("", expired=False),
-                                                 prefix="docs/"),
-        result_container_url=setup.url("", expired=True), result_prefix="results-b/")
+        azure_blob_source=AzureBlobContentSource(
+            container_url=setup.url("", expired=False), prefix="docs/"
+        ),
+        result_container_url=setup.url("", expired=True),
+        result_prefix="results-b/",
+    )
     result = setup.documents.begin_analyze_batch_documents(
-        model_id="prebuilt-read", body=request, polling_interval=POLL).result(timeout=120)
+        model_id="prebuilt-read", body=request, polling_interval=POLL
+    ).result(timeout=120)
     assert (result.succeeded_count, result.failed_count) == (0, 1)
     (detail,) = result.details
     assert detail.status == "failed" and detail.error.code == "InvalidArgument"

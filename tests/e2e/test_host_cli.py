@@ -1,4 +1,5 @@
 """The host CLI as a user meets it: the product app, another app, keys, and clear failures."""
+
 from __future__ import annotations
 
 import subprocess
@@ -14,9 +15,22 @@ from tests.support.host import HostProcess
 
 def _start_and_fail(app_dir: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "funchost", "start", "--app-dir", str(app_dir),
-         "--port", str(free_port()), "--data-dir", str(tmp_path / "data")],
-        capture_output=True, text=True, timeout=60, cwd=str(REPO_ROOT),
+        [
+            sys.executable,
+            "-m",
+            "funchost",
+            "start",
+            "--app-dir",
+            str(app_dir),
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(REPO_ROOT),
     )
 
 
@@ -53,7 +67,8 @@ def test_missing_app_and_bad_host_json_are_explained(tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "function_app.py").write_text(
-        "import azure.functions as func\napp = func.FunctionApp()\n")
+        "import azure.functions as func\napp = func.FunctionApp()\n"
+    )
     (bad / "host.json").write_text("{not json")
     result = _start_and_fail(bad, tmp_path)
     assert result.returncode == 2 and "host.json" in result.stderr
@@ -63,23 +78,33 @@ def test_app_with_two_function_apps_is_refused(tmp_path: Path) -> None:
     app = tmp_path / "two"
     app.mkdir()
     (app / "function_app.py").write_text(
-        "import azure.functions as func\na = func.FunctionApp()\nb = func.FunctionApp()\n")
+        "import azure.functions as func\na = func.FunctionApp()\nb = func.FunctionApp()\n"
+    )
     result = _start_and_fail(app, tmp_path)
     assert result.returncode == 2 and "more than one FunctionApp" in result.stderr
 
 
 def test_keys_are_enforced_when_configured(tmp_path: Path) -> None:
-    host = HostProcess(SAMPLE_APP, tmp_path / "data", env={
-        "FUNCHOST_FUNCTION_KEY": "fn-key", "FUNCHOST_MASTER_KEY": "master-key",
-        "SAMPLE_OUTPUT_DIR": str(tmp_path / "out"),
-    }).start()
+    host = HostProcess(
+        SAMPLE_APP,
+        tmp_path / "data",
+        env={
+            "FUNCHOST_FUNCTION_KEY": "fn-key",
+            "FUNCHOST_MASTER_KEY": "master-key",
+            "SAMPLE_OUTPUT_DIR": str(tmp_path / "out"),
+        },
+    ).start()
     try:
         base = host.base_url
         assert requests.get(f"{base}/api/secret", timeout=10).status_code == 401
         assert requests.get(f"{base}/api/secret?code=wrong", timeout=10).status_code == 401
         assert requests.get(f"{base}/api/secret?code=fn-key", timeout=10).status_code == 200
-        assert requests.get(f"{base}/api/secret", headers={"x-functions-key": "master-key"},
-                            timeout=10).status_code == 200
+        assert (
+            requests.get(
+                f"{base}/api/secret", headers={"x-functions-key": "master-key"}, timeout=10
+            ).status_code
+            == 200
+        )
         assert requests.get(f"{base}/api/hello/anon", timeout=10).status_code == 200
         # the durable client still works (the SDK's RPC channel is loopback-only, keyless)
         started = requests.post(f"{base}/api/orchestrators/fan_out_fan_in", json=[1], timeout=10)

@@ -1,4 +1,5 @@
 """HTTP triggers on the embedded host: route templates, methods, errors, as a client sees them."""
+
 from __future__ import annotations
 
 import requests
@@ -33,8 +34,9 @@ def test_method_filter_answers_405(sample_host: HostProcess) -> None:
 
 
 def test_complex_segment_with_colon(sample_host: HostProcess) -> None:
-    r = requests.post(f"{sample_host.base_url}/api/models/prebuilt-read.v2:analyze",
-                      json={"x": 1}, timeout=10)
+    r = requests.post(
+        f"{sample_host.base_url}/api/models/prebuilt-read.v2:analyze", json={"x": 1}, timeout=10
+    )
     assert r.status_code == 202
     assert r.json() == {"modelId": "prebuilt-read.v2", "body": {"x": 1}}
     assert r.headers["Operation-Location"] == "x"
@@ -61,6 +63,7 @@ def test_str_return_value_is_200_text(sample_host: HostProcess) -> None:
 
 def test_one_log_line_per_invocation(sample_host: HostProcess) -> None:
     requests.get(f"{sample_host.base_url}/api/hello/logline", timeout=10)
-    lines = [line for line in sample_host.log().splitlines()
-             if "Executed 'Functions.hello'" in line]
+    lines = [
+        line for line in sample_host.log().splitlines() if "Executed 'Functions.hello'" in line
+    ]
     assert lines and all("Duration=" in line and "Succeeded" in line for line in lines)

@@ -5,6 +5,7 @@ its batch and writes `<name>.report.json` next to it; an invalid manifest gets a
 a blob version is processed once (counted as `batch_job` instances through the durable
 management API), and a new version of the blob is processed again.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,11 @@ def wait_for(predicate: Callable[[], T | None], timeout: float = 120, what: str 
 
 def batch_jobs(host: HostProcess) -> list[dict[str, Any]]:
     """Every `batch_job` instance the host knows, via the durable management API."""
-    response = requests.get(f"{host.base_url}/runtime/webhooks/durabletask/instances",
-                            headers={"x-functions-key": host.admin_key}, timeout=30)
+    response = requests.get(
+        f"{host.base_url}/runtime/webhooks/durabletask/instances",
+        headers={"x-functions-key": host.admin_key},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
     return [i for i in response.json() if (i.get("name") or "").lower() == "batch_job"]
 
@@ -64,19 +68,24 @@ def sample(samples: list[SampleDoc], name: str) -> SampleDoc:
 
 
 def manifest_body(storage: Path, **extra: Any) -> bytes:
-    return json.dumps({
-        "azureBlobSource": {"containerUrl": (storage / "in").as_uri(), "prefix": "docs/"},
-        "resultContainerUrl": (storage / "out").as_uri(),
-        "resultPrefix": "nightly/",
-        **extra,
-    }).encode()
+    return json.dumps(
+        {
+            "azureBlobSource": {"containerUrl": (storage / "in").as_uri(), "prefix": "docs/"},
+            "resultContainerUrl": (storage / "out").as_uri(),
+            "resultPrefix": "nightly/",
+            **extra,
+        }
+    ).encode()
 
 
 def check_manifest_report(report: dict[str, Any], samples: list[SampleDoc]) -> None:
     ok = [s for s in samples if s.expected_error is None]
     assert report["status"] == "succeeded", report
-    assert (report["succeededCount"], report["failedCount"], report["skippedCount"]) == \
-        (len(ok), len(samples) - len(ok), 0)
+    assert (report["succeededCount"], report["failedCount"], report["skippedCount"]) == (
+        len(ok),
+        len(samples) - len(ok),
+        0,
+    )
     assert report["modelId"] == MODEL
     assert len(report["details"]) == len(samples)
     assert "error" not in report
@@ -122,12 +131,17 @@ class FolderInbox:
 def folder_inbox(tmp_path: Path) -> Iterator[FolderInbox]:
     storage = tmp_path / "storage"
     (storage / "inbox").mkdir(parents=True)
-    host = HostProcess(REPO_ROOT, tmp_path / "host", env=host_env(
-        tmp_path, storage,
-        BATCHINFER_INBOX_CONTAINER="inbox",
-        BATCHINFER_INBOX_STORAGE=storage.as_uri(),
-        BATCHINFER_RESULTS_CONTAINER_URL=(storage / "results").as_uri(),
-    ))
+    host = HostProcess(
+        REPO_ROOT,
+        tmp_path / "host",
+        env=host_env(
+            tmp_path,
+            storage,
+            BATCHINFER_INBOX_CONTAINER="inbox",
+            BATCHINFER_INBOX_STORAGE=storage.as_uri(),
+            BATCHINFER_RESULTS_CONTAINER_URL=(storage / "results").as_uri(),
+        ),
+    )
     host.start()
     try:
         yield FolderInbox(host, storage)
@@ -136,8 +150,9 @@ def folder_inbox(tmp_path: Path) -> Iterator[FolderInbox]:
         assert code == 0, f"host did not shut down cleanly ({code}):\n{host.log()[-5000:]}"
 
 
-def test_folder_inbox_documents_and_manifests(folder_inbox: FolderInbox,
-                                              samples: list[SampleDoc]) -> None:
+def test_folder_inbox_documents_and_manifests(
+    folder_inbox: FolderInbox, samples: list[SampleDoc]
+) -> None:
     box = folder_inbox
     invoice, receipt = sample(samples, "invoice.png"), sample(samples, "receipt.jpg")
     for doc in samples:  # the manifest's source, outside the inbox
@@ -159,22 +174,38 @@ def test_folder_inbox_documents_and_manifests(folder_inbox: FolderInbox,
     # ...and it is an ordinary job the Document Intelligence API can read
     operation = requests.get(
         f"{box.host.base_url}/api/documentintelligence/documentModels/{MODEL}/"
-        f"analyzeBatchResults/{report['resultId']}?api-version=2024-11-30", timeout=30).json()
+        f"analyzeBatchResults/{report['resultId']}?api-version=2024-11-30",
+        timeout=30,
+    ).json()
     assert operation["status"] == "succeeded"
     assert operation["result"]["succeededCount"] == report["succeededCount"]
 
     # an invalid manifest (a source outside the allow-list): a failed report, no job
-    put_file(box.inbox / "bad.batch.json", json.dumps({
-        "azureBlobSource": {"containerUrl": "https://attacker.example.com/c"},
-        "resultContainerUrl": (box.storage / "out").as_uri()}).encode())
+    put_file(
+        box.inbox / "bad.batch.json",
+        json.dumps(
+            {
+                "azureBlobSource": {"containerUrl": "https://attacker.example.com/c"},
+                "resultContainerUrl": (box.storage / "out").as_uri(),
+            }
+        ).encode(),
+    )
     put_file(box.inbox / "broken.batch.json", b"{not json")
-    bad = wait_for(lambda: (box.inbox / "bad.report.json").exists()
-                   and json.loads((box.inbox / "bad.report.json").read_bytes()))
+    bad = wait_for(
+        lambda: (
+            (box.inbox / "bad.report.json").exists()
+            and json.loads((box.inbox / "bad.report.json").read_bytes())
+        )
+    )
     assert bad["status"] == "failed"
     assert bad["error"]["code"] == "InvalidRequest"
     assert bad["error"]["innererror"]["code"] == "InvalidContentSourceFormat"
-    broken = wait_for(lambda: (box.inbox / "broken.report.json").exists()
-                      and json.loads((box.inbox / "broken.report.json").read_bytes()))
+    broken = wait_for(
+        lambda: (
+            (box.inbox / "broken.report.json").exists()
+            and json.loads((box.inbox / "broken.report.json").read_bytes())
+        )
+    )
     assert broken["status"] == "failed"
     assert broken["error"]["innererror"]["code"] == "InvalidJson"
 
@@ -185,15 +216,25 @@ def test_folder_inbox_documents_and_manifests(folder_inbox: FolderInbox,
     assert len(jobs) == 2, jobs
     assert all(j["runtimeStatus"] == "Completed" for j in jobs), jobs
     assert (result.stat().st_mtime_ns, report_path.stat().st_mtime_ns) == stamps
-    assert not list(box.results.rglob("*.report.json")) and \
-        not list(box.inbox.rglob("*.ocr.json")), "outputs must not be processed as inputs"
+    assert not list(box.results.rglob("*.report.json")) and not list(
+        box.inbox.rglob("*.ocr.json")
+    ), "outputs must not be processed as inputs"
 
     # a new version of the document is processed again and replaces the result
     put_file(box.inbox / "scans" / "invoice.png", receipt.path.read_bytes())
-    wait_for(lambda: result.stat().st_mtime_ns != stamps[0]
-             and json.loads(result.read_bytes())["content"] != "", what="re-analysis")
-    wait_for(lambda: len(batch_jobs(box.host)) == 3
-             and all(j["runtimeStatus"] == "Completed" for j in batch_jobs(box.host)))
+    wait_for(
+        lambda: (
+            result.stat().st_mtime_ns != stamps[0]
+            and json.loads(result.read_bytes())["content"] != ""
+        ),
+        what="re-analysis",
+    )
+    wait_for(
+        lambda: (
+            len(batch_jobs(box.host)) == 3
+            and all(j["runtimeStatus"] == "Completed" for j in batch_jobs(box.host))
+        )
+    )
     check_ocr(result.read_bytes(), receipt)
 
 
@@ -201,8 +242,9 @@ def test_folder_inbox_documents_and_manifests(folder_inbox: FolderInbox,
 
 
 @pytest.mark.azurite
-def test_azurite_inbox_documents_and_manifests(tmp_path: Path, azurite: Azurite,
-                                               samples: list[SampleDoc]) -> None:
+def test_azurite_inbox_documents_and_manifests(
+    tmp_path: Path, azurite: Azurite, samples: list[SampleDoc]
+) -> None:
     from azure.storage.blob import BlobServiceClient
 
     container = f"inbox{uuid.uuid4().hex[:8]}"
@@ -216,12 +258,17 @@ def test_azurite_inbox_documents_and_manifests(tmp_path: Path, azurite: Azurite,
     results = blobs.get_container_client(results_container)
     results.create_container()  # operator-configured, so provisioned (as infra/ does in Azure)
 
-    host = HostProcess(REPO_ROOT, tmp_path / "host", env=host_env(
-        tmp_path, storage,
-        BATCHINFER_INBOX_CONTAINER=container,
-        BATCHINFER_INBOX_STORAGE=azurite.connection_string,
-        BATCHINFER_RESULTS_CONTAINER_URL=f"{azurite.blob_endpoint}/{results_container}",
-    ))
+    host = HostProcess(
+        REPO_ROOT,
+        tmp_path / "host",
+        env=host_env(
+            tmp_path,
+            storage,
+            BATCHINFER_INBOX_CONTAINER=container,
+            BATCHINFER_INBOX_STORAGE=azurite.connection_string,
+            BATCHINFER_RESULTS_CONTAINER_URL=f"{azurite.blob_endpoint}/{results_container}",
+        ),
+    )
     host.start()
     try:
         invoice = sample(samples, "invoice.png")
@@ -233,11 +280,17 @@ def test_azurite_inbox_documents_and_manifests(tmp_path: Path, azurite: Azurite,
             item = client.get_blob_client(name)
             return item.download_blob().readall() if item.exists() else None
 
-        raw = wait_for(lambda: blob(results, "scans/invoice.png.ocr.json"),
-                       what=f"document result\n{host.log()[-3000:]}")
+        raw = wait_for(
+            lambda: blob(results, "scans/invoice.png.ocr.json"),
+            what=f"document result\n{host.log()[-3000:]}",
+        )
         check_ocr(raw, invoice)
-        report = json.loads(wait_for(lambda: blob(inbox, "jobs/nightly.report.json"),
-                                     what=f"manifest report\n{host.log()[-3000:]}"))
+        report = json.loads(
+            wait_for(
+                lambda: blob(inbox, "jobs/nightly.report.json"),
+                what=f"manifest report\n{host.log()[-3000:]}",
+            )
+        )
         check_manifest_report(report, samples)
         bad = json.loads(wait_for(lambda: blob(inbox, "bad.report.json")))
         assert bad["status"] == "failed"
@@ -246,9 +299,15 @@ def test_azurite_inbox_documents_and_manifests(tmp_path: Path, azurite: Azurite,
         time.sleep(2)  # several polls: no duplicate work
         jobs = batch_jobs(host)
         assert len(jobs) == 2, jobs
-        assert sorted(b.name for b in inbox.list_blobs()) == sorted([
-            "bad.batch.json", "bad.report.json", "jobs/nightly.batch.json",
-            "jobs/nightly.report.json", "scans/invoice.png"])
+        assert sorted(b.name for b in inbox.list_blobs()) == sorted(
+            [
+                "bad.batch.json",
+                "bad.report.json",
+                "jobs/nightly.batch.json",
+                "jobs/nightly.report.json",
+                "scans/invoice.png",
+            ]
+        )
         assert [b.name for b in results.list_blobs()] == ["scans/invoice.png.ocr.json"]
     finally:
         code = host.stop()

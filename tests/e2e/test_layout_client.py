@@ -4,6 +4,7 @@
 Azurite; every result file (layout text, layout markdown, read) is read back with the SDK's own
 `AnalyzeResult` model, and every field we write must be one the SDK knows and types.
 """
+
 from __future__ import annotations
 
 import io
@@ -48,16 +49,22 @@ class Setup:
 
     def sas_url(self, container: ContainerClient) -> str:
         sas = generate_container_sas(
-            account_name=DEV_ACCOUNT, container_name=container.container_name,
-            account_key=DEV_KEY, expiry=datetime.now(UTC) + timedelta(hours=1),
-            permission=ContainerSasPermissions(read=True, write=True, list=True, create=True))
+            account_name=DEV_ACCOUNT,
+            container_name=container.container_name,
+            account_key=DEV_KEY,
+            expiry=datetime.now(UTC) + timedelta(hours=1),
+            permission=ContainerSasPermissions(read=True, write=True, list=True, create=True),
+        )
         return f"{self.blob_endpoint}/{container.container_name}?{sas}"
 
     def request(self, result_prefix: str) -> AnalyzeBatchDocumentsRequest:
         return AnalyzeBatchDocumentsRequest(
-            azure_blob_source=AzureBlobContentSource(container_url=self.sas_url(self.inputs),
-                                                     prefix="docs/"),
-            result_container_url=self.sas_url(self.results), result_prefix=result_prefix)
+            azure_blob_source=AzureBlobContentSource(
+                container_url=self.sas_url(self.inputs), prefix="docs/"
+            ),
+            result_container_url=self.sas_url(self.results),
+            result_prefix=result_prefix,
+        )
 
     def result_file(self, name: str) -> dict[str, Any]:
         return json.loads(self.results.download_blob(name).readall())
@@ -72,14 +79,22 @@ def setup(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterato
     results = service.create_container(f"layoutout{suffix}")
     pages = [make_page(seed=40 + n, number=n + 1) for n in range(2)]
     pdf = io.BytesIO()
-    pages[0].image.save(pdf, format="PDF", resolution=150.0, save_all=True,
-                        append_images=[pages[1].image])
+    pages[0].image.save(
+        pdf, format="PDF", resolution=150.0, save_all=True, append_images=[pages[1].image]
+    )
     inputs.upload_blob("docs/report.pdf", pdf.getvalue())
-    host = HostProcess(REPO_ROOT, root / "host", env={
-        "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
+    host = HostProcess(
+        REPO_ROOT,
+        root / "host",
+        env={
+            "BATCHINFER_DATA_ROOT": str(root),
+            "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint,
+        },
+    )
     host.start()
-    client = DocumentIntelligenceClient(endpoint=f"{host.base_url}/api",
-                                        credential=AzureKeyCredential("any"))
+    client = DocumentIntelligenceClient(
+        endpoint=f"{host.base_url}/api", credential=AzureKeyCredential("any")
+    )
     try:
         yield Setup(client, azurite.blob_endpoint, inputs, results)
     finally:
@@ -112,7 +127,8 @@ def assert_sdk_reads_every_field(model: Any, data: dict[str, Any], path: str = "
 
 def _run(setup: Setup, model_id: str, prefix: str, **options: Any) -> Any:
     poller = setup.client.begin_analyze_batch_documents(
-        model_id=model_id, body=setup.request(prefix), polling_interval=POLL, **options)
+        model_id=model_id, body=setup.request(prefix), polling_interval=POLL, **options
+    )
     result = poller.result(timeout=300)
     assert poller.status().lower() == "succeeded"
     return result
@@ -134,8 +150,14 @@ def test_layout_batch_with_the_official_client(setup: Setup) -> None:
 
 
 def test_markdown_and_pages_through_the_client(setup: Setup) -> None:
-    _run(setup, "prebuilt-layout", "md-", output_content_format="markdown", pages="2",
-         string_index_type="utf16CodeUnit")
+    _run(
+        setup,
+        "prebuilt-layout",
+        "md-",
+        output_content_format="markdown",
+        pages="2",
+        string_index_type="utf16CodeUnit",
+    )
     body = setup.result_file("md-report.pdf.ocr.json")  # resultPrefix is a string prefix
     analyzed = AnalyzeResult(body)
     assert_sdk_reads_every_field(analyzed, body)
@@ -152,17 +174,22 @@ def test_read_results_are_read_whole_by_the_client(setup: Setup) -> None:
     assert analyzed.paragraphs and analyzed.content_format == "text"
 
 
-@pytest.mark.parametrize("model_id, options, detail", [
-    ("prebuilt-layout", {"features": ["barcodes"]}, "barcodes"),
-    ("prebuilt-read", {"output_content_format": "markdown"}, "outputContentFormat"),
-    ("prebuilt-layout", {"pages": "3-1"}, "pages"),
-    ("prebuilt-layout", {"query_fields": ["Total"]}, "queryFields"),
-])
-def test_options_a_model_cannot_honour_are_400(setup: Setup, model_id: str,
-                                               options: dict[str, Any], detail: str) -> None:
+@pytest.mark.parametrize(
+    "model_id, options, detail",
+    [
+        ("prebuilt-layout", {"features": ["barcodes"]}, "barcodes"),
+        ("prebuilt-read", {"output_content_format": "markdown"}, "outputContentFormat"),
+        ("prebuilt-layout", {"pages": "3-1"}, "pages"),
+        ("prebuilt-layout", {"query_fields": ["Total"]}, "queryFields"),
+    ],
+)
+def test_options_a_model_cannot_honour_are_400(
+    setup: Setup, model_id: str, options: dict[str, Any], detail: str
+) -> None:
     with pytest.raises(HttpResponseError) as info:
-        setup.client.begin_analyze_batch_documents(model_id=model_id,
-                                                   body=setup.request("never/"), **options)
+        setup.client.begin_analyze_batch_documents(
+            model_id=model_id, body=setup.request("never/"), **options
+        )
     assert info.value.status_code == 400
     assert info.value.error is not None and info.value.error.code == "InvalidArgument"
     inner = info.value.response.json()["error"]["innererror"]

@@ -5,6 +5,7 @@ webhooks, admin status, the RPC channel) gets the same families of bad input: od
 broken and hostile bodies, bad query values and undecodable or misleading headers. A real
 document job and a real model exist, so the ids also reach the deeper code paths.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -27,11 +28,27 @@ DI = "/api/documentintelligence/documentModels"
 AD = "/api/anomalydetector/v1.1/multivariate"
 WEBHOOKS = "/runtime/webhooks/durabletask"
 
-BAD_IDS = ["x", "%00", "%ff%fe", "a" * 600, "..", "%2e%2e%2f%2e%2e", "%C3%A9t%C3%A9",
-           "00000000-0000-0000-0000-000000000000", "%22%3E%3Cscript%3E"]
+BAD_IDS = [
+    "x",
+    "%00",
+    "%ff%fe",
+    "a" * 600,
+    "..",
+    "%2e%2e%2f%2e%2e",
+    "%C3%A9t%C3%A9",
+    "00000000-0000-0000-0000-000000000000",
+    "%22%3E%3Cscript%3E",
+]
 BAD_BODIES: list[bytes] = [
-    b"", b"{", b"[]", b"null", b'"text"', b"1e999", b"\xff\xfe\xfd",
-    b"[" * 3000 + b"]" * 3000, b'{"a":' * 2000 + b"1" + b"}" * 2000,
+    b"",
+    b"{",
+    b"[]",
+    b"null",
+    b'"text"',
+    b"1e999",
+    b"\xff\xfe\xfd",
+    b"[" * 3000 + b"]" * 3000,
+    b'{"a":' * 2000 + b"1" + b"}" * 2000,
     b'{"azureBlobSource": {"containerUrl": "file:"}, "resultContainerUrl": "file:"}',
     b'{"azureBlobSource": {"containerUrl": 5}, "resultContainerUrl": []}',
     b'{"azureBlobSource": {"containerUrl": "http://127.0.0.1:22/devstoreaccount1/cont"},'
@@ -44,15 +61,30 @@ BAD_BODIES: list[bytes] = [
     b'{"variables": "none", "topContributorCount": "3"}',
     b'{"x": "' + b"y" * 200_000 + b'"}',
 ]
-BAD_QUERIES = ["", "api-version=", "api-version=2024-11-30&skip=-1", f"{API_VERSION}&skip=abc",
-               f"{API_VERSION}&skip=99999999999999999999999", "top=0", "top=-3", "top=1e9",
-               "skip=%ff&top=%00", "createdTimeFrom=yesterday", "timeout=abc&showInput=maybe",
-               "runtimeStatus=%ff", "instanceIdPrefix=" + "z" * 500]
+BAD_QUERIES = [
+    "",
+    "api-version=",
+    "api-version=2024-11-30&skip=-1",
+    f"{API_VERSION}&skip=abc",
+    f"{API_VERSION}&skip=99999999999999999999999",
+    "top=0",
+    "top=-3",
+    "top=1e9",
+    "skip=%ff&top=%00",
+    "createdTimeFrom=yesterday",
+    "timeout=abc&showInput=maybe",
+    "runtimeStatus=%ff",
+    "instanceIdPrefix=" + "z" * 500,
+]
 BAD_HEADERS: list[dict[str, bytes]] = [
-    {"Content-Encoding": b"gzip"}, {"Content-Encoding": b"br"},
-    {"Content-Type": b"text/plain; charset=\xff"}, {"Repeatability-Request-ID": b"\xff\xfe"},
-    {"Repeatability-Request-ID": b"r" * 1000}, {"Ocp-Apim-Subscription-Key": b"\xff"},
-    {"x-functions-key": b"\xfe"}, {"x-ms-continuation-token": b"%%%notbase64"},
+    {"Content-Encoding": b"gzip"},
+    {"Content-Encoding": b"br"},
+    {"Content-Type": b"text/plain; charset=\xff"},
+    {"Repeatability-Request-ID": b"\xff\xfe"},
+    {"Repeatability-Request-ID": b"r" * 1000},
+    {"Ocp-Apim-Subscription-Key": b"\xff"},
+    {"x-functions-key": b"\xfe"},
+    {"x-ms-continuation-token": b"%%%notbase64"},
     {"x-ms-continuation-token": b"WyJhIl0="},
 ]
 
@@ -103,17 +135,21 @@ def _routes(target: Target) -> list[tuple[Route, str]]:
     ]
 
 
-def _raw_request(host: HostProcess, method: str, path: str, headers: dict[str, bytes],
-                 body: bytes) -> int:
+def _raw_request(
+    host: HostProcess, method: str, path: str, headers: dict[str, bytes], body: bytes
+) -> int:
     """Send bytes as they are (requests would refuse undecodable headers); the status code."""
-    head = [f"{method} {path} HTTP/1.1".encode(), b"Host: 127.0.0.1", b"Connection: close",
-            f"Content-Length: {len(body)}".encode()]
+    head = [
+        f"{method} {path} HTTP/1.1".encode(),
+        b"Host: 127.0.0.1",
+        b"Connection: close",
+        f"Content-Length: {len(body)}".encode(),
+    ]
     head += [k.encode() + b": " + v for k, v in headers.items()]
     with socket.create_connection(("127.0.0.1", host.port), timeout=60) as sock:
         sock.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
         answer = sock.recv(64)
-    return int(answer.split(b" ", 2)[1]) if answer.startswith((b"HTTP/1.1 ", b"HTTP/1.0 ")) \
-        else 0
+    return int(answer.split(b" ", 2)[1]) if answer.startswith((b"HTTP/1.1 ", b"HTTP/1.0 ")) else 0
 
 
 def _cases(target: Target) -> Iterator[tuple[str, str, dict[str, bytes], bytes]]:
@@ -130,8 +166,12 @@ def _cases(target: Target) -> Iterator[tuple[str, str, dict[str, bytes], bytes]]
                 yield method, f"{path}?{query}", key, b""
             if method in ("POST", "PUT", "PATCH", "DELETE"):
                 for body in BAD_BODIES:
-                    yield method, f"{path}?{API_VERSION}", {**key, "Content-Type":
-                                                            b"application/json"}, body
+                    yield (
+                        method,
+                        f"{path}?{API_VERSION}",
+                        {**key, "Content-Type": b"application/json"},
+                        body,
+                    )
             for headers in BAD_HEADERS:
                 yield method, f"{path}?{API_VERSION}", {**key, **headers}, b'{"a": 1}'
 
@@ -148,23 +188,40 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     series = make_correlated_series(600, 3, seed=3)
     stamps = format_timestamps(series.timestamps)
     (root / "storage" / "series.csv").write_text(to_one_table_csv(series))
-    host = HostProcess(REPO_ROOT, root / "host", env={"BATCHINFER_DATA_ROOT": str(root),
-                                                      "FUNCHOST_LOG_LEVEL": "WARNING"})
+    host = HostProcess(
+        REPO_ROOT,
+        root / "host",
+        env={"BATCHINFER_DATA_ROOT": str(root), "FUNCHOST_LOG_LEVEL": "WARNING"},
+    )
     host.start()
     try:
-        job = requests.post(f"{host.base_url}{DI}/prebuilt-read:analyzeBatch?{API_VERSION}",
-                            json={"azureBlobSource": {"containerUrl": docs.as_uri()},
-                                  "resultContainerUrl": docs.as_uri()}, timeout=60)
+        job = requests.post(
+            f"{host.base_url}{DI}/prebuilt-read:analyzeBatch?{API_VERSION}",
+            json={
+                "azureBlobSource": {"containerUrl": docs.as_uri()},
+                "resultContainerUrl": docs.as_uri(),
+            },
+            timeout=60,
+        )
         assert job.status_code == 202, job.text
         result_id = job.headers["Operation-Location"].split("/")[-1].split("?")[0]
-        model = requests.post(f"{host.base_url}{AD}/models", timeout=60, json={
-            "dataSource": (root / "storage" / "series.csv").as_uri(), "dataSchema": "OneTable",
-            "startTime": stamps[0], "endTime": stamps[-1], "slidingWindow": 30})
+        model = requests.post(
+            f"{host.base_url}{AD}/models",
+            timeout=60,
+            json={
+                "dataSource": (root / "storage" / "series.csv").as_uri(),
+                "dataSchema": "OneTable",
+                "startTime": stamps[0],
+                "endTime": stamps[-1],
+                "slidingWindow": 30,
+            },
+        )
         assert model.status_code == 201, model.text
         model_id = model.json()["modelId"]
         deadline = time.monotonic() + 120
         while requests.get(f"{host.base_url}{AD}/models/{model_id}", timeout=30).json()[
-                "modelInfo"]["status"] not in ("READY", "FAILED"):
+            "modelInfo"
+        ]["status"] not in ("READY", "FAILED"):
             assert time.monotonic() < deadline
             time.sleep(0.2)
         yield Target(host, result_id, model_id, host.admin_key)
@@ -191,7 +248,8 @@ def test_no_malformed_request_gets_a_5xx(target: Target) -> None:
 RECORD_START = re.compile(r"^\[\d{4}-\d\d-\d\d ", re.MULTILINE)
 FUNCTION_FAILURE = re.compile(
     r"^\[[^\]]+\] ERROR funchost\.(durable: Orchestration '\w+' \(\S+\) failed"
-    r"|invocations: Executed 'Functions\.\w+' \(Failed)")
+    r"|invocations: Executed 'Functions\.\w+' \(Failed)"
+)
 
 
 def _host_tracebacks(log: str) -> list[str]:

@@ -3,6 +3,7 @@
 `bench/reliability.py` runs the full version (x10 kills, a 300-item document batch and a
 detect-batch); both share `tests/support/reliability.py`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

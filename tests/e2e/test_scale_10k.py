@@ -4,6 +4,7 @@ Slow (a few minutes on 2 cores) but part of CI: it is the check that planning st
 bound each orchestration's history, and the report covers every item. Peak memory is measured
 by bench/ocr_scale.py and recorded in the README.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,11 @@ COUNT = 10_000
 def test_ten_thousand_files_complete_with_bounded_histories(tmp_path: Path) -> None:
     container = tmp_path / "storage" / "scale"
     write_documents(container / "in", COUNT)
-    host = HostProcess(REPO_ROOT, tmp_path / "host", env={
-        "BATCHINFER_DATA_ROOT": str(tmp_path), "FUNCHOST_LOG_LEVEL": "WARNING"})
+    host = HostProcess(
+        REPO_ROOT,
+        tmp_path / "host",
+        env={"BATCHINFER_DATA_ROOT": str(tmp_path), "FUNCHOST_LOG_LEVEL": "WARNING"},
+    )
     host.start()
     try:
         job = run_batch(host.base_url, container, "in/", "out/")
@@ -31,7 +35,10 @@ def test_ten_thousand_files_complete_with_bounded_histories(tmp_path: Path) -> N
         assert job["percentCompleted"] == 100
         result = job["result"]
         assert (result["succeededCount"], result["failedCount"], result["skippedCount"]) == (
-            COUNT, 0, 0)
+            COUNT,
+            0,
+            0,
+        )
         assert len(result["details"]) == COUNT
         assert len({d["sourceUrl"] for d in result["details"]}) == COUNT
         assert len(list((container / "out").glob("*.ocr.json"))) == COUNT

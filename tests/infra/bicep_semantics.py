@@ -5,6 +5,7 @@ parameter (an `@allowed([2048, 4096])` above a `@secure() string = ''`) parses f
 only in Azure. These functions return readable problems instead of raising, so one test lists
 every problem of every file, and a test can feed them a broken snippet to prove they notice.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,13 @@ __all__ = ["decorator_problems", "parameters_file_problems", "unused_parameters"
 PARAM_ONLY_DECORATORS = {"allowed", "minValue", "maxValue", "minLength", "maxLength", "secure"}
 LENGTH_TYPES = {"string", "array"}
 SECURE_TYPES = {"string", "object"}
-_LITERAL_KINDS = {"string": "string", "number": "int", "boolean": "bool", "array": "array",
-                  "object": "object"}
+_LITERAL_KINDS = {
+    "string": "string",
+    "number": "int",
+    "boolean": "bool",
+    "array": "array",
+    "object": "object",
+}
 
 
 def param_type(param: Declaration) -> str:
@@ -61,12 +67,18 @@ def _check_param(param: Declaration) -> Iterator[str]:
                 yield "@allowed takes one array"
                 continue
             items = [c for c in values.named_children if c.type != "comment"]
-            wrong = [c.text.decode() for c in items
-                     if _literal_kind(c) not in (kind, None) and kind != "array"]
+            wrong = [
+                c.text.decode()
+                for c in items
+                if _literal_kind(c) not in (kind, None) and kind != "array"
+            ]
             if wrong:
                 yield f"@allowed values {wrong} are not of its type {kind}"
-            if default_kind and kind != "array" \
-                    and default_value not in [literal(c) for c in items]:
+            if (
+                default_kind
+                and kind != "array"
+                and default_value not in [literal(c) for c in items]
+            ):
                 yield f"default {default_value!r} is not one of the @allowed values"
         elif name in ("minValue", "maxValue"):
             bound = _int_arg(args)
@@ -74,8 +86,9 @@ def _check_param(param: Declaration) -> Iterator[str]:
                 yield f"@{name} needs an int parameter, not {kind}"
             elif bound is None:
                 yield f"@{name} takes one integer"
-            elif default_kind == "int" and (default_value < bound if name == "minValue"
-                                            else default_value > bound):
+            elif default_kind == "int" and (
+                default_value < bound if name == "minValue" else default_value > bound
+            ):
                 yield f"default {default_value} is outside @{name}({bound})"
         elif name in ("minLength", "maxLength"):
             bound = _int_arg(args)
@@ -84,8 +97,8 @@ def _check_param(param: Declaration) -> Iterator[str]:
             elif bound is None:
                 yield f"@{name} takes one integer"
             elif default_kind in LENGTH_TYPES and (
-                    len(default_value) < bound if name == "minLength"
-                    else len(default_value) > bound):
+                len(default_value) < bound if name == "minLength" else len(default_value) > bound
+            ):
                 yield f"default of length {len(default_value)} is outside @{name}({bound})"
         elif name == "secure" and kind not in SECURE_TYPES:
             yield f"@secure needs a string or object parameter, not {kind}"
@@ -129,13 +142,19 @@ def _references(node: Node) -> Iterator[str]:
 
 def unused_parameters(file: BicepFile) -> list[str]:
     used = set(_references(file.root))
-    return [f"{file.relative}: param {param.name} is never used"
-            for param in file.declarations("param") if param.name not in used]
+    return [
+        f"{file.relative}: param {param.name} is never used"
+        for param in file.declarations("param")
+        if param.name not in used
+    ]
 
 
 def parameters_file_problems(main: BicepFile, parameters_json: Path) -> list[str]:
     """Every value in the parameters file must bind a parameter the template declares."""
     declared = main.names("param")
     bound = json.loads(parameters_json.read_text())["parameters"]
-    return [f"{parameters_json.name}: {name} is not a parameter of {main.relative}"
-            for name in bound if name not in declared]
+    return [
+        f"{parameters_json.name}: {name} is not a parameter of {main.relative}"
+        for name in bound
+        if name not in declared
+    ]

@@ -5,6 +5,7 @@ they set, which app settings the function app gets) without an Azure subscriptio
 CLI. Walking the parse tree keeps those assertions about structure, not about how the text happens
 to be laid out, and the same parse proves every file is syntactically well formed.
 """
+
 from __future__ import annotations
 
 import functools
@@ -150,8 +151,14 @@ class BicepFile:
                 continue
             if child.type in _DECLARATION_KINDS:
                 name_node = next(c for c in child.named_children if c.type == "identifier")
-                found.append(Declaration(_DECLARATION_KINDS[child.type], name_node.text.decode(),
-                                         child, tuple(pending)))
+                found.append(
+                    Declaration(
+                        _DECLARATION_KINDS[child.type],
+                        name_node.text.decode(),
+                        child,
+                        tuple(pending),
+                    )
+                )
             if child.type != "comment":
                 pending = []
         return [d for d in found if kind is None or d.kind == kind]
@@ -165,8 +172,11 @@ class BicepFile:
         return {d.name for d in self.declarations(kind)}
 
     def resources(self, resource_type: str | None = None) -> list[Declaration]:
-        return [d for d in self.declarations("resource")
-                if resource_type is None or d.resource_type == resource_type]
+        return [
+            d
+            for d in self.declarations("resource")
+            if resource_type is None or d.resource_type == resource_type
+        ]
 
     def modules(self) -> list[Declaration]:
         return self.declarations("module")
@@ -228,8 +238,11 @@ def prop(obj: Node | None, *path: str) -> Node | None:
         if node is None or node.type != "object":
             return None
         node = next(
-            (c.named_children[-1] for c in node.named_children
-             if c.type == "object_property" and _key_text(c.named_children[0]) == name),
+            (
+                c.named_children[-1]
+                for c in node.named_children
+                if c.type == "object_property" and _key_text(c.named_children[0]) == name
+            ),
             None,
         )
     return node
@@ -266,6 +279,7 @@ def literal(node: Node | None) -> Any:
     if node.type == "object":
         return {
             _key_text(c.named_children[0]): literal(c.named_children[-1])
-            for c in node.named_children if c.type == "object_property"
+            for c in node.named_children
+            if c.type == "object_property"
         }
     return node.text.decode()

@@ -5,6 +5,7 @@ fails only in Azure, and one infra emits but nothing declares is dead configurat
 here. The names are read from the Bicep parse trees, following the settings object from main.bicep
 into each hosting mode's module and down to where it becomes app settings.
 """
+
 from __future__ import annotations
 
 from tree_sitter import Node
@@ -70,8 +71,11 @@ def flex_app_settings() -> tuple[set[str], set[str]]:
     carried = {runtime_arg.child_by_field_name("property").text.decode()}  # type: ignore[union-attr]
 
     flex = parse("app/flex-function.bicep")
-    config = next(r for r in flex.resources("Microsoft.Web/sites/config")
-                  if literal(prop(r.body, "name")) == "appsettings")
+    config = next(
+        r
+        for r in flex.resources("Microsoft.Web/sites/config")
+        if literal(prop(r.body, "name")) == "appsettings"
+    )
     assert prop(config.body, "properties").text.decode() == "appSettings"
     site = next(r for r in flex.resources("Microsoft.Web/sites"))
     runtime = prop(site.body, "properties", "functionAppConfig", "runtime", "name")
@@ -109,9 +113,11 @@ def test_connections_are_identity_based() -> None:
     assert values["AZURE_CLIENT_ID"] == "identity.outputs.clientId"
     assert values["DURABLE_TASK_SCHEDULER_CONNECTION_STRING"] == (
         "'Endpoint=${durableTaskScheduler.outputs.endpoint};Authentication=ManagedIdentity;"
-        "ClientID=${identity.outputs.clientId}'")
+        "ClientID=${identity.outputs.clientId}'"
+    )
     assert values["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == (
-        "'ClientId=${identity.outputs.clientId};Authorization=AAD'")
+        "'ClientId=${identity.outputs.clientId};Authorization=AAD'"
+    )
     assert values["TASKHUB_NAME"] == "durableTaskScheduler.outputs.taskHubName"
     for key, value in values.items():
         assert "AccountKey" not in value and "SharedAccessSignature" not in value, key

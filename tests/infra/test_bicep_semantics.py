@@ -6,6 +6,7 @@ that every decorator fits its parameter, every parameter is used and every value
 `main.parameters.json` binds a parameter, over all Bicep files; the snippet tests prove the
 checks see the bug they exist for.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,6 +50,7 @@ def test_flex_memory_keeps_its_allowed_sizes_and_api_keys_stay_secure() -> None:
 
 # ----------------------------------------------------------- the checks see what they exist for
 
+
 def test_the_misplaced_allowed_is_reported() -> None:
     snippet = parse_text("""
 @allowed([
@@ -60,20 +62,24 @@ param apiKeys string = ''
 output keys string = apiKeys
 """)
     problems = decorator_problems(snippet)
-    assert any("@allowed values ['2048', '4096'] are not of its type string" in p
-               for p in problems), problems
+    assert any(
+        "@allowed values ['2048', '4096'] are not of its type string" in p for p in problems
+    ), problems
     assert any("default '' is not one of the @allowed values" in p for p in problems), problems
 
 
-@pytest.mark.parametrize(("declaration", "expected"), [
-    ("@minValue(1)\nparam a string = 'x'", "@minValue needs an int parameter, not string"),
-    ("@maxLength(2)\nparam a int = 3", "@maxLength needs a string or array parameter, not int"),
-    ("@secure()\nparam a int = 3", "@secure needs a string or object parameter, not int"),
-    ("@maxValue(10)\nparam a int = 11", "default 11 is outside @maxValue(10)"),
-    ("@minLength(3)\nparam a string = 'ab'", "default of length 2 is outside @minLength(3)"),
-    ("@allowed(['x', 'y'])\nparam a string = 'z'", "default 'z' is not one of the @allowed"),
-    ("param a int = 'four'", "default 'four' is not a int"),
-])
+@pytest.mark.parametrize(
+    ("declaration", "expected"),
+    [
+        ("@minValue(1)\nparam a string = 'x'", "@minValue needs an int parameter, not string"),
+        ("@maxLength(2)\nparam a int = 3", "@maxLength needs a string or array parameter, not int"),
+        ("@secure()\nparam a int = 3", "@secure needs a string or object parameter, not int"),
+        ("@maxValue(10)\nparam a int = 11", "default 11 is outside @maxValue(10)"),
+        ("@minLength(3)\nparam a string = 'ab'", "default of length 2 is outside @minLength(3)"),
+        ("@allowed(['x', 'y'])\nparam a string = 'z'", "default 'z' is not one of the @allowed"),
+        ("param a int = 'four'", "default 'four' is not a int"),
+    ],
+)
 def test_misfit_decorators_are_reported(declaration: str, expected: str) -> None:
     problems = decorator_problems(parse_text(declaration + "\noutput o string = '${a}'\n"))
     assert any(expected in p for p in problems), problems
@@ -100,8 +106,9 @@ output o string = '${count}${length(names)}${settings.a}${kind}${location}'
 
 def test_param_only_decorators_elsewhere_are_reported() -> None:
     snippet = parse_text("@secure()\nvar v = 'x'\noutput o string = v\n")
-    assert decorator_problems(snippet) == ["infra/inline.bicep: var v: "
-                                           "@secure only applies to parameters"]
+    assert decorator_problems(snippet) == [
+        "infra/inline.bicep: var v: @secure only applies to parameters"
+    ]
 
 
 def test_unused_parameters_are_reported_but_keys_and_properties_are_not_uses() -> None:
@@ -124,4 +131,5 @@ def test_unknown_bound_parameters_are_reported(tmp_path: Path) -> None:
     bound = tmp_path / "main.parameters.json"
     bound.write_text('{"parameters": {"location": {"value": "x"}, "gone": {"value": 1}}}')
     assert parameters_file_problems(parse("main.bicep"), bound) == [
-        "main.parameters.json: gone is not a parameter of infra/main.bicep"]
+        "main.parameters.json: gone is not a parameter of infra/main.bicep"
+    ]

@@ -4,6 +4,7 @@ Why: these are the properties that make the deployment secure and serverless (no
 scale to zero, identity everywhere, a GPU profile) and the contract azd relies on (parameters and
 outputs). A refactor of the templates that drops one of them should fail here, not in Azure.
 """
+
 from __future__ import annotations
 
 from tests.infra.bicep_tree import BicepFile, Declaration, literal, parse, prop, string_text
@@ -33,6 +34,7 @@ def _text(node) -> str:  # type: ignore[no-untyped-def]
 
 # --- main.bicep: scope, parameters, outputs ---------------------------------------------------
 
+
 def test_main_is_subscription_scoped_and_creates_the_resource_group() -> None:
     main = parse("main.bicep")
     assert main.target_scope() == "subscription"
@@ -43,17 +45,28 @@ def test_main_is_subscription_scoped_and_creates_the_resource_group() -> None:
 def test_main_parameters() -> None:
     main = parse("main.bicep")
     params = {p.name: p for p in main.declarations("param")}
-    assert {"environmentName", "location", "principalId", "gpuProfile", "hostingMode",
-            "containerImage", "inboxFunctionName"} <= set(params)
+    assert {
+        "environmentName",
+        "location",
+        "principalId",
+        "gpuProfile",
+        "hostingMode",
+        "containerImage",
+        "inboxFunctionName",
+    } <= set(params)
     assert params["environmentName"].value is None  # required, bound to AZURE_ENV_NAME
     assert params["location"].value is None
     assert literal(params["gpuProfile"].decorator_args("allowed")[0]) == GPU_PROFILES
     assert literal(params["gpuProfile"].value) == "Consumption-GPU-NC8as-T4"
     assert literal(params["hostingMode"].decorator_args("allowed")[0]) == [
-        "gpu-containerapps", "cpu-flex"]
+        "gpu-containerapps",
+        "cpu-flex",
+    ]
     assert literal(params["hostingMode"].value) == "gpu-containerapps"
     assert literal(params["durableTaskSchedulerSku"].decorator_args("allowed")[0]) == [
-        "Consumption", "Dedicated"]
+        "Consumption",
+        "Dedicated",
+    ]
     assert literal(params["inboxFunctionName"].value) == "inbox_upload"
     assert params["inboxWebhookKey"].decorator("secure") is not None
 
@@ -96,6 +109,7 @@ def test_hosting_mode_selects_exactly_one_function_app() -> None:
 
 # --- storage, identity, monitoring ------------------------------------------------------------
 
+
 def test_storage_account_is_locked_to_entra_id_and_https() -> None:
     storage = _one(parse("core/storage.bicep"), "Microsoft.Storage/storageAccounts")
     properties = literal(prop(storage.body, "properties"))
@@ -127,8 +141,11 @@ def test_storage_containers_include_inputs_results_models_inbox() -> None:
 
 
 def test_one_user_assigned_identity() -> None:
-    identities = [r for path in ("core/identity.bicep",) for r in parse(path).resources(
-        "Microsoft.ManagedIdentity/userAssignedIdentities")]
+    identities = [
+        r
+        for path in ("core/identity.bicep",)
+        for r in parse(path).resources("Microsoft.ManagedIdentity/userAssignedIdentities")
+    ]
     assert len(identities) == 1
 
 
@@ -142,6 +159,7 @@ def test_monitoring_has_local_auth_disabled() -> None:
 
 
 # --- Durable Task Scheduler, registry, Container Apps --------------------------------------------
+
 
 def test_durable_task_scheduler_and_task_hub() -> None:
     dts = parse("core/dts.bicep")
@@ -164,15 +182,18 @@ def test_container_apps_environment_has_the_gpu_workload_profile() -> None:
     environment = _one(env_file, "Microsoft.App/managedEnvironments")
     profiles = prop(environment.body, "properties", "workloadProfiles")
     assert profiles is not None and profiles.type == "array"
-    types = [_text(prop(p, "workloadProfileType")) for p in profiles.named_children
-             if p.type == "object"]
+    types = [
+        _text(prop(p, "workloadProfileType")) for p in profiles.named_children if p.type == "object"
+    ]
     assert "'Consumption'" in types
     assert "gpuProfile" in types  # the parameter, restricted to the serverless GPU types
     gpu_param = env_file.get("param", "gpuProfile")
     assert literal(gpu_param.decorator_args("allowed")[0]) == GPU_PROFILES
     assert literal(gpu_param.value) == "Consumption-GPU-NC8as-T4"
-    assert literal(prop(environment.body, "properties", "appLogsConfiguration", "destination")) \
+    assert (
+        literal(prop(environment.body, "properties", "appLogsConfiguration", "destination"))
         == "azure-monitor"
+    )
     main = parse("main.bicep")
     env_module = next(m for m in main.modules() if m.type_string == "core/containerapps-env.bicep")
     assert _text(prop(env_module.body, "params", "gpuProfile")) == "gpuProfile"
@@ -197,7 +218,8 @@ def test_function_app_is_a_scale_to_zero_functionapp_container_app() -> None:
     params = prop(module.body, "params")
     assert _text(prop(params, "image")) == "image"
     assert _text(prop(params, "workloadProfileName")) == (
-        "containerAppsEnvironment.outputs.gpuWorkloadProfileName")
+        "containerAppsEnvironment.outputs.gpuWorkloadProfileName"
+    )
     assert _text(prop(params, "registryServer")) == "registry.outputs.loginServer"
 
 
@@ -221,10 +243,13 @@ def test_flex_function_app() -> None:
 
 # --- Event Grid -----------------------------------------------------------------------------
 
+
 def test_inbox_event_subscription_targets_the_blob_trigger_webhook() -> None:
     grid = parse("core/eventgrid.bicep")
     topic = _one(grid, "Microsoft.EventGrid/systemTopics")
-    assert literal(prop(topic.body, "properties", "topicType")) == "Microsoft.Storage.StorageAccounts"
+    assert (
+        literal(prop(topic.body, "properties", "topicType")) == "Microsoft.Storage.StorageAccounts"
+    )
     subscription = _one(grid, "Microsoft.EventGrid/systemTopics/eventSubscriptions")
     assert _text(prop(subscription.body, "parent")) == topic.name
     flt = literal(prop(subscription.body, "properties", "filter"))
@@ -234,7 +259,8 @@ def test_inbox_event_subscription_targets_the_blob_trigger_webhook() -> None:
     assert destination["endpointType"] == "WebHook"
     assert destination["properties"]["endpointUrl"] == (
         "${functionAppUri}/runtime/webhooks/blobs?functionName=Host.Functions.${functionName}"
-        "&code=${webhookKey}")
+        "&code=${webhookKey}"
+    )
     assert grid.get("param", "webhookKey").decorator("secure") is not None
 
     main = parse("main.bicep")
@@ -247,6 +273,7 @@ def test_inbox_event_subscription_targets_the_blob_trigger_webhook() -> None:
 
 
 # --- role assignments -------------------------------------------------------------------------
+
 
 def test_role_assignments_are_deterministic_and_complete() -> None:
     rbac = parse("app/rbac.bicep")

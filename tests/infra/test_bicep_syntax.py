@@ -4,6 +4,7 @@ Why: there is no Bicep CLI or Azure subscription in CI, so these are the cheap s
 `bicep build`: a clean tree-sitter parse, module paths that exist, module parameters that the
 module declares (and every required one passed), and `x.outputs.y` references that exist.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,7 +45,9 @@ def test_bicep_file_parses_without_errors(path: Path) -> None:
 def _module_target(owner: BicepFile, module: Declaration) -> BicepFile:
     assert module.type_string is not None
     target = (owner.path.parent / module.type_string).resolve()
-    assert target.is_file(), f"{owner.relative}: module {module.name} -> missing {module.type_string}"
+    assert target.is_file(), (
+        f"{owner.relative}: module {module.name} -> missing {module.type_string}"
+    )
     return parse(target)
 
 
@@ -53,7 +56,9 @@ def _modules() -> list[tuple[BicepFile, Declaration]]:
 
 
 @pytest.mark.parametrize(
-    ("owner", "module"), _modules(), ids=lambda v: v.name if isinstance(v, Declaration) else v.relative
+    ("owner", "module"),
+    _modules(),
+    ids=lambda v: v.name if isinstance(v, Declaration) else v.relative,
 )
 def test_module_params_match_the_module(owner: BicepFile, module: Declaration) -> None:
     target = _module_target(owner, module)
@@ -120,6 +125,7 @@ def test_abbreviations_used_by_main_exist() -> None:
 
 def test_no_keys_are_fetched_anywhere() -> None:
     """Identity-based connections only: no listKeys()/listSecrets() and no AccountKey strings."""
+
     def calls(node) -> list[str]:  # type: ignore[no-untyped-def]
         names = []
         if node.type == "call_expression":

@@ -5,6 +5,7 @@ Why: the image swaps the embedded host's host.json for infra/host.azure.json, so
 the same file apart from the Durable Task Scheduler backend; the Dockerfile must really install
 the GPU build of ONNX Runtime; and azd must find what it binds.
 """
+
 from __future__ import annotations
 
 import copy
@@ -45,9 +46,16 @@ def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-@pytest.mark.parametrize("path", ["host.json", "infra/host.azure.json",
-                                  "local.settings.example.json", "infra/main.parameters.json",
-                                  "infra/abbreviations.json"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "host.json",
+        "infra/host.azure.json",
+        "local.settings.example.json",
+        "infra/main.parameters.json",
+        "infra/abbreviations.json",
+    ],
+)
 def test_json_files_are_valid(path: str) -> None:
     assert isinstance(_load(path), dict)
 
@@ -124,14 +132,14 @@ def test_dockerfile_copies_the_app_and_the_host_overlay() -> None:
     assert ["infra/host.azure.json", "./host.json"] in copies
     assert ["function_app.py", "./"] in copies
     overlay_index = copies.index(["infra/host.azure.json", "./host.json"])
-    assert all("host.json" not in c[-1] for c in copies[overlay_index + 1:])
+    assert all("host.json" not in c[-1] for c in copies[overlay_index + 1 :])
     for *sources, _destination in copies:
         for source in sources:
             assert (REPO_ROOT / source).exists(), f"COPY source {source} is missing"
     ignore = (INFRA / "docker" / "Dockerfile.dockerignore").read_text().splitlines()
     for *sources, _destination in copies:
         for source in sources:
-            assert f"!{source.rstrip('/')}" in {line.rstrip('/') for line in ignore}, source
+            assert f"!{source.rstrip('/')}" in {line.rstrip("/") for line in ignore}, source
 
 
 def test_azure_yaml_builds_the_api_image_from_the_infra_dockerfile() -> None:

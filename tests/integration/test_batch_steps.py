@@ -3,6 +3,7 @@
 A fake pipeline stands in for OCR so these tests exercise the job logic only: listing, result
 naming, create-only writes, retries after a crash, cancellation and the final report.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,9 +64,13 @@ class FakePipeline:
         if data.startswith(b"BOOM"):
             raise RuntimeError("model bug")
         text = data.decode()
-        return FakeResult({"modelId": MODEL, "content": text,
-                           "pages": [{"pageNumber": i + 1} for i, _ in
-                                     enumerate(text.splitlines() or [""])]})
+        return FakeResult(
+            {
+                "modelId": MODEL,
+                "content": text,
+                "pages": [{"pageNumber": i + 1} for i, _ in enumerate(text.splitlines() or [""])],
+            }
+        )
 
 
 @dataclass
@@ -85,19 +90,36 @@ class Env:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
-    def job(self, *, prefix: str = "", result_prefix: str = "res/", overwrite: bool = False,
-            file_list: str | None = None, source_url: str | None = None,
-            result_url: str | None = None) -> JobRef:
+    def job(
+        self,
+        *,
+        prefix: str = "",
+        result_prefix: str = "res/",
+        overwrite: bool = False,
+        file_list: str | None = None,
+        source_url: str | None = None,
+        result_url: str | None = None,
+    ) -> JobRef:
         job_id = str(uuid.uuid4())
-        self.store.save_spec(JobSpec(
-            job_id=job_id, kind=DOCUMENT_ANALYSIS, model_id=MODEL,
-            source_url=source_url or self.source.as_uri(), source_prefix=prefix,
-            file_list=file_list, result_url=result_url or self.results.as_uri(),
-            result_prefix=result_prefix, overwrite=overwrite, created="2024-01-01T00:00:00Z"))
+        self.store.save_spec(
+            JobSpec(
+                job_id=job_id,
+                kind=DOCUMENT_ANALYSIS,
+                model_id=MODEL,
+                source_url=source_url or self.source.as_uri(),
+                source_prefix=prefix,
+                file_list=file_list,
+                result_url=result_url or self.results.as_uri(),
+                result_prefix=result_prefix,
+                overwrite=overwrite,
+                created="2024-01-01T00:00:00Z",
+            )
+        )
         return JobRef(job_id=job_id, kind=DOCUMENT_ANALYSIS, model_id=MODEL)
 
-    def run_all(self, ref: JobRef, status: str = "succeeded") -> tuple[Plan, Counts,
-                                                                         dict[str, Any]]:
+    def run_all(
+        self, ref: JobRef, status: str = "succeeded"
+    ) -> tuple[Plan, Counts, dict[str, Any]]:
         plan = plan_job(self.services, ref)
         counts = Counts()
         for shard in range(plan.shards):
@@ -113,17 +135,26 @@ class Env:
         return report.to_json()  # the stored form, as the dialects read it
 
 
-def _services(root: Path, pipeline: FakePipeline, *, items_per_activity: int = 2,
-              activities_per_shard: int = 2) -> Services:
-    settings = AppSettings.from_env({
-        "BATCHINFER_DATA_ROOT": str(root),
-        "BATCHINFER_ITEMS_PER_ACTIVITY": str(items_per_activity),
-        "BATCHINFER_ACTIVITIES_PER_SHARD": str(activities_per_shard),
-    })
-    registry = ModelRegistry([ModelSpec(id=MODEL, description="fake", onnx_files={},
-                                        factory=lambda sessions: pipeline)])
-    return build_services(settings, policy=StorageAllowList(local_roots=[root / "storage"]),
-                          registry=registry)
+def _services(
+    root: Path,
+    pipeline: FakePipeline,
+    *,
+    items_per_activity: int = 2,
+    activities_per_shard: int = 2,
+) -> Services:
+    settings = AppSettings.from_env(
+        {
+            "BATCHINFER_DATA_ROOT": str(root),
+            "BATCHINFER_ITEMS_PER_ACTIVITY": str(items_per_activity),
+            "BATCHINFER_ACTIVITIES_PER_SHARD": str(activities_per_shard),
+        }
+    )
+    registry = ModelRegistry(
+        [ModelSpec(id=MODEL, description="fake", onnx_files={}, factory=lambda sessions: pipeline)]
+    )
+    return build_services(
+        settings, policy=StorageAllowList(local_roots=[root / "storage"]), registry=registry
+    )
 
 
 @pytest.fixture
@@ -144,14 +175,23 @@ def _by_source(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 class TestPlan:
     def test_prefix_listing_skips_results_and_other_folders(self, env: Env) -> None:
-        for name in ("docs/a.txt", "docs/sub/b.txt", "docs/c.txt", "docs/old.pdf.ocr.json",
-                     "other/d.txt", "docs-2/e.txt"):
+        for name in (
+            "docs/a.txt",
+            "docs/sub/b.txt",
+            "docs/c.txt",
+            "docs/old.pdf.ocr.json",
+            "other/d.txt",
+            "docs-2/e.txt",
+        ):
             env.put(name, b"text")
         ref = env.job(prefix="docs/")
         plan = plan_job(env.services, ref)
         assert (plan.total, plan.shard_size, plan.items_per_activity, plan.shards) == (3, 4, 2, 1)
-        assert env.store.load_shard_items(ref.job_id, 0) == \
-            ["docs/a.txt", "docs/c.txt", "docs/sub/b.txt"]
+        assert env.store.load_shard_items(ref.job_id, 0) == [
+            "docs/a.txt",
+            "docs/c.txt",
+            "docs/sub/b.txt",
+        ]
         assert env.store.load_plan(ref.job_id) == plan
 
     def test_many_items_cut_into_shards(self, env: Env) -> None:
@@ -209,8 +249,9 @@ class TestRunChunk:
         env.put("docs/a/b.txt", b"alpha")
         _, counts, _ = env.run_all(env.job(prefix="docs/", result_prefix="res-"))
         assert counts.succeeded == 1
-        assert [p.relative_to(env.results).as_posix()
-                for p in env.results.rglob("*") if p.is_file()] == ["res-a/b.txt.ocr.json"]
+        assert [
+            p.relative_to(env.results).as_posix() for p in env.results.rglob("*") if p.is_file()
+        ] == ["res-a/b.txt.ocr.json"]
 
     def test_results_named_after_relative_path(self, env: Env) -> None:
         env.put("docs/a.txt", b"alpha\nbeta")
@@ -218,15 +259,19 @@ class TestRunChunk:
         ref = env.job(prefix="docs/", result_prefix="out/run1/")
         _, counts, report = env.run_all(ref)
         assert counts == Counts(succeeded=2, pages=3)
-        assert sorted(p.relative_to(env.results).as_posix()
-                      for p in env.results.rglob("*") if p.is_file()) == \
-            ["out/run1/a.txt.ocr.json", "out/run1/sub/b.txt.ocr.json"]
+        assert sorted(
+            p.relative_to(env.results).as_posix() for p in env.results.rglob("*") if p.is_file()
+        ) == ["out/run1/a.txt.ocr.json", "out/run1/sub/b.txt.ocr.json"]
         result = json.loads((env.results / "out/run1/a.txt.ocr.json").read_bytes())
-        assert result == {"modelId": MODEL, "content": "alpha\nbeta",
-                          "pages": [{"pageNumber": 1}, {"pageNumber": 2}]}
+        assert result == {
+            "modelId": MODEL,
+            "content": "alpha\nbeta",
+            "pages": [{"pageNumber": 1}, {"pageNumber": 2}],
+        }
         details = _by_source(report)
-        assert details["docs/a.txt"]["resultUrl"] == \
-            (env.results / "out/run1/a.txt.ocr.json").as_uri()
+        assert (
+            details["docs/a.txt"]["resultUrl"] == (env.results / "out/run1/a.txt.ocr.json").as_uri()
+        )
         assert details["docs/sub/b.txt"]["status"] == "succeeded"
         assert report["pages"] == 3
 
@@ -310,8 +355,13 @@ class TestRunChunk:
 
     def test_cancel_during_a_chunk_stops_after_the_current_item(self, tmp_path: Path) -> None:
         pipeline = FakePipeline()
-        env = Env(_services(tmp_path, pipeline, items_per_activity=5), pipeline, tmp_path,
-                  tmp_path / "storage" / "in", tmp_path / "storage" / "out")
+        env = Env(
+            _services(tmp_path, pipeline, items_per_activity=5),
+            pipeline,
+            tmp_path,
+            tmp_path / "storage" / "in",
+            tmp_path / "storage" / "out",
+        )
         for i in range(5):
             env.put(f"{i}.txt", b"x")
         ref = env.job()
@@ -329,8 +379,13 @@ class TestRunChunk:
         """`delete_job` asks to cancel, then removes the job's state (the flag included): the
         chunk in flight must still stop, and leave nothing behind in the job store."""
         pipeline = FakePipeline()
-        env = Env(_services(tmp_path, pipeline, items_per_activity=4), pipeline, tmp_path,
-                  tmp_path / "storage" / "in", tmp_path / "storage" / "out")
+        env = Env(
+            _services(tmp_path, pipeline, items_per_activity=4),
+            pipeline,
+            tmp_path,
+            tmp_path / "storage" / "in",
+            tmp_path / "storage" / "out",
+        )
         for i in range(4):
             env.put(f"{i}.txt", b"x")
         ref = env.job()
@@ -344,8 +399,10 @@ class TestRunChunk:
         counts = run_chunk(env.services, ref, 0, 0)
         assert pipeline.calls == ["0.txt"]
         assert counts.done <= 1
-        assert sorted(p.name for p in env.results.rglob("*") if p.is_file()) in \
-            ([], ["0.txt.ocr.json"])
+        assert sorted(p.name for p in env.results.rglob("*") if p.is_file()) in (
+            [],
+            ["0.txt.ocr.json"],
+        )
         assert [p for p in (tmp_path / "jobs").rglob("*") if p.is_file()] == []
 
     def test_chunk_after_finalize_does_nothing(self, env: Env) -> None:
@@ -421,9 +478,12 @@ class TestFinalize:
 
 def _sas(container: str) -> str:
     return generate_container_sas(
-        account_name=DEV_ACCOUNT, container_name=container, account_key=DEV_KEY,
+        account_name=DEV_ACCOUNT,
+        container_name=container,
+        account_key=DEV_KEY,
         permission=ContainerSasPermissions(read=True, write=True, list=True, create=True),
-        expiry=datetime.now(UTC) + timedelta(hours=1))
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
 
 
 @pytest.fixture
@@ -439,28 +499,37 @@ def containers(azurite: Azurite) -> Iterator[tuple[str, str]]:
 
 
 @pytest.mark.azurite
-def test_details_carry_urls_without_sas(env: Env, azurite: Azurite,
-                                        containers: tuple[str, str]) -> None:
+def test_details_carry_urls_without_sas(
+    env: Env, azurite: Azurite, containers: tuple[str, str]
+) -> None:
     source, results = containers
-    env.services.policy = StorageAllowList(local_roots=[env.root / "storage"],
-                                           emulator_endpoints=[azurite.blob_endpoint])
+    env.services.policy = StorageAllowList(
+        local_roots=[env.root / "storage"], emulator_endpoints=[azurite.blob_endpoint]
+    )
     source_url = f"{azurite.blob_endpoint}/{source}?{_sas(source)}"
     result_url = f"{azurite.blob_endpoint}/{results}?{_sas(results)}"
     ref = env.job(prefix="docs/", source_url=source_url, result_url=result_url)
     _, counts, report = env.run_all(ref)
     assert (counts.succeeded, counts.failed) == (1, 1)
     urls = [d[k] for d in report["details"] for k in ("sourceUrl", "resultUrl") if k in d]
-    assert sorted(urls) == sorted([
-        f"{azurite.blob_endpoint}/{source}/docs/a.txt",
-        f"{azurite.blob_endpoint}/{source}/docs/b.png",
-        f"{azurite.blob_endpoint}/{results}/res/a.txt.ocr.json",
-    ])
+    assert sorted(urls) == sorted(
+        [
+            f"{azurite.blob_endpoint}/{source}/docs/a.txt",
+            f"{azurite.blob_endpoint}/{source}/docs/b.png",
+            f"{azurite.blob_endpoint}/{results}/res/a.txt.ocr.json",
+        ]
+    )
     assert all(not urlsplit(u).query for u in urls)
-    stored = b"".join(p.read_bytes() for p in (env.root / "jobs" / ref.job_id).rglob("*")
-                      if p.is_file())
+    stored = b"".join(
+        p.read_bytes() for p in (env.root / "jobs" / ref.job_id).rglob("*") if p.is_file()
+    )
     assert b"sig=" not in stored  # the spec (and its SAS) is gone, nothing else kept it
-    blob = BlobServiceClient.from_connection_string(azurite.connection_string) \
-        .get_blob_client(results, "res/a.txt.ocr.json").download_blob().readall()
+    blob = (
+        BlobServiceClient.from_connection_string(azurite.connection_string)
+        .get_blob_client(results, "res/a.txt.ocr.json")
+        .download_blob()
+        .readall()
+    )
     assert json.loads(blob)["content"] == "hello"
 
 

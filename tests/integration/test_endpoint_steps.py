@@ -4,6 +4,7 @@ Covers what is awkward to provoke over HTTP: transient read failures retried per
 `retrySettings.maxRetries`, the per-attempt timeout, an output file that appears while the job
 runs (left untouched, the job fails), and per-file failures that never stop the mini-batch.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -81,17 +82,34 @@ class Env:
         return self.root / "storage"
 
     def job(self, name: str, **config: Any) -> JobRef:
-        scoring = ScoringConfig(endpoint="ep", deployment="d", model_id="m",
-                                model_path=str(self.model), task="image-classification",
-                                task_options={"pixel_max": "16"}, **config)
-        spec = JobSpec(job_id=name, kind=AZUREML_BATCH_SCORING, model_id="ep/d",
-                       source_url=(self.storage / "in").as_uri(), source_prefix="",
-                       file_list=None, result_url=(self.storage / "out").as_uri(),
-                       result_prefix=f"{name}/predictions.csv", overwrite=False, created="now",
-                       options={SCORING_OPTION: scoring.to_json(),
-                                LOG_URL_OPTION: self.storage.as_uri(),
-                                LOG_PREFIX_OPTION: f"logs/{name}/",
-                                INPUT_DISPLAY_OPTION: "in", OUTPUT_DISPLAY_OPTION: "out"})
+        scoring = ScoringConfig(
+            endpoint="ep",
+            deployment="d",
+            model_id="m",
+            model_path=str(self.model),
+            task="image-classification",
+            task_options={"pixel_max": "16"},
+            **config,
+        )
+        spec = JobSpec(
+            job_id=name,
+            kind=AZUREML_BATCH_SCORING,
+            model_id="ep/d",
+            source_url=(self.storage / "in").as_uri(),
+            source_prefix="",
+            file_list=None,
+            result_url=(self.storage / "out").as_uri(),
+            result_prefix=f"{name}/predictions.csv",
+            overwrite=False,
+            created="now",
+            options={
+                SCORING_OPTION: scoring.to_json(),
+                LOG_URL_OPTION: self.storage.as_uri(),
+                LOG_PREFIX_OPTION: f"logs/{name}/",
+                INPUT_DISPLAY_OPTION: "in",
+                OUTPUT_DISPLAY_OPTION: "out",
+            },
+        )
         self.services.job_store.save_spec(spec)
         return JobRef(job_id=name, kind=AZUREML_BATCH_SCORING, model_id="ep/d")
 
@@ -118,12 +136,13 @@ class Env:
 @pytest.fixture
 def env(tmp_path: Path, model_file: Path) -> Iterator[Env]:
     settings = AppSettings.from_env({"BATCHINFER_DATA_ROOT": str(tmp_path)})
-    services = FlakyServices(settings=settings,
-                             policy=StorageAllowList(local_roots=[tmp_path / "storage"]),
-                             job_store=JobStore(LocalFolderStore(tmp_path / "jobs")),
-                             registry=ModelRegistry([]),
-                             models=ModelStore(LocalFolderStore(tmp_path / "models"),
-                                               tmp_path / "cache"))
+    services = FlakyServices(
+        settings=settings,
+        policy=StorageAllowList(local_roots=[tmp_path / "storage"]),
+        job_store=JobStore(LocalFolderStore(tmp_path / "jobs")),
+        registry=ModelRegistry([]),
+        models=ModelStore(LocalFolderStore(tmp_path / "models"), tmp_path / "cache"),
+    )
     write_digit_folder(tmp_path / "storage" / "in", 12)
     (tmp_path / "storage" / "out").mkdir(parents=True)
     yield Env(services, tmp_path, model_file)
@@ -214,13 +233,17 @@ def test_tabular_task_scores_every_csv_row_and_fails_bad_files_alone(tmp_path: P
     model = LogisticRegression(max_iter=300).fit(features[:400] / 16, labels[:400])
     model.coef_ /= 16  # the same model on raw 0..16 features
     path = tmp_path / "tab.onnx"
-    path.write_bytes(to_onnx(model, features[:1], target_opset=17,
-                             options={id(model): {"zipmap": False}}).SerializeToString())
+    path.write_bytes(
+        to_onnx(
+            model, features[:1], target_opset=17, options={id(model): {"zipmap": False}}
+        ).SerializeToString()
+    )
     task = TaskCache(SessionCache()).get(TABULAR, str(path), {})
     header = ",".join(f"f{i}" for i in range(64))
     good = header + "\n" + "\n".join(",".join(str(v) for v in row) for row in features[1000:1020])
-    results = task.score([("a.csv", good.encode()), ("bad.csv", b"x,y\n1,2\n"),
-                          ("text.csv", b"a,b\nno,way\n")])
+    results = task.score(
+        [("a.csv", good.encode()), ("bad.csv", b"x,y\n1,2\n"), ("text.csv", b"a,b\nno,way\n")]
+    )
     rows = results[0]
     assert not isinstance(rows, ScoreError)
     assert [r[0] for r in rows] == [str(i) for i in range(20)]

@@ -4,6 +4,7 @@ Blob Storage allows backslashes, newlines and DEL in names; a local folder also 
 links, FIFOs and hard links. Each must become one failed item in the report while its
 neighbours in the same chunk succeed, and nothing may block a reader (a FIFO used to hang).
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,9 @@ def env(tmp_path: Path) -> Env:
     source, results = tmp_path / "storage" / "in", tmp_path / "storage" / "out"
     source.mkdir(parents=True)
     results.mkdir(parents=True)
-    return Env(_services(tmp_path, pipeline, items_per_activity=8), pipeline, tmp_path, source,
-               results)
+    return Env(
+        _services(tmp_path, pipeline, items_per_activity=8), pipeline, tmp_path, source, results
+    )
 
 
 def _details(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -74,10 +76,14 @@ def test_links_and_special_files_are_reported_failed_never_read(env: Env, tmp_pa
     details = _details(report)
     assert set(details) == {"a.txt", "pipe.txt", "link.txt", "hard.txt"}
     assert details["a.txt"]["status"] == "succeeded"
-    reasons = {n: details[n]["error"]["innererror"]["code"] for n in ("pipe.txt", "link.txt",
-                                                                        "hard.txt")}
-    assert reasons == {"pipe.txt": "NotARegularFile", "link.txt": "SymbolicLink",
-                       "hard.txt": "HardLink"}
+    reasons = {
+        n: details[n]["error"]["innererror"]["code"] for n in ("pipe.txt", "link.txt", "hard.txt")
+    }
+    assert reasons == {
+        "pipe.txt": "NotARegularFile",
+        "link.txt": "SymbolicLink",
+        "hard.txt": "HardLink",
+    }
     assert "FIFO" in details["pipe.txt"]["error"]["innererror"]["message"]
     assert all(details[n]["status"] == "failed" for n in reasons)
     assert env.pipeline.calls == ["a.txt"]
@@ -98,4 +104,3 @@ def test_file_list_naming_a_fifo_fails_that_item(env: Env) -> None:
     _, counts, report = env.run_all(env.job(file_list="list.jsonl"))
     assert (counts.succeeded, counts.failed) == (1, 1)
     assert _details(report)["pipe"]["error"]["innererror"]["code"] == "NotARegularFile"
-

@@ -1,5 +1,6 @@
 """`prebuilt-layout` on generated pages with known structure: spans, roles, tables, figures,
 sections, reading order across columns, text and markdown."""
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,13 @@ def truth() -> list[SyntheticPage]:
 @pytest.fixture(scope="module")
 def pdf(truth: list[SyntheticPage]) -> bytes:
     buffer = io.BytesIO()
-    truth[0].image.save(buffer, format="PDF", resolution=150.0, save_all=True,
-                        append_images=[p.image for p in truth[1:]])
+    truth[0].image.save(
+        buffer,
+        format="PDF",
+        resolution=150.0,
+        save_all=True,
+        append_images=[p.image for p in truth[1:]],
+    )
     return buffer.getvalue()
 
 
@@ -37,12 +43,14 @@ def pipeline() -> LayoutPipeline:
 
 @pytest.fixture(scope="module")
 def results(pipeline: LayoutPipeline, pdf: bytes) -> dict[str, dict[str, Any]]:
-    return {fmt: pipeline.analyze(pdf, "doc.pdf", AnalyzeOptions(content_format=fmt)).to_json()
-            for fmt in ("text", "markdown")}
+    return {
+        fmt: pipeline.analyze(pdf, "doc.pdf", AnalyzeOptions(content_format=fmt)).to_json()
+        for fmt in ("text", "markdown")
+    }
 
 
 def _text(content: str, span: dict[str, int]) -> str:
-    return content[span["offset"]:span["offset"] + span["length"]]
+    return content[span["offset"] : span["offset"] + span["length"]]
 
 
 def _close(a: str, b: str, bound: float = 0.1) -> bool:
@@ -50,8 +58,7 @@ def _close(a: str, b: str, bound: float = 0.1) -> bool:
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
-def test_every_span_holds_its_elements_text(results: dict[str, dict[str, Any]], fmt: str
-                                            ) -> None:
+def test_every_span_holds_its_elements_text(results: dict[str, dict[str, Any]], fmt: str) -> None:
     body = results[fmt]
     content = body["content"]
     assert body["contentFormat"] == fmt and body["modelId"] == "prebuilt-layout"
@@ -82,22 +89,27 @@ def test_every_span_holds_its_elements_text(results: dict[str, dict[str, Any]], 
     assert checked > 200
 
 
-def test_roles_match_the_generated_pages(results: dict[str, dict[str, Any]],
-                                         truth: list[SyntheticPage]) -> None:
+def test_roles_match_the_generated_pages(
+    results: dict[str, dict[str, Any]], truth: list[SyntheticPage]
+) -> None:
     paragraphs = results["text"]["paragraphs"]
     expected = [(p.role, p.text) for page in truth for p in page.paragraphs if p.role]
     for n, (role, text) in enumerate(expected):
         if role == "title" and n > 0 and any(r == "title" for r, _ in expected[:n]):
             role = "sectionHeading"  # one title per document; later ones are headings
-        assert any(p.get("role") == role and _close(text, p["content"]) for p in paragraphs), \
-            (role, text, [(p.get("role"), p["content"][:40]) for p in paragraphs])
+        assert any(p.get("role") == role and _close(text, p["content"]) for p in paragraphs), (
+            role,
+            text,
+            [(p.get("role"), p["content"][:40]) for p in paragraphs],
+        )
     assert sum(p.get("role") == "title" for p in paragraphs) <= 1
     body = [p for p in paragraphs if not p.get("role")]
     assert body and all("\n" in p["content"] or len(p["content"]) < 60 for p in body)
 
 
-def test_tables_have_their_cells_and_the_merged_cell(results: dict[str, dict[str, Any]],
-                                                     truth: list[SyntheticPage]) -> None:
+def test_tables_have_their_cells_and_the_merged_cell(
+    results: dict[str, dict[str, Any]], truth: list[SyntheticPage]
+) -> None:
     tables = results["text"]["tables"]
     assert len(tables) == PAGES
     for table, page in zip(tables, truth):
@@ -107,8 +119,11 @@ def test_tables_have_their_cells_and_the_merged_cell(results: dict[str, dict[str
         right = 0
         for cell in expected.cells:
             found = got.get((cell.row, cell.column))
-            if found and _close(cell.text, found["content"], 0.2) and \
-                    found.get("columnSpan", 1) == cell.column_span:
+            if (
+                found
+                and _close(cell.text, found["content"], 0.2)
+                and found.get("columnSpan", 1) == cell.column_span
+            ):
                 right += 1
         assert right >= 0.9 * len(expected.cells), table["cells"]
         merged = [c for c in table["cells"] if c.get("columnSpan") == 2]
@@ -116,8 +131,9 @@ def test_tables_have_their_cells_and_the_merged_cell(results: dict[str, dict[str
         assert all(c.get("kind") == "columnHeader" for c in table["cells"] if c["rowIndex"] == 0)
 
 
-def test_figures_have_captions(results: dict[str, dict[str, Any]],
-                               truth: list[SyntheticPage]) -> None:
+def test_figures_have_captions(
+    results: dict[str, dict[str, Any]], truth: list[SyntheticPage]
+) -> None:
     figures = results["text"]["figures"]
     assert [f["id"] for f in figures] == [f"{n + 1}.1" for n in range(PAGES)]
     for figure, page in zip(figures, truth):
@@ -129,8 +145,9 @@ def test_figures_have_captions(results: dict[str, dict[str, Any]],
         assert abs(polygon[4] - x1) < 0.3 and abs(polygon[5] - y1) < 0.3
 
 
-def test_columns_read_whole_in_order(results: dict[str, dict[str, Any]],
-                                     truth: list[SyntheticPage]) -> None:
+def test_columns_read_whole_in_order(
+    results: dict[str, dict[str, Any]], truth: list[SyntheticPage]
+) -> None:
     content = results["text"]["content"]
     positions = []
     for page in truth:
@@ -156,7 +173,8 @@ def test_sections_nest_headings_and_their_content(results: dict[str, dict[str, A
 
 
 def test_markdown_renders_headings_tables_figures_and_page_furniture(
-        results: dict[str, dict[str, Any]]) -> None:
+    results: dict[str, dict[str, Any]],
+) -> None:
     content = results["markdown"]["content"]
     assert re.search(r"^# \S", content, re.MULTILINE)
     assert re.search(r"^## \S", content, re.MULTILINE)

@@ -3,6 +3,7 @@
 Thresholds are honest floors below what this configuration measures (see the comment on each);
 bench/mvad_quality.py reports the full picture, including harder settings.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,8 +47,9 @@ def test_clean_data_is_quiet(setup) -> None:
 def test_each_kind_is_detected_and_attributed(setup, kind: str) -> None:
     model, series = setup
     i = ANOMALY_KINDS.index(kind)
-    bad, labels = inject_anomalies(_segment(series, i), kinds=(kind,), seed=50 + i,
-                                   n_per_kind=10, margin=W, gap=60)
+    bad, labels = inject_anomalies(
+        _segment(series, i), kinds=(kind,), seed=50 + i, n_per_kind=10, margin=W, gap=60
+    )
     m = event_metrics(detect(model, bad, top_k=5).results, labels)
     # Measured on this seed (precision / recall / top-1): spike 0.83 / 1.0 / 1.0,
     # level_shift 0.91 / 1.0 / 1.0, correlation_break 1.0 / 0.9 / 1.0. Seeds 22 and 23 give

@@ -1,4 +1,5 @@
 """The detect-batch steps called directly (no host): retries and failures leave clean state."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,17 +23,21 @@ ROWS = 2 * steps.DETECT_CHUNK_TIMESTAMPS + 700
 
 @pytest.fixture
 def services(tmp_path: Path) -> Services:
-    settings = AppSettings.from_env({"BATCHINFER_DATA_ROOT": str(tmp_path),
-                                     "BATCHINFER_MAX_DETECT_TIMESTAMPS": str(ROWS)})
-    services = build_services(settings,
-                              policy=StorageAllowList(local_roots=[tmp_path / "storage"]),
-                              registry=ModelRegistry([]))
+    settings = AppSettings.from_env(
+        {"BATCHINFER_DATA_ROOT": str(tmp_path), "BATCHINFER_MAX_DETECT_TIMESTAMPS": str(ROWS)}
+    )
+    services = build_services(
+        settings,
+        policy=StorageAllowList(local_roots=[tmp_path / "storage"]),
+        registry=ModelRegistry([]),
+    )
     series = make_correlated_series(ROWS + 500, 3, seed=3)
     (tmp_path / "storage").mkdir()
     (tmp_path / "storage" / "data.csv").write_text(to_one_table_csv(series))
     services.models.save_model(MODEL_ID, steps.MODEL_VERSION, train(series.rows(0, 2000), W))
-    services.models.save_record(MODEL_ID, {"modelId": MODEL_ID, "modelInfo": {
-        "status": "READY", "dataSchema": "OneTable"}})
+    services.models.save_record(
+        MODEL_ID, {"modelId": MODEL_ID, "modelInfo": {"status": "READY", "dataSchema": "OneTable"}}
+    )
     return services
 
 
@@ -40,12 +45,23 @@ def _submit(services: Services, root: Path, start: str, end: str) -> str:
     result_id = "00000000-0000-4000-8000-0000000000aa"
     job = steps.detect_job_id(result_id)
     url = (root / "storage" / "data.csv").as_uri()
-    services.job_store.save_document(job, "summary.json", {
-        "status": "CREATED", "errors": [], "variableStates": [], "modelId": MODEL_ID,
-        "setupInfo": {"dataSource": url, "topContributorCount": 5, "startTime": start,
-                      "endTime": end}})
-    services.job_store.save_document(job, "request.json", {"modelId": MODEL_ID,
-                                                           "dataSource": url})
+    services.job_store.save_document(
+        job,
+        "summary.json",
+        {
+            "status": "CREATED",
+            "errors": [],
+            "variableStates": [],
+            "modelId": MODEL_ID,
+            "setupInfo": {
+                "dataSource": url,
+                "topContributorCount": 5,
+                "startTime": start,
+                "endTime": end,
+            },
+        },
+    )
+    services.job_store.save_document(job, "request.json", {"modelId": MODEL_ID, "dataSource": url})
     return result_id
 
 
@@ -69,7 +85,8 @@ def test_retried_chunk_after_its_block_was_removed(services: Services, tmp_path:
     expected = detect(model, load_one_table_csv(text), stamps[0], stamps[ROWS - 1], 5)
     assert results == expected.results
     assert [r["timestamp"] for r in results] == format_timestamps(
-        load_one_table_csv(text).timestamps[:ROWS])
+        load_one_table_csv(text).timestamps[:ROWS]
+    )
 
 
 def test_range_over_the_cap_leaves_no_blocks(services: Services, tmp_path: Path) -> None:
@@ -81,18 +98,32 @@ def test_range_over_the_cap_leaves_no_blocks(services: Services, tmp_path: Path)
     assert summary["status"] == "FAILED"
     assert [e["code"] for e in summary["errors"]] == ["TooManyTimestamps"]
     assert not _blocks(tmp_path)
-    assert services.job_store.load_document(steps.detect_job_id(result_id),
-                                            "request.json") is None
+    assert services.job_store.load_document(steps.detect_job_id(result_id), "request.json") is None
 
 
-def test_model_deleted_while_training_leaves_no_files(services: Services, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_deleted_while_training_leaves_no_files(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     model_id = "00000000-0000-4000-8000-000000000002"
-    services.models.save_record(model_id, {"modelId": model_id, "modelInfo": {
-        "status": "CREATED", "dataSchema": "OneTable", "startTime": None, "endTime": None,
-        "slidingWindow": W, "errors": []}})
-    services.job_store.save_document(steps.train_job_id(model_id), "request.json", {
-        "dataSource": (tmp_path / "storage" / "data.csv").as_uri()})
+    services.models.save_record(
+        model_id,
+        {
+            "modelId": model_id,
+            "modelInfo": {
+                "status": "CREATED",
+                "dataSchema": "OneTable",
+                "startTime": None,
+                "endTime": None,
+                "slidingWindow": W,
+                "errors": [],
+            },
+        },
+    )
+    services.job_store.save_document(
+        steps.train_job_id(model_id),
+        "request.json",
+        {"dataSource": (tmp_path / "storage" / "data.csv").as_uri()},
+    )
     real_train = steps.train
 
     def train_then_deleted(*args: Any, **kwargs: Any) -> Any:
@@ -108,8 +139,9 @@ def test_model_deleted_while_training_leaves_no_files(services: Services, tmp_pa
 
 
 @pytest.mark.parametrize("rows", [1, W - 1])
-def test_range_shorter_than_a_window_fails_clearly(services: Services, tmp_path: Path,
-                                                  rows: int) -> None:
+def test_range_shorter_than_a_window_fails_clearly(
+    services: Services, tmp_path: Path, rows: int
+) -> None:
     text = (tmp_path / "storage" / "data.csv").read_text()
     stamps = [line.split(",", 1)[0] for line in text.splitlines()[1:]]
     result_id = _submit(services, tmp_path, stamps[100], stamps[100 + rows - 1])
@@ -134,11 +166,13 @@ def test_setup_info_stays_as_submitted(services: Services, tmp_path: Path) -> No
     assert summary["setupInfo"] == submitted and submitted["startTime"] == before
     # the span actually detected is reported per variable
     assert {(s["firstTimestamp"], s["lastTimestamp"]) for s in summary["variableStates"]} == {
-        (stamps[0], stamps[ROWS - 1])}
+        (stamps[0], stamps[ROWS - 1])
+    }
 
 
 def test_csv_the_columnar_reader_declines_is_read_by_the_line_parser(
-        services: Services, tmp_path: Path) -> None:
+    services: Services, tmp_path: Path
+) -> None:
     """A quoted header sends the file to the line parser: same results as a single pass."""
     path = tmp_path / "storage" / "data.csv"
     text = path.read_text()

@@ -1,4 +1,5 @@
 """The one-pass detect-batch preparation equals aligning and chunking the whole range at once."""
+
 from __future__ import annotations
 
 import io
@@ -33,8 +34,15 @@ def _with_gaps(series: MultivariateSeries, seed: int) -> MultivariateSeries:
     return MultivariateSeries(series.timestamps, series.variables, values)
 
 
-def _stream(model, csv_text: str, start, end, chunk_size: int, block_lines: int,  # type: ignore[no-untyped-def]
-            columnar: bool = False):
+def _stream(
+    model,
+    csv_text: str,
+    start,
+    end,
+    chunk_size: int,
+    block_lines: int,  # type: ignore[no-untyped-def]
+    columnar: bool = False,
+):
     results: list[dict] = []
 
     def emit(index: int, block: MultivariateSeries, history_len: int) -> None:
@@ -42,23 +50,34 @@ def _stream(model, csv_text: str, start, end, chunk_size: int, block_lines: int,
 
     if columnar:  # blocks of about block_lines rows
         row_bytes = max(1, len(csv_text) // max(1, csv_text.count("\n")))
-        blocks = columnar_reader.arrow_blocks(io.BytesIO(csv_text.encode()),
-                                              block_bytes=block_lines * row_bytes)
+        blocks = columnar_reader.arrow_blocks(
+            io.BytesIO(csv_text.encode()), block_bytes=block_lines * row_bytes
+        )
     else:
-        blocks = streaming.csv_blocks(iter(csv_text.splitlines(keepends=True)), "data.csv",
-                                      block_lines)
-    total, states, _ = streaming.stream_prepare(blocks, model, start, end, chunk_size,
-                                                "data.csv", emit)
+        blocks = streaming.csv_blocks(
+            iter(csv_text.splitlines(keepends=True)), "data.csv", block_lines
+        )
+    total, states, _ = streaming.stream_prepare(
+        blocks, model, start, end, chunk_size, "data.csv", emit
+    )
     return results, states, total
 
 
 @pytest.mark.parametrize("columnar", [False, True], ids=["lines", "arrow"])
-@pytest.mark.parametrize("mode,fill", [
-    ("Outer", "Linear"), ("Outer", "Previous"), ("Outer", "Subsequent"), ("Outer", "Zero"),
-    ("Outer", "Fixed"), ("Inner", "Linear"),
-])
-def test_streaming_preparation_equals_single_pass(tmp_path: Path, mode: str, fill: str,
-                                                  columnar: bool) -> None:
+@pytest.mark.parametrize(
+    "mode,fill",
+    [
+        ("Outer", "Linear"),
+        ("Outer", "Previous"),
+        ("Outer", "Subsequent"),
+        ("Outer", "Zero"),
+        ("Outer", "Fixed"),
+        ("Inner", "Linear"),
+    ],
+)
+def test_streaming_preparation_equals_single_pass(
+    tmp_path: Path, mode: str, fill: str, columnar: bool
+) -> None:
     policy = AlignPolicy(mode, fill, 2.5)
     model = train(make_correlated_series(1500, 4, seed=1), W, policy)
     model.save(tmp_path / "model")
@@ -66,8 +85,7 @@ def test_streaming_preparation_equals_single_pass(tmp_path: Path, mode: str, fil
     expected = detect(model, data, None, None, top_k=5)
     text = to_one_table_csv(data).replace(",nan", ",")
     for chunk_size, block_lines in ((97, 50), (1000, 333), (5000, 20000)):
-        results, states, total = _stream(model, text, None, None, chunk_size, block_lines,
-                                         columnar)
+        results, states, total = _stream(model, text, None, None, chunk_size, block_lines, columnar)
         assert results == expected.results, (chunk_size, block_lines)
         assert states == expected.variable_states
         assert total == len(expected.results)
@@ -97,8 +115,11 @@ def test_rows_out_of_order_are_not_streamable(tmp_path: Path, columnar: bool) ->
 
 def _arrow(text: str, block_bytes: int = 1 << 20) -> MultivariateSeries:
     parts = list(columnar_reader.arrow_blocks(io.BytesIO(text.encode()), block_bytes))
-    return MultivariateSeries(np.concatenate([p.timestamps for p in parts]), parts[0].variables,
-                              np.concatenate([p.values for p in parts]))
+    return MultivariateSeries(
+        np.concatenate([p.timestamps for p in parts]),
+        parts[0].variables,
+        np.concatenate([p.values for p in parts]),
+    )
 
 
 def test_columnar_reader_reads_what_the_line_parser_reads() -> None:
@@ -120,23 +141,25 @@ def test_columnar_reader_reads_what_the_line_parser_reads() -> None:
         assert np.array_equal(got.values, expected.values, equal_nan=True)
 
 
-@pytest.mark.parametrize("text", [
-    "timestamp,a\n2021-01-01T00:00:00Z,abc\n",  # text
-    "timestamp,a\n2021-01-01T00:00:60Z,1\n",  # a leap second strptime would take
-    "timestamp,a\n2021-1-1T00:00:00Z,1\n",  # a short date strptime would take
-    "timestamp,a\n2021-01-01T00:00:00Z,-nan\n",  # a NaN the line parser refuses
-    "timestamp,a\n2021-01-01T00:00:00+02:00,1\n",  # an offset
-    "timestamp,a\n2021-01-01T00:00:00Z,1e39\n",  # beyond float32
-    "timestamp,a\n2021-01-01T00:00:00Z,1\n2021-01-01T00:00:00Z,2\n",  # duplicated
-    "timestamp,a\n2021-01-01T00:00:00Z,1,2\n",  # ragged
-    "time,a\n2021-01-01T00:00:00Z,1\n",  # no timestamp column
-    "timestamp,a,a\n2021-01-01T00:00:00Z,1,2\n",  # duplicated variable
-    "timestamp,a\n2021-01-01T00:00:00Z, nan \n",  # a missing cell with spaces
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "timestamp,a\n2021-01-01T00:00:00Z,abc\n",  # text
+        "timestamp,a\n2021-01-01T00:00:60Z,1\n",  # a leap second strptime would take
+        "timestamp,a\n2021-1-1T00:00:00Z,1\n",  # a short date strptime would take
+        "timestamp,a\n2021-01-01T00:00:00Z,-nan\n",  # a NaN the line parser refuses
+        "timestamp,a\n2021-01-01T00:00:00+02:00,1\n",  # an offset
+        "timestamp,a\n2021-01-01T00:00:00Z,1e39\n",  # beyond float32
+        "timestamp,a\n2021-01-01T00:00:00Z,1\n2021-01-01T00:00:00Z,2\n",  # duplicated
+        "timestamp,a\n2021-01-01T00:00:00Z,1,2\n",  # ragged
+        "time,a\n2021-01-01T00:00:00Z,1\n",  # no timestamp column
+        "timestamp,a,a\n2021-01-01T00:00:00Z,1,2\n",  # duplicated variable
+        "timestamp,a\n2021-01-01T00:00:00Z, nan \n",  # a missing cell with spaces
+    ],
+)
 def test_columnar_reader_leaves_the_rest_to_the_line_parser(text: str) -> None:
     with pytest.raises(columnar_reader.NotColumnar):
         _arrow(text)
-
 
 
 def test_values_beyond_float32_are_refused_by_the_fast_parser_too(tmp_path: Path) -> None:

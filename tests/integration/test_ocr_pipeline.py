@@ -4,6 +4,7 @@ Quality is stated as character error rate against the text the samples were rend
 Measured on these samples the pipeline reads every format exactly (CER 0.0); the bound below
 leaves room for small numeric differences between onnxruntime builds, not for real misreads.
 """
+
 from __future__ import annotations
 
 import threading
@@ -50,8 +51,11 @@ def pipeline(cache: SessionCache) -> OcrPipeline:
 
 @pytest.fixture(scope="module")
 def results(samples: list[SampleDoc], pipeline: OcrPipeline) -> dict[str, AnalyzeResult]:
-    return {doc.format: pipeline.analyze(doc.path.read_bytes(), doc.path.name)
-            for doc in samples if doc.expected_error is None}
+    return {
+        doc.format: pipeline.analyze(doc.path.read_bytes(), doc.path.name)
+        for doc in samples
+        if doc.expected_error is None
+    }
 
 
 def _good(samples: list[SampleDoc]) -> list[SampleDoc]:
@@ -69,17 +73,28 @@ def _assert_polygon(polygon: Any, width: float, height: float) -> None:
 def test_samples_cover_every_format_and_both_errors(samples: list[SampleDoc]) -> None:
     assert {d.format for d in _good(samples)} == {"png", "jpeg", "tiff", "bmp", "pdf"}
     assert sorted(d.expected_error for d in samples if d.expected_error) == [
-        "InvalidContent", "UnsupportedContent"]
+        "InvalidContent",
+        "UnsupportedContent",
+    ]
     again = generate_sample_documents(samples[0].path.parent)  # idempotent
     assert [d.path for d in again] == [d.path for d in samples]
 
 
-def test_result_shape_key_by_key(samples: list[SampleDoc],
-                                 results: dict[str, AnalyzeResult]) -> None:
+def test_result_shape_key_by_key(
+    samples: list[SampleDoc], results: dict[str, AnalyzeResult]
+) -> None:
     for doc in _good(samples):
         body = results[doc.format].to_json()
-        assert list(body) == ["apiVersion", "modelId", "stringIndexType", "content", "pages",
-                              "paragraphs", "styles", "contentFormat"]
+        assert list(body) == [
+            "apiVersion",
+            "modelId",
+            "stringIndexType",
+            "content",
+            "pages",
+            "paragraphs",
+            "styles",
+            "contentFormat",
+        ]
         assert body["contentFormat"] == "text" and body["styles"] == []
         assert body["apiVersion"] == "2024-11-30"
         assert body["modelId"] == "prebuilt-read"
@@ -88,45 +103,55 @@ def test_result_shape_key_by_key(samples: list[SampleDoc],
         assert isinstance(content, str) and content
         assert [p["pageNumber"] for p in body["pages"]] == list(range(1, len(doc.pages) + 1))
         for page in body["pages"]:
-            assert list(page) == ["pageNumber", "angle", "width", "height", "unit", "words",
-                                  "lines", "spans"]
+            assert list(page) == [
+                "pageNumber",
+                "angle",
+                "width",
+                "height",
+                "unit",
+                "words",
+                "lines",
+                "spans",
+            ]
             assert page["unit"] == ("inch" if doc.format == "pdf" else "pixel")
             assert abs(page["angle"]) < 1.0
             assert page["width"] > 0 and page["height"] > 0
             (page_span,) = page["spans"]
             assert list(page_span) == ["offset", "length"]
-            page_text = content[page_span["offset"]:page_span["offset"] + page_span["length"]]
+            page_text = content[page_span["offset"] : page_span["offset"] + page_span["length"]]
             assert page_text == "\n".join(line["content"] for line in page["lines"])
             for line in page["lines"]:
                 assert list(line) == ["content", "polygon", "spans"]
                 _assert_polygon(line["polygon"], page["width"], page["height"])
                 (span,) = line["spans"]
-                assert content[span["offset"]:span["offset"] + span["length"]] == line["content"]
+                assert content[span["offset"] : span["offset"] + span["length"]] == line["content"]
             assert " ".join(w["content"] for w in page["words"]) == " ".join(
-                line["content"] for line in page["lines"])
+                line["content"] for line in page["lines"]
+            )
             for word in page["words"]:
                 assert list(word) == ["content", "polygon", "confidence", "span"]
                 _assert_polygon(word["polygon"], page["width"], page["height"])
                 assert 0.0 <= word["confidence"] <= 1.0
                 span = word["span"]
-                assert content[span["offset"]:span["offset"] + span["length"]] == word["content"]
+                assert content[span["offset"] : span["offset"] + span["length"]] == word["content"]
                 assert " " not in word["content"]
         assert body["paragraphs"]
         for paragraph in body["paragraphs"]:
             assert list(paragraph) == ["spans", "boundingRegions", "content"]
             (span,) = paragraph["spans"]
-            assert content[span["offset"]:span["offset"] + span["length"]] == \
-                paragraph["content"]
+            assert content[span["offset"] : span["offset"] + span["length"]] == paragraph["content"]
 
 
 @pytest.mark.parametrize("fmt", ["png", "jpeg", "tiff", "bmp", "pdf"])
-def test_character_error_rate_per_format(fmt: str, samples: list[SampleDoc],
-                                         results: dict[str, AnalyzeResult]) -> None:
+def test_character_error_rate_per_format(
+    fmt: str, samples: list[SampleDoc], results: dict[str, AnalyzeResult]
+) -> None:
     (doc,) = [d for d in _good(samples) if d.format == fmt]
     result = results[fmt]
     cer = character_error_rate(doc.expected_text, result.content)
-    assert cer < CER_BOUND, f"{fmt}: CER {cer:.3f}\nexpected {doc.expected_text!r}\n" \
-                            f"got {result.content!r}"
+    assert cer < CER_BOUND, (
+        f"{fmt}: CER {cer:.3f}\nexpected {doc.expected_text!r}\ngot {result.content!r}"
+    )
     for expected, page in zip(doc.pages, result.pages):  # and page by page, in reading order
         got = "\n".join(line.content for line in page.lines)
         assert character_error_rate(expected, got) < CER_BOUND
@@ -135,13 +160,15 @@ def test_character_error_rate_per_format(fmt: str, samples: list[SampleDoc],
 def test_words_sit_inside_their_line_in_reading_order(results: dict[str, AnalyzeResult]) -> None:
     page = results["png"].pages[0]
     first_line = page.lines[0]
-    words = [w for w in page.words if w.span.offset < first_line.spans[0].offset
-             + first_line.spans[0].length]
+    words = [
+        w
+        for w in page.words
+        if w.span.offset < first_line.spans[0].offset + first_line.spans[0].length
+    ]
     line_xs = first_line.polygon[0::2]
     lefts = [min(w.polygon[0::2]) for w in words]
     assert lefts == sorted(lefts)
-    assert all(min(line_xs) - 1 <= x <= max(line_xs) + 1
-               for w in words for x in w.polygon[0::2])
+    assert all(min(line_xs) - 1 <= x <= max(line_xs) + 1 for w in words for x in w.polygon[0::2])
     ys = [ln.polygon[1] for ln in page.lines]
     assert ys == sorted(ys)
 
@@ -159,8 +186,7 @@ def test_corrupt_file_is_invalid_content(samples: list[SampleDoc], pipeline: Ocr
     assert info.value.code == "InvalidContent"
 
 
-def test_text_file_is_unsupported_content(samples: list[SampleDoc],
-                                          pipeline: OcrPipeline) -> None:
+def test_text_file_is_unsupported_content(samples: list[SampleDoc], pipeline: OcrPipeline) -> None:
     (doc,) = [d for d in samples if d.expected_error == "UnsupportedContent"]
     with pytest.raises(DocumentError) as info:
         pipeline.analyze(doc.path.read_bytes(), doc.path.name)
@@ -172,7 +198,8 @@ def test_pipeline_runs_on_cpu_here(pipeline: OcrPipeline) -> None:
 
 
 def test_provider_selection_prefers_gpus_and_always_ends_with_cpu(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     gpu_build = [TENSORRT, CUDA, CPU]
     assert select_providers(None, gpu_build) == (TENSORRT, CUDA, CPU)
     assert select_providers(None, [CPU]) == (CPU,)

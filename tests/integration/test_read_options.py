@@ -1,4 +1,5 @@
 """`prebuilt-read` honours `pages`, `ocrHighResolution` and `stringIndexType`."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,21 +26,23 @@ def pipeline() -> OcrPipeline:
 
 
 def test_only_the_selected_pages_are_analyzed(pdf: SampleDoc, pipeline: OcrPipeline) -> None:
-    result = pipeline.analyze(pdf.path.read_bytes(), pdf.path.name,
-                              AnalyzeOptions(pages=parse_pages("1,3")))
+    result = pipeline.analyze(
+        pdf.path.read_bytes(), pdf.path.name, AnalyzeOptions(pages=parse_pages("1,3"))
+    )
     assert [p.page_number for p in result.pages] == [1, 3]
     assert character_error_rate(pdf.pages[0] + "\n" + pdf.pages[2], result.content) < 0.02
     body = result.to_json()
     for page in body["pages"]:
         (span,) = page["spans"]
-        text = body["content"][span["offset"]:span["offset"] + span["length"]]
+        text = body["content"][span["offset"] : span["offset"] + span["length"]]
         assert text == "\n".join(line["content"] for line in page["lines"])
 
 
 def test_a_page_past_the_end_fails_the_document(pdf: SampleDoc, pipeline: OcrPipeline) -> None:
     with pytest.raises(InvalidPagesError) as info:
-        pipeline.analyze(pdf.path.read_bytes(), pdf.path.name,
-                         AnalyzeOptions(pages=parse_pages("2,4")))
+        pipeline.analyze(
+            pdf.path.read_bytes(), pdf.path.name, AnalyzeOptions(pages=parse_pages("2,4"))
+        )
     assert "page 4" in (info.value.inner_message or "")
 
 
@@ -53,18 +56,21 @@ def test_high_resolution_renders_pdfs_finer(pdf: SampleDoc, pipeline: OcrPipelin
 
 
 def test_string_index_type_is_reported(pdf: SampleDoc, pipeline: OcrPipeline) -> None:
-    result = pipeline.analyze(pdf.path.read_bytes(), pdf.path.name,
-                              AnalyzeOptions(pages=parse_pages("1"),
-                                             string_index_type="utf16CodeUnit"))
+    result = pipeline.analyze(
+        pdf.path.read_bytes(),
+        pdf.path.name,
+        AnalyzeOptions(pages=parse_pages("1"), string_index_type="utf16CodeUnit"),
+    )
     body = result.to_json()
     assert body["stringIndexType"] == "utf16CodeUnit"
     for word in body["pages"][0]["words"]:  # ASCII text: the same offsets in every unit
         span = word["span"]
-        assert body["content"][span["offset"]:span["offset"] + span["length"]] == word["content"]
+        assert body["content"][span["offset"] : span["offset"] + span["length"]] == word["content"]
 
 
 def test_an_upside_down_page_is_read_and_short_upright_words_are_not_flipped(
-        pipeline: OcrPipeline) -> None:
+    pipeline: OcrPipeline,
+) -> None:
     import io
 
     from batchinfer.models.layout.synthetic import make_page

@@ -1,4 +1,5 @@
 """AzureBlobStore against a real Azurite emulator, reached through SAS container URLs."""
+
 from __future__ import annotations
 
 import uuid
@@ -86,8 +87,11 @@ def test_open_container_gives_azure_store(store: BlobStore) -> None:
 
 def test_list_with_prefix(store: BlobStore) -> None:
     assert [i.name for i in store.list_blobs(prefix="in/")] == ["in/a.pdf", "in/sub/b.pdf"]
-    assert [i.name for i in store.list_blobs(prefix="in")] == ["in-2/c.pdf", "in/a.pdf",
-                                                               "in/sub/b.pdf"]
+    assert [i.name for i in store.list_blobs(prefix="in")] == [
+        "in-2/c.pdf",
+        "in/a.pdf",
+        "in/sub/b.pdf",
+    ]
     everything = list(store.list_blobs(prefix=""))
     assert [i.name for i in everything] == sorted(SEED)
     info = next(i for i in everything if i.name == "in/sub/b.pdf")
@@ -114,8 +118,9 @@ def test_missing_blob(store: BlobStore) -> None:
 
 
 def test_write_create_only_keeps_bytes(store: BlobStore) -> None:
-    store.write_blob(name="out/r.json", data=b"first", overwrite=False,
-                     content_type="application/json")
+    store.write_blob(
+        name="out/r.json", data=b"first", overwrite=False, content_type="application/json"
+    )
     with pytest.raises(BlobExistsError) as info:
         store.write_blob(name="out/r.json", data=b"second", overwrite=False)
     assert info.value.code == "OutputExists"
@@ -147,10 +152,9 @@ def test_list_many_blobs_pages(azurite: Azurite, container: str) -> None:
     client = service.get_container_client(container)
     for i in range(30):
         client.upload_blob(f"many/{i:03d}.txt", b"x")
-    container_url = StorageAllowList(local_roots=(),
-                                     emulator_endpoints=[azurite.blob_endpoint]).check(
-        _url(azurite, container, _sas(container, read=True, list=True))
-    )
+    container_url = StorageAllowList(
+        local_roots=(), emulator_endpoints=[azurite.blob_endpoint]
+    ).check(_url(azurite, container, _sas(container, read=True, list=True)))
     store = AzureBlobStore(container_url, results_per_page=7)
     names = [info.name for info in store.list_blobs(prefix="many/")]
     assert names == [f"many/{i:03d}.txt" for i in range(30)]
@@ -200,13 +204,18 @@ def test_expired_sas_is_invalid_sas_token(
     azurite: Azurite, container: str, policy: StorageAllowList
 ) -> None:
     expired = generate_container_sas(
-        account_name=DEV_ACCOUNT, container_name=container, account_key=DEV_KEY,
+        account_name=DEV_ACCOUNT,
+        container_name=container,
+        account_key=DEV_KEY,
         permission=ContainerSasPermissions(read=True, list=True),
-        expiry=datetime.now(UTC) - timedelta(minutes=5))
+        expiry=datetime.now(UTC) - timedelta(minutes=5),
+    )
     store = open_container(_url(azurite, container, expired), policy, retry_total=0)
-    for action in (lambda: store.read_blob(name="in/a.pdf"),
-                   lambda: store.read_blob(name="in/a.pdf", max_bytes=10),
-                   lambda: list(store.list_blobs(prefix="in/"))):
+    for action in (
+        lambda: store.read_blob(name="in/a.pdf"),
+        lambda: store.read_blob(name="in/a.pdf", max_bytes=10),
+        lambda: list(store.list_blobs(prefix="in/")),
+    ):
         with pytest.raises(StorageAccessError) as info:
             action()
         assert info.value.code == "InvalidSasToken"

@@ -1,4 +1,5 @@
 """LocalFolderStore against a real folder: the port's contract as the local host uses it."""
+
 from __future__ import annotations
 
 import threading
@@ -41,14 +42,20 @@ def test_is_a_blob_store(store: LocalFolderStore) -> None:
 
 def test_list_is_recursive_sorted_like_azure(store: LocalFolderStore) -> None:
     names = [info.name for info in store.list_blobs(prefix="")]
-    assert names == sorted(names) == ["in-2/c.pdf", "in.txt", "in/a.pdf", "in/sub/b.pdf",
-                                      "other/d.pdf"]
+    assert (
+        names
+        == sorted(names)
+        == ["in-2/c.pdf", "in.txt", "in/a.pdf", "in/sub/b.pdf", "other/d.pdf"]
+    )
 
 
 def test_list_with_prefix(store: LocalFolderStore) -> None:
     assert [i.name for i in store.list_blobs(prefix="in/")] == ["in/a.pdf", "in/sub/b.pdf"]
     assert [i.name for i in store.list_blobs(prefix="in")] == [
-        "in-2/c.pdf", "in.txt", "in/a.pdf", "in/sub/b.pdf"
+        "in-2/c.pdf",
+        "in.txt",
+        "in/a.pdf",
+        "in/sub/b.pdf",
     ]
     assert [i.name for i in store.list_blobs(prefix="in/s")] == ["in/sub/b.pdf"]
     assert list(store.list_blobs(prefix="nothing/")) == []
@@ -56,15 +63,19 @@ def test_list_with_prefix(store: LocalFolderStore) -> None:
     assert info.size == 2 and info.etag and info.last_modified is not None
 
 
-def test_list_skips_temp_files_and_lists_symlinks_unreadable(store: LocalFolderStore,
-                                                            tmp_path: Path) -> None:
+def test_list_skips_temp_files_and_lists_symlinks_unreadable(
+    store: LocalFolderStore, tmp_path: Path
+) -> None:
     (store.root / "in" / f"{TEMP_PREFIX}abc").write_bytes(b"partial")
     secret = tmp_path / "secret.txt"
     secret.write_bytes(b"s")
     (store.root / "in" / "link.txt").symlink_to(secret)
     # listed, so a job reports it as a failed item instead of dropping it silently
-    assert [i.name for i in store.list_blobs(prefix="in/")] == \
-        ["in/a.pdf", "in/link.txt", "in/sub/b.pdf"]
+    assert [i.name for i in store.list_blobs(prefix="in/")] == [
+        "in/a.pdf",
+        "in/link.txt",
+        "in/sub/b.pdf",
+    ]
     with pytest.raises(InvalidPathError):
         store.read_blob(name="in/link.txt")
 

@@ -1,5 +1,6 @@
 """Tabular models: quality on scikit-learn's bundled datasets against the same estimator run
 in-process, ONNX outputs equal scikit-learn's, and chunked inference equal to a single pass."""
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,12 @@ def _frame_table(loader: Any) -> tuple[pa.Table, str]:
 def _in_process_split(table: pa.Table, label: str, stratify: bool) -> Any:
     y = np.asarray(table.column(label).to_numpy())
     index = np.arange(len(y))
-    return train_test_split(index, test_size=0.2, random_state=0,
-                            stratify=y if stratify else None)
+    return train_test_split(index, test_size=0.2, random_state=0, stratify=y if stratify else None)
 
 
-@pytest.mark.parametrize("loader,task", [(skdata.load_breast_cancer, "binary"),
-                                         (skdata.load_wine, "multiclass")])
+@pytest.mark.parametrize(
+    "loader,task", [(skdata.load_breast_cancer, "binary"), (skdata.load_wine, "multiclass")]
+)
 def test_classification_quality_matches_sklearn(tmp_path: Path, loader: Any, task: str) -> None:
     table, label = _frame_table(loader)
     model = train(table, "prediction", label_column=label)
@@ -56,8 +57,10 @@ def test_classification_quality_matches_sklearn(tmp_path: Path, loader: Any, tas
     reference = GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=0)
     reference.fit(features[train_idx], y[train_idx])
     expected = accuracy_score(y[val_idx], reference.predict(features[val_idx]))
-    print(f"{loader.__name__}: service accuracy {model.metrics['accuracy']:.3f}, "
-          f"in-process sklearn {expected:.3f}")
+    print(
+        f"{loader.__name__}: service accuracy {model.metrics['accuracy']:.3f}, "
+        f"in-process sklearn {expected:.3f}"
+    )
     assert model.metrics["accuracy"] >= expected - 0.03
     assert model.metrics["accuracy"] > (0.9 if task == "binary" else 0.85)
     performance = model.performance or {}
@@ -89,18 +92,32 @@ def _mixed_table(rows: int, seed: int = 3) -> pa.Table:
     a_with_gaps = [None if i % 17 == 0 else float(v) for i, v in enumerate(a)]
     label = np.where(a + (city == "oslo") > 0.3, "yes", "no")
     colour = rng.choice(["red", "green", "blue"], size=rows)
-    return pa.table({"a": a_with_gaps, "b": b, "city": list(city), "label": label,
-                     "colour": colour, "amount": a * 3 + b})
+    return pa.table(
+        {
+            "a": a_with_gaps,
+            "b": b,
+            "city": list(city),
+            "label": label,
+            "colour": colour,
+            "amount": a * 3 + b,
+        }
+    )
 
 
-ALL_KINDS = [("prediction", "label", {"n_estimators": 20}), ("prediction", "colour", {"n_estimators": 20}),
-             ("prediction", "amount", {"n_estimators": 20}), ("anomaly", None, {"n_estimators": 25}),
-             ("clustering", None, {"n_clusters": 4}), ("embedding", None, {"n_components": 3})]
+ALL_KINDS = [
+    ("prediction", "label", {"n_estimators": 20}),
+    ("prediction", "colour", {"n_estimators": 20}),
+    ("prediction", "amount", {"n_estimators": 20}),
+    ("anomaly", None, {"n_estimators": 25}),
+    ("clustering", None, {"n_clusters": 4}),
+    ("embedding", None, {"n_components": 3}),
+]
 
 
 @pytest.mark.parametrize("model_type,label,params", ALL_KINDS)
-def test_onnx_equals_sklearn(tmp_path: Path, model_type: str, label: str | None,
-                             params: dict[str, Any]) -> None:
+def test_onnx_equals_sklearn(
+    tmp_path: Path, model_type: str, label: str | None, params: dict[str, Any]
+) -> None:
     table = _mixed_table(600)
     inputs = ["a", "b", "city"]
     model = train(table, model_type, label_column=label, input_columns=inputs, params=params)
@@ -112,16 +129,21 @@ def test_onnx_equals_sklearn(tmp_path: Path, model_type: str, label: str | None,
         expected = [model.meta["classes"][i] for i in pipeline.predict(frame)]
         assert out.column("prediction").to_pylist() == expected
         probs = pipeline.predict_proba(frame)
-        got = out.column("prediction_prob").to_numpy() if model.meta["task"] == "binary" \
+        got = (
+            out.column("prediction_prob").to_numpy()
+            if model.meta["task"] == "binary"
             else np.asarray(out.column("prediction_probs").to_pylist())
+        )
         want = probs[:, 1] if model.meta["task"] == "binary" else probs
         np.testing.assert_allclose(got, want, atol=1e-5)
     elif model_type == "prediction":
-        np.testing.assert_allclose(out.column("prediction").to_numpy(), pipeline.predict(frame),
-                                   rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(
+            out.column("prediction").to_numpy(), pipeline.predict(frame), rtol=1e-4, atol=1e-3
+        )
     elif model_type == "anomaly":
-        np.testing.assert_allclose(out.column("anomaly_score").to_numpy(),
-                                   -pipeline.decision_function(frame), atol=1e-5)
+        np.testing.assert_allclose(
+            out.column("anomaly_score").to_numpy(), -pipeline.decision_function(frame), atol=1e-5
+        )
         assert out.column("is_anomaly").to_pylist() == (pipeline.predict(frame) == -1).tolist()
         share = float(np.mean(out.column("is_anomaly").to_numpy(zero_copy_only=False)))
         assert 0 < share < 0.1  # a few percent of typical data, never half of it
@@ -135,41 +157,65 @@ def test_onnx_equals_sklearn(tmp_path: Path, model_type: str, label: str | None,
 
 def test_anomaly_share_is_tunable(tmp_path: Path) -> None:
     table = _mixed_table(1000)
-    model = train(table, "anomaly", input_columns=["a", "b"], params={"contamination": 0.1, "n_estimators": 25})
+    model = train(
+        table,
+        "anomaly",
+        input_columns=["a", "b"],
+        params={"contamination": 0.1, "n_estimators": 25},
+    )
     out = score_table(_session(tmp_path, model.onnx, "a.onnx"), model.meta, table, 0)
     share = float(np.mean(out.column("is_anomaly").to_numpy(zero_copy_only=False)))
     assert 0.06 < share < 0.14
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"model_type": "search"}, "not supported"),
-    ({"model_type": "prediction"}, "label_column is required"),
-    ({"model_type": "prediction", "label_column": "nope"}, "not in the dataset"),
-    ({"model_type": "clustering", "params": {"n_clusters": "many"}}, "params.n_clusters"),
-    ({"model_type": "anomaly", "params": {"contamination": 0.9}}, "contamination"),
-    ({"model_type": "prediction", "label_column": "amount",
-      "params": {"task": "regression"}, "input_columns": ["zzz"]}, "not in the dataset"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"model_type": "search"}, "not supported"),
+        ({"model_type": "prediction"}, "label_column is required"),
+        ({"model_type": "prediction", "label_column": "nope"}, "not in the dataset"),
+        ({"model_type": "clustering", "params": {"n_clusters": "many"}}, "params.n_clusters"),
+        ({"model_type": "anomaly", "params": {"contamination": 0.9}}, "contamination"),
+        (
+            {
+                "model_type": "prediction",
+                "label_column": "amount",
+                "params": {"task": "regression"},
+                "input_columns": ["zzz"],
+            },
+            "not in the dataset",
+        ),
+    ],
+)
 def test_training_refuses_bad_requests(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises((TrainError, ValueError), match=message):
         train(_mixed_table(50), **kwargs)
 
 
-@pytest.mark.parametrize("model_type,label,params,output_type,anomaly_format", [
-    ("prediction", "colour", {"n_estimators": 20}, "json", "ids_only"),
-    ("prediction", "label", {"n_estimators": 20}, "csv", "ids_only"),
-    ("prediction", "amount", {"n_estimators": 20}, "parquet", "ids_only"),
-    ("anomaly", None, {"contamination": 0.05, "n_estimators": 25}, "json", "ids_only"),
-    ("anomaly", None, {"contamination": 0.05, "n_estimators": 25}, "csv", "per_row"),
-    ("clustering", None, {"n_clusters": 3}, "parquet", "per_row"),
-    ("embedding", None, {"n_components": 2}, "csv", "per_row"),
-])
-def test_chunked_results_equal_a_single_pass(tmp_path: Path, model_type: str, label: str | None,
-                                             params: dict[str, Any], output_type: str,
-                                             anomaly_format: str) -> None:
+@pytest.mark.parametrize(
+    "model_type,label,params,output_type,anomaly_format",
+    [
+        ("prediction", "colour", {"n_estimators": 20}, "json", "ids_only"),
+        ("prediction", "label", {"n_estimators": 20}, "csv", "ids_only"),
+        ("prediction", "amount", {"n_estimators": 20}, "parquet", "ids_only"),
+        ("anomaly", None, {"contamination": 0.05, "n_estimators": 25}, "json", "ids_only"),
+        ("anomaly", None, {"contamination": 0.05, "n_estimators": 25}, "csv", "per_row"),
+        ("clustering", None, {"n_clusters": 3}, "parquet", "per_row"),
+        ("embedding", None, {"n_components": 2}, "csv", "per_row"),
+    ],
+)
+def test_chunked_results_equal_a_single_pass(
+    tmp_path: Path,
+    model_type: str,
+    label: str | None,
+    params: dict[str, Any],
+    output_type: str,
+    anomaly_format: str,
+) -> None:
     table = _mixed_table(1000)
-    model = train(table, model_type, label_column=label, input_columns=["a", "b", "city"],
-                  params=params)
+    model = train(
+        table, model_type, label_column=label, input_columns=["a", "b", "city"], params=params
+    )
     session = _session(tmp_path, model.onnx)
     stored = write_version(table, tmp_path / "data.parquet")
     assert stored.row_groups == -(-1000 // rows_per_chunk(1000)) > 1
@@ -187,8 +233,13 @@ def test_chunked_results_equal_a_single_pass(tmp_path: Path, model_type: str, la
     outputs = {}
     for name, paths in (("chunked", chunk_paths), ("single", [whole])):
         outputs[name] = (tmp_path / f"{name}.rows.parquet", tmp_path / f"{name}.{output_type}")
-        summary = assemble(paths, *outputs[name], output_type=output_type,
-                           anomaly_format=anomaly_format, header=header)
+        summary = assemble(
+            paths,
+            *outputs[name],
+            output_type=output_type,
+            anomaly_format=anomaly_format,
+            header=header,
+        )
         assert summary["total_row_count"] == 1000
         outputs[name] += (summary,)
     assert outputs["chunked"][2] == outputs["single"][2]

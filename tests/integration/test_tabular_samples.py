@@ -1,4 +1,5 @@
 """`batchinfer prepare` ships a ready sample dataset and a trained model, made once."""
+
 from __future__ import annotations
 
 from pathlib import Path

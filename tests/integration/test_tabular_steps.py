@@ -1,5 +1,6 @@
 """The durable steps run in-process: ingest → train → prepare → chunks → finish, and cancel
 or chunk failures leave a job that reads canceled/failed with nothing published."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,9 @@ def _catalog(tmp_path: Path) -> Catalog:
     return Catalog(tabular_store(tmp_path.resolve()))
 
 
-def _ready_model(catalog: Catalog, rows: int = 400) -> tuple[dict[str, Any], dict[str, Any],
-                                                            dict[str, Any], dict[str, Any]]:
+def _ready_model(
+    catalog: Catalog, rows: int = 400
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
     frame["y"] = np.where(frame["a"] > 0, "hi", "lo")
@@ -37,12 +39,20 @@ def _ready_model(catalog: Catalog, rows: int = 400) -> tuple[dict[str, Any], dic
     return dataset, data, model, catalog.model_version(model["id"], model_version["id"]) or {}
 
 
-def _infer_job(catalog: Catalog, model: dict[str, Any], data: dict[str, Any],
-               version: dict[str, Any]) -> str:
+def _infer_job(
+    catalog: Catalog, model: dict[str, Any], data: dict[str, Any], version: dict[str, Any]
+) -> str:
     request = {"output_type": "csv", "anomaly_format": "ids_only"}
-    job = new_job("infer_batch", model_id=model["id"], model_type="prediction",
-                  internal={"request": request, "model_version_id": version["id"],
-                            "dataset_version_id": data["id"]})
+    job = new_job(
+        "infer_batch",
+        model_id=model["id"],
+        model_type="prediction",
+        internal={
+            "request": request,
+            "model_version_id": version["id"],
+            "dataset_version_id": data["id"],
+        },
+    )
     catalog.save_job(job)
     return str(job["id"])
 

@@ -4,6 +4,7 @@ CI installs Azurite with `npm install azurite` into the repository's node_module
 install); developers get the same from `make test`. Each test session runs its own emulator on a
 free port with in-memory persistence, so runs never share state or leave files behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,9 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Azurite's well-known development account (public, documented, not a secret).
 DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
 @dataclass(frozen=True)
@@ -84,8 +83,10 @@ def start_azurite(workdir: Path) -> tuple[Azurite, subprocess.Popen[bytes]]:
         proc = subprocess.Popen(
             [
                 find_azurite_blob(),
-                "--blobHost", host,
-                "--blobPort", str(port),
+                "--blobHost",
+                host,
+                "--blobPort",
+                str(port),
                 "--inMemoryPersistence",
                 "--skipApiVersionCheck",
                 "--loose",

@@ -3,6 +3,7 @@
 Why: the jobs service, the inbox and the retention sweep are tested against the port, not the
 SDK; the fake records what they asked for and lets a test set any instance's status.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -20,13 +21,26 @@ from batchinfer.orchestration.names import BATCH_JOB
 T0 = datetime(2024, 9, 24, 13, 0, 46, tzinfo=timezone.utc)
 
 
-def instance(runtime: str | RuntimeStatus, *, output: Any = None, custom: Any = None,
-             instance_id: str = "i:1", name: str = BATCH_JOB, created: datetime = T0,
-             updated: datetime | None = None) -> InstanceStatus:
+def instance(
+    runtime: str | RuntimeStatus,
+    *,
+    output: Any = None,
+    custom: Any = None,
+    instance_id: str = "i:1",
+    name: str = BATCH_JOB,
+    created: datetime = T0,
+    updated: datetime | None = None,
+) -> InstanceStatus:
     """A status as the port returns it."""
-    return InstanceStatus(instance_id=instance_id, name=name,
-                          runtime_status=RuntimeStatus(runtime), created=created,
-                          updated=updated or created, output=output, custom_status=custom)
+    return InstanceStatus(
+        instance_id=instance_id,
+        name=name,
+        runtime_status=RuntimeStatus(runtime),
+        created=created,
+        updated=updated or created,
+        output=output,
+        custom_status=custom,
+    )
 
 
 @dataclass
@@ -43,8 +57,9 @@ class FakeDurableClient:
     def holding(cls, *statuses: InstanceStatus) -> FakeDurableClient:
         return cls({s.instance_id: s for s in statuses})
 
-    async def get_status(self, *, instance_id: str,
-                         show_history: bool = False) -> InstanceStatus | None:
+    async def get_status(
+        self, *, instance_id: str, show_history: bool = False
+    ) -> InstanceStatus | None:
         status = self.statuses.get(instance_id)
         if status is None or show_history:
             return status
@@ -61,16 +76,18 @@ class FakeDurableClient:
     async def start(self, *, orchestration: str, instance_id: str, payload: Any) -> None:
         assert instance_id not in self.statuses, f"{instance_id} started twice"
         self.started.append((orchestration, instance_id, payload))
-        self.statuses[instance_id] = instance(RuntimeStatus.PENDING, instance_id=instance_id,
-                                              name=orchestration)
+        self.statuses[instance_id] = instance(
+            RuntimeStatus.PENDING, instance_id=instance_id, name=orchestration
+        )
 
     async def raise_event(self, *, instance_id: str, event: str, data: Any = None) -> None:
         self.events.append((instance_id, event, data))
 
     async def terminate(self, *, instance_id: str, reason: str) -> None:
         self.terminated.append(instance_id)
-        self.statuses[instance_id] = replace(self.statuses[instance_id],
-                                             runtime_status=RuntimeStatus.TERMINATED)
+        self.statuses[instance_id] = replace(
+            self.statuses[instance_id], runtime_status=RuntimeStatus.TERMINATED
+        )
 
     async def purge(self, *, instance_id: str) -> None:
         self.purged.append(instance_id)

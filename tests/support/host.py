@@ -3,6 +3,7 @@
 Tests talk to it only over HTTP and through the SDK's own `DurableOrchestrationClient`, exactly
 as a user's code would; the crash test kills it with SIGKILL and starts it again on the same data.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,13 @@ T = TypeVar("T")
 class HostProcess:
     """`python -m funchost start` on a free port, with its log captured to a file."""
 
-    def __init__(self, app_dir: Path, data_dir: Path, env: dict[str, str] | None = None,
-                 port: int | None = None) -> None:
+    def __init__(
+        self,
+        app_dir: Path,
+        data_dir: Path,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
         self.app_dir = app_dir
         self.data_dir = data_dir
         self.port = port or free_port()
@@ -59,9 +65,22 @@ class HostProcess:
     def start(self, timeout: float = 60) -> HostProcess:
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "funchost", "start", "--app-dir", str(self.app_dir),
-                 "--port", str(self.port), "--data-dir", str(self.data_dir)],
-                stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=str(REPO_ROOT),
+                [
+                    sys.executable,
+                    "-m",
+                    "funchost",
+                    "start",
+                    "--app-dir",
+                    str(self.app_dir),
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(self.data_dir),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=str(REPO_ROOT),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -111,8 +130,10 @@ class SdkClient:
         binding = {
             "taskHubName": hub,
             "creationUrls": {},
-            "managementUrls": {"id": "INSTANCEID", "statusQueryGetUri":
-                               f"{base_url}/runtime/webhooks/durabletask/instances/INSTANCEID"},
+            "managementUrls": {
+                "id": "INSTANCEID",
+                "statusQueryGetUri": f"{base_url}/runtime/webhooks/durabletask/instances/INSTANCEID",
+            },
             "baseUrl": f"{base_url}/runtime/webhooks/durabletask",
             "requiredQueryStringParameters": "",
             "rpcBaseUrl": rpc_base_url,  # the host's secret path: `HostProcess.sdk()` has it
@@ -124,8 +145,9 @@ class SdkClient:
     def run(self, make: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
         return self._runner.run(make(self.client))
 
-    def wait_for(self, instance_id: str, predicate: Callable[[Any], bool],
-                 timeout: float = 60) -> Any:
+    def wait_for(
+        self, instance_id: str, predicate: Callable[[Any], bool], timeout: float = 60
+    ) -> Any:
         """Poll get_status until `predicate(status)` holds; returns that status."""
         deadline = time.monotonic() + timeout
         status = None

@@ -5,6 +5,7 @@ Shared by `tests/e2e/test_reliability.py` (CI: a few kills on small jobs) and
 scenario checks what a user relies on: the job completes, every result parses, no item is
 missing or doubled, and no temp file or stored request (with its SAS) is left behind.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,13 +38,22 @@ class Outcome:
 
 
 def _host(root: Path, **env: str) -> HostProcess:
-    return HostProcess(REPO_ROOT, root / "host", env={
-        "BATCHINFER_DATA_ROOT": str(root), "FUNCHOST_LOG_LEVEL": "WARNING", **env})
+    return HostProcess(
+        REPO_ROOT,
+        root / "host",
+        env={"BATCHINFER_DATA_ROOT": str(root), "FUNCHOST_LOG_LEVEL": "WARNING", **env},
+    )
 
 
-def _kill_until_done(host: HostProcess, finished: Callable[[], bool], kills: int,
-                     rng: random.Random, outcome: Outcome, gap: tuple[float, float],
-                     timeout: float) -> None:
+def _kill_until_done(
+    host: HostProcess,
+    finished: Callable[[], bool],
+    kills: int,
+    rng: random.Random,
+    outcome: Outcome,
+    gap: tuple[float, float],
+    timeout: float,
+) -> None:
     """Kill and restart the host at random moments until `kills` are done or the job is."""
     deadline = time.monotonic() + timeout
     while outcome.kills < kills and time.monotonic() < deadline:
@@ -69,8 +79,13 @@ DETECT_PHASES = ("CREATED", "RUNNING")
 DETECT_DONE = ("READY", "FAILED")
 
 
-def _kill_at_phases(host: HostProcess, phase: Callable[[], str], wanted: tuple[str, ...],
-                    outcome: Outcome, timeout: float) -> None:
+def _kill_at_phases(
+    host: HostProcess,
+    phase: Callable[[], str],
+    wanted: tuple[str, ...],
+    outcome: Outcome,
+    timeout: float,
+) -> None:
     """Kill once as soon as the job is seen in each `wanted` phase (or a later one), in order.
 
     Why: a vectorised detect-batch ends in well under a second, before a random gap would
@@ -103,16 +118,23 @@ def leftovers(root: Path) -> list[str]:
     """Temp files anywhere under the data root, and stored requests in the job store."""
     found = [str(p) for p in root.rglob(f"{TEMP_PREFIX}*")]
     jobs = root / "jobs"
-    found += [str(p) for p in jobs.glob("*/spec.json")] + [str(p) for p in
-                                                           jobs.glob("*/request.json")]
+    found += [str(p) for p in jobs.glob("*/spec.json")] + [
+        str(p) for p in jobs.glob("*/request.json")
+    ]
     return found
 
 
 # ------------------------------------------------------------------------------ documents
 
 
-def document_batch(root: Path, items: int, kills: int, seed: int = 1,
-                   gap: tuple[float, float] = (0.5, 2.0), timeout: float = 900) -> Outcome:
+def document_batch(
+    root: Path,
+    items: int,
+    kills: int,
+    seed: int = 1,
+    gap: tuple[float, float] = (0.5, 2.0),
+    timeout: float = 900,
+) -> Outcome:
     """Analyze `items` documents (every 10th corrupt) while the host is killed `kills` times."""
     rng, outcome = random.Random(seed), Outcome()
     container = root / "storage" / "reliability"
@@ -129,11 +151,15 @@ def document_batch(root: Path, items: int, kills: int, seed: int = 1,
     host.start()
     started = time.monotonic()
     try:
-        response = requests.post(f"{host.base_url}{DI}:analyzeBatch?api-version=2024-11-30",
-                                 json={"azureBlobSource": {"containerUrl": container.as_uri(),
-                                                           "prefix": "in/"},
-                                       "resultContainerUrl": container.as_uri(),
-                                       "resultPrefix": "out/"}, timeout=60)
+        response = requests.post(
+            f"{host.base_url}{DI}:analyzeBatch?api-version=2024-11-30",
+            json={
+                "azureBlobSource": {"containerUrl": container.as_uri(), "prefix": "in/"},
+                "resultContainerUrl": container.as_uri(),
+                "resultPrefix": "out/",
+            },
+            timeout=60,
+        )
         assert response.status_code == 202, response.text
         operation = response.headers["Operation-Location"]
         last: dict[str, Any] = {}
@@ -178,7 +204,9 @@ def _check_documents(job: dict[str, Any], expected: dict[str, str], container: P
         problems.append(f"{len(results)} result files, expected {len(wanted)}")
     counts = job["result"]
     if (counts["succeededCount"], counts["failedCount"]) != (
-            len(wanted), len(expected) - len(wanted)):
+        len(wanted),
+        len(expected) - len(wanted),
+    ):
         problems.append(f"counts {counts['succeededCount']}/{counts['failedCount']} are wrong")
     return problems
 
@@ -186,8 +214,14 @@ def _check_documents(job: dict[str, Any], expected: dict[str, str], container: P
 # ------------------------------------------------------------------------------- detection
 
 
-def detect_batch(root: Path, timestamps: int, kills: int, seed: int = 2,
-                 gap: tuple[float, float] = (0.3, 1.5), timeout: float = 900) -> Outcome:
+def detect_batch(
+    root: Path,
+    timestamps: int,
+    kills: int,
+    seed: int = 2,
+    gap: tuple[float, float] = (0.3, 1.5),
+    timeout: float = 900,
+) -> Outcome:
     """Train a model, then run one detect-batch over `timestamps` rows while killing the host.
 
     The first kills land in the preparation and then in the scoring (`_kill_at_phases`), the
@@ -206,20 +240,36 @@ def detect_batch(root: Path, timestamps: int, kills: int, seed: int = 2,
     host.start()
     try:
         base = f"{host.base_url}{AD}"
-        trained = requests.post(f"{base}/models", timeout=60, json={
-            "dataSource": data.as_uri(), "dataSchema": "OneTable", "startTime": stamps[0],
-            "endTime": stamps[min(len(stamps) - 1, 2_999)], "slidingWindow": 30})
+        trained = requests.post(
+            f"{base}/models",
+            timeout=60,
+            json={
+                "dataSource": data.as_uri(),
+                "dataSchema": "OneTable",
+                "startTime": stamps[0],
+                "endTime": stamps[min(len(stamps) - 1, 2_999)],
+                "slidingWindow": 30,
+            },
+        )
         assert trained.status_code == 201, trained.text
         model_id = trained.json()["modelId"]
         deadline = time.monotonic() + 300
         while requests.get(f"{base}/models/{model_id}", timeout=30).json()["modelInfo"][
-                "status"] not in ("READY", "FAILED"):
+            "status"
+        ] not in ("READY", "FAILED"):
             assert time.monotonic() < deadline, "training did not finish"
             time.sleep(0.2)
         started = time.monotonic()
-        response = requests.post(f"{base}/models/{model_id}:detect-batch", timeout=60, json={
-            "dataSource": data.as_uri(), "startTime": stamps[0], "endTime": stamps[-1],
-            "topContributorCount": 3})
+        response = requests.post(
+            f"{base}/models/{model_id}:detect-batch",
+            timeout=60,
+            json={
+                "dataSource": data.as_uri(),
+                "startTime": stamps[0],
+                "endTime": stamps[-1],
+                "topContributorCount": 3,
+            },
+        )
         assert response.status_code == 202, response.text
         location = response.headers["Operation-Location"]
         last: dict[str, Any] = {}

@@ -1,4 +1,5 @@
 """Shared by the 10,000-file test and its benchmark: many tiny documents, one job, peak RSS."""
+
 from __future__ import annotations
 
 import io
@@ -32,13 +33,19 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError("VmHWM not found")
 
 
-def run_batch(base_url: str, container: Path, prefix: str, result_prefix: str,
-              timeout: float = 3600) -> dict:
+def run_batch(
+    base_url: str, container: Path, prefix: str, result_prefix: str, timeout: float = 3600
+) -> dict:
     """Submit analyzeBatch over a local container folder and wait for the final status."""
-    url = (f"{base_url}/api/documentintelligence/documentModels/prebuilt-read:analyzeBatch"
-           "?api-version=2024-11-30")
-    body = {"azureBlobSource": {"containerUrl": container.as_uri(), "prefix": prefix},
-            "resultContainerUrl": container.as_uri(), "resultPrefix": result_prefix}
+    url = (
+        f"{base_url}/api/documentintelligence/documentModels/prebuilt-read:analyzeBatch"
+        "?api-version=2024-11-30"
+    )
+    body = {
+        "azureBlobSource": {"containerUrl": container.as_uri(), "prefix": prefix},
+        "resultContainerUrl": container.as_uri(),
+        "resultPrefix": result_prefix,
+    }
     response = requests.post(url, json=body, timeout=60)
     assert response.status_code == 202, response.text
     operation = response.headers["Operation-Location"]

@@ -1,4 +1,5 @@
 """Analysis options: parsed once, honoured by the model or refused with the service's 400."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -24,9 +25,13 @@ SERVICES = SimpleNamespace(registry=build_default_registry())
 
 
 def _request(**extra: Any) -> AnalyzeBatchDocumentsRequest:
-    return AnalyzeBatchDocumentsRequest.model_validate({
-        "azureBlobSource": {"containerUrl": "file:///x"}, "resultContainerUrl": "file:///y",
-        **extra})
+    return AnalyzeBatchDocumentsRequest.model_validate(
+        {
+            "azureBlobSource": {"containerUrl": "file:///x"},
+            "resultContainerUrl": "file:///y",
+            **extra,
+        }
+    )
 
 
 class TestPages:
@@ -57,26 +62,34 @@ class TestOptions:
         assert options.string_index_type == "textElements" and options.content_format == "text"
 
     def test_round_trip_through_the_job_store(self) -> None:
-        options = parse_options({"pages": "1-2", "locale": "en-US",
-                                 "stringIndexType": "utf16codeunit",
-                                 "outputContentFormat": "Markdown",
-                                 "features": "ocrHighResolution"}, ("ocrHighResolution",))
+        options = parse_options(
+            {
+                "pages": "1-2",
+                "locale": "en-US",
+                "stringIndexType": "utf16codeunit",
+                "outputContentFormat": "Markdown",
+                "features": "ocrHighResolution",
+            },
+            ("ocrHighResolution",),
+        )
         assert options.string_index_type == "utf16CodeUnit"
         assert options.content_format == "markdown"
         assert AnalyzeOptions.from_json(options.to_json()) == options
 
-    @pytest.mark.parametrize("raw, parameter", [
-        ({"stringIndexType": "bytes"}, "stringIndexType"),
-        ({"outputContentFormat": "html"}, "outputContentFormat"),
-        ({"locale": "not a locale"}, "locale"),
-        ({"features": ["noSuchFeature"]}, "features"),
-        ({"features": ["barcodes"]}, "features"),  # known, but this model can't
-        ({"queryFields": ["Total"]}, "queryFields"),
-        ({"output": ["figures"]}, "output"),
-        ({"pages": 3}, "pages"),
-    ])
-    def test_what_cannot_be_honoured_is_refused(self, raw: dict[str, Any], parameter: str
-                                                ) -> None:
+    @pytest.mark.parametrize(
+        "raw, parameter",
+        [
+            ({"stringIndexType": "bytes"}, "stringIndexType"),
+            ({"outputContentFormat": "html"}, "outputContentFormat"),
+            ({"locale": "not a locale"}, "locale"),
+            ({"features": ["noSuchFeature"]}, "features"),
+            ({"features": ["barcodes"]}, "features"),  # known, but this model can't
+            ({"queryFields": ["Total"]}, "queryFields"),
+            ({"output": ["figures"]}, "output"),
+            ({"pages": 3}, "pages"),
+        ],
+    )
+    def test_what_cannot_be_honoured_is_refused(self, raw: dict[str, Any], parameter: str) -> None:
         with pytest.raises(OptionError) as info:
             parse_options(raw, ("ocrHighResolution",), "prebuilt-read", ("text",))
         assert info.value.parameter == parameter
@@ -85,9 +98,17 @@ class TestOptions:
 
 class TestRequestOptions:
     def test_query_parameters_as_the_official_client_sends_them(self) -> None:
-        options = analysis_options(SERVICES, "prebuilt-read", _request(),
-                                   {"api-version": "2024-11-30", "pages": "1",
-                                    "features": "ocrHighResolution", "locale": "fr"})
+        options = analysis_options(
+            SERVICES,
+            "prebuilt-read",
+            _request(),
+            {
+                "api-version": "2024-11-30",
+                "pages": "1",
+                "features": "ocrHighResolution",
+                "locale": "fr",
+            },
+        )
         assert options.pages is not None and 1 in options.pages
         assert options.features == {"ocrHighResolution"} and options.locale == "fr"
 
@@ -95,13 +116,17 @@ class TestRequestOptions:
         options = analysis_options(SERVICES, "prebuilt-read", _request(pages="2-3"))
         assert options.pages is not None and options.pages.text() == "2-3"
 
-    @pytest.mark.parametrize("query, extra", [
-        ({"features": "barcodes"}, {}),
-        ({"outputContentFormat": "markdown"}, {}),  # prebuilt-read writes text only
-        ({}, {"pagez": "1"}),  # a misspelt option is not silently ignored
-    ])
-    def test_refusals_are_400_in_the_services_error_shape(self, query: dict[str, str],
-                                                          extra: dict[str, Any]) -> None:
+    @pytest.mark.parametrize(
+        "query, extra",
+        [
+            ({"features": "barcodes"}, {}),
+            ({"outputContentFormat": "markdown"}, {}),  # prebuilt-read writes text only
+            ({}, {"pagez": "1"}),  # a misspelt option is not silently ignored
+        ],
+    )
+    def test_refusals_are_400_in_the_services_error_shape(
+        self, query: dict[str, str], extra: dict[str, Any]
+    ) -> None:
         with pytest.raises(InvalidRequestError) as info:
             analysis_options(SERVICES, "prebuilt-read", _request(**extra), query)
         assert info.value.http_status == 400
@@ -110,17 +135,20 @@ class TestRequestOptions:
 
 
 class TestResultNames:
-    @pytest.mark.parametrize("prefix, expected", [
-        ("res-", "res-a/b.png.ocr.json"),
-        ("results/", "results/a/b.png.ocr.json"),
-        ("", "a/b.png.ocr.json"),
-    ])
+    @pytest.mark.parametrize(
+        "prefix, expected",
+        [
+            ("res-", "res-a/b.png.ocr.json"),
+            ("results/", "results/a/b.png.ocr.json"),
+            ("", "a/b.png.ocr.json"),
+        ],
+    )
     def test_result_prefix_is_a_string_prefix(self, prefix: str, expected: str) -> None:
         assert result_name_for("in/a/b.png", "in/", prefix) == expected
 
 
 class TestStringIndexTypes:
-    CONTENT = "e\u0301t\u00e9 \U0001F600 x"  # decomposed é, composed é, an emoji
+    CONTENT = "e\u0301t\u00e9 \U0001f600 x"  # decomposed é, composed é, an emoji
 
     def _span(self, kind: str, start: int, end: int) -> dict[str, int]:
         body = {"spans": [{"offset": start, "length": end - start}]}

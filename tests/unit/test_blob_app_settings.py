@@ -1,4 +1,5 @@
 """`%NAME%` app-setting expressions in blob trigger paths resolve as on the Functions host."""
+
 from __future__ import annotations
 
 import pytest

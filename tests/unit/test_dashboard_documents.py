@@ -1,5 +1,6 @@
 """Document batches in the dashboard, over the durable-client fake: progress over time from the
 orchestration's history, and "rerun failed items" starting a new `docbatch:` job."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,9 @@ FAILED = {"docs/1.png", "docs/4.png"}
 @pytest.fixture
 def services(tmp_path: Path) -> Services:
     settings = AppSettings.from_env({"BATCHINFER_DATA_ROOT": str(tmp_path)})
-    return build_services(settings, policy=StorageAllowList(local_roots=[tmp_path]),
-                          registry=ModelRegistry())
+    return build_services(
+        settings, policy=StorageAllowList(local_roots=[tmp_path]), registry=ModelRegistry()
+    )
 
 
 def _finished_job(services: Services, tmp_path: Path) -> str:
@@ -50,36 +52,66 @@ def _finished_job(services: Services, tmp_path: Path) -> str:
     (tmp_path / "in").mkdir()
     (tmp_path / "out").mkdir()
     store = services.job_store
-    save_origin(store, JobSpec(
-        job_id=job_id, kind=DOCUMENT_ANALYSIS, model_id=MODEL,
-        source_url=(tmp_path / "in").as_uri(), source_prefix="docs/", file_list=None,
-        result_url=(tmp_path / "out").as_uri(), result_prefix="", overwrite=False,
-        created="2024-09-24T13:00:46Z"))
+    save_origin(
+        store,
+        JobSpec(
+            job_id=job_id,
+            kind=DOCUMENT_ANALYSIS,
+            model_id=MODEL,
+            source_url=(tmp_path / "in").as_uri(),
+            source_prefix="docs/",
+            file_list=None,
+            result_url=(tmp_path / "out").as_uri(),
+            result_prefix="",
+            overwrite=False,
+            created="2024-09-24T13:00:46Z",
+        ),
+    )
     plan = make_plan(len(NAMES), 2, 10)
     write_shards(NAMES, plan.shard_size, lambda s, names: store.save_shard_items(job_id, s, names))
     store.save_plan(job_id, plan)
     for chunk in range(plan.chunks_in_shard(0)):
-        store.save_outcomes(job_id, 0, chunk, [
-            ItemOutcome(n, ItemStatus.FAILED, error=ItemError("InvalidContent", "bad"))
-            if n in FAILED else ItemOutcome(n, ItemStatus.SUCCEEDED, result=n + ".ocr.json")
-            for n in NAMES[chunk * 2:(chunk + 1) * 2]])
+        store.save_outcomes(
+            job_id,
+            0,
+            chunk,
+            [
+                ItemOutcome(n, ItemStatus.FAILED, error=ItemError("InvalidContent", "bad"))
+                if n in FAILED
+                else ItemOutcome(n, ItemStatus.SUCCEEDED, result=n + ".ocr.json")
+                for n in NAMES[chunk * 2 : (chunk + 1) * 2]
+            ],
+        )
     return job_id
 
 
 def _completed(job_id: str) -> FakeDurableClient:
     instance_id = document_batch_id(MODEL, job_id)
-    fake = FakeDurableClient.holding(instance(
-        RuntimeStatus.COMPLETED, instance_id=instance_id, name=BATCH_JOB,
-        updated=T0 + timedelta(seconds=9), output={"status": "succeeded"},
-        custom={"phase": "done", "total": 5, "succeeded": 3, "failed": 2, "skipped": 0}))
+    fake = FakeDurableClient.holding(
+        instance(
+            RuntimeStatus.COMPLETED,
+            instance_id=instance_id,
+            name=BATCH_JOB,
+            updated=T0 + timedelta(seconds=9),
+            output={"status": "succeeded"},
+            custom={"phase": "done", "total": 5, "succeeded": 3, "failed": 2, "skipped": 0},
+        )
+    )
     fake.add_history(
         instance_id,
         HistoryEvent("ExecutionStarted", T0),
-        HistoryEvent("SubOrchestrationInstanceCompleted", T0 + timedelta(seconds=3),
-                     {"counts": {"succeeded": 2, "failed": 0}}),
-        HistoryEvent("SubOrchestrationInstanceCompleted", T0 + timedelta(seconds=6),
-                     '{"counts": {"succeeded": 1, "failed": 2}}'),  # JSON text, as the SDK may
-        HistoryEvent("ExecutionCompleted", T0 + timedelta(seconds=9), {"status": "succeeded"}))
+        HistoryEvent(
+            "SubOrchestrationInstanceCompleted",
+            T0 + timedelta(seconds=3),
+            {"counts": {"succeeded": 2, "failed": 0}},
+        ),
+        HistoryEvent(
+            "SubOrchestrationInstanceCompleted",
+            T0 + timedelta(seconds=6),
+            '{"counts": {"succeeded": 1, "failed": 2}}',
+        ),  # JSON text, as the SDK may
+        HistoryEvent("ExecutionCompleted", T0 + timedelta(seconds=9), {"status": "succeeded"}),
+    )
     return fake
 
 
@@ -88,7 +120,11 @@ def test_detail_reads_progress_from_the_history(services: Services, tmp_path: Pa
     detail = asyncio.run(DocumentBatches().get_job(_completed(job_id), services, job_id))
     assert detail is not None
     assert [(int((t - T0).total_seconds()), p) for t, p in detail.progress] == [
-        (0, 0), (3, 40), (6, 100), (9, 100)]
+        (0, 0),
+        (3, 40),
+        (6, 100),
+        (9, 100),
+    ]
     body = detail.to_json()
     assert body["status"] == "succeeded" and body["counts"]["failed"] == 2
     assert "rerunFailed" in body["actions"]
@@ -102,8 +138,9 @@ def test_unknown_and_non_uuid_jobs_are_404(services: Services) -> None:
         assert error.value.status == 404
 
 
-def test_rerun_starts_a_new_job_over_exactly_the_failed_items(services: Services,
-                                                              tmp_path: Path) -> None:
+def test_rerun_starts_a_new_job_over_exactly_the_failed_items(
+    services: Services, tmp_path: Path
+) -> None:
     job_id = _finished_job(services, tmp_path)
     fake = _completed(job_id)
     new_id = asyncio.run(DocumentBatches().rerun_failed(fake, services, job_id))
@@ -120,8 +157,9 @@ def test_rerun_of_a_running_job_is_a_conflict(services: Services, tmp_path: Path
     job_id = _finished_job(services, tmp_path)
     fake = _completed(job_id)
     instance_id = document_batch_id(MODEL, job_id)
-    fake.statuses[instance_id] = replace(fake.statuses[instance_id],
-                                         runtime_status=RuntimeStatus.RUNNING)
+    fake.statuses[instance_id] = replace(
+        fake.statuses[instance_id], runtime_status=RuntimeStatus.RUNNING
+    )
     with pytest.raises(JobActionError) as error:
         asyncio.run(DocumentBatches().rerun_failed(fake, services, job_id))
     assert error.value.status == 409 and not fake.started

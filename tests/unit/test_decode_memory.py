@@ -3,6 +3,7 @@
 A 349-byte PDF declaring a huge page, or a tiny PNG of 9,999 x 9,999 blank pixels, used to be
 decoded at up to 10^8 pixels each, in as many threads as activities ran.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,10 +18,12 @@ from batchinfer.models.ocr.decode import DecodeLimits, iter_pages
 
 def huge_page_pdf(side_pt: int = 14_400) -> bytes:
     """A few hundred bytes declaring one page of side_pt x side_pt points (200 x 200 inches)."""
-    return (b"%%PDF-1.4\n1 0 obj <</Type/Catalog/Pages 2 0 R>> endobj\n"
-            b"2 0 obj <</Type/Pages/Kids[3 0 R]/Count 1>> endobj\n"
-            b"3 0 obj <</Type/Page/Parent 2 0 R/MediaBox[0 0 %d %d]>> endobj\n"
-            b"trailer <</Root 1 0 R>>\n%%%%EOF\n" % (side_pt, side_pt))
+    return (
+        b"%%PDF-1.4\n1 0 obj <</Type/Catalog/Pages 2 0 R>> endobj\n"
+        b"2 0 obj <</Type/Pages/Kids[3 0 R]/Count 1>> endobj\n"
+        b"3 0 obj <</Type/Page/Parent 2 0 R/MediaBox[0 0 %d %d]>> endobj\n"
+        b"trailer <</Root 1 0 R>>\n%%%%EOF\n" % (side_pt, side_pt)
+    )
 
 
 def blank_png(width: int, height: int, mode: str = "RGB") -> bytes:

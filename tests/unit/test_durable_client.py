@@ -3,6 +3,7 @@
 The stand-in returns the SDK's own `DurableOrchestrationStatus` objects (built from the JSON the
 Durable HTTP API answers), so the adapter's conversions are tested against the real class.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,22 +19,38 @@ from batchinfer.orchestration.sdk_client import SdkDurableClient
 from tests.support.durable import FakeDurableClient, instance
 
 HISTORY = [  # condensed, as the extension answers showHistory=true&showHistoryOutput=true
-    {"EventType": "ExecutionStarted", "Timestamp": "2024-09-24T13:00:46.5Z",
-     "FunctionName": "batch_job"},
-    {"EventType": "SubOrchestrationInstanceCompleted", "Timestamp": "2024-09-24T13:00:48Z",
-     "FunctionName": "batch_shard", "Result": {"counts": {"succeeded": 2}}},
+    {
+        "EventType": "ExecutionStarted",
+        "Timestamp": "2024-09-24T13:00:46.5Z",
+        "FunctionName": "batch_job",
+    },
+    {
+        "EventType": "SubOrchestrationInstanceCompleted",
+        "Timestamp": "2024-09-24T13:00:48Z",
+        "FunctionName": "batch_shard",
+        "Result": {"counts": {"succeeded": 2}},
+    },
     {"EventType": "TaskCompleted", "Timestamp": "not a time"},
-    {"EventType": "ExecutionCompleted", "Timestamp": "2024-09-24T13:00:49+00:00",
-     "Result": {"status": "succeeded"}},
+    {
+        "EventType": "ExecutionCompleted",
+        "Timestamp": "2024-09-24T13:00:49+00:00",
+        "Result": {"status": "succeeded"},
+    },
 ]
 
 
-def _sdk_status(instance_id: str, runtime: str = "Running",
-                history: bool = False) -> DurableOrchestrationStatus:
+def _sdk_status(
+    instance_id: str, runtime: str = "Running", history: bool = False
+) -> DurableOrchestrationStatus:
     body: dict[str, Any] = {
-        "name": "batch_job", "instanceId": instance_id, "runtimeStatus": runtime,
-        "createdTime": "2024-09-24T13:00:46Z", "lastUpdatedTime": "2024-09-24T13:00:49Z",
-        "output": {"status": "succeeded"}, "customStatus": {"percentCompleted": 5}}
+        "name": "batch_job",
+        "instanceId": instance_id,
+        "runtimeStatus": runtime,
+        "createdTime": "2024-09-24T13:00:46Z",
+        "lastUpdatedTime": "2024-09-24T13:00:49Z",
+        "output": {"status": "succeeded"},
+        "customStatus": {"percentCompleted": 5},
+    }
     if history:
         body["historyEvents"] = HISTORY
     return DurableOrchestrationStatus.from_json(body)
@@ -45,8 +62,9 @@ class FakeSdkClient:
     def __init__(self) -> None:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
 
-    async def get_status(self, instance_id: str, show_history: bool = False,
-                         show_history_output: bool = False) -> DurableOrchestrationStatus:
+    async def get_status(
+        self, instance_id: str, show_history: bool = False, show_history_output: bool = False
+    ) -> DurableOrchestrationStatus:
         self.calls.append(("get_status", (instance_id,)))
         if instance_id == "missing":
             return DurableOrchestrationStatus.from_json({})  # what the SDK returns on 404
@@ -55,8 +73,10 @@ class FakeSdkClient:
 
     async def get_status_by(self, instance_id_prefix: str) -> list[DurableOrchestrationStatus]:
         self.calls.append(("get_status_by", (instance_id_prefix,)))
-        return [_sdk_status(f"{instance_id_prefix}1", "Completed"),
-                _sdk_status(f"{instance_id_prefix}2", "Canceled")]
+        return [
+            _sdk_status(f"{instance_id_prefix}1", "Completed"),
+            _sdk_status(f"{instance_id_prefix}2", "Canceled"),
+        ]
 
     async def start_new(self, name: str, instance_id: str, payload: Any) -> str:
         self.calls.append(("start_new", (name, instance_id, payload)))
@@ -76,10 +96,14 @@ def test_status_is_plain_data_with_aware_times_and_an_enum() -> None:
     client = SdkDurableClient(FakeSdkClient())  # type: ignore[arg-type]
     status = asyncio.run(client.get_status(instance_id="docbatch:m:1"))
     assert status == InstanceStatus(
-        instance_id="docbatch:m:1", name="batch_job", runtime_status=RuntimeStatus.RUNNING,
+        instance_id="docbatch:m:1",
+        name="batch_job",
+        runtime_status=RuntimeStatus.RUNNING,
         created=datetime(2024, 9, 24, 13, 0, 46, tzinfo=timezone.utc),
         updated=datetime(2024, 9, 24, 13, 0, 49, tzinfo=timezone.utc),
-        output={"status": "succeeded"}, custom_status={"percentCompleted": 5})
+        output={"status": "succeeded"},
+        custom_status={"percentCompleted": 5},
+    )
     assert not status.terminal
 
 
@@ -90,13 +114,20 @@ def test_history_only_when_asked_as_typed_events() -> None:
     status = asyncio.run(client.get_status(instance_id="docbatch:m:1", show_history=True))
     assert status is not None
     assert status.history == (  # the event without a readable time is dropped
-        HistoryEvent("ExecutionStarted",
-                     datetime(2024, 9, 24, 13, 0, 46, 500000, tzinfo=timezone.utc)),
-        HistoryEvent("SubOrchestrationInstanceCompleted",
-                     datetime(2024, 9, 24, 13, 0, 48, tzinfo=timezone.utc),
-                     {"counts": {"succeeded": 2}}),
-        HistoryEvent("ExecutionCompleted", datetime(2024, 9, 24, 13, 0, 49, tzinfo=timezone.utc),
-                     {"status": "succeeded"}))
+        HistoryEvent(
+            "ExecutionStarted", datetime(2024, 9, 24, 13, 0, 46, 500000, tzinfo=timezone.utc)
+        ),
+        HistoryEvent(
+            "SubOrchestrationInstanceCompleted",
+            datetime(2024, 9, 24, 13, 0, 48, tzinfo=timezone.utc),
+            {"counts": {"succeeded": 2}},
+        ),
+        HistoryEvent(
+            "ExecutionCompleted",
+            datetime(2024, 9, 24, 13, 0, 49, tzinfo=timezone.utc),
+            {"status": "succeeded"},
+        ),
+    )
 
 
 def test_the_fake_keeps_history_behind_the_same_flag() -> None:
@@ -118,7 +149,9 @@ def test_listing_and_terminal_statuses() -> None:
     client = SdkDurableClient(FakeSdkClient())  # type: ignore[arg-type]
     found = asyncio.run(client.list_statuses(instance_id_prefix="p:"))
     assert [(s.instance_id, s.runtime_status, s.terminal) for s in found] == [
-        ("p:1", RuntimeStatus.COMPLETED, True), ("p:2", RuntimeStatus.CANCELED, True)]
+        ("p:1", RuntimeStatus.COMPLETED, True),
+        ("p:2", RuntimeStatus.CANCELED, True),
+    ]
 
 
 def test_commands_reach_the_sdk_with_its_signatures() -> None:
@@ -132,9 +165,12 @@ def test_commands_reach_the_sdk_with_its_signatures() -> None:
         await client.purge(instance_id="i")
 
     asyncio.run(run())
-    assert sdk.calls == [("start_new", ("batch_job", "i", {"a": 1})),
-                         ("raise_event", ("i", "cancel", None)),
-                         ("terminate", ("i", "why")), ("purge_instance_history", ("i",))]
+    assert sdk.calls == [
+        ("start_new", ("batch_job", "i", {"a": 1})),
+        ("raise_event", ("i", "cancel", None)),
+        ("terminate", ("i", "why")),
+        ("purge_instance_history", ("i",)),
+    ]
 
 
 def test_every_sdk_runtime_status_has_a_counterpart() -> None:

@@ -4,6 +4,7 @@ In-process and in-memory (SQLite `:memory:`): orchestrators from a small DFApp d
 through `Orchestrator.create(...).handle`, so any drift between the host's ids and the SDK's
 would surface as a stalled orchestration or a "Potential duplicate Task completion" warning.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,29 +52,43 @@ def _build_app() -> types.ModuleType:
     def retry_race(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
         """task_any([retry(A), B]) then C, plus two concurrent always-failing retries."""
         retry = df.RetryOptions(10, 3)
-        first = yield context.task_any([
-            context.call_activity_with_retry("always_fails", retry, "a"),
-            context.call_activity("double", 5),
-        ])
+        first = yield context.task_any(
+            [
+                context.call_activity_with_retry("always_fails", retry, "a"),
+                context.call_activity("double", 5),
+            ]
+        )
         after = yield context.call_activity("double", 6)
         outcomes = []
         for name in ("x", "y"):
             try:
-                outcomes.append((yield context.call_activity_with_retry(
-                    "always_fails", df.RetryOptions(10, 2), name)))
+                outcomes.append(
+                    (
+                        yield context.call_activity_with_retry(
+                            "always_fails", df.RetryOptions(10, 2), name
+                        )
+                    )
+                )
             except Exception as exc:
                 outcomes.append(str(exc).split("\n")[0])
         both = []
         try:
-            yield context.task_all([
-                context.call_activity_with_retry("always_fails", df.RetryOptions(10, 2), "p"),
-                context.call_activity_with_retry("always_fails", df.RetryOptions(10, 2), "q"),
-            ])
+            yield context.task_all(
+                [
+                    context.call_activity_with_retry("always_fails", df.RetryOptions(10, 2), "p"),
+                    context.call_activity_with_retry("always_fails", df.RetryOptions(10, 2), "q"),
+                ]
+            )
         except Exception as exc:
             both.append(str(exc).split(":")[0])
         tail = yield context.task_all([context.call_activity("double", i) for i in range(3)])
-        return {"first": first.result, "after": after, "outcomes": outcomes, "both": both,
-                "tail": tail}
+        return {
+            "first": first.result,
+            "after": after,
+            "outcomes": outcomes,
+            "both": both,
+            "tail": tail,
+        }
 
     @app.activity_trigger(input_name="value")
     def double(value):  # type: ignore[no-untyped-def]
@@ -98,19 +113,25 @@ def _build_app() -> types.ModuleType:
     return module
 
 
-async def _run(orchestrator: str, payload: Any, *, event: tuple[str, str] | None = None,
-               timeout: float = 20) -> tuple[Any, list[dict[str, Any]]]:
+async def _run(
+    orchestrator: str, payload: Any, *, event: tuple[str, str] | None = None, timeout: float = 20
+) -> tuple[Any, list[dict[str, Any]]]:
     from concurrent.futures import ThreadPoolExecutor
 
     functions = index_app(_build_app())
     store = DurableStore(Path(":memory:"))
-    engine = DurableEngine(store=store, functions=functions,
-                           invoker=Invoker(Path("."), ThreadPoolExecutor(4)),
-                           max_activities=4, max_orchestrators=1)
+    engine = DurableEngine(
+        store=store,
+        functions=functions,
+        invoker=Invoker(Path("."), ThreadPoolExecutor(4)),
+        max_activities=4,
+        max_orchestrators=1,
+    )
     await engine.start()
     try:
-        instance_id = engine.start_orchestration(orchestrator, None,
-                                                 None if payload is None else f'"{payload}"')
+        instance_id = engine.start_orchestration(
+            orchestrator, None, None if payload is None else f'"{payload}"'
+        )
         deadline = asyncio.get_running_loop().time() + timeout
         raised = False
         while True:
@@ -140,15 +161,25 @@ def _run_sync(*args: Any, **kwargs: Any) -> tuple[Any, list[dict[str, Any]]]:
 
 
 def test_flatten_expands_compounds_in_document_order() -> None:
-    actions = [[
-        {"actionType": 12, "compoundActions": [
-            {"actionType": 0, "functionName": "a"},
-            {"actionType": 11, "compoundActions": [{"actionType": 5}, {"actionType": 0,
-                                                                     "functionName": "b"}]},
-        ]},
-        {"actionType": 6, "externalEventName": "e"},
-        {"actionType": 0, "functionName": "c"},
-    ]]
+    actions = [
+        [
+            {
+                "actionType": 12,
+                "compoundActions": [
+                    {"actionType": 0, "functionName": "a"},
+                    {
+                        "actionType": 11,
+                        "compoundActions": [
+                            {"actionType": 5},
+                            {"actionType": 0, "functionName": "b"},
+                        ],
+                    },
+                ],
+            },
+            {"actionType": 6, "externalEventName": "e"},
+            {"actionType": 0, "functionName": "c"},
+        ]
+    ]
     kinds = [(a["actionType"], a.get("functionName")) for a in flatten_actions(actions)]
     assert kinds == [(0, "a"), (5, None), (0, "b"), (6, None), (0, "c")]
 
@@ -157,14 +188,17 @@ def test_ids_follow_the_sdk_sequence_through_retries_suborchestration_and_timer(
     ATTEMPTS.clear()
     row, history = _run_sync("protocol_walkthrough", None, event=("approve", '"yes"'))
     assert row.status == "Completed", row.output
-    scheduling = [(e["EventType"], e["EventId"]) for e in history
-                  if e["EventType"] in (4, 7, 10)]
+    scheduling = [(e["EventType"], e["EventId"]) for e in history if e["EventType"] in (4, 7, 10)]
     # fan-out 0,1,2; flaky attempt 3; retry timer 4; attempt 5; sub-orchestration 6; timer 7
     assert scheduling == [(4, 0), (4, 1), (4, 2), (4, 3), (10, 4), (4, 5), (7, 6), (10, 7)]
     import json
 
     assert json.loads(row.output) == [
-        "Activity function 'double' failed: ValueError: boom ", "ok", 8, "yes"]
+        "Activity function 'double' failed: ValueError: boom ",
+        "ok",
+        8,
+        "yes",
+    ]
     assert ATTEMPTS["walk"] == 2
 
 
@@ -191,9 +225,16 @@ def test_retry_events_are_delivered_one_per_episode_without_id_drift() -> None:
     assert len(timer_ids) == 3 + 2 + 2 + 2 + 2  # one timer after every failed attempt
 
 
-@pytest.mark.parametrize("raw,expected", [
-    (None, None), ('"[1, 2]"', "[1, 2]"), ("[1, 2]", "[1, 2]"), ("7", "7"), ('"x"', "x"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        (None, None),
+        ('"[1, 2]"', "[1, 2]"),
+        ("[1, 2]", "[1, 2]"),
+        ("7", "7"),
+        ('"x"', "x"),
+    ],
+)
 def test_context_input_matches_what_the_extension_sends(raw: str | None, expected: Any) -> None:
     from funchost.durable.engine import context_input_for
 

@@ -6,6 +6,7 @@ events raised during continue-as-new reach the new generation, an activity raisi
 BaseException fails its task without losing the slot, and a failed commit never leaves the engine
 ahead of its store.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -98,7 +99,8 @@ def _build_app() -> types.ModuleType:
     def retried_child(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
         try:
             yield context.call_sub_orchestrator_with_retry(
-                "failing_child", df.RetryOptions(10, 3), None, "my-child-id")
+                "failing_child", df.RetryOptions(10, 3), None, "my-child-id"
+            )
         except Exception as exc:
             return str(exc).split(":")[0]
         return "unexpected success"
@@ -122,8 +124,7 @@ def _build_app() -> types.ModuleType:
     @app.orchestration_trigger(context_name="context")
     def wide(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
         count = context.get_input()
-        results = yield context.task_all([context.call_activity("nap", i)
-                                          for i in range(count)])
+        results = yield context.task_all([context.call_activity("nap", i) for i in range(count)])
         return sum(results)
 
     @app.activity_trigger(input_name="value")
@@ -189,23 +190,35 @@ class Harness:
             row = self.engine.get_instance(instance_id)
             assert row is not None
             return row if row.status in ("Completed", "Failed", "Terminated") else None
+
         return await self.until(finished)
 
     async def entity(self, name: str, key: str, expected: Any) -> None:
-        await self.until(lambda: self.engine.entities.read_state(name, key)
-                         == (True, json.dumps(expected)))
+        await self.until(
+            lambda: self.engine.entities.read_state(name, key) == (True, json.dumps(expected))
+        )
 
 
-def run(test: Callable[[Harness], Awaitable[None]], *, max_activities: int = 2,
-        on_fatal: Callable[[str], None] | None = None,
-        patch: Callable[[DurableStore], None] | None = None,
-        options: DurableOptions | None = None, store: DurableStore | None = None) -> None:
+def run(
+    test: Callable[[Harness], Awaitable[None]],
+    *,
+    max_activities: int = 2,
+    on_fatal: Callable[[str], None] | None = None,
+    patch: Callable[[DurableStore], None] | None = None,
+    options: DurableOptions | None = None,
+    store: DurableStore | None = None,
+) -> None:
     async def main() -> None:
         db = store or DurableStore(Path(":memory:"))
-        engine = DurableEngine(store=db, functions=index_app(_build_app()),
-                               invoker=Invoker(Path("."), ThreadPoolExecutor(2)),
-                               max_activities=max_activities, max_orchestrators=2,
-                               on_fatal=on_fatal, options=options)
+        engine = DurableEngine(
+            store=db,
+            functions=index_app(_build_app()),
+            invoker=Invoker(Path("."), ThreadPoolExecutor(2)),
+            max_activities=max_activities,
+            max_orchestrators=2,
+            on_fatal=on_fatal,
+            options=options,
+        )
         await engine.start()
         if patch is not None:
             patch(db)
@@ -215,12 +228,18 @@ def run(test: Callable[[Harness], Awaitable[None]], *, max_activities: int = 2,
             await engine.stop()
             if store is None:
                 db.close()
+
     asyncio.run(main())
 
 
-@pytest.mark.parametrize("mode,status", [
-    ("plain", "Completed"), ("raise", "Failed"), ("again", "Completed"),
-])
+@pytest.mark.parametrize(
+    "mode,status",
+    [
+        ("plain", "Completed"),
+        ("raise", "Failed"),
+        ("again", "Completed"),
+    ],
+)
 def test_signals_of_the_final_episode_are_delivered(mode: str, status: str) -> None:
     async def scenario(t: Harness) -> None:
         instance_id = t.engine.start_orchestration("signal_and_return", None, sdk_input(mode))
@@ -229,6 +248,7 @@ def test_signals_of_the_final_episode_are_delivered(mode: str, status: str) -> N
         await t.entity("tally", mode, 5)
         if mode == "again":  # the generation after continue-as-new signalled too
             await t.entity("tally", "last", 5)
+
     run(scenario)
 
 
@@ -236,8 +256,7 @@ def test_a_different_activity_at_a_scheduled_position_fails_as_nondeterministic(
     async def scenario(t: Harness) -> None:
         SWITCH["mode"] = "v1"
         instance_id = t.engine.start_orchestration("changing", None, None)
-        await t.until(lambda: any(e["EventType"] == 5
-                                  for e in t.engine.history_of(instance_id)))
+        await t.until(lambda: any(e["EventType"] == 5 for e in t.engine.history_of(instance_id)))
         SWITCH["mode"] = "v2"  # the code "changed" while the instance waits for its event
         t.engine.raise_event(instance_id, "go", '"yes"')
         row = await t.done(instance_id)
@@ -245,6 +264,7 @@ def test_a_different_activity_at_a_scheduled_position_fails_as_nondeterministic(
         message = json.loads(row.output or "null")
         assert "Non-Deterministic workflow detected" in message
         assert "CallActivity 'double'" in message and "CallActivity 'triple'" in message
+
     run(scenario)
 
 
@@ -252,8 +272,7 @@ def test_fewer_actions_than_scheduled_fail_as_nondeterministic() -> None:
     async def scenario(t: Harness) -> None:
         SWITCH["mode"] = "v1"
         instance_id = t.engine.start_orchestration("changing", None, None)
-        await t.until(lambda: any(e["EventType"] == 5
-                                  for e in t.engine.history_of(instance_id)))
+        await t.until(lambda: any(e["EventType"] == 5 for e in t.engine.history_of(instance_id)))
         SWITCH["mode"] = "fewer"
         t.engine.raise_event(instance_id, "go", '"yes"')
         row = await t.done(instance_id)
@@ -261,6 +280,7 @@ def test_fewer_actions_than_scheduled_fail_as_nondeterministic() -> None:
         message = json.loads(row.output or "null")
         assert "Non-Deterministic workflow detected" in message
         assert "CallActivity 'double'" in message and "yielded only 0 action(s)" in message
+
     run(scenario)
 
 
@@ -268,12 +288,12 @@ def test_unchanged_code_still_completes() -> None:
     async def scenario(t: Harness) -> None:
         SWITCH["mode"] = "v1"
         instance_id = t.engine.start_orchestration("changing", None, None)
-        await t.until(lambda: any(e["EventType"] == 5
-                                  for e in t.engine.history_of(instance_id)))
+        await t.until(lambda: any(e["EventType"] == 5 for e in t.engine.history_of(instance_id)))
         t.engine.raise_event(instance_id, "go", '"yes"')
         row = await t.done(instance_id)
         assert row.status == "Completed"
         assert json.loads(row.output or "null") == [2, "yes"]
+
     run(scenario)
 
 
@@ -286,14 +306,17 @@ def test_event_raised_while_continuing_as_new_reaches_the_new_generation() -> No
         row = await t.done(instance_id)
         assert row.status == "Completed"
         assert json.loads(row.output or "null") == "hello"
+
     run(scenario)
 
 
 def test_base_exceptions_in_activities_fail_the_task_and_keep_the_slot(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def scenario(t: Harness) -> None:
         instance_id = t.engine.start_orchestration(
-            "fan_out", None, sdk_input(["exit", "interrupt", "after"]))
+            "fan_out", None, sdk_input(["exit", "interrupt", "after"])
+        )
         row = await t.done(instance_id)
         assert row.status == "Completed", row.output
         assert json.loads(row.output or "null") == [
@@ -301,13 +324,20 @@ def test_base_exceptions_in_activities_fail_the_task_and_keep_the_slot(
             "Activity function 'blow_up' failed: KeyboardInterrupt: ",
             "ok after",  # ran on the only activity slot, after both blew up on it
         ]
+
     with caplog.at_level(logging.ERROR):
         run(scenario, max_activities=1)
-    task_errors = [r.getMessage() for r in caplog.records
-                   if r.name == "funchost.durable.activities" and r.levelno == logging.ERROR]
+    task_errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "funchost.durable.activities" and r.levelno == logging.ERROR
+    ]
     assert len(task_errors) == 2 and "SystemExit" in task_errors[0]
-    invocation_errors = [r.getMessage() for r in caplog.records
-                         if r.name == "funchost.invocations" and r.levelno == logging.ERROR]
+    invocation_errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "funchost.invocations" and r.levelno == logging.ERROR
+    ]
     assert len(invocation_errors) == 2
     assert "Traceback" in invocation_errors[0] and "in blow_up" in invocation_errors[0]
 
@@ -322,18 +352,19 @@ def _fail_writes(store: DurableStore, method: str, times: int) -> list[int]:
         if calls[0] <= times:
             raise sqlite3.OperationalError("database or disk is full")
         return original(*args, **kwargs)
+
     setattr(store, method, failing)
     return calls
 
 
-def test_a_failed_commit_reloads_the_instance_and_retries(
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failed_commit_reloads_the_instance_and_retries(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario(t: Harness) -> None:
         calls = _fail_writes(t.engine.store, "append_history", 2)
         SWITCH["mode"] = "v1"
         instance_id = t.engine.start_orchestration("changing", None, None)
-        await t.until(lambda: any(e["EventType"] == 5
-                                  for e in t.engine.history_of(instance_id)), timeout=20)
+        await t.until(
+            lambda: any(e["EventType"] == 5 for e in t.engine.history_of(instance_id)), timeout=20
+        )
         assert calls[0] >= 3
         t.engine.raise_event(instance_id, "go", '"yes"')
         row = await t.done(instance_id)
@@ -343,10 +374,12 @@ def test_a_failed_commit_reloads_the_instance_and_retries(
         # the failed attempts left nothing behind: one ExecutionStarted, one scheduled task
         assert [e["EventType"] for e in history].count(0) == 1
         assert [e["EventType"] for e in history].count(4) == 1
+
     with caplog.at_level(logging.ERROR, logger="funchost.durable"):
         run(scenario)
-    assert any("disk is full" in r.getMessage() for r in caplog.records
-               if r.levelno == logging.ERROR)
+    assert any(
+        "disk is full" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR
+    )
 
 
 def test_an_unreadable_store_stops_the_engine_loudly() -> None:
@@ -357,6 +390,7 @@ def test_an_unreadable_store_stops_the_engine_loudly() -> None:
         _fail_writes(t.engine.store, "append_history", 100)
         _fail_writes(t.engine.store, "get_instance", 100)
         await t.until(lambda: fatal)
+
     run(scenario, on_fatal=fatal.append)
     assert "durable store is unusable" in fatal[0] and "disk is full" in fatal[0]
 
@@ -368,6 +402,7 @@ def test_versions_from_host_json_start_and_sub_orchestrations() -> None:
         default_row, pinned_row = await t.done(default_id), await t.done(pinned_id)
         assert json.loads(default_row.output or "null") == ["1.0", "0.9", "1.0"]
         assert json.loads(pinned_row.output or "null") == ["0.5", "0.9", "1.0"]
+
     run(scenario, options=DurableOptions(default_version="1.0"))
 
 
@@ -397,8 +432,11 @@ def test_a_newer_instance_is_left_or_failed_by_an_older_worker(failure: str) -> 
 
     with unittest.mock.patch.object(DurableEngine, "_enqueue", lambda self, inst: None):
         run(newer_worker, store=store, options=DurableOptions(default_version="2.0"))
-    run(older_worker, store=store,
-        options=DurableOptions(default_version="1.0", version_failure=failure))
+    run(
+        older_worker,
+        store=store,
+        options=DurableOptions(default_version="1.0", version_failure=failure),
+    )
     if failure == "Reject":
         run(newer_again, store=store, options=DurableOptions(default_version="2.0"))
     store.close()
@@ -421,6 +459,7 @@ def test_sub_orchestration_retries_keep_the_explicit_instance_id() -> None:
         row = await t.done(instance_id)
         assert row.status == "Completed", row.output
         assert CHILD_RUNS == ["my-child-id"] * 3
+
     run(scenario)
 
 
@@ -431,10 +470,13 @@ def test_function_timeout_fails_the_activity_and_frees_its_slot() -> None:
         row = await t.done(instance_id)
         assert row.status == "Completed", row.output
         first, second = json.loads(row.output or "null")
-        assert first == ("Activity function 'sleepy' failed: FunctionTimeoutException: Timeout "
-                         "value of 00:00:00.3000000 was exceeded by function: Functions.sleepy")
+        assert first == (
+            "Activity function 'sleepy' failed: FunctionTimeoutException: Timeout "
+            "value of 00:00:00.3000000 was exceeded by function: Functions.sleepy"
+        )
         assert second == 42  # ran on the only slot while 'sleepy' was still sleeping
         assert asyncio.get_running_loop().time() - started < 3
+
     run(scenario, max_activities=1, options=DurableOptions(function_timeout=0.3))
 
 
@@ -454,6 +496,7 @@ def test_retention_purges_only_instances_finished_long_enough_ago(tmp_path: Path
         assert t.engine.sweep_retention(later) == 1
         assert t.engine.get_instance(done) is None
         assert t.engine.get_instance(waiting) is not None  # still running: never purged
+
     run(scenario, store=store, options=DurableOptions(retention_hours=2))
     assert store._conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
     store.close()
@@ -468,11 +511,13 @@ def test_replies_to_finished_instances_are_dropped_not_kept() -> None:
         from funchost.durable.engine import _Commit
 
         # a child's completion addressed to the terminated instance arrives late
-        late = _Commit(outbox=[(instance_id, None, h.suborchestration_completed(
-            h.utcnow(), 0, '"late"'))])
+        late = _Commit(
+            outbox=[(instance_id, None, h.suborchestration_completed(h.utcnow(), 0, '"late"'))]
+        )
         with t.engine.store.transaction():
             t.engine._write_side_effects(late)
         assert t.engine.store.load_inbox_for(instance_id) == []
+
     run(scenario)
 
 
@@ -499,4 +544,5 @@ def test_a_fan_out_beyond_the_memory_window_pages_its_work_and_stays_fair() -> N
         assert json.loads(small_row.output or "null") == 0
         big_row = await t.done(big)
         assert json.loads(big_row.output or "null") == 2 * sum(range(count))
+
     run(scenario, max_activities=2)

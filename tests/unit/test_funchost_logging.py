@@ -1,4 +1,5 @@
 """The host's queued logging: every record written, in order, by one thread, args frozen."""
+
 from __future__ import annotations
 
 import io
@@ -22,6 +23,7 @@ def test_records_from_many_threads_are_all_written_once() -> None:
         def spam(n: int) -> None:
             for i in range(200):
                 log.info("thread %d line %d", n, i)
+
         threads = [threading.Thread(target=spam, args=(n,)) for n in range(8)]
         for thread in threads:
             thread.start()

@@ -1,5 +1,6 @@
 """The inbox's plain functions: naming, deterministic ids, manifests, starting jobs, reports,
 and the operator-configured containers they use (no host, a fake durable client)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,18 +29,21 @@ MODEL = "prebuilt-read"
 # --------------------------------------------------------------------------------- naming
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    ("a.pdf", "document"),
-    ("scans/2024/invoice.png", "document"),
-    ("notes.json", "document"),
-    ("jobs/nightly.batch.json", "manifest"),
-    ("nightly.batch.json", "manifest"),
-    (".batch.json", "ignored"),
-    ("jobs/nightly.report.json", "ignored"),
-    ("scans/invoice.png.ocr.json", "ignored"),
-    ("folder/", "ignored"),
-    ("scans/.hidden.png", "ignored"),
-])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("a.pdf", "document"),
+        ("scans/2024/invoice.png", "document"),
+        ("notes.json", "document"),
+        ("jobs/nightly.batch.json", "manifest"),
+        ("nightly.batch.json", "manifest"),
+        (".batch.json", "ignored"),
+        ("jobs/nightly.report.json", "ignored"),
+        ("scans/invoice.png.ocr.json", "ignored"),
+        ("folder/", "ignored"),
+        ("scans/.hidden.png", "ignored"),
+    ],
+)
 def test_classify(name: str, kind: str) -> None:
     assert inbox.classify(name) == kind
 
@@ -50,15 +54,18 @@ def test_report_name_sits_next_to_the_manifest() -> None:
 
 class TestDeterministicIds:
     def test_same_blob_version_same_id(self) -> None:
-        assert inbox_job_id("inbox", "a.pdf", '"0x1"') == \
-            inbox_job_id("inbox", "a.pdf", '"0x1"')
+        assert inbox_job_id("inbox", "a.pdf", '"0x1"') == inbox_job_id("inbox", "a.pdf", '"0x1"')
 
-    @pytest.mark.parametrize(("container", "name", "version"), [
-        ("other", "a.pdf", '"0x1"'), ("inbox", "b.pdf", '"0x1"'), ("inbox", "a.pdf", '"0x2"'),
-    ])
+    @pytest.mark.parametrize(
+        ("container", "name", "version"),
+        [
+            ("other", "a.pdf", '"0x1"'),
+            ("inbox", "b.pdf", '"0x1"'),
+            ("inbox", "a.pdf", '"0x2"'),
+        ],
+    )
     def test_any_part_changes_the_id(self, container: str, name: str, version: str) -> None:
-        assert inbox_job_id("inbox", "a.pdf", '"0x1"') != \
-            inbox_job_id(container, name, version)
+        assert inbox_job_id("inbox", "a.pdf", '"0x1"') != inbox_job_id(container, name, version)
 
     def test_id_is_a_uuid_usable_as_an_api_result_id(self) -> None:
         import uuid
@@ -67,10 +74,10 @@ class TestDeterministicIds:
         assert str(uuid.UUID(job_id)) == job_id
 
     def test_upload_from_trigger_uses_the_etag(self) -> None:
-        upload = inbox.Upload.from_trigger("inbox/docs/a.pdf", b"x", container="inbox",
-                                           etag='"0xABC"')
-        assert (upload.container, upload.name, upload.version) == ("inbox", "docs/a.pdf",
-                                                                    '"0xABC"')
+        upload = inbox.Upload.from_trigger(
+            "inbox/docs/a.pdf", b"x", container="inbox", etag='"0xABC"'
+        )
+        assert (upload.container, upload.name, upload.version) == ("inbox", "docs/a.pdf", '"0xABC"')
         assert upload.job_id == inbox_job_id("inbox", "docs/a.pdf", '"0xABC"')
 
     def test_without_etag_the_content_hash_is_the_version(self) -> None:
@@ -85,8 +92,10 @@ class TestDeterministicIds:
 
 
 def _body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"azureBlobSource": {"containerUrl": "file:///data/in"},
-                            "resultContainerUrl": "file:///data/out"}
+    body: dict[str, Any] = {
+        "azureBlobSource": {"containerUrl": "file:///data/in"},
+        "resultContainerUrl": "file:///data/out",
+    }
     body.update(overrides)
     return body
 
@@ -99,23 +108,25 @@ class TestParseManifest:
         assert request.azureBlobSource.containerUrl == "file:///data/in"
 
     def test_model_id_is_taken_out_of_the_request(self) -> None:
-        model, request = inbox.parse_manifest(
-            json.dumps(_body(modelId="custom-1")).encode(), MODEL)
+        model, request = inbox.parse_manifest(json.dumps(_body(modelId="custom-1")).encode(), MODEL)
         assert model == "custom-1"
         assert "modelId" not in request.model_dump()
 
     def test_utf8_bom_is_accepted(self) -> None:
         assert inbox.parse_manifest(b"\xef\xbb\xbf" + json.dumps(_body()).encode(), MODEL)
 
-    @pytest.mark.parametrize(("data", "inner"), [
-        (b"{not json", "InvalidJson"),
-        (b"\xff\xfe", "InvalidJson"),
-        (b"[1, 2]", "InvalidArgument"),
-        (json.dumps(_body(modelId=7)).encode(), "InvalidArgument"),
-        (json.dumps({"resultContainerUrl": "file:///x"}).encode(), "InvalidArgument"),
-        (json.dumps(_body(overwriteExisting="yes")).encode(), "InvalidArgument"),
-        (b" " * (inbox.MAX_MANIFEST_BYTES + 1), "InvalidContentLength"),
-    ])
+    @pytest.mark.parametrize(
+        ("data", "inner"),
+        [
+            (b"{not json", "InvalidJson"),
+            (b"\xff\xfe", "InvalidJson"),
+            (b"[1, 2]", "InvalidArgument"),
+            (json.dumps(_body(modelId=7)).encode(), "InvalidArgument"),
+            (json.dumps({"resultContainerUrl": "file:///x"}).encode(), "InvalidArgument"),
+            (json.dumps(_body(overwriteExisting="yes")).encode(), "InvalidArgument"),
+            (b" " * (inbox.MAX_MANIFEST_BYTES + 1), "InvalidContentLength"),
+        ],
+    )
     def test_invalid_manifests_raise_request_errors(self, data: bytes, inner: str) -> None:
         with pytest.raises(InvalidRequestError) as caught:
             inbox.parse_manifest(data, MODEL)
@@ -132,11 +143,13 @@ def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
         monkeypatch.delenv(name, raising=False)
     storage = tmp_path / "storage"
     (storage / "inbox").mkdir(parents=True)
-    settings = AppSettings.from_env({
-        "BATCHINFER_DATA_ROOT": str(tmp_path),
-        "BATCHINFER_INBOX_STORAGE": storage.as_uri(),
-        "BATCHINFER_RESULTS_CONTAINER_URL": (storage / "results").as_uri(),
-    })
+    settings = AppSettings.from_env(
+        {
+            "BATCHINFER_DATA_ROOT": str(tmp_path),
+            "BATCHINFER_INBOX_STORAGE": storage.as_uri(),
+            "BATCHINFER_RESULTS_CONTAINER_URL": (storage / "results").as_uri(),
+        }
+    )
     built = build_services(settings)
     built.policy = StorageAllowList(local_roots=[storage / "user"])
     return built
@@ -163,8 +176,7 @@ class TestHandleUpload:
         assert spec.items == ["scans/a.png"]
         assert spec.overwrite and spec.model_id == MODEL
 
-    def test_duplicate_event_does_nothing_new_version_runs_again(self,
-                                                                 services: Services) -> None:
+    def test_duplicate_event_does_nothing_new_version_runs_again(self, services: Services) -> None:
         client = FakeDurableClient()
         assert _run(services, client, _upload("a.png")) == "started"
         assert _run(services, client, _upload("a.png")) == "duplicate"
@@ -178,39 +190,48 @@ class TestHandleUpload:
         assert not client.started
 
     def test_unknown_inbox_model_is_logged_not_raised(self, services: Services) -> None:
-        services.settings = AppSettings.from_env({**_env(services), "BATCHINFER_INBOX_MODEL":
-                                                  "no-such-model"})
+        services.settings = AppSettings.from_env(
+            {**_env(services), "BATCHINFER_INBOX_MODEL": "no-such-model"}
+        )
         assert _run(services, FakeDurableClient(), _upload("a.png")) == "rejected"
 
     def test_manifest_starts_inbox_batch_once(self, services: Services, tmp_path: Path) -> None:
         client = FakeDurableClient()
         user = tmp_path / "storage" / "user"
-        body = _body(azureBlobSource={"containerUrl": (user / "in").as_uri(), "prefix": "d/"},
-                     resultContainerUrl=(user / "out").as_uri())
+        body = _body(
+            azureBlobSource={"containerUrl": (user / "in").as_uri(), "prefix": "d/"},
+            resultContainerUrl=(user / "out").as_uri(),
+        )
         upload = _upload("jobs/n.batch.json", json.dumps(body).encode())
         assert _run(services, client, upload) == "started"
         assert client.started[0][1] == f"inbox:{upload.job_id}"
         name, payload = client.started[0][0], client.started[0][2]
         assert name == INBOX_BATCH
-        assert payload == {"ref": {"job_id": upload.job_id, "kind": "document-analysis",
-                                   "model_id": MODEL},
-                           "job_instance_id": f"docbatch:{MODEL}:{upload.job_id}",
-                           "report_name": "jobs/n.report.json"}
+        assert payload == {
+            "ref": {"job_id": upload.job_id, "kind": "document-analysis", "model_id": MODEL},
+            "job_instance_id": f"docbatch:{MODEL}:{upload.job_id}",
+            "report_name": "jobs/n.report.json",
+        }
         spec = services.job_store.load_spec(upload.job_id)
         assert spec is not None and spec.source_prefix == "d/" and spec.items is None
         assert _run(services, client, upload) == "duplicate"
 
-    @pytest.mark.parametrize(("body", "code", "inner"), [
-        (_body(), "InvalidRequest", "InvalidContentSourceFormat"),  # outside the allow-list
-        (_body(modelId="nope"), "ModelNotFound", None),
-        ({"resultContainerUrl": "file:///x"}, "InvalidRequest", "InvalidArgument"),
-    ])
-    def test_invalid_manifest_gets_a_failed_report(self, services: Services, tmp_path: Path,
-                                                   body: dict[str, Any], code: str,
-                                                   inner: str | None) -> None:
+    @pytest.mark.parametrize(
+        ("body", "code", "inner"),
+        [
+            (_body(), "InvalidRequest", "InvalidContentSourceFormat"),  # outside the allow-list
+            (_body(modelId="nope"), "ModelNotFound", None),
+            ({"resultContainerUrl": "file:///x"}, "InvalidRequest", "InvalidArgument"),
+        ],
+    )
+    def test_invalid_manifest_gets_a_failed_report(
+        self, services: Services, tmp_path: Path, body: dict[str, Any], code: str, inner: str | None
+    ) -> None:
         client = FakeDurableClient()
-        assert _run(services, client, _upload("bad.batch.json", json.dumps(body).encode())) \
+        assert (
+            _run(services, client, _upload("bad.batch.json", json.dumps(body).encode()))
             == "rejected"
+        )
         assert not client.started
         report = json.loads((tmp_path / "storage" / "inbox" / "bad.report.json").read_bytes())
         assert report["status"] == "failed"
@@ -221,32 +242,40 @@ class TestHandleUpload:
 
 def _env(services: Services) -> dict[str, str]:
     settings = services.settings
-    return {"BATCHINFER_DATA_ROOT": str(settings.data_root),
-            "BATCHINFER_INBOX_STORAGE": settings.inbox_storage or "",
-            "BATCHINFER_RESULTS_CONTAINER_URL": settings.results_container_url or ""}
+    return {
+        "BATCHINFER_DATA_ROOT": str(settings.data_root),
+        "BATCHINFER_INBOX_STORAGE": settings.inbox_storage or "",
+        "BATCHINFER_RESULTS_CONTAINER_URL": settings.results_container_url or "",
+    }
 
 
 class TestReports:
     def test_finished_job_report_has_the_api_result_shape_plus_status(self) -> None:
-        stored = JobReport(JobStatus.SUCCEEDED, Counts(2, 1, 0, 3),
-                           (ItemDetail(ItemStatus.SUCCEEDED),))
+        stored = JobReport(
+            JobStatus.SUCCEEDED, Counts(2, 1, 0, 3), (ItemDetail(ItemStatus.SUCCEEDED),)
+        )
         report = inbox.job_report("j", MODEL, stored, JobStatus.SUCCEEDED, None)
-        assert report == {"status": "succeeded", "resultId": "j", "modelId": MODEL,
-                          "succeededCount": 2, "failedCount": 1, "skippedCount": 0,
-                          "details": [{"status": "succeeded"}]}
+        assert report == {
+            "status": "succeeded",
+            "resultId": "j",
+            "modelId": MODEL,
+            "succeededCount": 2,
+            "failedCount": 1,
+            "skippedCount": 0,
+            "details": [{"status": "succeeded"}],
+        }
 
     def test_crashed_job_without_stored_report_is_failed_with_an_error(self) -> None:
         report = inbox.job_report("j", MODEL, None, JobStatus.FAILED, None)
-        assert report["status"] == "failed" and report["error"]["code"] == \
-            "InternalServerError"
+        assert report["status"] == "failed" and report["error"]["code"] == "InternalServerError"
 
-    def test_publish_writes_next_to_the_manifest(self, services: Services,
-                                                 tmp_path: Path) -> None:
+    def test_publish_writes_next_to_the_manifest(self, services: Services, tmp_path: Path) -> None:
         services.job_store.save_report("j", JobReport(JobStatus.CANCELED, Counts(succeeded=1)))
         ref = JobRef("j", "document-analysis", MODEL).to_json()
-        assert inbox.publish_job_report(services, {"ref": ref, "report_name": "a/b.report.json",
-                                                   "status": "canceled", "error": None}) \
-            == {"status": "canceled"}
+        assert inbox.publish_job_report(
+            services,
+            {"ref": ref, "report_name": "a/b.report.json", "status": "canceled", "error": None},
+        ) == {"status": "canceled"}
         written = json.loads((tmp_path / "storage" / "inbox" / "a" / "b.report.json").read_text())
         assert written["status"] == "canceled" and written["succeededCount"] == 1
 
@@ -283,22 +312,28 @@ class TestConfiguredContainers:
 
     def test_development_storage_honours_the_endpoint_override(self) -> None:
         configured = container_for_connection(
-            "S", "UseDevelopmentStorage=true", "inbox",
-            development_endpoint="http://127.0.0.1:12345/devstoreaccount1")
+            "S",
+            "UseDevelopmentStorage=true",
+            "inbox",
+            development_endpoint="http://127.0.0.1:12345/devstoreaccount1",
+        )
         assert configured.auth == "development"
         assert configured.location.url == "http://127.0.0.1:12345/devstoreaccount1/inbox"
 
     def test_connection_string_keeps_its_key_private(self) -> None:
-        value = ("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0;"
-                 "EndpointSuffix=core.windows.net")
+        value = (
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0;"
+            "EndpointSuffix=core.windows.net"
+        )
         configured = container_for_connection("S", value, "inbox")
         assert configured.auth == "connection-string"
         assert configured.location.url == "https://acct.blob.core.windows.net/inbox"
         assert "c2VjcmV0" not in repr(configured)
 
     def test_identity_based_when_only_account_name_is_set(self) -> None:
-        configured = container_for_connection("S", None, "inbox", account_name="acct",
-                                              client_id="cid")
+        configured = container_for_connection(
+            "S", None, "inbox", account_name="acct", client_id="cid"
+        )
         assert (configured.auth, configured.client_id) == ("identity", "cid")
         assert configured.location.url == "https://acct.blob.core.windows.net/inbox"
 
@@ -316,10 +351,13 @@ class TestConfiguredContainers:
         assert container_for_url("R", (tmp_path / "out").as_uri()).auth == "folder"
         azurite = container_for_url("R", "http://127.0.0.1:10000/devstoreaccount1/results")
         assert azurite.auth == "development"
-        assert container_for_url("R", "https://acct.blob.core.windows.net/results").auth == \
-            "identity"
-        assert container_for_url("R", "https://acct.blob.core.windows.net/res?sv=1&sig=x").auth \
+        assert (
+            container_for_url("R", "https://acct.blob.core.windows.net/results").auth == "identity"
+        )
+        assert (
+            container_for_url("R", "https://acct.blob.core.windows.net/res?sv=1&sig=x").auth
             == "sas"
+        )
         with pytest.raises(StorageConfigurationError):
             container_for_url("R", "https://example.com/results")
 
@@ -330,6 +368,7 @@ class TestConfiguredContainers:
             assert services.locate(reference).is_local
 
     def test_results_default_to_the_inbox(self, services: Services) -> None:
-        services.settings = AppSettings.from_env({**_env(services),
-                                                  "BATCHINFER_RESULTS_CONTAINER_URL": ""})
+        services.settings = AppSettings.from_env(
+            {**_env(services), "BATCHINFER_RESULTS_CONTAINER_URL": ""}
+        )
         assert services.locate(CONFIGURED_RESULTS) == services.locate(CONFIGURED_INBOX)

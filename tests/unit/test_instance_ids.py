@@ -1,4 +1,5 @@
 """Every instance id is built and parsed by `orchestration.instance_ids`, and round-trips."""
+
 from __future__ import annotations
 
 import uuid
@@ -12,7 +13,8 @@ def test_document_batch_ids_encode_the_model_and_parse_back() -> None:
     assert instance.startswith(ids.document_batch_prefix("prebuilt-read"))
     assert instance.startswith(ids.document_batch_prefix())
     assert not ids.document_batch_id("prebuilt-reader", "x").startswith(
-        ids.document_batch_prefix("prebuilt-read"))
+        ids.document_batch_prefix("prebuilt-read")
+    )
     assert ids.result_id_of(instance) == "0a1b"
     assert ids.document_batch_parts(instance) == ("prebuilt-read", "0a1b")
 

@@ -1,4 +1,5 @@
 """What a killed host or a failed job leaves behind is removed: stored requests, temp files."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,14 +24,18 @@ def test_requests_of_ended_or_never_started_jobs_are_deleted(services: Services)
     now = datetime.now(timezone.utc)
     store = services.job_store
     cases = {  # job id -> (instance status, created) ; None: no such instance
-        "done": ("Completed", now), "failed": ("Failed", now), "killed": ("Terminated", now),
-        "running": ("Running", now), "orphan": (None, now - timedelta(hours=1)),
+        "done": ("Completed", now),
+        "failed": ("Failed", now),
+        "killed": ("Terminated", now),
+        "running": ("Running", now),
+        "orphan": (None, now - timedelta(hours=1)),
         "starting": (None, now),
     }
     client = FakeDurableClient()
     for job_id, (runtime, created) in cases.items():
-        store.save_spec(replace(_spec(job_id), created=_iso(created),
-                                options={"instanceId": f"i:{job_id}"}))
+        store.save_spec(
+            replace(_spec(job_id), created=_iso(created), options={"instanceId": f"i:{job_id}"})
+        )
         if runtime:
             client.statuses[f"i:{job_id}"] = instance(runtime, instance_id=f"i:{job_id}")
     store.save_spec(_spec("legacy"))  # records no instance: left to the retention sweep
@@ -42,21 +47,26 @@ def test_requests_of_ended_or_never_started_jobs_are_deleted(services: Services)
 
 def test_first_sweep_of_a_process_includes_orphaned_requests(services: Services) -> None:
     old = datetime.now(timezone.utc) - timedelta(hours=1)
-    services.job_store.save_spec(replace(_spec("gone"), created=_iso(old),
-                                         options={"instanceId": "i:gone"}))
+    services.job_store.save_spec(
+        replace(_spec("gone"), created=_iso(old), options={"instanceId": "i:gone"})
+    )
     asyncio.run(service.sweep_expired_jobs(FakeDurableClient(), services, "p:", lambda i: i))
     assert services.job_store.load_spec("gone") is None
 
 
 def test_stale_temp_files_are_removed_from_job_store_and_result_folders(
-        services: Services, tmp_path: Path) -> None:
+    services: Services, tmp_path: Path
+) -> None:
     results = tmp_path / "out"
     (results / "res" / "deep").mkdir(parents=True)
-    services.job_store.save_spec(replace(_spec("j"), result_url=results.as_uri(),
-                                         result_prefix="res/"))
+    services.job_store.save_spec(
+        replace(_spec("j"), result_url=results.as_uri(), result_prefix="res/")
+    )
     jobs_root = tmp_path / "jobs"
-    stale = [jobs_root / "j" / ".batchinfer-tmp-abc", results / "res" / "deep" /
-             ".batchinfer-tmp-def"]
+    stale = [
+        jobs_root / "j" / ".batchinfer-tmp-abc",
+        results / "res" / "deep" / ".batchinfer-tmp-def",
+    ]
     fresh = results / "res" / ".batchinfer-tmp-new"
     keep = results / "res" / "deep" / "a.png.ocr.json"
     for path in (*stale, fresh, keep):

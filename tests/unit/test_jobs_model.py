@@ -1,4 +1,5 @@
 """Job data round trips through JSON (job store files and orchestration payloads)."""
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,18 @@ def _through_json(value: object) -> object:
 
 
 def _spec(**changes: object) -> JobSpec:
-    base = dict(job_id="0b7e", kind=DOCUMENT_ANALYSIS, model_id="prebuilt-read",
-                source_url="https://acct.blob.core.windows.net/in?sv=1&sig=abc",
-                source_prefix="docs/", file_list=None,
-                result_url="https://acct.blob.core.windows.net/out?sv=1&sig=def",
-                result_prefix="res/", overwrite=False, created="2024-01-02T03:04:05Z")
+    base = dict(
+        job_id="0b7e",
+        kind=DOCUMENT_ANALYSIS,
+        model_id="prebuilt-read",
+        source_url="https://acct.blob.core.windows.net/in?sv=1&sig=abc",
+        source_prefix="docs/",
+        file_list=None,
+        result_url="https://acct.blob.core.windows.net/out?sv=1&sig=def",
+        result_prefix="res/",
+        overwrite=False,
+        created="2024-01-02T03:04:05Z",
+    )
     base.update(changes)
     return JobSpec(**base)  # type: ignore[arg-type]
 
@@ -38,8 +46,9 @@ class TestJobSpec:
         assert JobSpec.from_json(_through_json(spec.to_json())) == spec  # type: ignore[arg-type]
 
     def test_round_trip_with_file_list_and_options(self) -> None:
-        spec = _spec(file_list="lists/files.jsonl", overwrite=True,
-                     options={"pages": "1-2", "locale": "en"})
+        spec = _spec(
+            file_list="lists/files.jsonl", overwrite=True, options={"pages": "1-2", "locale": "en"}
+        )
         again = JobSpec.from_json(_through_json(spec.to_json()))  # type: ignore[arg-type]
         assert again == spec
         assert again.options == {"pages": "1-2", "locale": "en"}
@@ -59,17 +68,28 @@ class TestItemOutcome:
     def test_succeeded_round_trip(self) -> None:
         outcome = ItemOutcome("docs/a.pdf", "succeeded", result="res/a.pdf.ocr.json", pages=3)
         data = _through_json(outcome.to_json())
-        assert data == {"source": "docs/a.pdf", "status": "succeeded",
-                        "result": "res/a.pdf.ocr.json", "pages": 3}
+        assert data == {
+            "source": "docs/a.pdf",
+            "status": "succeeded",
+            "result": "res/a.pdf.ocr.json",
+            "pages": 3,
+        }
         assert ItemOutcome.from_json(data) == outcome  # type: ignore[arg-type]
 
     def test_failed_round_trip_with_inner_error(self) -> None:
-        outcome = ItemOutcome("docs/b.png", "failed", error=ItemError(
-            "InvalidArgument", "could not read", "BlobNotFound", "blob 'docs/b.png' is gone"))
+        outcome = ItemOutcome(
+            "docs/b.png",
+            "failed",
+            error=ItemError(
+                "InvalidArgument", "could not read", "BlobNotFound", "blob 'docs/b.png' is gone"
+            ),
+        )
         data = _through_json(outcome.to_json())
         assert data["error"] == {  # type: ignore[index]
-            "code": "InvalidArgument", "message": "could not read",
-            "innererror": {"code": "BlobNotFound", "message": "blob 'docs/b.png' is gone"}}
+            "code": "InvalidArgument",
+            "message": "could not read",
+            "innererror": {"code": "BlobNotFound", "message": "blob 'docs/b.png' is gone"},
+        }
         assert "result" not in data and "pages" not in data  # type: ignore[operator]
         assert ItemOutcome.from_json(data) == outcome  # type: ignore[arg-type]
 
@@ -81,7 +101,10 @@ class TestItemOutcome:
 
     def test_inner_message_defaults_to_message(self) -> None:
         assert ItemError("A", "msg", "B").to_json() == {
-            "code": "A", "message": "msg", "innererror": {"code": "B", "message": "msg"}}
+            "code": "A",
+            "message": "msg",
+            "innererror": {"code": "B", "message": "msg"},
+        }
 
 
 class TestPlan:
@@ -92,8 +115,18 @@ class TestPlan:
         assert Plan.from_json(data) == plan  # type: ignore[arg-type]
 
     def test_round_trip_with_error(self) -> None:
-        plan = Plan(0, 400, 8, 0, ItemError("InvalidRequest", "The source could not be listed.",
-                                            "ContainerNotFound", "no such container"))
+        plan = Plan(
+            0,
+            400,
+            8,
+            0,
+            ItemError(
+                "InvalidRequest",
+                "The source could not be listed.",
+                "ContainerNotFound",
+                "no such container",
+            ),
+        )
         again = Plan.from_json(_through_json(plan.to_json()))  # type: ignore[arg-type]
         assert again == plan
         assert again.error is not None and again.error.inner_code == "ContainerNotFound"
@@ -121,6 +154,7 @@ class TestCounts:
 
 # ----------------------------------------------------------------- one report, one error type
 
+
 def test_item_error_round_trips_with_and_without_inner_error() -> None:
     full = ItemError("InvalidArgument", "m", "BlobNotFound", "inner")
     assert ItemError.from_json(full.to_json()) == full
@@ -131,22 +165,44 @@ def test_item_error_round_trips_with_and_without_inner_error() -> None:
 
 
 def test_job_report_round_trips_in_its_stored_shape() -> None:
-    report = JobReport(JobStatus.SUCCEEDED, Counts(1, 1, 0, 2), (
-        ItemDetail(ItemStatus.SUCCEEDED, "file:///in/a.png", "file:///out/a.png.ocr.json"),
-        ItemDetail(ItemStatus.FAILED, "file:///in/b.txt",
-                   error=ItemError("UnsupportedContent", "no")),
-    ))
+    report = JobReport(
+        JobStatus.SUCCEEDED,
+        Counts(1, 1, 0, 2),
+        (
+            ItemDetail(ItemStatus.SUCCEEDED, "file:///in/a.png", "file:///out/a.png.ocr.json"),
+            ItemDetail(
+                ItemStatus.FAILED, "file:///in/b.txt", error=ItemError("UnsupportedContent", "no")
+            ),
+        ),
+    )
     stored = report.to_json()
     assert stored == {
-        "status": "succeeded", "succeededCount": 1, "failedCount": 1, "skippedCount": 0,
-        "pages": 2, "details": [
-            {"status": "succeeded", "sourceUrl": "file:///in/a.png",
-             "resultUrl": "file:///out/a.png.ocr.json"},
-            {"status": "failed", "sourceUrl": "file:///in/b.txt",
-             "error": {"code": "UnsupportedContent", "message": "no"}}]}
+        "status": "succeeded",
+        "succeededCount": 1,
+        "failedCount": 1,
+        "skippedCount": 0,
+        "pages": 2,
+        "details": [
+            {
+                "status": "succeeded",
+                "sourceUrl": "file:///in/a.png",
+                "resultUrl": "file:///out/a.png.ocr.json",
+            },
+            {
+                "status": "failed",
+                "sourceUrl": "file:///in/b.txt",
+                "error": {"code": "UnsupportedContent", "message": "no"},
+            },
+        ],
+    }
     assert JobReport.from_json(stored) == report
-    assert report.summary() == {"status": "succeeded", "succeeded": 1, "failed": 1,
-                                "skipped": 0, "pages": 2}
+    assert report.summary() == {
+        "status": "succeeded",
+        "succeeded": 1,
+        "failed": 1,
+        "skipped": 0,
+        "pages": 2,
+    }
     failed = JobReport(JobStatus.FAILED, error=ItemError("InvalidRequest", "m"))
     assert failed.to_json()["error"] == {"code": "InvalidRequest", "message": "m"}
     assert JobReport.from_json(failed.to_json()) == failed

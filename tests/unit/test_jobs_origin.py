@@ -1,4 +1,5 @@
 """A job's origin keeps where it came from without any secret, and whether a SAS was used."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,16 +11,26 @@ from batchinfer.storage.local import LocalFolderStore
 
 
 def _spec(source: str, result: str) -> JobSpec:
-    return JobSpec(job_id="j1", kind=DOCUMENT_ANALYSIS, model_id="prebuilt-read",
-                   source_url=source, source_prefix="in/", file_list=None, result_url=result,
-                   result_prefix="out/", overwrite=False, created="2026-01-01T00:00:00Z",
-                   options={"rerunOf": "j0"})
+    return JobSpec(
+        job_id="j1",
+        kind=DOCUMENT_ANALYSIS,
+        model_id="prebuilt-read",
+        source_url=source,
+        source_prefix="in/",
+        file_list=None,
+        result_url=result,
+        result_prefix="out/",
+        overwrite=False,
+        created="2026-01-01T00:00:00Z",
+        options={"rerunOf": "j0"},
+    )
 
 
 def test_origin_is_redacted_and_remembers_the_sas(tmp_path: Path) -> None:
     store = JobStore(LocalFolderStore(tmp_path / "jobs"))
-    save_origin(store, _spec("https://acct.blob.core.windows.net/c?sv=1&sig=SECRET",
-                             "configured:results"))
+    save_origin(
+        store, _spec("https://acct.blob.core.windows.net/c?sv=1&sig=SECRET", "configured:results")
+    )
     raw = (tmp_path / "jobs" / "j1" / "origin.json").read_text()
     assert "SECRET" not in raw and "sig=" not in raw
     origin = load_origin(store, "j1")

@@ -1,4 +1,5 @@
 """Planning math: shard sizes, shard files, chunk slices, plans and progress percentages."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,10 +18,12 @@ class TestShardSize:
     def test_product_of_items_and_activities(self) -> None:
         assert shard_size(8, 50) == 400
 
-    @pytest.mark.parametrize(("items", "activities", "expected"),
-                             [(0, 5, 5), (3, 0, 3), (-2, -7, 1), (1, 1, 1)])
-    def test_non_positive_values_count_as_one(self, items: int, activities: int,
-                                              expected: int) -> None:
+    @pytest.mark.parametrize(
+        ("items", "activities", "expected"), [(0, 5, 5), (3, 0, 3), (-2, -7, 1), (1, 1, 1)]
+    )
+    def test_non_positive_values_count_as_one(
+        self, items: int, activities: int, expected: int
+    ) -> None:
         assert shard_size(items, activities) == expected
 
 
@@ -55,15 +58,27 @@ class TestWriteShards:
                 yield str(i)
 
         write_shards(names(), 2, lambda i, shard: events.append(f"save {i}"))
-        assert events == ["read 0", "read 1", "save 0", "read 2", "read 3", "save 1",
-                          "read 4", "save 2"]
+        assert events == [
+            "read 0",
+            "read 1",
+            "save 0",
+            "read 2",
+            "read 3",
+            "save 1",
+            "read 4",
+            "save 2",
+        ]
 
 
 class TestMakePlan:
     def test_counts_shards_by_ceiling(self) -> None:
         plan = make_plan(total=1001, items_per_activity=8, activities_per_shard=50)
-        assert (plan.total, plan.shard_size, plan.items_per_activity, plan.shards) == \
-            (1001, 400, 8, 3)
+        assert (plan.total, plan.shard_size, plan.items_per_activity, plan.shards) == (
+            1001,
+            400,
+            8,
+            3,
+        )
         assert plan.error is None
 
     def test_exact_fit(self) -> None:
@@ -110,15 +125,27 @@ class TestChunkSlices:
         plan = make_plan(total, 8, 50)
         for shard in range(plan.shards):
             items = min(plan.shard_size, total - shard * plan.shard_size)
-            assert len(list(chunk_slices(items, plan.items_per_activity))) == \
-                plan.chunks_in_shard(shard)
+            assert len(list(chunk_slices(items, plan.items_per_activity))) == plan.chunks_in_shard(
+                shard
+            )
 
 
 class TestPercentCompleted:
-    @pytest.mark.parametrize(("done", "total", "expected"), [
-        (0, None, 0), (5, None, 0), (0, 0, 0), (0, 10, 0), (1, 3, 33), (2, 3, 66),
-        (99, 100, 99), (199, 200, 99), (3, 3, 100), (4, 3, 100),
-    ])
+    @pytest.mark.parametrize(
+        ("done", "total", "expected"),
+        [
+            (0, None, 0),
+            (5, None, 0),
+            (0, 0, 0),
+            (0, 10, 0),
+            (1, 3, 33),
+            (2, 3, 66),
+            (99, 100, 99),
+            (199, 200, 99),
+            (3, 3, 100),
+            (4, 3, 100),
+        ],
+    )
     def test_integer_floor_capped(self, done: int, total: int | None, expected: int) -> None:
         assert percent_completed(done, total) == expected
 
@@ -135,15 +162,28 @@ def test_plan_chunks_handle_plan_from_json() -> None:
 def test_work_units_split_small_jobs_and_cover_every_item_once() -> None:
     from batchinfer.jobs.planning import work_units
 
-    for total, shard, per in ((7, 400, 8), (100, 400, 8), (1000, 400, 8), (10_000, 400, 8),
-                              (13, 5, 2), (0, 400, 8), (300_000, 400, 8)):
+    for total, shard, per in (
+        (7, 400, 8),
+        (100, 400, 8),
+        (1000, 400, 8),
+        (10_000, 400, 8),
+        (13, 5, 2),
+        (0, 400, 8),
+        (300_000, 400, 8),
+    ):
         units = work_units(total, shard, per)
         assert sum(items for _, items in units) == total
-        chunks = [(s, c) for segments, _ in units for s, first, stop in segments
-                  for c in range(first, stop)]
+        chunks = [
+            (s, c)
+            for segments, _ in units
+            for s, first, stop in segments
+            for c in range(first, stop)
+        ]
         assert len(chunks) == len(set(chunks))  # no chunk twice
-        assert len(chunks) == sum(-(-min(shard, total - i * shard) // per)
-                                  for i in range(-(-total // shard) if total else 0))
+        assert len(chunks) == sum(
+            -(-min(shard, total - i * shard) // per)
+            for i in range(-(-total // shard) if total else 0)
+        )
     assert len(work_units(100, 400, 8)) == 13  # one chunk per unit: progress in ~8% steps
     assert len(work_units(10_000, 400, 8)) == 25  # big jobs: one unit per stored shard
     huge = work_units(1_000_000, 400, 8)  # 2,500 shards: grouped to keep histories bounded

@@ -1,4 +1,5 @@
 """The job store's files: what each step saves and reads back, and what delete leaves."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,10 +26,18 @@ def store(tmp_path: Path) -> JobStore:
 
 
 def _spec(job_id: str = "j1") -> JobSpec:
-    return JobSpec(job_id=job_id, kind=DOCUMENT_ANALYSIS, model_id="prebuilt-read",
-                   source_url="https://a.blob.core.windows.net/in?sig=secret", source_prefix="",
-                   file_list=None, result_url="https://a.blob.core.windows.net/out?sig=secret",
-                   result_prefix="", overwrite=False, created="2024-01-01T00:00:00Z")
+    return JobSpec(
+        job_id=job_id,
+        kind=DOCUMENT_ANALYSIS,
+        model_id="prebuilt-read",
+        source_url="https://a.blob.core.windows.net/in?sig=secret",
+        source_prefix="",
+        file_list=None,
+        result_url="https://a.blob.core.windows.net/out?sig=secret",
+        result_prefix="",
+        overwrite=False,
+        created="2024-01-01T00:00:00Z",
+    )
 
 
 def test_spec_round_trip_and_forget(store: JobStore) -> None:
@@ -55,8 +64,10 @@ def test_outcomes_none_until_recorded(store: JobStore) -> None:
     assert store.load_outcomes("j1", 0, 0) is None
     store.save_outcomes("j1", 0, 0, [])
     assert store.load_outcomes("j1", 0, 0) == []
-    outcomes = [ItemOutcome("a", "succeeded", result="a.ocr.json", pages=1),
-                ItemOutcome("b", "failed", error=ItemError("X", "x", "Y", "y"))]
+    outcomes = [
+        ItemOutcome("a", "succeeded", result="a.ocr.json", pages=1),
+        ItemOutcome("b", "failed", error=ItemError("X", "x", "Y", "y")),
+    ]
     store.save_outcomes("j1", 0, 1, outcomes)
     assert store.load_outcomes("j1", 0, 1) == outcomes
 

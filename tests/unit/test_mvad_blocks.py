@@ -1,4 +1,5 @@
 """Detect-batch blocks: chunk sizes, and the write-behind writer's failure handling."""
+
 from __future__ import annotations
 
 from itertools import pairwise
@@ -33,12 +34,16 @@ def test_chunks_start_small_and_grow_to_the_points_budget(n_variables: int) -> N
         assert spans[0][0] == 0 and spans[-1][1] == n
         assert all(a[1] == b[0] for a, b in pairwise(spans))
         assert [hi - lo for lo, hi in spans[:-1]] == [
-            chunk_timestamps(i, n_variables) for i in range(len(spans) - 1)]
+            chunk_timestamps(i, n_variables) for i in range(len(spans) - 1)
+        ]
 
 
 def _block(index: int) -> MultivariateSeries:
-    return MultivariateSeries(np.arange(3, dtype=np.int64) + 10 * index, ("a", "b"),
-                              np.full((3, 2), index, dtype=np.float32))
+    return MultivariateSeries(
+        np.arange(3, dtype=np.int64) + 10 * index,
+        ("a", "b"),
+        np.full((3, 2), index, dtype=np.float32),
+    )
 
 
 def test_writer_writes_every_block(tmp_path: Path) -> None:
@@ -52,8 +57,9 @@ def test_writer_writes_every_block(tmp_path: Path) -> None:
         assert np.array_equal(block.values, _block(index).values)
 
 
-def test_a_failed_write_is_raised_and_discard_leaves_nothing(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_is_raised_and_discard_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = JobStore(LocalFolderStore(tmp_path))
     real = store.save_bytes
 

@@ -1,4 +1,5 @@
 """MVAD data layer: CSV parsing, alignment modes and fill methods, time slicing, error codes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,38 +29,55 @@ def test_one_table_sorts_and_marks_missing() -> None:
     assert s.variables == ("a", "b")
     assert [format_timestamp(t) for t in s.timestamps] == [T0, T1, T2, T3]
     assert s.values.dtype == np.float32
-    np.testing.assert_array_equal(np.isnan(s.values),
-                                  [[False, True], [True, False], [False, False], [False, True]])
+    np.testing.assert_array_equal(
+        np.isnan(s.values), [[False, True], [True, False], [False, False], [False, True]]
+    )
 
 
 def test_multi_table_joins_on_union_of_timestamps_with_stem_names() -> None:
-    s = load_multi_table({
-        "folder/b.csv": f"timestamp,value\n{T1},20\n{T2},30\n",
-        "folder/a.csv": f"timestamp,value\n{T0},1\n{T2},3\n",
-    })
+    s = load_multi_table(
+        {
+            "folder/b.csv": f"timestamp,value\n{T1},20\n{T2},30\n",
+            "folder/a.csv": f"timestamp,value\n{T0},1\n{T2},3\n",
+        }
+    )
     assert s.variables == ("a", "b")
     assert s.n_timestamps == 3
-    np.testing.assert_array_equal(s.values, np.array([[1, np.nan], [np.nan, 20], [3, 30]],
-                                                     dtype=np.float32))
+    np.testing.assert_array_equal(
+        s.values, np.array([[1, np.nan], [np.nan, 20], [3, 30]], dtype=np.float32)
+    )
 
 
-@pytest.mark.parametrize(("method", "a_t1", "b_col"), [
-    ("Previous", 1.0, [20, 20, 30, 30]),      # leading gap takes the first value
-    ("Subsequent", 3.0, [20, 20, 30, 30]),    # trailing gap takes the last value
-    ("Linear", 2.0, [20, 20, 30, 30]),        # flat beyond the observed ends
-    ("Zero", 0.0, [0, 20, 30, 0]),
-    ("Fixed", -7.0, [-7, 20, 30, -7]),
-])
+@pytest.mark.parametrize(
+    ("method", "a_t1", "b_col"),
+    [
+        ("Previous", 1.0, [20, 20, 30, 30]),  # leading gap takes the first value
+        ("Subsequent", 3.0, [20, 20, 30, 30]),  # trailing gap takes the last value
+        ("Linear", 2.0, [20, 20, 30, 30]),  # flat beyond the observed ends
+        ("Zero", 0.0, [0, 20, 30, 0]),
+        ("Fixed", -7.0, [-7, 20, 30, -7]),
+    ],
+)
 def test_outer_fill_methods(method: str, a_t1: float, b_col: list[float]) -> None:
     aligned, states = align(load_one_table_csv(ONE_TABLE), "Outer", method, -7.0)
     assert aligned.n_timestamps == 4
     assert not np.isnan(aligned.values).any()
     assert aligned.values[1, 0] == pytest.approx(a_t1)
     np.testing.assert_allclose(aligned.values[:, 1], b_col)
-    assert states[0] == {"variable": "a", "filledNARatio": 0.25, "effectiveCount": 3,
-                         "firstTimestamp": T0, "lastTimestamp": T3}
-    assert states[1] == {"variable": "b", "filledNARatio": 0.5, "effectiveCount": 2,
-                         "firstTimestamp": T1, "lastTimestamp": T2}
+    assert states[0] == {
+        "variable": "a",
+        "filledNARatio": 0.25,
+        "effectiveCount": 3,
+        "firstTimestamp": T0,
+        "lastTimestamp": T3,
+    }
+    assert states[1] == {
+        "variable": "b",
+        "filledNARatio": 0.5,
+        "effectiveCount": 2,
+        "firstTimestamp": T1,
+        "lastTimestamp": T2,
+    }
 
 
 def test_linear_fill_is_time_weighted() -> None:
@@ -89,13 +107,16 @@ def test_align_accepts_lowercase_policy_names() -> None:
     assert aligned.n_timestamps == 4
 
 
-@pytest.mark.parametrize(("start", "end", "expected"), [
-    ("2020-01-01T00:00:00Z", "2030-01-01T00:00:00Z", [T0, T1, T2, T3]),  # clamped both sides
-    (T1, T2, [T1, T2]),  # inclusive
-    ("2021-01-01T00:00:30Z", "2021-01-01T00:02:30Z", [T1, T2]),  # between timestamps
-    (None, T0, [T0]),
-    (T3, T3, [T3]),  # a single point (streaming-style)
-])
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        ("2020-01-01T00:00:00Z", "2030-01-01T00:00:00Z", [T0, T1, T2, T3]),  # clamped both sides
+        (T1, T2, [T1, T2]),  # inclusive
+        ("2021-01-01T00:00:30Z", "2021-01-01T00:02:30Z", [T1, T2]),  # between timestamps
+        (None, T0, [T0]),
+        (T3, T3, [T3]),  # a single point (streaming-style)
+    ],
+)
 def test_slice_time(start: str | None, end: str | None, expected: list[str]) -> None:
     s = slice_time(load_one_table_csv(ONE_TABLE), start, end)
     assert [format_timestamp(t) for t in s.timestamps] == expected
@@ -108,20 +129,23 @@ def test_slice_time_errors() -> None:
     assert _codes(slice_time, s, "yesterday", None) == "InvalidTimestampFormat"
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("", "RequiredHeaderMissing"),
-    ("time,a\n2021-01-01T00:00:00Z,1\n", "RequiredHeaderMissing"),
-    ("timestamp\n2021-01-01T00:00:00Z\n", "NoVariablesFound"),
-    ("timestamp,a,a\n2021-01-01T00:00:00Z,1,2\n", "DuplicatedVariables"),
-    ("timestamp,a\n", "NotEnoughData"),
-    ("timestamp,a\n2021-01-01T00:00:00Z,1,2\n", "InvalidDataSchema"),
-    ("timestamp,a\n01/02/2021 10:00,1\n", "InvalidTimestampFormat"),
-    ("timestamp,a\n2021-01-01T00:00:00+02:00,1\n", "InvalidTimestampFormat"),
-    (f"timestamp,a\n{T0},1\n{T0},2\n", "DuplicatedTimestamps"),
-    (f"timestamp,a\n{T0},abc\n", "InvalidValueFormat"),
-    (f"timestamp,a\n{T0},inf\n", "InvalidValueFormat"),
-    (f"timestamp,a\n{T0},1e39\n", "InvalidValueFormat"),  # a float32 infinity
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "RequiredHeaderMissing"),
+        ("time,a\n2021-01-01T00:00:00Z,1\n", "RequiredHeaderMissing"),
+        ("timestamp\n2021-01-01T00:00:00Z\n", "NoVariablesFound"),
+        ("timestamp,a,a\n2021-01-01T00:00:00Z,1,2\n", "DuplicatedVariables"),
+        ("timestamp,a\n", "NotEnoughData"),
+        ("timestamp,a\n2021-01-01T00:00:00Z,1,2\n", "InvalidDataSchema"),
+        ("timestamp,a\n01/02/2021 10:00,1\n", "InvalidTimestampFormat"),
+        ("timestamp,a\n2021-01-01T00:00:00+02:00,1\n", "InvalidTimestampFormat"),
+        (f"timestamp,a\n{T0},1\n{T0},2\n", "DuplicatedTimestamps"),
+        (f"timestamp,a\n{T0},abc\n", "InvalidValueFormat"),
+        (f"timestamp,a\n{T0},inf\n", "InvalidValueFormat"),
+        (f"timestamp,a\n{T0},1e39\n", "InvalidValueFormat"),  # a float32 infinity
+    ],
+)
 def test_one_table_errors(text: str, code: str) -> None:
     assert _codes(load_one_table_csv, text) == code
 
@@ -136,11 +160,17 @@ def test_invalid_value_message_names_the_cell() -> None:
 def test_multi_table_errors() -> None:
     assert _codes(load_multi_table, {}) == "NoVariablesFound"
     assert _codes(load_multi_table, {"a.csv": "timestamp,val\n"}) == "InvalidDataSchema"
-    assert _codes(load_multi_table, {"x/a.csv": f"timestamp,value\n{T0},1\n",
-                                     "y/a.csv": f"timestamp,value\n{T0},1\n"}) \
+    assert (
+        _codes(
+            load_multi_table,
+            {"x/a.csv": f"timestamp,value\n{T0},1\n", "y/a.csv": f"timestamp,value\n{T0},1\n"},
+        )
         == "DuplicatedVariables"
-    assert _codes(load_multi_table, {"a.csv": f"timestamp,value\n{T0},1\n{T0},1\n"}) \
+    )
+    assert (
+        _codes(load_multi_table, {"a.csv": f"timestamp,value\n{T0},1\n{T0},1\n"})
         == "DuplicatedTimestamps"
+    )
 
 
 def test_missing_markers_and_whitespace() -> None:

@@ -1,4 +1,5 @@
 """MVAD detection: chunked == single pass (bitwise), history errors, result shape, streaming."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,11 @@ def _chunked(model: TrainedModel, data: MultivariateSeries, chunk_size: int) -> 
     aligned, _ = prepare(model, data)
     merged: list[dict] = []
     for chunk in plan_chunks(aligned.n_timestamps, chunk_size, W):
-        merged.extend(detect_chunk(model, aligned.rows(chunk.history_start, chunk.stop),
-                                   chunk.history_len, top_k=4))
+        merged.extend(
+            detect_chunk(
+                model, aligned.rows(chunk.history_start, chunk.stop), chunk.history_len, top_k=4
+            )
+        )
     return merged
 
 
@@ -64,18 +68,26 @@ def test_chunked_equals_single_pass_exactly(model, data, single_pass, chunk_size
 def test_plan_chunks_covers_the_range_with_history() -> None:
     chunks = plan_chunks(1000, 300, 50)
     assert [(c.start, c.stop, c.history_len) for c in chunks] == [
-        (0, 300, 0), (300, 600, 49), (600, 900, 49), (900, 1000, 49)]
+        (0, 300, 0),
+        (300, 600, 49),
+        (600, 900, 49),
+        (900, 1000, 49),
+    ]
     assert plan_chunks(10, 300, 50)[0].history_start == 0
 
 
 def test_first_window_has_insufficient_history(single_pass, data) -> None:
     assert len(single_pass) == data.n_timestamps
-    for item in single_pass[:W - 1]:
+    for item in single_pass[: W - 1]:
         # every timestamp has a value (as the reference says), explicitly not a detection
-        assert item["value"] == {"isAnomaly": False, "severity": 0.0, "score": 0.0,
-                                 "interpretation": []}
+        assert item["value"] == {
+            "isAnomaly": False,
+            "severity": 0.0,
+            "score": 0.0,
+            "interpretation": [],
+        }
         assert [e["code"] for e in item["errors"]] == ["InsufficientHistoricalData"]
-    assert all(item["errors"] == [] and "value" in item for item in single_pass[W - 1:])
+    assert all(item["errors"] == [] and "value" in item for item in single_pass[W - 1 :])
     assert single_pass[0]["timestamp"] == format_timestamp(data.timestamps[0])
 
 
@@ -86,7 +98,7 @@ def test_range_start_resets_history(model, data) -> None:
     assert len(results) == 61
     assert results[0]["timestamp"] == start and results[-1]["timestamp"] == end
     assert sum(bool(r["errors"]) for r in results) == W - 1
-    assert all(r["errors"] == [] for r in results[W - 1:])
+    assert all(r["errors"] == [] for r in results[W - 1 :])
 
 
 def test_result_shape_and_score_invariants(single_pass) -> None:
@@ -122,8 +134,11 @@ def test_contribution_scores(model, data) -> None:
             full = every[i]["value"]["interpretation"]
             assert [c["variable"] for c in interp] == [c["variable"] for c in full[:top_k]]
             # relative sizes are those of the full ranking
-            ratio = full[0]["contributionScore"] / full[-1]["contributionScore"] \
-                if full[-1]["contributionScore"] else None
+            ratio = (
+                full[0]["contributionScore"] / full[-1]["contributionScore"]
+                if full[-1]["contributionScore"]
+                else None
+            )
             if top_k == V and ratio is not None:
                 assert math.isclose(shares[0] / shares[-1], ratio, rel_tol=1e-9)
             for c in interp:
@@ -131,8 +146,10 @@ def test_contribution_scores(model, data) -> None:
                 assert c["variable"] not in changes["changedVariables"]
                 assert len(changes["changedValues"]) == len(changes["changedVariables"])
                 assert changes["changedValues"] == sorted(changes["changedValues"], reverse=True)
-                assert all(model.interpretation.change_threshold < x <= 2.0
-                           for x in changes["changedValues"])
+                assert all(
+                    model.interpretation.change_threshold < x <= 2.0
+                    for x in changes["changedValues"]
+                )
 
 
 def test_changed_values_are_the_correlation_changes(model, data) -> None:
@@ -146,7 +163,7 @@ def test_changed_values_are_the_correlation_changes(model, data) -> None:
             changes = c["correlationChanges"]
             if not changes["changedVariables"]:
                 continue
-            window = aligned.values[row - w + 1:row + 1].astype(np.float64)
+            window = aligned.values[row - w + 1 : row + 1].astype(np.float64)
             i = model.variables.index(c["variable"])
             for name, value in zip(changes["changedVariables"], changes["changedValues"]):
                 j = model.variables.index(name)
@@ -181,8 +198,11 @@ def test_verify_variables(model, data) -> None:
     errors = verify_variables(model, fewer)
     assert [e["code"] for e in errors] == ["VariableNotFound"]
     assert "series_7" in errors[0]["message"] and "series_8" in errors[0]["message"]
-    extra = MultivariateSeries(data.timestamps, data.variables + ("intruder",),
-                               np.hstack([data.values, data.values[:, :1]]))
+    extra = MultivariateSeries(
+        data.timestamps,
+        data.variables + ("intruder",),
+        np.hstack([data.values, data.values[:, :1]]),
+    )
     errors = verify_variables(model, extra)
     assert [e["code"] for e in errors] == ["UnexpectedVariable"]
     assert "intruder" in errors[0]["message"]
@@ -203,7 +223,7 @@ def test_missing_values_are_filled_with_the_model_policy(model, data) -> None:
     values[200:203, 2] = np.nan
     holes = MultivariateSeries(data.timestamps, data.variables, values)
     results = detect(model, holes).results
-    assert all("value" in r for r in results[W - 1:])
+    assert all("value" in r for r in results[W - 1 :])
     states = detect(model, holes).variable_states
     assert states[2]["effectiveCount"] == data.n_timestamps - 3
 
@@ -213,8 +233,17 @@ def test_detect_last_states_describe_the_detected_timestamp(model, data) -> None
     stamp = format_timestamp(window.timestamps[-1])
     states = detect_last(model, window).variable_states
     assert [s["variable"] for s in states] == list(model.variables)
-    assert all(s == {"variable": s["variable"], "filledNARatio": 0.0, "effectiveCount": 1,
-                     "firstTimestamp": stamp, "lastTimestamp": stamp} for s in states)
+    assert all(
+        s
+        == {
+            "variable": s["variable"],
+            "filledNARatio": 0.0,
+            "effectiveCount": 1,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+        }
+        for s in states
+    )
     values = window.values.copy()
     values[-1, 3] = np.nan  # no value at the detected timestamp: filled by the model's policy
     holes = MultivariateSeries(window.timestamps, window.variables, values)
@@ -228,10 +257,10 @@ def test_detect_last_states_describe_the_detected_timestamp(model, data) -> None
 def test_extreme_values_give_finite_json_results(model, data, extreme: float) -> None:
     """Residuals that overflow become the largest finite ones: a strict JSON encoder accepts
     the result and the point is a (maximally severe) anomaly."""
-    values = data.values[:W + 10].copy()
+    values = data.values[: W + 10].copy()
     values[-1, :] = np.float32(extreme)
     values[-2, 1] = np.float32(-extreme)
-    spiky = MultivariateSeries(data.timestamps[:W + 10], data.variables, values)
+    spiky = MultivariateSeries(data.timestamps[: W + 10], data.variables, values)
     for result in (detect_last(model, spiky, top_k=5), detect(model, spiky, top_k=5)):
         text = json.dumps(result.results, allow_nan=False)  # raises on NaN/Infinity
         last = json.loads(text)[-1]["value"]
@@ -253,12 +282,14 @@ def test_row_sums_are_correctly_rounded() -> None:
 
 
 def test_interpretations_do_not_depend_on_how_anomalies_are_batched(
-        model, data, single_pass, monkeypatch: pytest.MonkeyPatch) -> None:
+    model, data, single_pass, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from batchinfer.models.mvad import scoring
 
     monkeypatch.setattr(scoring, "_WINDOW_ELEMENTS", 1)  # one anomaly's window at a time
-    assert json.dumps(detect(model, data, top_k=4, chunk_size=10_000).results) == \
-        json.dumps(single_pass)
+    assert json.dumps(detect(model, data, top_k=4, chunk_size=10_000).results) == json.dumps(
+        single_pass
+    )
 
 
 def test_scores_round_trip_and_render_any_page(model, data, single_pass) -> None:

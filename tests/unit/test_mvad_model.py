@@ -1,4 +1,5 @@
 """MVAD model: ONNX core vs the numpy reference, save/load, determinism, training errors."""
+
 from __future__ import annotations
 
 import json
@@ -60,15 +61,17 @@ def test_save_load_roundtrip(trained: TrainedModel, series, tmp_path: Path) -> N
     assert loaded.sliding_window == W
     assert loaded.align_policy == trained.align_policy
     assert loaded.scoring == trained.scoring
-    np.testing.assert_array_equal(loaded.interpretation.correlation,
-                                  trained.interpretation.correlation)
+    np.testing.assert_array_equal(
+        loaded.interpretation.correlation, trained.interpretation.correlation
+    )
     assert loaded.meta_json() == trained.meta_json()
     params = read_core_params(loaded.onnx_bytes or b"", W)
     assert trained.core is not None
     np.testing.assert_array_equal(params.weight, trained.core.weight)
     block = series.values[1200:1400]
-    np.testing.assert_array_equal(run_core(loaded.session(), block, W),
-                                  run_core(trained.session(), block, W))
+    np.testing.assert_array_equal(
+        run_core(loaded.session(), block, W), run_core(trained.session(), block, W)
+    )
     meta = json.loads((trained.onnx_path.parent / "meta.json").read_text())
     assert meta["formatVersion"] == 1 and meta["slidingWindow"] == W
     assert {"scoring", "interpretation", "alignPolicy", "diagnostics", "core"} <= meta.keys()
@@ -118,10 +121,13 @@ def test_core_rows_do_not_depend_on_the_block(tmp_path: Path, n_vars: int, w: in
     from batchinfer.models.mvad.features import CoreParams
 
     rng = np.random.default_rng(n_vars)
-    params = CoreParams(w, rng.normal(size=n_vars).astype(np.float32),
-                        (rng.random(n_vars) + 0.5).astype(np.float32),
-                        (rng.normal(size=(4 * n_vars, n_vars)) * 0.1).astype(np.float32),
-                        rng.normal(size=n_vars).astype(np.float32))
+    params = CoreParams(
+        w,
+        rng.normal(size=n_vars).astype(np.float32),
+        (rng.random(n_vars) + 0.5).astype(np.float32),
+        (rng.normal(size=(4 * n_vars, n_vars)) * 0.1).astype(np.float32),
+        rng.normal(size=n_vars).astype(np.float32),
+    )
     (tmp_path / "core.onnx").write_bytes(build_onnx(params))
     session = _session(tmp_path / "core.onnx")
     x = rng.normal(size=(w + 150, n_vars)).astype(np.float32)
@@ -129,7 +135,7 @@ def test_core_rows_do_not_depend_on_the_block(tmp_path: Path, n_vars: int, w: in
     for size in (1, 2, 3, 17, 64):
         for lo in range(0, full.shape[0], size):
             hi = min(full.shape[0], lo + size)
-            np.testing.assert_array_equal(run_core(session, x[lo:hi + w - 1], w), full[lo:hi])
+            np.testing.assert_array_equal(run_core(session, x[lo : hi + w - 1], w), full[lo:hi])
 
 
 def test_training_reports_each_ridge_candidate(series, trained: TrainedModel) -> None:
@@ -145,14 +151,17 @@ def test_training_reports_each_ridge_candidate(series, trained: TrainedModel) ->
     assert trained.training_seconds is not None and len(trained.training_seconds) == len(grid)
     assert all(s > 0 for s in trained.training_seconds)
     data = series.rows(0, 1200).values.astype(np.float64)
-    xs = standardize(series.rows(0, 1200).values, data.mean(axis=0).astype(np.float32),
-                     data.std(axis=0).astype(np.float32))
+    xs = standardize(
+        series.rows(0, 1200).values,
+        data.mean(axis=0).astype(np.float32),
+        data.std(axis=0).astype(np.float32),
+    )
     n_fit = diagnostics["fitWindows"]
     mu, cov = _moments(xs, W, 0, n_fit)
     for key, lam in zip(grid, TrainConfig().ridge_grid):
         maps, closed_form = _residual_maps(cov, 12, lam)
         (fit_residuals,), _, _ = _residuals(xs, W, 0, n_fit, mu, [maps])
-        assert closed_form == pytest.approx(float(np.mean(fit_residuals ** 2)), rel=1e-6)
+        assert closed_form == pytest.approx(float(np.mean(fit_residuals**2)), rel=1e-6)
         assert diagnostics["ridgeGridTrainMse"][key] == round(closed_form, 8)
         # fitted on other windows than it is validated on: the losses differ
         assert diagnostics["ridgeGridTrainMse"][key] != diagnostics["ridgeGridHeldOutMse"][key]

@@ -1,4 +1,5 @@
 """Decoding documents into pages: format sniffing, page counts, and the errors callers see."""
+
 from __future__ import annotations
 
 import io
@@ -23,8 +24,13 @@ from batchinfer.models.ocr.errors import (
 )
 
 
-def _image_bytes(fmt: str, size: tuple[int, int] = (120, 80), mode: str = "RGB",
-                 color: object = "white", **save: object) -> bytes:
+def _image_bytes(
+    fmt: str,
+    size: tuple[int, int] = (120, 80),
+    mode: str = "RGB",
+    color: object = "white",
+    **save: object,
+) -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size, color).save(buffer, format=fmt, **save)
     return buffer.getvalue()
@@ -37,13 +43,16 @@ def _multi(fmt: str, sizes: list[tuple[int, int]], **save: object) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("fmt", "expected"), [
-    ("PNG", DocumentFormat.PNG),
-    ("JPEG", DocumentFormat.JPEG),
-    ("TIFF", DocumentFormat.TIFF),
-    ("BMP", DocumentFormat.BMP),
-    ("PDF", DocumentFormat.PDF),
-])
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("PNG", DocumentFormat.PNG),
+        ("JPEG", DocumentFormat.JPEG),
+        ("TIFF", DocumentFormat.TIFF),
+        ("BMP", DocumentFormat.BMP),
+        ("PDF", DocumentFormat.PDF),
+    ],
+)
 def test_sniffs_each_supported_format_from_magic_bytes(fmt: str, expected: DocumentFormat) -> None:
     data = _image_bytes(fmt)
     assert sniff_format(data) is expected
@@ -67,12 +76,15 @@ def test_empty_document_is_invalid_content(name: str) -> None:
     assert "empty" in info.value.message
 
 
-@pytest.mark.parametrize(("data", "name"), [
-    (b"Just some plain text.\n", "notes.txt"),
-    (b"Just some plain text.\n", ""),
-    (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 40, "report.docx"),
-    (b"GIF89a" + b"\x00" * 40, "anim.gif"),
-])
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (b"Just some plain text.\n", "notes.txt"),
+        (b"Just some plain text.\n", ""),
+        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 40, "report.docx"),
+        (b"GIF89a" + b"\x00" * 40, "anim.gif"),
+    ],
+)
 def test_unsupported_types_are_unsupported_content(data: bytes, name: str) -> None:
     with pytest.raises(UnsupportedContentError) as info:
         decode_pages(data, name)
@@ -117,7 +129,7 @@ def test_pdf_page_count_and_rendering() -> None:
 
 def test_huge_pdf_page_is_rendered_at_lower_dpi_not_refused() -> None:
     data = _multi("PDF", [(400, 400)], resolution=10.0)  # a 40 x 40 inch poster
-    (page,) = decode_pages(data, "poster.pdf", DecodeLimits(max_side=2000, max_pixels=2000 ** 2))
+    (page,) = decode_pages(data, "poster.pdf", DecodeLimits(max_side=2000, max_pixels=2000**2))
     assert max(page.width, page.height) <= 2000
     assert page.dpi is not None and page.dpi < 200
 

@@ -1,4 +1,5 @@
 """Latin-script decoding: CJK classes masked, full-width forms folded, locale → scripts."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,15 @@ def test_auto_keeps_cjk_pages() -> None:
     assert not _mostly_cjk([Recognized("a long English line with one 中 slip", 0.9)])
 
 
-@pytest.mark.parametrize("locale, scripts", [
-    (None, "auto"), ("en", "latin"), ("fr-FR", "latin"), ("zh-Hans", "all"), ("ja", "all"),
-])
+@pytest.mark.parametrize(
+    "locale, scripts",
+    [
+        (None, "auto"),
+        ("en", "latin"),
+        ("fr-FR", "latin"),
+        ("zh-Hans", "all"),
+        ("ja", "all"),
+    ],
+)
 def test_locale_picks_the_scripts(locale: str | None, scripts: str) -> None:
     assert OcrPipeline.scripts_for(AnalyzeOptions(locale=locale)) == scripts

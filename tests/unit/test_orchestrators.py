@@ -7,6 +7,7 @@ units were in flight at once (from the job's own history), what finalize was tol
 the embedded engine with an in-memory store (the harness of `test_durable_engine.py`), so the
 SDK's real replay drives them; no host process, no storage.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -83,8 +84,13 @@ def _build_app() -> types.ModuleType:
     @app.activity_trigger(input_name="args", activity="finalize_batch")
     def finalize_batch(args: dict[str, Any]) -> dict[str, Any]:
         SCRIPT.finalized.append(args)
-        return {"status": args["status"], "succeeded": len(SCRIPT.chunks_run), "failed": 0,
-                "skipped": 0, "pages": 0}
+        return {
+            "status": args["status"],
+            "succeeded": len(SCRIPT.chunks_run),
+            "failed": 0,
+            "skipped": 0,
+            "pages": 0,
+        }
 
     @app.activity_trigger(input_name="ref", activity="plan_scoring_job")
     def plan_scoring_job(ref: dict[str, Any]) -> dict[str, Any]:
@@ -140,13 +146,21 @@ class Finished:
     history: list[dict[str, Any]]
 
 
-async def _drive(orchestration: str, instance_id: str, payload: Any,
-                 on_running: Callable[[DurableEngine, list[dict[str, Any]]], bool] | None = None,
-                 timeout: float = 30) -> Finished:
+async def _drive(
+    orchestration: str,
+    instance_id: str,
+    payload: Any,
+    on_running: Callable[[DurableEngine, list[dict[str, Any]]], bool] | None = None,
+    timeout: float = 30,
+) -> Finished:
     store = DurableStore(Path(":memory:"))
-    engine = DurableEngine(store=store, functions=FUNCTIONS,
-                           invoker=Invoker(Path("."), ThreadPoolExecutor(4)),
-                           max_activities=4, max_orchestrators=2)
+    engine = DurableEngine(
+        store=store,
+        functions=FUNCTIONS,
+        invoker=Invoker(Path("."), ThreadPoolExecutor(4)),
+        max_activities=4,
+        max_orchestrators=2,
+    )
     await engine.start()
     try:
         engine.start_orchestration(orchestration, instance_id, json.dumps(payload))
@@ -184,8 +198,12 @@ def script(monkeypatch: pytest.MonkeyPatch) -> Script:
 
 
 def _plan(total: int, shard_size: int, items_per_activity: int = 1) -> dict[str, Any]:
-    return {"total": total, "shard_size": shard_size, "items_per_activity": items_per_activity,
-            "shards": -(-total // shard_size)}
+    return {
+        "total": total,
+        "shard_size": shard_size,
+        "items_per_activity": items_per_activity,
+        "shards": -(-total // shard_size),
+    }
 
 
 def _most_units_in_flight(history: list[dict[str, Any]]) -> int:
@@ -200,6 +218,7 @@ def _most_units_in_flight(history: list[dict[str, Any]]) -> int:
 
 
 # ------------------------------------------------------------------------------- batch_job
+
 
 def test_batch_job_runs_every_chunk_once_with_bounded_shards_in_flight(script: Script) -> None:
     script.plan = _plan(total=40, shard_size=1)  # 40 shards: 40 sub-orchestration units
@@ -248,8 +267,7 @@ def test_a_failed_chunk_fails_alone_and_its_shard_waits_for_the_others(script: S
     assert done.output["status"] == "succeeded"  # finalize reports the chunk's items failed
     expected = {(shard, chunk) for shard in (0, 1) for chunk in range(20)} - {(0, 1)}
     assert sorted(script.chunks_run) == sorted(expected)
-    results = [json.loads(e["Result"]) for e in done.history
-               if e["EventType"] == SUB_COMPLETED]
+    results = [json.loads(e["Result"]) for e in done.history if e["EventType"] == SUB_COMPLETED]
     failed_units = [r for r in results if r.get("error")]
     assert len(failed_units) == 1 and failed_units[0]["counts"] is None
     assert "chunk (0, 1) is broken" in failed_units[0]["error"]
@@ -266,6 +284,7 @@ def test_a_plan_error_finalizes_as_failed_without_shards(script: Script) -> None
 
 
 # ------------------------------------------------------------------- batch endpoint jobs
+
 
 def test_an_endpoint_job_runs_on_the_scoring_steps(script: Script) -> None:
     script.plan = _plan(total=12, shard_size=4)
@@ -300,6 +319,7 @@ def test_a_threshold_never_exceeded_lets_the_job_finish(script: Script) -> None:
 
 
 # ---------------------------------------------------------------------------------- anomaly
+
 
 @pytest.mark.parametrize(("model_id", "status"), [("good", "READY"), ("bad", "FAILED")])
 def test_mvad_train_reports_the_training_status(model_id: str, status: str) -> None:

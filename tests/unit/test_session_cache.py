@@ -1,4 +1,5 @@
 """The session cache: one session per model file, and a report of where each one runs."""
+
 from __future__ import annotations
 
 from pathlib import Path

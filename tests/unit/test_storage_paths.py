@@ -1,4 +1,5 @@
 """Blob-name rules: nothing a user supplies may climb out of its container."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,9 +16,7 @@ from batchinfer.storage.paths import (
 )
 
 
-@pytest.mark.parametrize(
-    "name", ["a.pdf", "folder/sub/a.pdf", "é/ü 1.png", "a" * 1024, ".hidden"]
-)
+@pytest.mark.parametrize("name", ["a.pdf", "folder/sub/a.pdf", "é/ü 1.png", "a" * 1024, ".hidden"])
 def test_valid_names(name: str) -> None:
     assert validate_blob_name(name) == name
 

@@ -1,4 +1,5 @@
 """The allow-list refuses every URL it was not told to trust, before any request is made."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,10 @@ def test_allowed_account(policy: StorageAllowList) -> None:
 
 
 def test_azurite_only_on_its_configured_endpoint(policy: StorageAllowList) -> None:
-    for url in ("http://127.0.0.1:10000/devstoreaccount1/inputs",
-                "http://localhost:10000/devstoreaccount1/out"):
+    for url in (
+        "http://127.0.0.1:10000/devstoreaccount1/inputs",
+        "http://localhost:10000/devstoreaccount1/out",
+    ):
         assert policy.check(url).account == "devstoreaccount1"
     for url in (  # any other loopback port would let a request probe local services
         "http://127.0.0.1:54321/devstoreaccount1/inputs",
@@ -45,12 +48,14 @@ def test_azurite_only_on_its_configured_endpoint(policy: StorageAllowList) -> No
 
 def test_azurite_endpoints_from_settings() -> None:
     from_host = StorageAllowList.from_settings(
-        {"FUNCHOST_AZURITE_BLOB_ENDPOINT": "http://127.0.0.1:20000/devstoreaccount1"})
+        {"FUNCHOST_AZURITE_BLOB_ENDPOINT": "http://127.0.0.1:20000/devstoreaccount1"}
+    )
     assert from_host.check("http://127.0.0.1:20000/devstoreaccount1/cont").port == 20000
     with pytest.raises(UrlNotAllowedError):
         from_host.check("http://127.0.0.1:10000/devstoreaccount1/cont")
     explicit = StorageAllowList.from_settings(
-        {"BATCHINFER_AZURITE_ENDPOINTS": "127.0.0.1:30000, localhost:30001"})
+        {"BATCHINFER_AZURITE_ENDPOINTS": "127.0.0.1:30000, localhost:30001"}
+    )
     assert explicit.check("http://localhost:30001/devstoreaccount1/cont").port == 30001
 
 

@@ -1,4 +1,5 @@
 """Container URL parsing and redaction: the SAS must never show up where people can read it."""
+
 from __future__ import annotations
 
 from pathlib import Path

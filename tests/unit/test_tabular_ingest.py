@@ -1,4 +1,5 @@
 """Ingest rules: what becomes a dataset version, what fails with which message, row groups."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,16 +40,19 @@ def test_parquet_is_detected_by_content(tmp_path: Path) -> None:
     assert read_upload(path).num_rows == 3
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"", "empty"),
-    (b"\n\n", "empty"),
-    (b"a,b\n", "no data rows"),
-    (b"a,a\n1,2\n", "Duplicate column name 'a'"),
-    (b"a,,c\n1,2,3\n", "empty name"),
-    (b"n\n1\n2\n3\nabc\n", "mixes numbers and text"),
-    (b"a,b\n1,2\n3\n", "cannot be parsed"),
-    (b"PAR1garbage", "Parquet file cannot be read"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"", "empty"),
+        (b"\n\n", "empty"),
+        (b"a,b\n", "no data rows"),
+        (b"a,a\n1,2\n", "Duplicate column name 'a'"),
+        (b"a,,c\n1,2,3\n", "empty name"),
+        (b"n\n1\n2\n3\nabc\n", "mixes numbers and text"),
+        (b"a,b\n1,2\n3\n", "cannot be parsed"),
+        (b"PAR1garbage", "Parquet file cannot be read"),
+    ],
+)
 def test_bad_files_fail_with_a_clear_message(tmp_path: Path, data: bytes, message: str) -> None:
     with pytest.raises(IngestError, match=message):
         read_upload(_file(tmp_path, "bad.csv", data))

@@ -1,4 +1,5 @@
 """Signed URLs: valid until they expire, bound to method, path and content type."""
+
 from __future__ import annotations
 
 import time
@@ -17,8 +18,7 @@ def _parts(query: str) -> tuple[str, str]:
 def test_a_signed_url_verifies_for_what_it_was_made_for() -> None:
     expires, sig = _parts(signed_query(KEY, "GET", "/woodwide/signed/results/job_1", 60))
     assert verify(KEY, "GET", "/woodwide/signed/results/job_1", expires, sig) is None
-    assert "signature" in (verify(KEY, "GET", "/woodwide/signed/results/job_2", expires, sig)
-                           or "")
+    assert "signature" in (verify(KEY, "GET", "/woodwide/signed/results/job_2", expires, sig) or "")
     assert verify(KEY, "PUT", "/woodwide/signed/results/job_1", expires, sig) is not None
     assert verify(b"x" * 32, "GET", "/woodwide/signed/results/job_1", expires, sig) is not None
 

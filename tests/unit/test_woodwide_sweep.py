@@ -1,5 +1,6 @@
 """Durable histories of ended woodwide jobs are purged after the retention period, once per
 interval; running ones and recent ones are kept."""
+
 from __future__ import annotations
 
 import asyncio
@@ -54,11 +55,15 @@ class FakeServices:
 def test_only_old_ended_histories_are_purged_once_per_interval() -> None:
     old = datetime.now(timezone.utc) - timedelta(hours=30)
     recent = datetime.now(timezone.utc) - timedelta(hours=1)
-    client = FakeClient([Status("ww:job_a", Runtime.COMPLETED, old),
-                         Status("ww:job_b", Runtime.TERMINATED, old.replace(tzinfo=None)),
-                         Status("ww:job_c", Runtime.RUNNING, old),
-                         Status("ww:job_d", Runtime.COMPLETED, recent),
-                         Status("mvaddetect:x", Runtime.COMPLETED, old)])
+    client = FakeClient(
+        [
+            Status("ww:job_a", Runtime.COMPLETED, old),
+            Status("ww:job_b", Runtime.TERMINATED, old.replace(tzinfo=None)),
+            Status("ww:job_c", Runtime.RUNNING, old),
+            Status("ww:job_d", Runtime.COMPLETED, recent),
+            Status("mvaddetect:x", Runtime.COMPLETED, old),
+        ]
+    )
     services: Any = FakeServices()
     assert asyncio.run(sweep_histories(client, services)) == 2
     assert client.purged == ["ww:job_a", "ww:job_b"]

@@ -1,4 +1,5 @@
 """The activity work queue: round-robin between orchestrations, bounded memory, paging."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Activity triggers of the anomaly orchestrations: ids in, a plain step, JSON out."""
+
 from __future__ import annotations
 
 from typing import Any

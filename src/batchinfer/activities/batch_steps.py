@@ -4,6 +4,7 @@ Each takes `Services` (ports) and plain data, so tests call them directly; the a
 triggers in `activities/batch_triggers.py` only adapt JSON in and out. Item failures are outcomes;
 only infrastructure failures (the job store itself unreachable) raise, and those are retried.
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,16 +64,28 @@ def plan_job(services: Services, ref: JobRef) -> Plan:
     spec = services.job_store.load_spec(ref.job_id)
     empty = make_plan(0, settings.items_per_activity, settings.activities_per_shard)
     if spec is None:
-        return Plan(0, empty.shard_size, empty.items_per_activity, 0,
-                    ItemError("NotFound", "The job's request is no longer available."))
+        return Plan(
+            0,
+            empty.shard_size,
+            empty.items_per_activity,
+            0,
+            ItemError("NotFound", "The job's request is no longer available."),
+        )
     save_origin(services.job_store, spec)  # kept (without secrets) after the job ends
     try:
         total = write_shards(
-            _inputs(services, spec), empty.shard_size,
-            lambda index, names: services.job_store.save_shard_items(ref.job_id, index, names))
+            _inputs(services, spec),
+            empty.shard_size,
+            lambda index, names: services.job_store.save_shard_items(ref.job_id, index, names),
+        )
     except StorageError as exc:
-        plan = Plan(0, empty.shard_size, empty.items_per_activity, 0, ItemError(
-            "InvalidRequest", "The source could not be listed.", exc.code, exc.message))
+        plan = Plan(
+            0,
+            empty.shard_size,
+            empty.items_per_activity,
+            0,
+            ItemError("InvalidRequest", "The source could not be listed.", exc.code, exc.message),
+        )
     else:
         plan = make_plan(total, settings.items_per_activity, settings.activities_per_shard)
     services.job_store.save_plan(ref.job_id, plan)
@@ -108,12 +121,17 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
         if name in refused:
             outcome = refused[name]
         elif not claims.get(name, False):
-            outcome = ItemOutcome(name, ItemStatus.SKIPPED,
-                                  error=output_exists(result_names[name]))
+            outcome = ItemOutcome(name, ItemStatus.SKIPPED, error=output_exists(result_names[name]))
         else:
-            outcome = analyze_document(source=source, results=results, pipeline=pipeline,
-                                       name=name, result_name=result_names[name],
-                                       overwrite=spec.overwrite or retry, options=options)
+            outcome = analyze_document(
+                source=source,
+                results=results,
+                pipeline=pipeline,
+                name=name,
+                result_name=result_names[name],
+                overwrite=spec.overwrite or retry,
+                options=options,
+            )
         outcomes.append(outcome)
         counts.record(outcome)
     if store.load_spec(ref.job_id) is None:
@@ -132,19 +150,33 @@ def _result_names(items: list[str], spec: JobSpec) -> tuple[dict[str, str], dict
         try:
             validate_blob_name(name)
         except InvalidPathError as exc:
-            refused[name] = ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
-                "InvalidArgument", "The document's name cannot be processed.",
-                "InvalidBlobName", exc.message))
+            refused[name] = ItemOutcome(
+                name,
+                ItemStatus.FAILED,
+                error=ItemError(
+                    "InvalidArgument",
+                    "The document's name cannot be processed.",
+                    "InvalidBlobName",
+                    exc.message,
+                ),
+            )
             continue
         try:
             names[name] = result_name_for(name, spec.source_prefix, spec.result_prefix)
         except InvalidPathError as exc:
             too_long = "longer than" in exc.message
-            refused[name] = ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
-                "InvalidArgument",
-                "The result name would be longer than 1,024 characters." if too_long
-                else "The document's result name cannot be formed.",
-                "ResultNameTooLong" if too_long else "InvalidResultName", exc.message))
+            refused[name] = ItemOutcome(
+                name,
+                ItemStatus.FAILED,
+                error=ItemError(
+                    "InvalidArgument",
+                    "The result name would be longer than 1,024 characters."
+                    if too_long
+                    else "The document's result name cannot be formed.",
+                    "ResultNameTooLong" if too_long else "InvalidResultName",
+                    exc.message,
+                ),
+            )
     return names, refused
 
 
@@ -158,13 +190,21 @@ def _absent(results: BlobStore, name: str) -> bool:
 
 
 def _not_processed(name: str) -> ItemOutcome:
-    return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
-        "InternalServerError", "The document was not processed.", "NotProcessed",
-        "Its activity failed after all retries."))
+    return ItemOutcome(
+        name,
+        ItemStatus.FAILED,
+        error=ItemError(
+            "InternalServerError",
+            "The document was not processed.",
+            "NotProcessed",
+            "Its activity failed after all retries.",
+        ),
+    )
 
 
-def finalize_job(services: Services, ref: JobRef, status: JobStatus,
-                 error: ItemError | None) -> JobReport:
+def finalize_job(
+    services: Services, ref: JobRef, status: JobStatus, error: ItemError | None
+) -> JobReport:
     """Merge outcomes into the report, store it, drop the job's secrets; return the report."""
     store = services.job_store
     try:
@@ -199,16 +239,29 @@ def finalize_job(services: Services, ref: JobRef, status: JobStatus,
                 outcomes = [_not_processed(n) for n in names[start:stop]]
             for outcome in outcomes:
                 counts.record(outcome)
-                details.append(ItemDetail(
-                    status=outcome.status,
-                    source_url=report_url(source, outcome.source) if source is not None else None,
-                    result_url=report_url(results, outcome.result)
-                    if outcome.result and results is not None
-                    and outcome.status == ItemStatus.SUCCEEDED else None,
-                    error=outcome.error))
+                details.append(
+                    ItemDetail(
+                        status=outcome.status,
+                        source_url=report_url(source, outcome.source)
+                        if source is not None
+                        else None,
+                        result_url=report_url(results, outcome.result)
+                        if outcome.result
+                        and results is not None
+                        and outcome.status == ItemStatus.SUCCEEDED
+                        else None,
+                        error=outcome.error,
+                    )
+                )
     report = JobReport(status=status, counts=counts, details=tuple(details), error=error)
     store.save_report(ref.job_id, report)
     store.forget_secrets(ref.job_id)
-    log.info("Job %s %s: %d succeeded, %d failed, %d skipped", ref.job_id, status,
-             counts.succeeded, counts.failed, counts.skipped)
+    log.info(
+        "Job %s %s: %d succeeded, %d failed, %d skipped",
+        ref.job_id,
+        status,
+        counts.succeeded,
+        counts.failed,
+        counts.skipped,
+    )
     return report

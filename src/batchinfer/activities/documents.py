@@ -3,6 +3,7 @@
 A failing document fails alone: every error becomes an `ItemOutcome` with a code, never an
 exception, so the batch goes on and the report tells what happened to each file.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,36 +41,65 @@ def result_name_for(source_name: str, source_prefix: str, result_prefix: str) ->
 
 
 def output_exists(result_name: str) -> ItemError:
-    return ItemError("OutputExists",
-                     f"Analysis skipped because result file {result_name} already exists.")
+    return ItemError(
+        "OutputExists", f"Analysis skipped because result file {result_name} already exists."
+    )
 
 
-def analyze_document(*, source: BlobStore, results: BlobStore, pipeline: AnalyzePipeline,
-                     name: str, result_name: str, overwrite: bool,
-                     options: AnalyzeOptions | None = None) -> ItemOutcome:
+def analyze_document(
+    *,
+    source: BlobStore,
+    results: BlobStore,
+    pipeline: AnalyzePipeline,
+    name: str,
+    result_name: str,
+    overwrite: bool,
+    options: AnalyzeOptions | None = None,
+) -> ItemOutcome:
     """Analyze one blob and write its result; any failure is returned, not raised."""
     try:
         data = source.read_blob(name=name, max_bytes=MAX_DOCUMENT_BYTES)
         analysis = pipeline.analyze(data, filename=name, options=options).to_json()
         body = json.dumps(analysis, ensure_ascii=False, separators=(",", ":")).encode()
-        results.write_blob(name=result_name, data=body, overwrite=overwrite,
-                           content_type="application/json")
-        return ItemOutcome(name, ItemStatus.SUCCEEDED, result=result_name,
-                           pages=len(analysis.get("pages") or []))
+        results.write_blob(
+            name=result_name, data=body, overwrite=overwrite, content_type="application/json"
+        )
+        return ItemOutcome(
+            name, ItemStatus.SUCCEEDED, result=result_name, pages=len(analysis.get("pages") or [])
+        )
     except BlobExistsError:
         return ItemOutcome(name, ItemStatus.SKIPPED, error=output_exists(result_name))
     except DocumentError as exc:
         error = ItemError(exc.code, exc.message, exc.inner_code, exc.inner_message)
         return ItemOutcome(name, ItemStatus.FAILED, error=error)
     except BlobTooLargeError as exc:
-        return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
-            "InvalidContentLength", "The document is larger than 500 MB.", exc.code, exc.message))
+        return ItemOutcome(
+            name,
+            ItemStatus.FAILED,
+            error=ItemError(
+                "InvalidContentLength", "The document is larger than 500 MB.", exc.code, exc.message
+            ),
+        )
     except StorageError as exc:
-        return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
-            "InvalidArgument", "The document could not be read or its result written.",
-            exc.code, exc.message))
+        return ItemOutcome(
+            name,
+            ItemStatus.FAILED,
+            error=ItemError(
+                "InvalidArgument",
+                "The document could not be read or its result written.",
+                exc.code,
+                exc.message,
+            ),
+        )
     except Exception as exc:  # a model bug must not sink the batch; the item says so
         log.exception("Unexpected failure analyzing %s", name)
-        return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
-            "InternalServerError", "An unexpected error occurred while analyzing the document.",
-            type(exc).__name__, "See the service log for details."))
+        return ItemOutcome(
+            name,
+            ItemStatus.FAILED,
+            error=ItemError(
+                "InternalServerError",
+                "An unexpected error occurred while analyzing the document.",
+                type(exc).__name__,
+                "See the service log for details.",
+            ),
+        )

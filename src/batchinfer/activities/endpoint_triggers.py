@@ -1,5 +1,6 @@
 """Activity triggers of batch endpoint jobs: JSON in, a plain step from `endpoints.steps`,
 JSON out."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,14 +21,19 @@ def plan_scoring_job(ref: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.activity_trigger(input_name="args", activity="score_mini_batch")
 def score_mini_batch(args: dict[str, Any]) -> dict[str, int]:
-    counts = steps.score_mini_batch(get_services(), JobRef.from_json(args["ref"]),
-                                    int(args["shard"]), int(args["chunk"]))
+    counts = steps.score_mini_batch(
+        get_services(), JobRef.from_json(args["ref"]), int(args["shard"]), int(args["chunk"])
+    )
     return counts.to_json()
 
 
 @blueprint.activity_trigger(input_name="args", activity="finalize_scoring_job")
 def finalize_scoring_job(args: dict[str, Any]) -> dict[str, Any]:
     # the status stays a string: `batch_job` may hand over `STOPPED`, which is no JobStatus
-    report = steps.finalize_scoring_job(get_services(), JobRef.from_json(args["ref"]),
-                                        str(args["status"]), ItemError.optional(args.get("error")))
+    report = steps.finalize_scoring_job(
+        get_services(),
+        JobRef.from_json(args["ref"]),
+        str(args["status"]),
+        ItemError.optional(args.get("error")),
+    )
     return report.summary()

@@ -1,4 +1,5 @@
 """Activity trigger of the inbox: JSON in, a plain function from `batchinfer.inbox`, JSON out."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Activity triggers of the dataset inference orchestrations: ids in, a tabular step, JSON out."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,8 +34,9 @@ def ww_score_chunk(args: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.activity_trigger(input_name="args", activity="ww_finish_inference")
 def ww_finish_inference(args: dict[str, Any]) -> str:
-    return steps.finish_inference(get_catalog(), str(args["job_id"]),
-                                  [str(e) for e in args.get("errors") or []])
+    return steps.finish_inference(
+        get_catalog(), str(args["job_id"]), [str(e) for e in args.get("errors") or []]
+    )
 
 
 @blueprint.activity_trigger(input_name="job_id", activity="ww_fail_job")

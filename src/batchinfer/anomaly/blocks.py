@@ -9,6 +9,7 @@ Why blocks are written behind: the preparation parses and aligns on one thread w
 storage writes (each one durable, so they wait on the disk or the network) go on beside it,
 a bounded number at a time so memory stays bounded whatever the range's length.
 """
+
 from __future__ import annotations
 
 import io
@@ -52,8 +53,9 @@ def save_block(store: JobStore, job: str, index: int, block: MultivariateSeries)
     store.save_bytes(job, block_name(index), buffer.getvalue())
 
 
-def load_block(store: JobStore, job: str, index: int,
-               variables: tuple[str, ...]) -> MultivariateSeries:
+def load_block(
+    store: JobStore, job: str, index: int, variables: tuple[str, ...]
+) -> MultivariateSeries:
     with np.load(io.BytesIO(store.load_bytes(job, block_name(index)))) as data:
         return MultivariateSeries(data["timestamps"], variables, data["values"])
 

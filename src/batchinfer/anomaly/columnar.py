@@ -8,6 +8,7 @@ in a way the line parser refuses, rows in a different order within a block...) r
 `NotColumnar` and the caller reads the file again with the line parser, whose answers and
 error messages are the reference.
 """
+
 from __future__ import annotations
 
 import csv
@@ -46,8 +47,12 @@ def arrow_blocks(stream: BinaryIO, block_bytes: int = BLOCK_BYTES) -> Iterator[M
             stream,
             read_options=pa_csv.ReadOptions(column_names=keys, block_size=block_bytes),
             convert_options=pa_csv.ConvertOptions(
-                column_types=types, null_values=sorted(MISSING_CELLS), strings_can_be_null=False,
-                quoted_strings_can_be_null=False))
+                column_types=types,
+                null_values=sorted(MISSING_CELLS),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
         raise NotColumnar("the first block could not be read as numbers") from None
     last: int | None = None
@@ -78,8 +83,13 @@ def _header(stream: BinaryIO) -> list[str]:
             continue
         names = [cell.strip() for cell in next(csv.reader([line]))]
         lowered = [n.lower() for n in names]
-        if lowered.count(TIMESTAMP_COLUMN) != 1 or len(names) < 2 or not all(names) \
-                or len(set(names)) != len(names) or '"' in line:
+        if (
+            lowered.count(TIMESTAMP_COLUMN) != 1
+            or len(names) < 2
+            or not all(names)
+            or len(set(names)) != len(names)
+            or '"' in line
+        ):
             raise NotColumnar("the header needs the line parser's checks")
         return names
     raise NotColumnar("no header")
@@ -135,10 +145,11 @@ def _iso_seconds(column: pa.Array) -> np.ndarray | None:
     if column.null_count or len(column) == 0 or not pa.types.is_string(column.type):
         return None
     offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[
-        column.offset:column.offset + len(column) + 1]
+        column.offset : column.offset + len(column) + 1
+    ]
     if not (np.diff(offsets) == 20).all():
         return None
-    text = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    text = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
     text = text.reshape(-1, 20)
     if any((text[:, i] != c).any() for i, c in _SEPARATORS.items()):
         return None
@@ -146,8 +157,9 @@ def _iso_seconds(column: pa.Array) -> np.ndarray | None:
     if ((digits < 0) | (digits > 9)).any():
         return None
     year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    month, day, hour, minute, second = (digits[:, i] * 10 + digits[:, i + 1]
-                                        for i in range(4, 14, 2))
+    month, day, hour, minute, second = (
+        digits[:, i] * 10 + digits[:, i + 1] for i in range(4, 14, 2)
+    )
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     if ((month < 1) | (month > 12)).any():
         return None

@@ -5,6 +5,7 @@ The URL names a blob or a virtual folder inside a container, e.g.
 `file:///…/storage/data/plant/2024.csv`. It is split into the container (checked against the
 allow-list, like every URL a job reads) and the path inside it.
 """
+
 from __future__ import annotations
 
 import io
@@ -67,8 +68,9 @@ def split_data_source(url: str) -> DataLocation:
     segments = [s for s in parts.path.split("/") if s != ""]
     keep = 2 if (parts.hostname or "") in EMULATOR_HOSTS else 1  # account segment for Azurite
     if len(segments) < keep:
-        raise MvadDataError("InvalidDataSource",
-                            f"dataSource {redact_url(url)!r} does not name a container.")
+        raise MvadDataError(
+            "InvalidDataSource", f"dataSource {redact_url(url)!r} does not name a container."
+        )
     container_path = "/" + "/".join(segments[:keep])
     container = urlunsplit((parts.scheme, parts.netloc, container_path, parts.query, ""))
     return DataLocation(container, "/".join(segments[keep:]))
@@ -90,17 +92,20 @@ def _read(store: BlobStore, name: str) -> bytes:
     return store.read_blob(name=name, max_bytes=MAX_SOURCE_BYTES)
 
 
-def load_series(location: DataLocation, policy: StorageAllowList,
-                data_schema: str) -> MultivariateSeries:
+def load_series(
+    location: DataLocation, policy: StorageAllowList, data_schema: str
+) -> MultivariateSeries:
     """Load the data as one series; storage failures become MvadDataError with a clear code."""
     try:
         store = open_container(location.container_url, policy)
         if data_schema.lower() == "onetable":
             if not location.path:
-                raise MvadDataError("InvalidDataSource",
-                                    "A OneTable dataSource must name a CSV file.")
-            return load_one_table_csv(_read(store, location.path).decode("utf-8-sig"),
-                                      where=location.path)
+                raise MvadDataError(
+                    "InvalidDataSource", "A OneTable dataSource must name a CSV file."
+                )
+            return load_one_table_csv(
+                _read(store, location.path).decode("utf-8-sig"), where=location.path
+            )
         return load_multi_table(_multi_table_files(store, location.path))
     except StorageError as exc:
         raise DataSourceNotAccessible.from_storage(exc) from None
@@ -116,8 +121,11 @@ def _multi_table_files(store: BlobStore, path: str) -> dict[str, str]:
                     files[info.filename] = archive.read(info).decode("utf-8-sig")
         return files
     prefix = path.rstrip("/") + "/" if path else ""
-    return {b.name: _read(store, b.name).decode("utf-8-sig")
-            for b in store.list_blobs(prefix=prefix) if b.name.lower().endswith(".csv")}
+    return {
+        b.name: _read(store, b.name).decode("utf-8-sig")
+        for b in store.list_blobs(prefix=prefix)
+        if b.name.lower().endswith(".csv")
+    }
 
 
 @contextmanager

@@ -4,6 +4,7 @@ Layout: `mvad/<modelId>/model.json` (the API's Model record: status, info, diagn
 `mvad/<modelId>/v<N>/{model.onnx, meta.json}` (the trained files). Inference loads a version
 into a local cache folder once per process, so ONNX Runtime maps a plain file.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,14 +34,18 @@ class ModelStore:
 
     # ------------------------------------------------------------------------------ records
     def save_record(self, model_id: str, record: dict[str, Any]) -> None:
-        self._store.write_blob(name=f"mvad/{model_id}/model.json",
-                               data=json.dumps(record).encode(), overwrite=True,
-                               content_type="application/json")
+        self._store.write_blob(
+            name=f"mvad/{model_id}/model.json",
+            data=json.dumps(record).encode(),
+            overwrite=True,
+            content_type="application/json",
+        )
 
     def load_record(self, model_id: str) -> dict[str, Any] | None:
         try:
             record: dict[str, Any] = json.loads(
-                self._store.read_blob(name=f"mvad/{model_id}/model.json"))
+                self._store.read_blob(name=f"mvad/{model_id}/model.json")
+            )
             return record
         except BlobNotFoundError:
             return None
@@ -70,8 +75,11 @@ class ModelStore:
         with tempfile.TemporaryDirectory() as tmp:
             model.save(tmp)
             for file_name in MODEL_FILES:
-                self._store.write_blob(name=f"mvad/{model_id}/v{version}/{file_name}",
-                                       data=(Path(tmp) / file_name).read_bytes(), overwrite=True)
+                self._store.write_blob(
+                    name=f"mvad/{model_id}/v{version}/{file_name}",
+                    data=(Path(tmp) / file_name).read_bytes(),
+                    overwrite=True,
+                )
 
     def load_model(self, model_id: str, version: int) -> TrainedModel:
         key = (model_id, version)

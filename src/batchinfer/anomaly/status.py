@@ -3,6 +3,7 @@
 A `StrEnum`, so records and summaries (JSON in the model and job stores) and the wire keep the
 exact strings `CREATED`, `RUNNING`, `READY`, `FAILED`.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum

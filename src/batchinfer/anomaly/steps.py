@@ -5,6 +5,7 @@ in the model record or the detection summary (`errors`, status `FAILED`), never 
 an activity: a retry cannot fix bad data. Requests carrying SAS URLs live in the job store only
 while the work runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -74,9 +75,13 @@ def _error(exc: Exception) -> dict[str, Any]:
 
 
 # ================================================================================== training
-def set_model_status(services: Services, model_id: str, status: str,
-                     errors: list[dict[str, str]] | None = None,
-                     diagnostics: dict[str, Any] | None = None) -> dict[str, Any] | None:
+def set_model_status(
+    services: Services,
+    model_id: str,
+    status: str,
+    errors: list[dict[str, str]] | None = None,
+    diagnostics: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
     record = services.models.load_record(model_id)
     if record is None:
         return None
@@ -103,9 +108,15 @@ def train_model(services: Services, model_id: str) -> str:
         series = load_series(location, services.policy, info.get("dataSchema", "OneTable"))
         series = slice_time(series, info["startTime"], info["endTime"])
         policy = info.get("alignPolicy") or {}
-        model = train(series, int(info.get("slidingWindow", 300)), AlignPolicy(
-            policy.get("alignMode", "Outer"), policy.get("fillNAMethod", "Linear"),
-            float(policy.get("paddingValue", 0.0))))
+        model = train(
+            series,
+            int(info.get("slidingWindow", 300)),
+            AlignPolicy(
+                policy.get("alignMode", "Outer"),
+                policy.get("fillNAMethod", "Linear"),
+                float(policy.get("paddingValue", 0.0)),
+            ),
+        )
         services.models.save_model(model_id, MODEL_VERSION, model)
     except Exception as exc:  # data and storage problems end the training, reported
         if not isinstance(exc, (MvadDataError, StorageError, ValueError)):
@@ -136,24 +147,32 @@ def model_state(model: TrainedModel) -> dict[str, list[Any]]:
     grid_valid = model.diagnostics.get("ridgeGridHeldOutMse", {})
     keys = list(grid_valid)
     seconds = model.training_seconds or [0.0] * len(keys)
-    return {"epochIds": list(range(1, len(keys) + 1)),
-            "trainLosses": [float(grid_train.get(k, grid_valid[k])) for k in keys],
-            "validationLosses": [float(grid_valid[k]) for k in keys],
-            "latenciesInSeconds": [round(float(x), 4) for x in seconds]}
+    return {
+        "epochIds": list(range(1, len(keys) + 1)),
+        "trainLosses": [float(grid_train.get(k, grid_valid[k])) for k in keys],
+        "validationLosses": [float(grid_valid[k]) for k in keys],
+        "latenciesInSeconds": [round(float(x), 4) for x in seconds],
+    }
 
 
 # ================================================================================= detection
 def load_summary(services: Services, result_id: str) -> dict[str, Any]:
     summary: dict[str, Any] | None = services.job_store.load_document(
-        detect_job_id(result_id), "summary.json")
+        detect_job_id(result_id), "summary.json"
+    )
     if summary is None:
         raise LookupError(result_id)
     return summary
 
 
-def set_detection_status(services: Services, result_id: str, status: str, *,
-                         errors: list[dict[str, str]] | None = None,
-                         variable_states: list[dict[str, Any]] | None = None) -> None:
+def set_detection_status(
+    services: Services,
+    result_id: str,
+    status: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    variable_states: list[dict[str, Any]] | None = None,
+) -> None:
     job = detect_job_id(result_id)
     summary = services.job_store.load_document(job, "summary.json") or {}
     summary["status"] = status
@@ -189,17 +208,23 @@ def prepare_detection(services: Services, result_id: str) -> int:
         set_detection_status(services, result_id, MvadStatus.FAILED, errors=[_error(exc)])
         services.job_store.delete_document(job, "request.json")
         return 0
-    services.job_store.save_document(job, "plan.json", {
-        "chunks": chunks, "variables": list(model.variables)})
+    services.job_store.save_document(
+        job, "plan.json", {"chunks": chunks, "variables": list(model.variables)}
+    )
     # setupInfo stays the request as submitted; the data's own span is in variableStates
     set_detection_status(services, result_id, MvadStatus.RUNNING, variable_states=states)
     services.job_store.delete_document(job, "request.json")
     return len(chunks)
 
 
-def _prepare_blocks(services: Services, job: str, model: TrainedModel, location: DataLocation,
-                    schema: str, setup: dict[str, Any]
-                    ) -> tuple[list[dict[str, int]], list[dict[str, Any]]]:
+def _prepare_blocks(
+    services: Services,
+    job: str,
+    model: TrainedModel,
+    location: DataLocation,
+    schema: str,
+    setup: dict[str, Any],
+) -> tuple[list[dict[str, int]], list[dict[str, Any]]]:
     """Write the chunk blocks; OneTable CSVs in one streaming pass, the rest in memory."""
     limit = services.settings.max_detect_timestamps
     start = parse_time(setup["startTime"], "startTime")
@@ -221,11 +246,18 @@ def _prepare_blocks(services: Services, job: str, model: TrainedModel, location:
     def one_pass(columnar: bool) -> list[dict[str, Any]]:
         if columnar:
             with open_csv_binary(location, services.policy) as stream:
-                return stream_prepare(arrow_blocks(stream), model, start, end, rows_of,
-                                      location.path, emit)[1]
-        return stream_prepare(csv_blocks(iter_csv_lines(location, services.policy),
-                                         location.path),
-                              model, start, end, rows_of, location.path, emit)[1]
+                return stream_prepare(
+                    arrow_blocks(stream), model, start, end, rows_of, location.path, emit
+                )[1]
+        return stream_prepare(
+            csv_blocks(iter_csv_lines(location, services.policy), location.path),
+            model,
+            start,
+            end,
+            rows_of,
+            location.path,
+            emit,
+        )[1]
 
     def restart() -> None:  # blocks are written again from index 0
         writer.drain()
@@ -265,15 +297,19 @@ def _prepare_blocks(services: Services, job: str, model: TrainedModel, location:
 def _check_one_window(n_timestamps: int, sliding_window: int) -> None:
     """The reference requires at least one sliding window of data in the range."""
     if n_timestamps < sliding_window:
-        raise MvadDataError("NotEnoughData",
-                            f"The range holds {n_timestamps} timestamp(s) after alignment; "
-                            f"detection needs at least slidingWindow = {sliding_window}.")
+        raise MvadDataError(
+            "NotEnoughData",
+            f"The range holds {n_timestamps} timestamp(s) after alignment; "
+            f"detection needs at least slidingWindow = {sliding_window}.",
+        )
 
 
 def _too_many(limit: int, count: int | None = None) -> MvadDataError:
     held = f"holds {count} timestamps" if count else "holds more timestamps than allowed"
-    return MvadDataError("TooManyTimestamps", f"The range {held}; the limit is {limit} "
-                         "(setting BATCHINFER_MAX_DETECT_TIMESTAMPS).")
+    return MvadDataError(
+        "TooManyTimestamps",
+        f"The range {held}; the limit is {limit} (setting BATCHINFER_MAX_DETECT_TIMESTAMPS).",
+    )
 
 
 def _scores_name(index: int) -> str:
@@ -296,8 +332,12 @@ def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
     model = services.models.load_model(model_id, MODEL_VERSION)
     chunk = plan["chunks"][index]
     block = load_block(services.job_store, job, index, tuple(plan["variables"]))
-    scores = score_chunk(model, block, chunk["start"] - chunk["historyStart"],
-                         int(summary["setupInfo"].get("topContributorCount", 10)))
+    scores = score_chunk(
+        model,
+        block,
+        chunk["start"] - chunk["historyStart"],
+        int(summary["setupInfo"].get("topContributorCount", 10)),
+    )
     services.job_store.save_bytes(job, _scores_name(index), scores.to_npz())
     services.job_store.delete_document(job, block_name(index))
     return scores.n_rows
@@ -305,22 +345,32 @@ def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
 
 def finish_detection(services: Services, result_id: str, failed_chunks: int) -> str:
     if failed_chunks:
-        set_detection_status(services, result_id, MvadStatus.FAILED, errors=[{
-            "code": "InternalServerError",
-            "message": f"{failed_chunks} chunk(s) of the range could not be scored."}])
+        set_detection_status(
+            services,
+            result_id,
+            MvadStatus.FAILED,
+            errors=[
+                {
+                    "code": "InternalServerError",
+                    "message": f"{failed_chunks} chunk(s) of the range could not be scored.",
+                }
+            ],
+        )
         return MvadStatus.FAILED
     set_detection_status(services, result_id, MvadStatus.READY, errors=[])
     return MvadStatus.READY
 
 
-def detection_results(services: Services, result_id: str, skip: int = 0,
-                      top: int | None = None) -> list[dict[str, Any]]:
+def detection_results(
+    services: Services, result_id: str, skip: int = 0, top: int | None = None
+) -> list[dict[str, Any]]:
     """Results in time order, optionally a page of them; chunks outside the page are not read."""
     return [json.loads(text) for text in detection_results_json(services, result_id, skip, top)]
 
 
-def detection_results_json(services: Services, result_id: str, skip: int = 0,
-                           top: int | None = None) -> list[str]:
+def detection_results_json(
+    services: Services, result_id: str, skip: int = 0, top: int | None = None
+) -> list[str]:
     """`detection_results` with each entry as JSON text (what the API sends)."""
     job = detect_job_id(result_id)
     plan = services.job_store.load_document(job, "plan.json") or {}
@@ -352,9 +402,11 @@ def series_from_variables(variables: list[dict[str, Any]]) -> MultivariateSeries
         raise MvadDataError("DuplicatedVariables", "A variable appears more than once.")
     for item in variables:
         if len(item["timestamps"]) != len(item["values"]):
-            raise MvadDataError("InvalidInputFormat",
-                                f"Variable '{item['variable']}' has {len(item['timestamps'])} "
-                                f"timestamps but {len(item['values'])} values.")
+            raise MvadDataError(
+                "InvalidInputFormat",
+                f"Variable '{item['variable']}' has {len(item['timestamps'])} "
+                f"timestamps but {len(item['values'])} values.",
+            )
     first = variables[0]["timestamps"]
     if all(v["timestamps"] == first for v in variables):
         stamps = parse_timestamps(first, "timestamps")
@@ -369,8 +421,9 @@ def series_from_variables(variables: list[dict[str, Any]]) -> MultivariateSeries
     values = np.full((len(union), len(names)), np.nan, dtype=np.float32)
     for column, (stamps, item) in enumerate(zip(parsed, variables, strict=False)):
         if len(np.unique(stamps)) != len(stamps):
-            raise MvadDataError("DuplicatedTimestamps",
-                                f"Variable '{item['variable']}' repeats a timestamp.")
+            raise MvadDataError(
+                "DuplicatedTimestamps", f"Variable '{item['variable']}' repeats a timestamp."
+            )
         values[np.searchsorted(union, stamps), column] = _finite_values(item)
     return MultivariateSeries(union.astype(np.int64), names, values)
 
@@ -383,7 +436,9 @@ def _finite_values(item: dict[str, Any]) -> np.ndarray:
         values = wide.astype(np.float32)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        raise MvadDataError("InvalidValueFormat",
-                            f"Value {float(wide[bad[0]])!r} at position {int(bad[0])} of variable "
-                            f"'{item['variable']}' is not a finite number within ±3.4e38.")
+        raise MvadDataError(
+            "InvalidValueFormat",
+            f"Value {float(wide[bad[0]])!r} at position {int(bad[0])} of variable "
+            f"'{item['variable']}' is not a finite number within ±3.4e38.",
+        )
     return values

@@ -10,6 +10,7 @@ is complete. Memory is one block plus one chunk plus the history, whatever the r
 Rows must arrive in time order (as the service's data does); unsorted data raises
 `NotStreamable`, and the caller falls back to loading the range in memory.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -31,8 +32,9 @@ class NotStreamable(Exception):
     """The data cannot be prepared in one pass (e.g. rows out of time order)."""
 
 
-def csv_blocks(lines: Iterable[str], where: str,
-               block_lines: int = BLOCK_LINES) -> Iterator[MultivariateSeries]:
+def csv_blocks(
+    lines: Iterable[str], where: str, block_lines: int = BLOCK_LINES
+) -> Iterator[MultivariateSeries]:
     """Parse a OneTable CSV in blocks of rows with the same parser as the in-memory loader."""
     header: str | None = None
     block: list[str] = []
@@ -60,8 +62,13 @@ def _fast_block(header: str, block: list[str]) -> MultivariateSeries | None:
     gives the precise error messages; both produce the same float32 values.
     """
     names = [h.strip() for h in header.strip().split(",")]
-    if not block or names[0].lower() != "timestamp" or len(names) < 2 \
-            or len(set(names)) != len(names) or not all(names):
+    if (
+        not block
+        or names[0].lower() != "timestamp"
+        or len(names) < 2
+        or len(set(names)) != len(names)
+        or not all(names)
+    ):
         return None
     text = "".join(block)
     if '"' in text or ",," in text or ",\n" in text or ",\r" in text:
@@ -89,8 +96,9 @@ def _fast_block(header: str, block: list[str]) -> MultivariateSeries | None:
     return MultivariateSeries(timestamps, tuple(names[1:]), narrow.reshape(len(block), width))
 
 
-def _parsed(header: str, block: list[str], where: str,
-            last: int | None) -> Generator[MultivariateSeries, None, int | None]:
+def _parsed(
+    header: str, block: list[str], where: str, last: int | None
+) -> Generator[MultivariateSeries, None, int | None]:
     series = _fast_block(header, block) or load_one_table_csv(header + "".join(block), where)
     if last is not None and series.n_timestamps and series.timestamps[0] <= last:
         raise NotStreamable("rows are not in time order")
@@ -152,20 +160,31 @@ class StreamingAligner:
     def states(self) -> list[dict[str, Any]]:
         assert self._count is not None and self._first_ts is not None and self._last_ts is not None
         if self._rows == 0:
-            raise MvadDataError("NotEnoughData", "No timestamp has a value for every variable "
-                                "(alignMode Inner)." if self.align_mode == "Inner"
-                                else "The data is empty.")
+            raise MvadDataError(
+                "NotEnoughData",
+                "No timestamp has a value for every variable (alignMode Inner)."
+                if self.align_mode == "Inner"
+                else "The data is empty.",
+            )
         empty = [v for v, c in zip(self.variables, self._count, strict=False) if c == 0]
         if empty:
-            raise MvadDataError("NotEnoughData", f"Variable(s) with no values in the range: "
-                                f"{', '.join(empty[:10])}.")
+            raise MvadDataError(
+                "NotEnoughData",
+                f"Variable(s) with no values in the range: {', '.join(empty[:10])}.",
+            )
         n = self._rows
-        return [{"variable": name, "filledNARatio": float((n - count) / n),
-                 "effectiveCount": int(count),
-                 "firstTimestamp": format_timestamp(first) if count else None,
-                 "lastTimestamp": format_timestamp(last) if count else None}
-                for name, count, first, last in zip(self.variables, self._count,
-                                                    self._first_ts, self._last_ts, strict=False)]
+        return [
+            {
+                "variable": name,
+                "filledNARatio": float((n - count) / n),
+                "effectiveCount": int(count),
+                "firstTimestamp": format_timestamp(first) if count else None,
+                "lastTimestamp": format_timestamp(last) if count else None,
+            }
+            for name, count, first, last in zip(
+                self.variables, self._count, self._first_ts, self._last_ts, strict=False
+            )
+        ]
 
     # ------------------------------------------------------------------------------ internals
     def _account(self, ts: np.ndarray, observed: np.ndarray, values: np.ndarray) -> None:
@@ -196,8 +215,9 @@ class StreamingAligner:
             close = len(ts)
         else:
             # rows up to the last row at which every variable is still observed later on
-            last_obs = np.where(observed.any(axis=0),
-                                len(ts) - 1 - observed[::-1].argmax(axis=0), -1)
+            last_obs = np.where(
+                observed.any(axis=0), len(ts) - 1 - observed[::-1].argmax(axis=0), -1
+            )
             close = int(last_obs.min()) + 1
             if self.fill_na_method == "Previous":
                 # only leading gaps (nothing observed yet) wait for a later observation
@@ -219,9 +239,16 @@ class StreamingAligner:
         self._left_ts[cols] = ts[idx[cols]]
         self._left_value[cols] = values[idx[cols], cols]
 
-    def _fill(self, ts: np.ndarray, values: np.ndarray, observed: np.ndarray,
-              all_ts: np.ndarray, all_values: np.ndarray, all_observed: np.ndarray,
-              final: bool) -> np.ndarray:
+    def _fill(
+        self,
+        ts: np.ndarray,
+        values: np.ndarray,
+        observed: np.ndarray,
+        all_ts: np.ndarray,
+        all_values: np.ndarray,
+        all_observed: np.ndarray,
+        final: bool,
+    ) -> np.ndarray:
         assert self._left_ts is not None and self._left_value is not None
         assert self._first_value is not None
         method = self.fill_na_method
@@ -229,8 +256,9 @@ class StreamingAligner:
             return np.ascontiguousarray(values, dtype=np.float32)
         if method in ("Zero", "Fixed"):
             fill = 0.0 if method == "Zero" else self.padding_value
-            return np.ascontiguousarray(np.where(observed, values, np.float32(fill)),
-                                        dtype=np.float32)
+            return np.ascontiguousarray(
+                np.where(observed, values, np.float32(fill)), dtype=np.float32
+            )
         out = values.copy()
         for col in np.flatnonzero(~observed.all(axis=0)):
             mask = all_observed[:, col]
@@ -239,8 +267,9 @@ class StreamingAligner:
                 xs = np.concatenate(([self._left_ts[col]], xs))
                 fs = np.concatenate(([self._left_value[col]], fs))
             if method == "Linear":
-                out[:, col] = np.interp(ts.astype(np.float64), xs.astype(np.float64),
-                                        fs.astype(np.float64))
+                out[:, col] = np.interp(
+                    ts.astype(np.float64), xs.astype(np.float64), fs.astype(np.float64)
+                )
             elif method == "Previous":
                 pos = np.searchsorted(xs, ts, side="right") - 1
                 out[:, col] = np.where(pos >= 0, fs[np.maximum(pos, 0)], self._first_value[col])
@@ -250,11 +279,15 @@ class StreamingAligner:
         return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def stream_prepare(blocks: Iterable[MultivariateSeries], model: TrainedModel,
-                   start: int | None, end: int | None,
-                   chunk_size: int | Callable[[int], int], where: str,
-                   emit: Callable[[int, MultivariateSeries, int], None],
-                   ) -> tuple[int, list[dict[str, Any]], tuple[int, int] | None]:
+def stream_prepare(
+    blocks: Iterable[MultivariateSeries],
+    model: TrainedModel,
+    start: int | None,
+    end: int | None,
+    chunk_size: int | Callable[[int], int],
+    where: str,
+    emit: Callable[[int, MultivariateSeries, int], None],
+) -> tuple[int, list[dict[str, Any]], tuple[int, int] | None]:
     """Verify, slice, align and chunk in one pass over parsed row blocks (`csv_blocks` or
     `columnar.arrow_blocks`); returns (rows, variableStates, (first, last)).
 
@@ -303,8 +336,9 @@ def stream_prepare(blocks: Iterable[MultivariateSeries], model: TrainedModel,
             errors = verify_variables(model, block)
             if errors:
                 raise MvadDataError(errors[0]["code"], " ".join(e["message"] for e in errors))
-            aligner = StreamingAligner(model.variables, policy.align_mode,
-                                       policy.fill_na_method, policy.padding_value)
+            aligner = StreamingAligner(
+                model.variables, policy.align_mode, policy.fill_na_method, policy.padding_value
+            )
         ordered = block.select(model.variables)
         keep = np.ones(ordered.n_timestamps, dtype=bool)
         if start is not None:
@@ -312,8 +346,11 @@ def stream_prepare(blocks: Iterable[MultivariateSeries], model: TrainedModel,
         if end is not None:
             keep &= ordered.timestamps <= end
         if not keep.all():
-            ordered = MultivariateSeries(ordered.timestamps[keep], ordered.variables,
-                                         np.ascontiguousarray(ordered.values[keep]))
+            ordered = MultivariateSeries(
+                ordered.timestamps[keep],
+                ordered.variables,
+                np.ascontiguousarray(ordered.values[keep]),
+            )
         for rows in aligner.push(ordered):
             take(rows)
     if aligner is None:
@@ -326,16 +363,21 @@ def stream_prepare(blocks: Iterable[MultivariateSeries], model: TrainedModel,
     return total, states, (span[0], span[-1]) if span else None
 
 
-def _concat(parts: Sequence[MultivariateSeries | None],
-            variables: tuple[str, ...]) -> MultivariateSeries:
+def _concat(
+    parts: Sequence[MultivariateSeries | None], variables: tuple[str, ...]
+) -> MultivariateSeries:
     real = [p for p in parts if p is not None and p.n_timestamps]
     if not real:
-        return MultivariateSeries(np.zeros(0, dtype=np.int64), variables,
-                                  np.zeros((0, len(variables)), dtype=np.float32))
+        return MultivariateSeries(
+            np.zeros(0, dtype=np.int64), variables, np.zeros((0, len(variables)), dtype=np.float32)
+        )
     if len(real) == 1:
         return real[0]
-    return MultivariateSeries(np.concatenate([p.timestamps for p in real]), variables,
-                              np.ascontiguousarray(np.concatenate([p.values for p in real])))
+    return MultivariateSeries(
+        np.concatenate([p.timestamps for p in real]),
+        variables,
+        np.ascontiguousarray(np.concatenate([p.values for p in real])),
+    )
 
 
 __all__ = ["NotStreamable", "StreamingAligner", "csv_blocks", "stream_prepare", "variable_states"]

@@ -5,6 +5,7 @@ Both SDKs put the key in `Ocp-Apim-Subscription-Key`; `api-key` is accepted too.
 Azure set it (infra passes the `apiKeys` parameter), or put the app behind your own gateway.
 Keys are compared in constant time and never logged.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -24,5 +25,9 @@ def require_api_key(req: func.HttpRequest, keys: tuple[str, ...]) -> None:
     # undecodable header bytes arrive as surrogates: they can never match a key
     raw = supplied.encode("utf-8", "surrogateescape") if supplied.isprintable() else b"\0"
     if not any(hmac.compare_digest(raw, key.encode()) for key in keys):
-        raise ApiError(401, "401", "Access denied due to a missing or invalid key. Send it in "
-                       "the Ocp-Apim-Subscription-Key header.")
+        raise ApiError(
+            401,
+            "401",
+            "Access denied due to a missing or invalid key. Send it in "
+            "the Ocp-Apim-Subscription-Key header.",
+        )

@@ -4,6 +4,7 @@ Document Intelligence wraps errors: `{"error": {"code", "message", "innererror"}
 Anomaly Detector puts them at the top level: `{"code", "message"}`. Both are JSON, never HTML,
 and never carry `Retry-After` (azure-core would retry a 4xx that did).
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,15 @@ from batchinfer.errors import RequestError, describe_validation_error
 class ApiError(Exception):
     """A request the API refuses: HTTP status, a code, a message, optional inner detail."""
 
-    def __init__(self, status: int, code: str, message: str, *, inner_code: str | None = None,
-                 inner_message: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        inner_code: str | None = None,
+        inner_message: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -32,8 +40,13 @@ class ApiError(Exception):
 
 
 def bad_request(message: str, inner_code: str, inner_message: str | None = None) -> ApiError:
-    return ApiError(400, "InvalidRequest", message, inner_code=inner_code,
-                    inner_message=inner_message or message)
+    return ApiError(
+        400,
+        "InvalidRequest",
+        message,
+        inner_code=inner_code,
+        inner_message=inner_message or message,
+    )
 
 
 def not_found(message: str, code: str = "NotFound") -> ApiError:
@@ -42,8 +55,13 @@ def not_found(message: str, code: str = "NotFound") -> ApiError:
 
 def from_request_error(error: RequestError) -> ApiError:
     """The HTTP form of a domain `RequestError` (400 invalid, 404 not found)."""
-    return ApiError(error.http_status, error.code, error.message, inner_code=error.inner_code,
-                    inner_message=error.inner_message)
+    return ApiError(
+        error.http_status,
+        error.code,
+        error.message,
+        inner_code=error.inner_code,
+        inner_message=error.inner_message,
+    )
 
 
 def from_validation_error(exc: ValidationError, what: str = "request") -> ApiError:
@@ -63,18 +81,22 @@ def parse_json_body(req: func.HttpRequest) -> Any:
         raise bad_request("The request body is nested too deeply.", "InvalidJson") from None
 
 
-def json_response(status: int, body: Any,
-                  headers: dict[str, str] | None = None) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, headers=headers,
-                             mimetype="application/json")
+def json_response(
+    status: int, body: Any, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body), status_code=status, headers=headers, mimetype="application/json"
+    )
 
 
 def wrapped_error_response(error: ApiError) -> func.HttpResponse:
     """`{"error": {...}}` — Document Intelligence (and Azure ML) dialect."""
     body: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.inner_code:
-        body["innererror"] = {"code": error.inner_code,
-                              "message": error.inner_message or error.message}
+        body["innererror"] = {
+            "code": error.inner_code,
+            "message": error.inner_message or error.message,
+        }
     return json_response(error.status, {"error": body})
 
 
@@ -83,13 +105,14 @@ def top_level_error_response(error: ApiError) -> func.HttpResponse:
     message = error.message
     if error.inner_message and error.inner_message != error.message:
         message = f"{error.message} {error.inner_message}"
-    return json_response(error.status, {"code": error.inner_code or error.code,
-                                        "message": message})
+    return json_response(error.status, {"code": error.inner_code or error.code, "message": message})
 
 
-async def guarded(handler: Callable[[], Awaitable[func.HttpResponse]],
-                  error_response: Callable[[ApiError], func.HttpResponse],
-                  log: logging.Logger) -> func.HttpResponse:
+async def guarded(
+    handler: Callable[[], Awaitable[func.HttpResponse]],
+    error_response: Callable[[ApiError], func.HttpResponse],
+    log: logging.Logger,
+) -> func.HttpResponse:
     """Run a handler; ApiError (or a domain RequestError) becomes the dialect's error body,
     anything else a logged 500."""
     try:
@@ -100,8 +123,11 @@ async def guarded(handler: Callable[[], Awaitable[func.HttpResponse]],
         return error_response(from_request_error(error))
     except Exception:
         log.exception("Unhandled error in %s", log.name)
-        return error_response(ApiError(500, "InternalServerError",
-                                       "An unexpected error occurred; see the service log."))
+        return error_response(
+            ApiError(
+                500, "InternalServerError", "An unexpected error occurred; see the service log."
+            )
+        )
 
 
 def api_base(req: func.HttpRequest, dialect_segment: str) -> str:
@@ -119,7 +145,11 @@ def api_base(req: func.HttpRequest, dialect_segment: str) -> str:
     url: str = req.url.split("?", 1)[0]
     host = (urlsplit(url).hostname or "").lower()
     if host not in settings.allowed_hosts:
-        raise ApiError(400, "InvalidRequest", "The request's Host is not one this service "
-                       "answers to.", inner_code="InvalidHost",
-                       inner_message="Set BATCHINFER_PUBLIC_BASE_URL or BATCHINFER_ALLOWED_HOSTS.")
+        raise ApiError(
+            400,
+            "InvalidRequest",
+            "The request's Host is not one this service answers to.",
+            inner_code="InvalidHost",
+            inner_message="Set BATCHINFER_PUBLIC_BASE_URL or BATCHINFER_ALLOWED_HOSTS.",
+        )
     return url[: url.lower().index(f"/{dialect_segment.lower()}/")]

@@ -1,4 +1,5 @@
 """Liveness route: tells a caller the app is up and which version answers."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,11 @@ blueprint = df.Blueprint()
 
 
 @blueprint.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@operation(summary="Liveness, version and ONNX Runtime providers", tags=("health",),
-           responses={200: {"type": "object", "required": ["status", "version"]}})
+@operation(
+    summary="Liveness, version and ONNX Runtime providers",
+    tags=("health",),
+    responses={200: {"type": "object", "required": ["status", "version"]}},
+)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Answer 200 with the version and where inference runs (no model is loaded to answer).
 
@@ -30,8 +34,9 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     try:
         require_api_key(req, get_services().settings.api_keys)
     except ApiError:
-        return func.HttpResponse(json.dumps({"status": "healthy"}), status_code=200,
-                                 mimetype="application/json")
+        return func.HttpResponse(
+            json.dumps({"status": "healthy"}), status_code=200, mimetype="application/json"
+        )
     from batchinfer.inference.runtime import (
         RuntimeSettings,
         available_providers,
@@ -40,7 +45,9 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     )
 
     body = {
-        "status": "healthy", "service": "batchinfer", "version": __version__,
+        "status": "healthy",
+        "service": "batchinfer",
+        "version": __version__,
         "onnxRuntime": {
             "availableProviders": available_providers(),
             "selectedProviders": list(select_providers(RuntimeSettings.from_env().providers)),

@@ -4,6 +4,7 @@ Why a separate module: the API (validation at invoke time) and the job steps bot
 lookups, and they must agree. Every container that comes out of here still goes through the
 allow-list when opened (`Services.open_container`), so a datastore can never widen it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -71,8 +72,13 @@ def datastore_container_url(properties: dict[str, Any], secret: dict[str, Any] |
 class Catalog:
     """Lookups over one `WorkspaceStore`; `default_container` is the local data root's URL."""
 
-    def __init__(self, store: WorkspaceStore, default_container: str, cache_root: Path,
-                 open_container: Callable[[str], BlobStore]) -> None:
+    def __init__(
+        self,
+        store: WorkspaceStore,
+        default_container: str,
+        cache_root: Path,
+        open_container: Callable[[str], BlobStore],
+    ) -> None:
         self.store = store
         self.default_container = default_container
         self._cache_root = cache_root
@@ -85,8 +91,7 @@ class Catalog:
             if name == DEFAULT_DATASTORE:
                 return self.default_container
             raise DataUriError(f"Datastore '{name}' was not found in the workspace.")
-        return datastore_container_url(resource.properties,
-                                       self.store.get_secret(DATASTORES, name))
+        return datastore_container_url(resource.properties, self.store.get_secret(DATASTORES, name))
 
     def data_asset_uri(self, name: str, version: str) -> str:
         resource = self.store.get(DATA, f"{name}/{version}")
@@ -95,8 +100,9 @@ class Catalog:
         return str(resource.properties.get("dataUri", ""))
 
     def resolve(self, uri: str, *, is_folder: bool) -> DataUri:
-        return resolve_data_uri(uri, datastore=self.datastore_url, asset=self.data_asset_uri,
-                                is_folder=is_folder)
+        return resolve_data_uri(
+            uri, datastore=self.datastore_url, asset=self.data_asset_uri, is_folder=is_folder
+        )
 
     # --------------------------------------------------------------------------------- models
     def model_version(self, asset_id: str) -> Resource:
@@ -106,8 +112,11 @@ class Catalog:
             parts = text.split(":")
             key = f"{parts[1]}/{parts[2]}" if len(parts) == 3 else ""
         else:
-            tail = text[text.lower().rfind(_MODEL_ID_TAIL) + len(_MODEL_ID_TAIL):] \
-                if _MODEL_ID_TAIL in text.lower() else ""
+            tail = (
+                text[text.lower().rfind(_MODEL_ID_TAIL) + len(_MODEL_ID_TAIL) :]
+                if _MODEL_ID_TAIL in text.lower()
+                else ""
+            )
             name, _, version = tail.partition("/versions/")
             key = f"{name}/{version.strip('/')}" if name and version else ""
         resource = self.store.get(MODELS, key) if key else None
@@ -126,8 +135,14 @@ class Catalog:
                 name = where.path
             else:
                 prefix = f"{where.path}/" if where.path else ""
-                name = next((b.name for b in container.list_blobs(prefix=prefix)
-                             if b.name.lower().endswith(".onnx")), "")
+                name = next(
+                    (
+                        b.name
+                        for b in container.list_blobs(prefix=prefix)
+                        if b.name.lower().endswith(".onnx")
+                    ),
+                    "",
+                )
                 if not name:
                     raise CatalogError("ModelNotFound", f"No .onnx file under {where.display}.")
             local = getattr(container, "root", None)
@@ -141,9 +156,10 @@ class Catalog:
                 target.write_bytes(container.read_blob(name=name))
             return str(target)
         except (DataUriError, StorageError) as exc:
-            raise CatalogError("ModelNotFound",
-                               f"The model file of '{model.key}' cannot be read: "
-                               f"{getattr(exc, 'message', exc)}") from None
+            raise CatalogError(
+                "ModelNotFound",
+                f"The model file of '{model.key}' cannot be read: {getattr(exc, 'message', exc)}",
+            ) from None
 
     # ----------------------------------------------------------------------------- deployments
     def deployment(self, endpoint: str, name: str | None) -> Resource:
@@ -155,44 +171,63 @@ class Catalog:
         if not chosen:
             deployments = self.store.list(DEPLOYMENTS, endpoint)
             if len(deployments) != 1:
-                raise CatalogError("DeploymentNotFound", f"Batch endpoint '{endpoint}' has no "
-                                   "default deployment; set defaults.deploymentName or send "
-                                   "the azureml-model-deployment header.")
+                raise CatalogError(
+                    "DeploymentNotFound",
+                    f"Batch endpoint '{endpoint}' has no "
+                    "default deployment; set defaults.deploymentName or send "
+                    "the azureml-model-deployment header.",
+                )
             return deployments[0]
         found = self.store.get(DEPLOYMENTS, f"{endpoint}/{chosen}")
         if found is None:
-            raise CatalogError("DeploymentNotFound", f"Deployment '{chosen}' was not found "
-                               f"under batch endpoint '{endpoint}'.")
+            raise CatalogError(
+                "DeploymentNotFound",
+                f"Deployment '{chosen}' was not found under batch endpoint '{endpoint}'.",
+            )
         return found
 
-    def scoring_config(self, endpoint: str, deployment: Resource,
-                       overrides: dict[str, Any]) -> ScoringConfig:
+    def scoring_config(
+        self, endpoint: str, deployment: Resource, overrides: dict[str, Any]
+    ) -> ScoringConfig:
         """The deployment's settings with the invoke's overrides, its model file and task."""
         props = {**deployment.properties, **{k: v for k, v in overrides.items() if v is not None}}
         model_ref = (props.get("model") or {}).get("assetId") or ""
         if not model_ref:
-            raise CatalogError("InvalidDeployment", f"Deployment '{deployment.name}' names no "
-                               "model (properties.model.assetId).")
+            raise CatalogError(
+                "InvalidDeployment",
+                f"Deployment '{deployment.name}' names no model (properties.model.assetId).",
+            )
         model = self.model_version(model_ref)
         path = self.model_file(model)
         options: dict[str, str] = {}
         try:
             options.update(model_metadata(path))
         except Exception:  # not an ONNX file: reported below
-            raise CatalogError("InvalidModel", f"Model '{model.key}' is not a readable ONNX "
-                               "file.") from None
-        for source in (model.tags, model.properties.get("properties") or {},
-                       deployment.properties.get("properties") or {}):
+            raise CatalogError(
+                "InvalidModel", f"Model '{model.key}' is not a readable ONNX file."
+            ) from None
+        for source in (
+            model.tags,
+            model.properties.get("properties") or {},
+            deployment.properties.get("properties") or {},
+        ):
             options.update({str(k): str(v) for k, v in source.items()})
         task = options.pop("task", "")
         if task not in TASKS:
-            raise CatalogError("InvalidDeployment", f"The model declares no known task ({task!r}"
-                               f"); set properties.task to one of {', '.join(TASKS)}.")
+            raise CatalogError(
+                "InvalidDeployment",
+                f"The model declares no known task ({task!r}"
+                f"); set properties.task to one of {', '.join(TASKS)}.",
+            )
         retry = props.get("retrySettings") or {}
         threshold = props.get("errorThreshold")
         return ScoringConfig(
-            endpoint=endpoint, deployment=deployment.name, model_id=model_ref, model_path=path,
-            task=task, task_options=options,
+            endpoint=endpoint,
+            deployment=deployment.name,
+            model_id=model_ref,
+            model_path=path,
+            task=task,
+            task_options=options,
             mini_batch_size=int(props.get("miniBatchSize") or DEFAULT_MINI_BATCH),
             error_threshold=DEFAULT_ERROR_THRESHOLD if threshold is None else int(threshold),
             max_retries=int(retry.get("maxRetries", DEFAULT_MAX_RETRIES)),

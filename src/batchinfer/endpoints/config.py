@@ -4,6 +4,7 @@ Why a snapshot: a deployment may be updated (or deleted) while one of its jobs r
 jobs keep the settings they were started with, so the invoke copies them into the job's spec
 (`ScoringConfig.to_json`) and activities never read the deployment again.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,8 @@ DEFAULT_ERROR_THRESHOLD = -1
 
 _DURATION = re.compile(
     r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _CLOCK = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)$")
 
 

@@ -5,6 +5,7 @@ Azure ML's batch endpoint walkthrough does with MNIST. The classifier (logistic 
 trained on the first `TRAIN_ROWS` images, exported to ONNX with its task declared in the
 model's metadata, and the rest are rendered as PNG files, the sample input folder.
 """
+
 from __future__ import annotations
 
 import io
@@ -41,12 +42,15 @@ def train_digits_onnx() -> bytes:
     images, labels = load_digits_data()
     features = images.reshape(len(images), -1)[:TRAIN_ROWS]
     model = LogisticRegression(max_iter=5000).fit(features, labels[:TRAIN_ROWS])
-    onnx_model = to_onnx(model, features[:1], target_opset=17,
-                         options={id(model): {"zipmap": False}})
-    for key, value in {"task": "image-classification", "pixel_max": str(PIXEL_MAX),
-                       "labels": ",".join(str(i) for i in range(10)),
-                       "description": "sklearn load_digits, 8x8 grey, logistic regression"
-                       }.items():
+    onnx_model = to_onnx(
+        model, features[:1], target_opset=17, options={id(model): {"zipmap": False}}
+    )
+    for key, value in {
+        "task": "image-classification",
+        "pixel_max": str(PIXEL_MAX),
+        "labels": ",".join(str(i) for i in range(10)),
+        "description": "sklearn load_digits, 8x8 grey, logistic regression",
+    }.items():
         entry = onnx_model.metadata_props.add()
         entry.key, entry.value = key, value
     serialized: bytes = onnx_model.SerializeToString()
@@ -66,8 +70,14 @@ def digit_images(count: int | None = None) -> list[DigitImage]:
     images, labels = load_digits_data()
     held = range(TRAIN_ROWS, len(images))
     total = len(held) if count is None else count
-    return [DigitImage(f"digit-{i:05d}.png", int(labels[held[i % len(held)]]),
-                       png_of(images[held[i % len(held)]])) for i in range(total)]
+    return [
+        DigitImage(
+            f"digit-{i:05d}.png",
+            int(labels[held[i % len(held)]]),
+            png_of(images[held[i % len(held)]]),
+        )
+        for i in range(total)
+    ]
 
 
 def write_digit_folder(folder: Path, count: int | None = None) -> list[DigitImage]:
@@ -111,26 +121,51 @@ def install_sample_endpoint(data_root: Path) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     store = WorkspaceStore(LocalFolderStore(folder))
     if store.get(MODELS, f"{SAMPLE_MODEL}/1") is None:
-        store.put(MODELS, f"{SAMPLE_MODEL}/1", {
-            "modelUri": f"azureml://datastores/workspaceblobstore/paths/{SAMPLE_MODEL_PATH}",
-            "modelType": "custom_model",
-            "description": "Handwritten digits (scikit-learn load_digits), ONNX",
-            "properties": {"task": "image-classification"}})
-    model_id = ("/subscriptions/local/resourceGroups/local/providers/"
-                f"Microsoft.MachineLearningServices/workspaces/local/models/{SAMPLE_MODEL}"
-                "/versions/1")
+        store.put(
+            MODELS,
+            f"{SAMPLE_MODEL}/1",
+            {
+                "modelUri": f"azureml://datastores/workspaceblobstore/paths/{SAMPLE_MODEL_PATH}",
+                "modelType": "custom_model",
+                "description": "Handwritten digits (scikit-learn load_digits), ONNX",
+                "properties": {"task": "image-classification"},
+            },
+        )
+    model_id = (
+        "/subscriptions/local/resourceGroups/local/providers/"
+        f"Microsoft.MachineLearningServices/workspaces/local/models/{SAMPLE_MODEL}"
+        "/versions/1"
+    )
     if store.get(ENDPOINTS, SAMPLE_ENDPOINT) is None:
-        store.put(ENDPOINTS, SAMPLE_ENDPOINT, {
-            "authMode": "AADToken", "description": "Digit images → predicted digit",
-            "defaults": {"deploymentName": SAMPLE_DEPLOYMENT}})
+        store.put(
+            ENDPOINTS,
+            SAMPLE_ENDPOINT,
+            {
+                "authMode": "AADToken",
+                "description": "Digit images → predicted digit",
+                "defaults": {"deploymentName": SAMPLE_DEPLOYMENT},
+            },
+        )
     if store.get(DEPLOYMENTS, f"{SAMPLE_ENDPOINT}/{SAMPLE_DEPLOYMENT}") is None:
-        store.put(DEPLOYMENTS, f"{SAMPLE_ENDPOINT}/{SAMPLE_DEPLOYMENT}", {
-            "model": {"referenceType": "Id", "assetId": model_id},
-            # 8x8 PNGs are ~100 bytes: 100 per activity amortises the ~10 ms an activity costs
-            "miniBatchSize": 100, "maxConcurrencyPerInstance": 1, "errorThreshold": -1,
-            "retrySettings": {"maxRetries": 3, "timeout": "PT30S"},
-            "outputAction": "AppendRow", "outputFileName": "predictions.csv",
-            "loggingLevel": "Info"})
-    return {"endpoint": SAMPLE_ENDPOINT, "deployment": SAMPLE_DEPLOYMENT,
-            "images": str(storage / SAMPLE_INPUT_FOLDER), "count": str(len(digits)),
-            "model": str(model_file)}
+        store.put(
+            DEPLOYMENTS,
+            f"{SAMPLE_ENDPOINT}/{SAMPLE_DEPLOYMENT}",
+            {
+                "model": {"referenceType": "Id", "assetId": model_id},
+                # 8x8 PNGs are ~100 bytes: 100 per activity amortises the ~10 ms an activity costs
+                "miniBatchSize": 100,
+                "maxConcurrencyPerInstance": 1,
+                "errorThreshold": -1,
+                "retrySettings": {"maxRetries": 3, "timeout": "PT30S"},
+                "outputAction": "AppendRow",
+                "outputFileName": "predictions.csv",
+                "loggingLevel": "Info",
+            },
+        )
+    return {
+        "endpoint": SAMPLE_ENDPOINT,
+        "deployment": SAMPLE_DEPLOYMENT,
+        "images": str(storage / SAMPLE_INPUT_FOLDER),
+        "count": str(len(digits)),
+        "model": str(model_file),
+    }

@@ -6,6 +6,7 @@ item lists per shard, outcomes and prediction rows per mini-batch, the report at
 Per-file failures are outcomes; a mini-batch whose files fail to read (or run past the
 deployment's `retrySettings.timeout`) is retried `maxRetries` times inside its activity.
 """
+
 from __future__ import annotations
 
 import csv
@@ -53,8 +54,11 @@ LOG_FILE = "job_result.txt"
 LOG_DOCUMENT = "scoring-log.json"
 """Job-store document `{"uri": ...}`: where finalize wrote the job log (absent if it could not)."""
 MAX_REPORTED_FAILURES = 1000
-_AML_STATUS = {JobStatus.SUCCEEDED: "Completed", JobStatus.FAILED: "Failed",
-               JobStatus.CANCELED: "Canceled"}
+_AML_STATUS = {
+    JobStatus.SUCCEEDED: "Completed",
+    JobStatus.FAILED: "Failed",
+    JobStatus.CANCELED: "Canceled",
+}
 
 _TASKS = TaskCache(default_session_cache())
 
@@ -76,7 +80,9 @@ class ScoringJob:
     def row_name(self, blob: str) -> str:
         """The file name a prediction row carries: relative to the input folder."""
         prefix = self.spec.source_prefix
-        return blob[len(prefix):] if prefix and blob.startswith(prefix) else blob.rsplit("/", 1)[-1]
+        return (
+            blob[len(prefix) :] if prefix and blob.startswith(prefix) else blob.rsplit("/", 1)[-1]
+        )
 
 
 def _inputs(source: BlobStore, job: ScoringJob) -> Iterator[str]:
@@ -84,8 +90,9 @@ def _inputs(source: BlobStore, job: ScoringJob) -> Iterator[str]:
         for name in job.spec.items:
             validate_blob_name(name)
             if not source.exists(name=name):
-                raise BlobNotFoundError(f"input file {job.spec.options.get(INPUT_DISPLAY_OPTION)!r}"
-                                        " does not exist")
+                raise BlobNotFoundError(
+                    f"input file {job.spec.options.get(INPUT_DISPLAY_OPTION)!r} does not exist"
+                )
             yield name
         return
     for blob in source.list_blobs(prefix=job.spec.source_prefix):
@@ -113,25 +120,36 @@ def plan_scoring_job(services: Services, ref: JobRef) -> Plan:
         if config.output_action == "AppendRow":
             output = services.open_container(spec.result_url)
             if output.exists(name=job.output_name):
-                return failed("OutputExists", f"The output file "
-                              f"{spec.options.get(OUTPUT_DISPLAY_OPTION)} already exists; batch "
-                              "jobs never overwrite outputs. Choose a new output path.")
+                return failed(
+                    "OutputExists",
+                    f"The output file "
+                    f"{spec.options.get(OUTPUT_DISPLAY_OPTION)} already exists; batch "
+                    "jobs never overwrite outputs. Choose a new output path.",
+                )
         source = services.open_container(spec.source_url)
-        total = write_shards(_inputs(source, job), empty.shard_size,
-                             lambda index, names: store.save_shard_items(ref.job_id, index, names))
+        total = write_shards(
+            _inputs(source, job),
+            empty.shard_size,
+            lambda index, names: store.save_shard_items(ref.job_id, index, names),
+        )
     except StorageError as exc:
-        return failed("InputNotFound" if isinstance(exc, BlobNotFoundError) else exc.code,
-                      f"The input could not be read: {exc.message}")
+        return failed(
+            "InputNotFound" if isinstance(exc, BlobNotFoundError) else exc.code,
+            f"The input could not be read: {exc.message}",
+        )
     if total == 0:
-        return failed("NoInputFiles", f"No files were found at the input "
-                      f"{spec.options.get(INPUT_DISPLAY_OPTION)}.")
+        return failed(
+            "NoInputFiles",
+            f"No files were found at the input {spec.options.get(INPUT_DISPLAY_OPTION)}.",
+        )
     plan = make_plan(total, config.mini_batch_size, per_shard)
     store.save_plan(ref.job_id, plan)
     return plan
 
 
-def _attempt(source: BlobStore, task: ScoringTask, names: list[str], deadline: float
-             ) -> tuple[dict[str, list[list[str]] | ItemError], dict[str, ItemError]]:
+def _attempt(
+    source: BlobStore, task: ScoringTask, names: list[str], deadline: float
+) -> tuple[dict[str, list[list[str]] | ItemError], dict[str, ItemError]]:
     """One try at a mini-batch: (final results by name, retryable errors by name)."""
     final: dict[str, list[list[str]] | ItemError] = {}
     retry: dict[str, ItemError] = {}
@@ -155,13 +173,17 @@ def _attempt(source: BlobStore, task: ScoringTask, names: list[str], deadline: f
                 retry[name] = ItemError("ScoringFailed", message)
         else:
             for (name, _), result in zip(files, results, strict=True):
-                final[name] = (ItemError(result.code, result.message)
-                               if isinstance(result, ScoreError) else result)
+                final[name] = (
+                    ItemError(result.code, result.message)
+                    if isinstance(result, ScoreError)
+                    else result
+                )
     return final, retry
 
 
-def score_mini_batch(services: Services, ref: JobRef, shard: int, chunk: int,
-                     tasks: TaskCache = _TASKS) -> Counts:
+def score_mini_batch(
+    services: Services, ref: JobRef, shard: int, chunk: int, tasks: TaskCache = _TASKS
+) -> Counts:
     """Score one mini-batch with retries; store its outcomes and prediction rows."""
     store = services.job_store
     spec = store.load_spec(ref.job_id)
@@ -208,9 +230,14 @@ def score_mini_batch(services: Services, ref: JobRef, shard: int, chunk: int,
     if store.load_spec(ref.job_id) is None:
         return counts  # finalized or deleted meanwhile
     # one document per mini-batch (outcomes and rows together): one durable write each
-    store.save_document(ref.job_id, _minibatch_doc(shard, chunk), {
-        "outcomes": [o.to_json() for o in outcomes],
-        "rows": rows.getvalue() if config.output_action == "AppendRow" else ""})
+    store.save_document(
+        ref.job_id,
+        _minibatch_doc(shard, chunk),
+        {
+            "outcomes": [o.to_json() for o in outcomes],
+            "rows": rows.getvalue() if config.output_action == "AppendRow" else "",
+        },
+    )
     return counts
 
 
@@ -239,12 +266,16 @@ def _shard_items(services: Services, spec: JobSpec, shard: int) -> tuple[str, ..
 
 
 def _not_processed(name: str) -> ItemOutcome:
-    return ItemOutcome(name, ItemStatus.FAILED, error=ItemError(
-        "NotProcessed", "The mini-batch's activity failed after all retries."))
+    return ItemOutcome(
+        name,
+        ItemStatus.FAILED,
+        error=ItemError("NotProcessed", "The mini-batch's activity failed after all retries."),
+    )
 
 
-def _collect(services: Services, ref: JobRef, plan: Plan | None, status: str,
-             rows: io.BytesIO | None) -> tuple[Counts, list[ItemOutcome]]:
+def _collect(
+    services: Services, ref: JobRef, plan: Plan | None, status: str, rows: io.BytesIO | None
+) -> tuple[Counts, list[ItemOutcome]]:
     """Every mini-batch's counts and failed files (and its rows into `rows`); a mini-batch that
     never stored its outcomes failed after its retries, unless the job ended before it ran."""
     store = services.job_store
@@ -271,42 +302,61 @@ def _collect(services: Services, ref: JobRef, plan: Plan | None, status: str,
     return counts, failures
 
 
-def _log_text(job: ScoringJob, status: JobStatus, counts: Counts, failures: list[ItemOutcome],
-              error: ItemError | None) -> str:
+def _log_text(
+    job: ScoringJob,
+    status: JobStatus,
+    counts: Counts,
+    failures: list[ItemOutcome],
+    error: ItemError | None,
+) -> str:
     config = job.config
-    lines = [f"job: {job.spec.job_id}", f"endpoint: {config.endpoint}",
-             f"deployment: {config.deployment}", f"status: {_AML_STATUS[status]}",
-             f"input: {job.spec.options.get(INPUT_DISPLAY_OPTION)}",
-             f"output: {job.spec.options.get(OUTPUT_DISPLAY_OPTION)}"
-             if config.output_action == "AppendRow" else "output: (SummaryOnly)",
-             f"files: {counts.done}, succeeded: {counts.succeeded}, failed: {counts.failed}",
-             f"errorThreshold: {config.error_threshold}"]
+    lines = [
+        f"job: {job.spec.job_id}",
+        f"endpoint: {config.endpoint}",
+        f"deployment: {config.deployment}",
+        f"status: {_AML_STATUS[status]}",
+        f"input: {job.spec.options.get(INPUT_DISPLAY_OPTION)}",
+        f"output: {job.spec.options.get(OUTPUT_DISPLAY_OPTION)}"
+        if config.output_action == "AppendRow"
+        else "output: (SummaryOnly)",
+        f"files: {counts.done}, succeeded: {counts.succeeded}, failed: {counts.failed}",
+        f"errorThreshold: {config.error_threshold}",
+    ]
     if error:
         lines.append(f"error: {error.code}: {error.message}")
-    lines.extend(f"failed file: {f.source}: {f.error.code}: {f.error.message}"
-                 for f in failures if f.error is not None)
+    lines.extend(
+        f"failed file: {f.source}: {f.error.code}: {f.error.message}"
+        for f in failures
+        if f.error is not None
+    )
     return "\n".join(lines) + "\n"
 
 
-def _verdict(config: ScoringConfig, status: str, counts: Counts, error: ItemError | None
-             ) -> tuple[JobStatus, ItemError | None]:
+def _verdict(
+    config: ScoringConfig, status: str, counts: Counts, error: ItemError | None
+) -> tuple[JobStatus, ItemError | None]:
     """The job's status from how it ended (a `JobStatus` or `STOPPED`) and its failures."""
     if error:
         return JobStatus.FAILED, error
     if status in (JobStatus.SUCCEEDED, STOPPED) and config.threshold_exceeded(counts.failed):
-        early = " The job stopped early; files not yet scored were skipped." \
-            if status == STOPPED else ""
+        early = (
+            " The job stopped early; files not yet scored were skipped."
+            if status == STOPPED
+            else ""
+        )
         return JobStatus.FAILED, ItemError(
             "ErrorThresholdExceeded",
             f"{counts.failed} of {counts.done} scored files failed, more than the "
-            f"errorThreshold of {config.error_threshold}.{early} See the job log.")
+            f"errorThreshold of {config.error_threshold}.{early} See the job log.",
+        )
     if status == STOPPED:  # cannot happen: stopping means the threshold was exceeded
         return JobStatus.FAILED, None
     return JobStatus(status), None
 
 
-def finalize_scoring_job(services: Services, ref: JobRef, status: str,
-                         error: ItemError | None) -> JobReport:
+def finalize_scoring_job(
+    services: Services, ref: JobRef, status: str, error: ItemError | None
+) -> JobReport:
     """Decide the job's outcome, write the predictions file and the log, store the report.
 
     `status` is how `batch_job` ended: a `JobStatus`, or `STOPPED` at the error threshold.
@@ -330,25 +380,41 @@ def finalize_scoring_job(services: Services, ref: JobRef, status: str,
     if verdict == JobStatus.SUCCEEDED and append and rows is not None:
         try:
             services.open_container(spec.result_url).write_blob(
-                name=job.output_name, data=rows.getvalue(), overwrite=False,
-                content_type="text/csv")
+                name=job.output_name, data=rows.getvalue(), overwrite=False, content_type="text/csv"
+            )
         except BlobExistsError:
-            verdict, error = JobStatus.FAILED, ItemError("OutputExists", (
-                f"The output file {spec.options.get(OUTPUT_DISPLAY_OPTION)} already exists; "
-                "it was left untouched."))
+            verdict, error = (
+                JobStatus.FAILED,
+                ItemError(
+                    "OutputExists",
+                    (
+                        f"The output file {spec.options.get(OUTPUT_DISPLAY_OPTION)} already exists; "
+                        "it was left untouched."
+                    ),
+                ),
+            )
         except StorageError as exc:
-            verdict, error = JobStatus.FAILED, ItemError(
-                exc.code, f"The output could not be written: {exc.message}")
+            verdict, error = (
+                JobStatus.FAILED,
+                ItemError(exc.code, f"The output could not be written: {exc.message}"),
+            )
     log_uri = _write_log(services, job, verdict, counts, failures, error)
     if log_uri is not None:
         store.save_document(ref.job_id, LOG_DOCUMENT, {"uri": log_uri})
-    details = tuple(ItemDetail(ItemStatus.FAILED, source_url=f.source, error=f.error)
-                    for f in failures[:MAX_REPORTED_FAILURES])
+    details = tuple(
+        ItemDetail(ItemStatus.FAILED, source_url=f.source, error=f.error)
+        for f in failures[:MAX_REPORTED_FAILURES]
+    )
     report = JobReport(status=verdict, counts=counts, details=details, error=error)
     store.save_report(ref.job_id, report)
     store.forget_secrets(ref.job_id)
-    log.info("Scoring job %s %s: %d succeeded, %d failed", ref.job_id, verdict,
-             counts.succeeded, counts.failed)
+    log.info(
+        "Scoring job %s %s: %d succeeded, %d failed",
+        ref.job_id,
+        verdict,
+        counts.succeeded,
+        counts.failed,
+    )
     return report
 
 
@@ -358,8 +424,14 @@ def log_uri(services: Services, job_id: str) -> str | None:
     return str(stored["uri"]) if isinstance(stored, dict) and stored.get("uri") else None
 
 
-def _write_log(services: Services, job: ScoringJob, status: JobStatus, counts: Counts,
-               failures: list[ItemOutcome], error: ItemError | None) -> str | None:
+def _write_log(
+    services: Services,
+    job: ScoringJob,
+    status: JobStatus,
+    counts: Counts,
+    failures: list[ItemOutcome],
+    error: ItemError | None,
+) -> str | None:
     """The readable job log on the workspace's default datastore; None if it can't be written."""
     url = job.spec.options.get(LOG_URL_OPTION)
     prefix = job.spec.options.get(LOG_PREFIX_OPTION, "")
@@ -367,8 +439,11 @@ def _write_log(services: Services, job: ScoringJob, status: JobStatus, counts: C
         return None
     try:
         services.open_container(url).write_blob(
-            name=f"{prefix}{LOG_FILE}", overwrite=True, content_type="text/plain",
-            data=_log_text(job, status, counts, failures, error).encode())
+            name=f"{prefix}{LOG_FILE}",
+            overwrite=True,
+            content_type="text/plain",
+            data=_log_text(job, status, counts, failures, error).encode(),
+        )
     except StorageError as exc:
         log.warning("Job %s: the log could not be written: %s", job.spec.job_id, exc.message)
         return None

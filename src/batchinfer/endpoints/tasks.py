@@ -13,6 +13,7 @@ the ONNX model's `task` metadata:
 A file that cannot be decoded or scored fails alone (`ScoreError`); the others of its
 mini-batch are scored in one `run` call. Sessions come from the shared session cache.
 """
+
 from __future__ import annotations
 
 import csv
@@ -67,8 +68,9 @@ def model_input(path: str | Path) -> InputSpec:
     graph_input = next(i for i in model.graph.input if i.name not in initializers)
     tensor = graph_input.type.tensor_type
     shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)
-    return InputSpec(graph_input.name, shape,
-                     onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type))
+    return InputSpec(
+        graph_input.name, shape, onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+    )
 
 
 def model_metadata(path: str | Path) -> dict[str, str]:
@@ -105,8 +107,9 @@ def _format(value: Any) -> str:
 class ImageClassifier:
     """`image-classification` on one ONNX model."""
 
-    def __init__(self, sessions: SessionSource, model_path: str, options: Mapping[str, str]
-                 ) -> None:
+    def __init__(
+        self, sessions: SessionSource, model_path: str, options: Mapping[str, str]
+    ) -> None:
         self._session = sessions.get(model_path)
         self._input = model_input(model_path)
         self._labels = _labels(options)
@@ -130,8 +133,9 @@ class ImageClassifier:
             side = math.isqrt(int(dims[0]) // 3)
             if 3 * side * side == dims[0]:
                 return "flat", 3, side, side
-        raise ScoreError("UnsupportedModel",
-                         f"cannot read an image input from the model's input shape {shape}")
+        raise ScoreError(
+            "UnsupportedModel", f"cannot read an image input from the model's input shape {shape}"
+        )
 
     def _pixels(self, data: bytes) -> np.ndarray:
         from PIL import Image, UnidentifiedImageError
@@ -188,8 +192,11 @@ class ImageClassifier:
         for i in range(count):
             label: Any = labels[i]
             index = int(probabilities[i].argmax())
-            if self._labels and not isinstance(label, (str, bytes)) and 0 <= int(label) < len(
-                    self._labels):
+            if (
+                self._labels
+                and not isinstance(label, (str, bytes))
+                and 0 <= int(label) < len(self._labels)
+            ):
                 label = self._labels[int(label)]
             rows.append([_format(label), _format(probabilities[i][index])])
         return rows
@@ -198,8 +205,9 @@ class ImageClassifier:
 class TabularScorer:
     """`tabular`: numeric CSV (or Parquet) rows → one prediction per row."""
 
-    def __init__(self, sessions: SessionSource, model_path: str, options: Mapping[str, str]
-                 ) -> None:
+    def __init__(
+        self, sessions: SessionSource, model_path: str, options: Mapping[str, str]
+    ) -> None:
         self._session = sessions.get(model_path)
         self._input = model_input(model_path)
         self._labels = _labels(options)
@@ -234,10 +242,13 @@ class TabularScorer:
                 if table.ndim != 2 or not len(table):
                     raise ScoreError("InvalidContent", "the file holds no data rows")
                 if self._width and table.shape[1] != self._width:
-                    raise ScoreError("InvalidContent", f"the file has {table.shape[1]} columns; "
-                                     f"the model expects {self._width}")
+                    raise ScoreError(
+                        "InvalidContent",
+                        f"the file has {table.shape[1]} columns; the model expects {self._width}",
+                    )
                 outputs = self._session.run(
-                    {self._input.name: table.astype(self._input.dtype, copy=False)})
+                    {self._input.name: table.astype(self._input.dtype, copy=False)}
+                )
                 predictions = outputs[0].reshape(len(table), -1)
                 rows: Rows = []
                 for index, prediction in enumerate(predictions):

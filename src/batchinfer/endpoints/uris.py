@@ -14,6 +14,7 @@ functions, and the container URL that comes out must still pass the allow-list (
 `open_container` does that). A `DataUri` keeps the SAS inside `container_url` only; `display`
 is what responses and logs show.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,14 +52,16 @@ _DATASTORE_SHORT = re.compile(r"^azureml://datastores/([^/]+)/paths/?(.*)$", re.
 _DATASTORE_LONG = re.compile(
     r"^azureml://subscriptions/[^/]+/resourcegroups/[^/]+/(?:providers/"
     r"microsoft\.machinelearningservices/)?workspaces/[^/]+/datastores/([^/]+)/paths/?(.*)$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _ASSET_ARM = re.compile(
     r"^/?subscriptions/[^/]+/resourcegroups/[^/]+/providers/"
     r"microsoft\.machinelearningservices/workspaces/[^/]+/data/([^/]+)/versions/([^/]+)/?$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _ASSET_LOCATION = re.compile(
-    r"^azureml://locations/[^/]+/workspaces/[^/]+/data/([^/]+)/versions/([^/]+)/?$",
-    re.IGNORECASE)
+    r"^azureml://locations/[^/]+/workspaces/[^/]+/data/([^/]+)/versions/([^/]+)/?$", re.IGNORECASE
+)
 _ASSET_SHORT = re.compile(r"^azureml:([^:/]+):([^:/]+)$", re.IGNORECASE)
 
 DatastoreLookup = Callable[[str], str]
@@ -112,8 +115,9 @@ def _file_url(uri: str, is_folder: bool) -> DataUri:
     return DataUri(f"file://{folder}", _clean_path(name, uri), uri)
 
 
-def resolve_data_uri(uri: str, *, datastore: DatastoreLookup, asset: AssetLookup,
-                     is_folder: bool, _depth: int = 0) -> DataUri:
+def resolve_data_uri(
+    uri: str, *, datastore: DatastoreLookup, asset: AssetLookup, is_folder: bool, _depth: int = 0
+) -> DataUri:
     """Resolve any accepted form of `uri`; raises `DataUriError` with a user-safe message."""
     text = (uri or "").strip()
     if not text:
@@ -122,14 +126,14 @@ def resolve_data_uri(uri: str, *, datastore: DatastoreLookup, asset: AssetLookup
     if named is not None:
         if _depth:
             raise DataUriError("A data asset cannot point at another data asset.")
-        return resolve_data_uri(asset(*named), datastore=datastore, asset=asset,
-                                is_folder=is_folder, _depth=1)
+        return resolve_data_uri(
+            asset(*named), datastore=datastore, asset=asset, is_folder=is_folder, _depth=1
+        )
     for pattern in (_DATASTORE_SHORT, _DATASTORE_LONG):
         match = pattern.match(text)
         if match:
             name = match.group(1)
-            return DataUri(datastore(name), _clean_path(match.group(2), text),
-                           redact_url(text))
+            return DataUri(datastore(name), _clean_path(match.group(2), text), redact_url(text))
     scheme = text.split(":", 1)[0].lower()
     if scheme in ("http", "https"):
         return _blob_url(text)
@@ -137,4 +141,5 @@ def resolve_data_uri(uri: str, *, datastore: DatastoreLookup, asset: AssetLookup
         return _file_url(text, is_folder)
     raise DataUriError(
         f"{redact_url(text)!r} is not a supported URI: use azureml://datastores/<name>/paths/"
-        "<path>, a data asset id, an allowed https:// blob URL or a file:// path.")
+        "<path>, a data asset id, an allowed https:// blob URL or a file:// path."
+    )

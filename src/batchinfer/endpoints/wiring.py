@@ -1,4 +1,5 @@
 """Builds the workspace catalog from the app's settings (called once by `Services.catalog`)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -23,5 +24,9 @@ def build_catalog(services: Services) -> Catalog:
     folder.mkdir(parents=True, exist_ok=True)
     storage = settings.data_root / "storage"
     storage.mkdir(parents=True, exist_ok=True)
-    return Catalog(WorkspaceStore(LocalFolderStore(folder)), storage.resolve().as_uri(),
-                   settings.data_root / "cache" / "azureml-models", services.open_container)
+    return Catalog(
+        WorkspaceStore(LocalFolderStore(folder)),
+        storage.resolve().as_uri(),
+        settings.data_root / "cache" / "azureml-models",
+        services.open_container,
+    )

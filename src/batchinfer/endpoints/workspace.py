@@ -13,6 +13,7 @@ resource is one JSON document `{name, properties, tags, created, updated}` on a 
 (a SAS token) are kept apart in `secrets/datastores/<name>.json` and never returned. One
 workspace serves every subscription/resource group/workspace name: names in ARM ids are echoed.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,15 +55,27 @@ class Resource:
         return self.key.rsplit("/", 1)[-1]
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "key": self.key, "properties": self.properties,
-                "tags": self.tags, "created": self.created, "updated": self.updated,
-                "location": self.location}
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "properties": self.properties,
+            "tags": self.tags,
+            "created": self.created,
+            "updated": self.updated,
+            "location": self.location,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Resource:
-        return cls(kind=data["kind"], key=data["key"], properties=dict(data["properties"]),
-                   tags=dict(data.get("tags") or {}), created=data.get("created", ""),
-                   updated=data.get("updated", ""), location=data.get("location", "local"))
+        return cls(
+            kind=data["kind"],
+            key=data["key"],
+            properties=dict(data["properties"]),
+            tags=dict(data.get("tags") or {}),
+            created=data.get("created", ""),
+            updated=data.get("updated", ""),
+            location=data.get("location", "local"),
+        )
 
 
 class WorkspaceStore:
@@ -82,17 +95,29 @@ class WorkspaceStore:
             return None
         return Resource.from_json(json.loads(raw))
 
-    def put(self, kind: str, key: str, properties: dict[str, Any],
-            tags: dict[str, str] | None = None, location: str | None = None
-            ) -> tuple[Resource, bool]:
+    def put(
+        self,
+        kind: str,
+        key: str,
+        properties: dict[str, Any],
+        tags: dict[str, str] | None = None,
+        location: str | None = None,
+    ) -> tuple[Resource, bool]:
         """Create or replace; returns the stored resource and whether it was created."""
         existing = self.get(kind, key)
         stamp = now_iso()
-        resource = Resource(kind=kind, key=key, properties=properties, tags=dict(tags or {}),
-                            created=existing.created if existing else stamp, updated=stamp,
-                            location=location or (existing.location if existing else "local"))
-        self._store.write_blob(name=self._blob(kind, key),
-                               data=json.dumps(resource.to_json()).encode(), overwrite=True)
+        resource = Resource(
+            kind=kind,
+            key=key,
+            properties=properties,
+            tags=dict(tags or {}),
+            created=existing.created if existing else stamp,
+            updated=stamp,
+            location=location or (existing.location if existing else "local"),
+        )
+        self._store.write_blob(
+            name=self._blob(kind, key), data=json.dumps(resource.to_json()).encode(), overwrite=True
+        )
         return resource, existing is None
 
     def delete(self, kind: str, key: str) -> bool:
@@ -108,8 +133,8 @@ class WorkspaceStore:
         prefix = f"{kind}/{under.strip('/')}/" if under else f"{kind}/"
         found: list[Resource] = []
         for blob in self._store.list_blobs(prefix=prefix):
-            if blob.name.endswith(".json") and (under or "/" not in blob.name[len(prefix):]):
-                resource = self.get(kind, blob.name[len(kind) + 1:-len(".json")])
+            if blob.name.endswith(".json") and (under or "/" not in blob.name[len(prefix) :]):
+                resource = self.get(kind, blob.name[len(kind) + 1 : -len(".json")])
                 if resource is not None:
                     found.append(resource)
         return found
@@ -125,7 +150,8 @@ class WorkspaceStore:
     def get_secret(self, kind: str, key: str) -> dict[str, Any] | None:
         try:
             secret: dict[str, Any] = json.loads(
-                self._store.read_blob(name=f"secrets/{kind}/{key}.json"))
+                self._store.read_blob(name=f"secrets/{kind}/{key}.json")
+            )
         except BlobNotFoundError:
             return None
         return secret

@@ -1,5 +1,6 @@
 """The inference runtime port (`runtime`: ONNX sessions, providers, threads) and the model
 registry (`registry`: model id → files and pipeline factory)."""
+
 from batchinfer.inference.registry import (
     AnalyzePipeline,
     ModelNotFoundError,

@@ -5,6 +5,7 @@ Intelligence does), while pipelines are constructed lazily, in the worker that n
 from the shared session cache. Pipeline modules are imported only inside factories, so looking
 up or listing models never loads a model.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
@@ -24,8 +25,9 @@ class AnalyzePipeline(Protocol):
 
     model_id: str
 
-    def analyze(self, data: bytes, filename: str = "", options: Any = None
-                ) -> AnalyzeResultLike: ...
+    def analyze(
+        self, data: bytes, filename: str = "", options: Any = None
+    ) -> AnalyzeResultLike: ...
 
 
 PipelineFactory = Callable[[SessionSource], AnalyzePipeline]
@@ -98,7 +100,7 @@ def prebuilt_read_spec() -> ModelSpec:
     return ModelSpec(
         id="prebuilt-read",
         description="Printed text lines and words (PP-OCRv4 det/cls/rec, ONNX), "
-                    "Document Intelligence read result.",
+        "Document Intelligence read result.",
         onnx_files=ocr_model_files().as_dict(),
         factory=_read_factory,
         features=frozenset({"ocrHighResolution"}),
@@ -120,7 +122,7 @@ def prebuilt_layout_spec() -> ModelSpec:
     return ModelSpec(
         id="prebuilt-layout",
         description="Text, paragraphs with roles, tables, figures and sections, as text or "
-                    "markdown (PP-OCRv4 + PicoDet CDLA layout + SLANet-plus tables, ONNX).",
+        "markdown (PP-OCRv4 + PicoDet CDLA layout + SLANet-plus tables, ONNX).",
         onnx_files={**ocr_model_files().as_dict(), **layout_model_files().as_dict()},
         factory=_layout_factory,
         features=frozenset({"ocrHighResolution"}),

@@ -7,6 +7,7 @@ to know whether it runs on TensorRT, CUDA or a two-core CPU consumption-plan wor
 onnxruntime itself is imported lazily (`_onnxruntime()`), so code that only needs
 `InferenceSessionPort` stays cheap to import.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,8 +62,9 @@ class InferenceSessionPort(Protocol):
 class SessionSource(Protocol):
     """Where model code gets sessions from: `SessionCache`, or a fake in tests."""
 
-    def get(self, model_path: str | os.PathLike[str], providers: Sequence[str] | None = None
-            ) -> InferenceSessionPort: ...
+    def get(
+        self, model_path: str | os.PathLike[str], providers: Sequence[str] | None = None
+    ) -> InferenceSessionPort: ...
 
 
 @dataclass(frozen=True)
@@ -202,8 +204,9 @@ class SessionCache:
         """Settings given at construction, else read from the environment at each call."""
         return self._settings if self._settings is not None else RuntimeSettings.from_env()
 
-    def get(self, model_path: str | os.PathLike[str], providers: Sequence[str] | None = None
-            ) -> OnnxSession:
+    def get(
+        self, model_path: str | os.PathLike[str], providers: Sequence[str] | None = None
+    ) -> OnnxSession:
         """The session for a model file, built on first use with the selected providers."""
         settings = self.settings
         chosen = tuple(providers) if providers else select_providers(settings.providers)
@@ -223,8 +226,9 @@ class SessionCache:
                     self._sessions[key] = session
             return session
 
-    def _build(self, path: Path, providers: tuple[str, ...], settings: RuntimeSettings
-               ) -> OnnxSession:
+    def _build(
+        self, path: Path, providers: tuple[str, ...], settings: RuntimeSettings
+    ) -> OnnxSession:
         if not path.is_file():
             raise FileNotFoundError(f"ONNX model file not found: {path}")
         options = session_options(settings)
@@ -233,8 +237,9 @@ class SessionCache:
         except Exception as exc:  # a GPU provider that is compiled in but cannot start
             if providers == (CPU,):
                 raise
-            log.warning("cannot start %s on %s (%s); falling back to CPU",
-                        path.name, providers, exc)
+            log.warning(
+                "cannot start %s on %s (%s); falling back to CPU", path.name, providers, exc
+            )
             raw = self._factory(str(path), session_options(settings), (CPU,))
         session = OnnxSession(raw, path)
         log.info("loaded %s on %s", path.name, session.provider)
@@ -247,8 +252,7 @@ class SessionCache:
     def loaded(self) -> dict[str, str]:
         """Model file name → the provider its session actually runs on (for health checks)."""
         with self._lock:
-            return {Path(key[0]).name: session.provider
-                    for key, session in self._sessions.items()}
+            return {Path(key[0]).name: session.provider for key, session in self._sessions.items()}
 
     def clear(self) -> None:
         """Drop every session (tests, or to free memory after a model is retired)."""

@@ -6,6 +6,7 @@ process sweeps them: every temp file older than the process is an orphan (writes
 are younger). Orphaned stored requests need the durable client and are swept by
 `service.forget_orphan_secrets` instead.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,6 +17,7 @@ from batchinfer.storage import StorageAllowList, StorageError
 from batchinfer.storage.local import LocalFolderStore, remove_stale_temp_files
 
 log = logging.getLogger("batchinfer.cleanup")
+
 
 def sweep_temp_files(job_store: JobStore, policy: StorageAllowList, *, before: float) -> int:
     """Remove temp files older than `before` (when this process started; see
@@ -33,10 +35,10 @@ def sweep_temp_files(job_store: JobStore, policy: StorageAllowList, *, before: f
         except StorageError:
             continue
         if root is not None:
-            folders.append(root / spec.result_prefix.rsplit("/", 1)[0] if spec.result_prefix
-                           else root)
-    removed = sum(remove_stale_temp_files(folder, before) for folder in folders
-                  if folder.is_dir())
+            folders.append(
+                root / spec.result_prefix.rsplit("/", 1)[0] if spec.result_prefix else root
+            )
+    removed = sum(remove_stale_temp_files(folder, before) for folder in folders if folder.is_dir())
     if removed:
         log.info("Removed %d temp files left by an earlier process", removed)
     return removed

@@ -6,6 +6,7 @@ per 8 items, never the whole report in memory at once). Items whose chunk has no
 `pending` while the job runs, and reported like the final report does once it ended: failed
 `NotProcessed` (omitted when the job was canceled).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -32,8 +33,12 @@ class ItemRow:
     pages: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"index": self.index, "name": self.name, "status": self.status,
-                                "pages": self.pages}
+        body: dict[str, Any] = {
+            "index": self.index,
+            "name": self.name,
+            "status": self.status,
+            "pages": self.pages,
+        }
         if self.result is not None:
             body["result"] = self.result
         if self.error is not None:
@@ -84,14 +89,25 @@ class _Reader:
             return [_row(chunk.first + i, o) for i, o in enumerate(outcomes)]
         if self._finished and self._canceled:
             return []  # never started: a canceled job reports what it did
-        names = self._shard_names(chunk.shard)[chunk.offset: chunk.offset + chunk.count]
+        names = self._shard_names(chunk.shard)[chunk.offset : chunk.offset + chunk.count]
         if not self._finished:
             return [ItemRow(chunk.first + i, n, PENDING) for i, n in enumerate(names)]
-        return [ItemRow(chunk.first + i, n, "failed", error={
-            "code": "InternalServerError", "message": "The document was not processed.",
-            "innererror": {"code": "NotProcessed",
-                           "message": "Its activity failed after all retries."}})
-                for i, n in enumerate(names)]
+        return [
+            ItemRow(
+                chunk.first + i,
+                n,
+                "failed",
+                error={
+                    "code": "InternalServerError",
+                    "message": "The document was not processed.",
+                    "innererror": {
+                        "code": "NotProcessed",
+                        "message": "Its activity failed after all retries.",
+                    },
+                },
+            )
+            for i, n in enumerate(names)
+        ]
 
     def _shard_names(self, shard: int) -> list[str]:
         if shard not in self._names:
@@ -100,23 +116,46 @@ class _Reader:
 
 
 def _row(index: int, outcome: ItemOutcome) -> ItemRow:
-    return ItemRow(index, outcome.source, outcome.status, outcome.result,
-                   outcome.error.to_json() if outcome.error else None, outcome.pages)
+    return ItemRow(
+        index,
+        outcome.source,
+        outcome.status,
+        outcome.result,
+        outcome.error.to_json() if outcome.error else None,
+        outcome.pages,
+    )
 
 
-def item_page(store: JobStore, job_id: str, plan: Plan, *, skip: int, top: int,
-              status: str | None, finished: bool, canceled: bool) -> ItemPage:
+def item_page(
+    store: JobStore,
+    job_id: str,
+    plan: Plan,
+    *,
+    skip: int,
+    top: int,
+    status: str | None,
+    finished: bool,
+    canceled: bool,
+) -> ItemPage:
     """Rows `skip .. skip+top` of the items (those with `status`, when given)."""
     reader = _Reader(store, job_id, finished, canceled)
     if status is None and not (finished and canceled):
         stop = skip + top
-        rows = [row for chunk in _chunks(plan)
-                if chunk.first < stop and chunk.first + chunk.count > skip
-                for row in reader.rows(chunk) if skip <= row.index < stop]
+        rows = [
+            row
+            for chunk in _chunks(plan)
+            if chunk.first < stop and chunk.first + chunk.count > skip
+            for row in reader.rows(chunk)
+            if skip <= row.index < stop
+        ]
         return ItemPage(rows, plan.total)
-    matching = [row for chunk in _chunks(plan) for row in reader.rows(chunk)
-                if status is None or row.status == status]
-    return ItemPage(matching[skip: skip + top], len(matching))
+    matching = [
+        row
+        for chunk in _chunks(plan)
+        for row in reader.rows(chunk)
+        if status is None or row.status == status
+    ]
+    return ItemPage(matching[skip : skip + top], len(matching))
 
 
 def item_at(store: JobStore, job_id: str, plan: Plan, index: int) -> ItemRow | None:
@@ -133,5 +172,6 @@ def item_at(store: JobStore, job_id: str, plan: Plan, index: int) -> ItemRow | N
 def failed_names(store: JobStore, job_id: str, plan: Plan, canceled: bool) -> list[str]:
     """Blob names of every failed item of a finished job, in plan order."""
     reader = _Reader(store, job_id, finished=True, canceled=canceled)
-    return [row.name for chunk in _chunks(plan) for row in reader.rows(chunk)
-            if row.status == "failed"]
+    return [
+        row.name for chunk in _chunks(plan) for row in reader.rows(chunk) if row.status == "failed"
+    ]

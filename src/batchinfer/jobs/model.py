@@ -9,6 +9,7 @@ a `JobReport` (stored as JSON), the status body and the inbox report are rendere
 their dialect. Errors of an item or of a whole job are one `ItemError`. Statuses are `StrEnum`s,
 so they compare and serialise as the wire strings they always were.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -96,8 +97,9 @@ class JobRef:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobRef:
-        return cls(job_id=str(data["job_id"]), kind=str(data["kind"]),
-                   model_id=str(data["model_id"]))
+        return cls(
+            job_id=str(data["job_id"]), kind=str(data["kind"]), model_id=str(data["model_id"])
+        )
 
 
 @dataclass(frozen=True)
@@ -112,15 +114,16 @@ class ItemError:
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.inner_code:
-            body["innererror"] = {"code": self.inner_code,
-                                  "message": self.inner_message or self.message}
+            body["innererror"] = {
+                "code": self.inner_code,
+                "message": self.inner_message or self.message,
+            }
         return body
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ItemError:
         inner = data.get("innererror") or {}
-        return cls(str(data["code"]), str(data["message"]), inner.get("code"),
-                   inner.get("message"))
+        return cls(str(data["code"]), str(data["message"]), inner.get("code"), inner.get("message"))
 
     @classmethod
     def optional(cls, data: dict[str, Any] | None) -> ItemError | None:
@@ -128,8 +131,9 @@ class ItemError:
         return cls.from_json(data) if data else None
 
 
-INTERNAL_ERROR = ItemError("InternalServerError",
-                           "The batch job failed unexpectedly; see the service log.")
+INTERNAL_ERROR = ItemError(
+    "InternalServerError", "The batch job failed unexpectedly; see the service log."
+)
 """The error of a job whose orchestration crashed (never the crash's own text: it may hold
 URLs with their SAS)."""
 
@@ -179,8 +183,12 @@ class Counts:
         return self.succeeded + self.failed + self.skipped
 
     def add(self, other: Counts) -> Counts:
-        return Counts(self.succeeded + other.succeeded, self.failed + other.failed,
-                      self.skipped + other.skipped, self.pages + other.pages)
+        return Counts(
+            self.succeeded + other.succeeded,
+            self.failed + other.failed,
+            self.skipped + other.skipped,
+            self.pages + other.pages,
+        )
 
     def record(self, outcome: ItemOutcome) -> None:
         if outcome.status == ItemStatus.SUCCEEDED:
@@ -192,14 +200,22 @@ class Counts:
         self.pages += outcome.pages
 
     def to_json(self) -> dict[str, int]:
-        return {"succeeded": self.succeeded, "failed": self.failed, "skipped": self.skipped,
-                "pages": self.pages}
+        return {
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "pages": self.pages,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Counts:
         data = data or {}
-        return cls(int(data.get("succeeded", 0)), int(data.get("failed", 0)),
-                   int(data.get("skipped", 0)), int(data.get("pages", 0)))
+        return cls(
+            int(data.get("succeeded", 0)),
+            int(data.get("failed", 0)),
+            int(data.get("skipped", 0)),
+            int(data.get("pages", 0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -213,17 +229,25 @@ class Plan:
     error: ItemError | None = None
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"total": self.total, "shard_size": self.shard_size,
-                                "items_per_activity": self.items_per_activity,
-                                "shards": self.shards}
+        body: dict[str, Any] = {
+            "total": self.total,
+            "shard_size": self.shard_size,
+            "items_per_activity": self.items_per_activity,
+            "shards": self.shards,
+        }
         if self.error:
             body["error"] = self.error.to_json()
         return body
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
-        return cls(int(data["total"]), int(data["shard_size"]), int(data["items_per_activity"]),
-                   int(data["shards"]), ItemError.optional(data.get("error")))
+        return cls(
+            int(data["total"]),
+            int(data["shard_size"]),
+            int(data["items_per_activity"]),
+            int(data["shards"]),
+            ItemError.optional(data.get("error")),
+        )
 
     def chunks_in_shard(self, shard: int) -> int:
         first = shard * self.shard_size
@@ -258,8 +282,12 @@ class ItemDetail:
     def from_json(cls, data: dict[str, Any]) -> ItemDetail:
         # a dict lookup, not ItemStatus(...): reports of 10^5 items are parsed per status call
         error = data.get("error")
-        return cls(_ITEM_STATUSES[data["status"]], data.get("sourceUrl"), data.get("resultUrl"),
-                   ItemError.from_json(error) if error else None)
+        return cls(
+            _ITEM_STATUSES[data["status"]],
+            data.get("sourceUrl"),
+            data.get("resultUrl"),
+            ItemError.from_json(error) if error else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -277,9 +305,12 @@ class JobReport:
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "status": str(self.status), "succeededCount": self.counts.succeeded,
-            "failedCount": self.counts.failed, "skippedCount": self.counts.skipped,
-            "pages": self.counts.pages, "details": [d.to_json() for d in self.details],
+            "status": str(self.status),
+            "succeededCount": self.counts.succeeded,
+            "failedCount": self.counts.failed,
+            "skippedCount": self.counts.skipped,
+            "pages": self.counts.pages,
+            "details": [d.to_json() for d in self.details],
         }
         if self.error is not None:
             body["error"] = self.error.to_json()
@@ -287,11 +318,18 @@ class JobReport:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobReport:
-        counts = Counts(int(data.get("succeededCount", 0)), int(data.get("failedCount", 0)),
-                        int(data.get("skippedCount", 0)), int(data.get("pages", 0)))
-        return cls(JobStatus(data["status"]), counts,
-                   tuple(ItemDetail.from_json(d) for d in data.get("details") or ()),
-                   ItemError.optional(data.get("error")))
+        counts = Counts(
+            int(data.get("succeededCount", 0)),
+            int(data.get("failedCount", 0)),
+            int(data.get("skippedCount", 0)),
+            int(data.get("pages", 0)),
+        )
+        return cls(
+            JobStatus(data["status"]),
+            counts,
+            tuple(ItemDetail.from_json(d) for d in data.get("details") or ()),
+            ItemError.optional(data.get("error")),
+        )
 
     def summary(self) -> dict[str, Any]:
         """`{status, succeeded, failed, skipped, pages}`: the orchestration's output."""

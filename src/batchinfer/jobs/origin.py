@@ -5,6 +5,7 @@ The spec (with its SAS URLs) is deleted once a job finishes, yet the dashboard a
 job used. `origin.json` holds exactly that, with every URL redacted; a rerun whose containers
 need a SAS must be given the URLs again.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -43,11 +44,18 @@ class JobOrigin:
 
     @classmethod
     def of(cls, spec: JobSpec) -> JobOrigin:
-        return cls(job_id=spec.job_id, model_id=spec.model_id,
-                   source_url=_redacted(spec.source_url), source_prefix=spec.source_prefix,
-                   result_url=_redacted(spec.result_url), result_prefix=spec.result_prefix,
-                   overwrite=spec.overwrite, rerun_of=spec.options.get("rerunOf"),
-                   source_had_sas="?" in spec.source_url, result_had_sas="?" in spec.result_url)
+        return cls(
+            job_id=spec.job_id,
+            model_id=spec.model_id,
+            source_url=_redacted(spec.source_url),
+            source_prefix=spec.source_prefix,
+            result_url=_redacted(spec.result_url),
+            result_prefix=spec.result_prefix,
+            overwrite=spec.overwrite,
+            rerun_of=spec.options.get("rerunOf"),
+            source_had_sas="?" in spec.source_url,
+            result_had_sas="?" in spec.result_url,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

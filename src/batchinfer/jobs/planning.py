@@ -4,6 +4,7 @@ Inputs are listed as a stream and written shard by shard, so planning 10,000 or 
 uses the same memory. A shard is `items_per_activity * activities_per_shard` items and runs as
 one sub-orchestration, which keeps every orchestration history to a few hundred tasks.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
@@ -15,8 +16,7 @@ def shard_size(items_per_activity: int, activities_per_shard: int) -> int:
     return max(1, items_per_activity) * max(1, activities_per_shard)
 
 
-def write_shards(names: Iterable[str], size: int,
-                 save: Callable[[int, list[str]], None]) -> int:
+def write_shards(names: Iterable[str], size: int, save: Callable[[int, list[str]], None]) -> int:
     """Group `names` into lists of `size`, saving each as it fills; returns the item count."""
     total = 0
     shard: list[str] = []
@@ -35,8 +35,12 @@ def write_shards(names: Iterable[str], size: int,
 
 def make_plan(total: int, items_per_activity: int, activities_per_shard: int) -> Plan:
     size = shard_size(items_per_activity, activities_per_shard)
-    return Plan(total=total, shard_size=size, items_per_activity=max(1, items_per_activity),
-                shards=-(-total // size))
+    return Plan(
+        total=total,
+        shard_size=size,
+        items_per_activity=max(1, items_per_activity),
+        shards=-(-total // size),
+    )
 
 
 def chunk_slices(count: int, items_per_activity: int) -> Iterator[tuple[int, int]]:
@@ -56,8 +60,9 @@ def percent_completed(done: int, total: int | None) -> int:
 Segment = tuple[int, int, int]  # (shard, first chunk, stop chunk)
 
 
-def work_units(total: int, shard_size: int, items_per_activity: int, min_units: int = 16,
-               max_units: int = 256) -> list[tuple[list[Segment], int]]:
+def work_units(
+    total: int, shard_size: int, items_per_activity: int, min_units: int = 16, max_units: int = 256
+) -> list[tuple[list[Segment], int]]:
     """Sub-orchestration units as (segments, items), covering every chunk exactly once.
 
     One unit per stored shard in the usual case. A job with fewer than `min_units` shards has
@@ -78,5 +83,7 @@ def work_units(total: int, shard_size: int, items_per_activity: int, min_units: 
             segment_items = min(items, stop * items_per_activity) - first * items_per_activity
             segments.append(((shard, first, stop), segment_items))
     group = max(1, -(-len(segments) // max_units))
-    return [([seg for seg, _ in segments[i:i + group]], sum(n for _, n in segments[i:i + group]))
-            for i in range(0, len(segments), group)]
+    return [
+        ([seg for seg, _ in segments[i : i + group]], sum(n for _, n in segments[i : i + group]))
+        for i in range(0, len(segments), group)
+    ]

@@ -1,10 +1,11 @@
-""""Rerun failed items": a new document batch over exactly the failed items of a finished one.
+""" "Rerun failed items": a new document batch over exactly the failed items of a finished one.
 
 The new job has its own id, lists its inputs explicitly (`JobSpec.items`), and writes results
 where the original did. The original's spec (and SAS) is gone by then, so its redacted origin
 is used; a caller whose containers need a SAS passes the URLs again (`source_url`,
 `result_url`), and those are checked against the allow-list like any request.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,12 @@ def _checked(services: Services, url: str) -> str:
     return url
 
 
-async def rerun_failed(client: DurableClient, services: Services, view: service.JobView,
-                       request: RerunRequest | None = None) -> JobSpec:
+async def rerun_failed(
+    client: DurableClient,
+    services: Services,
+    view: service.JobView,
+    request: RerunRequest | None = None,
+) -> JobSpec:
     """Start the rerun of `view`'s failed items; returns the new job's spec.
 
     Every entry point (the API extension, the dashboard) starts a document batch under the
@@ -54,22 +59,34 @@ async def rerun_failed(client: DurableClient, services: Services, view: service.
     plan = await asyncio.to_thread(load_plan, store, view.job_id)
     if origin is None or plan is None:
         raise RerunRefused(409, "Conflict", "This job kept no record of its inputs to rerun.")
-    if (origin.source_had_sas and not request.source_url) or \
-            (origin.result_had_sas and not request.result_url):
-        raise RerunRefused(409, "SasRequired", "The job's containers were given with a SAS, "
-                           "which is not kept; send azureBlobSource.containerUrl and "
-                           "resultContainerUrl again to rerun it.")
-    names = await asyncio.to_thread(failed_names, store, view.job_id, plan,
-                                    view.status == JobStatus.CANCELED)
+    if (origin.source_had_sas and not request.source_url) or (
+        origin.result_had_sas and not request.result_url
+    ):
+        raise RerunRefused(
+            409,
+            "SasRequired",
+            "The job's containers were given with a SAS, "
+            "which is not kept; send azureBlobSource.containerUrl and "
+            "resultContainerUrl again to rerun it.",
+        )
+    names = await asyncio.to_thread(
+        failed_names, store, view.job_id, plan, view.status == JobStatus.CANCELED
+    )
     if not names:
         raise RerunRefused(409, "NothingToRerun", "The job has no failed items.")
     job_id = str(uuid.uuid4())
     spec = JobSpec(
-        job_id=job_id, kind=DOCUMENT_ANALYSIS, model_id=origin.model_id,
+        job_id=job_id,
+        kind=DOCUMENT_ANALYSIS,
+        model_id=origin.model_id,
         source_url=_checked(services, request.source_url or origin.source_url),
-        source_prefix=origin.source_prefix, file_list=None,
+        source_prefix=origin.source_prefix,
+        file_list=None,
         result_url=_checked(services, request.result_url or origin.result_url),
-        result_prefix=origin.result_prefix, overwrite=origin.overwrite,
-        created=service.now_iso_z(), options={ITEMS_OPTION: names, "rerunOf": view.job_id})
+        result_prefix=origin.result_prefix,
+        overwrite=origin.overwrite,
+        created=service.now_iso_z(),
+        options={ITEMS_OPTION: names, "rerunOf": view.job_id},
+    )
     await service.submit_job(client, services, spec, document_batch_id(origin.model_id, job_id))
     return spec

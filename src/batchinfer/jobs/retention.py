@@ -5,6 +5,7 @@ Why one: document jobs and anomaly detections both expire after
 `Canceled` instance is finished. It is (`RuntimeStatus.terminal`), here for both. The sweep
 runs with ordinary API calls (no timer trigger to deploy), at most once per interval per kind.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -23,9 +24,14 @@ def expired(status: InstanceStatus, cutoff: datetime) -> bool:
     return status.terminal and status.updated < cutoff
 
 
-async def sweep_expired(client: DurableClient, services: Services, *, instance_prefix: str,
-                        orchestration: str | None,
-                        remove: Callable[[InstanceStatus], Awaitable[None]]) -> int:
+async def sweep_expired(
+    client: DurableClient,
+    services: Services,
+    *,
+    instance_prefix: str,
+    orchestration: str | None,
+    remove: Callable[[InstanceStatus], Awaitable[None]],
+) -> int:
     """`remove` every expired instance under the prefix (of `orchestration`, when given);
     at most once per `SWEEP_INTERVAL_SECONDS` per prefix. Returns how many were removed."""
     if not services.sweep_due(instance_prefix, SWEEP_INTERVAL_SECONDS):

@@ -5,6 +5,7 @@ dialect's choice (so it can encode what a listing filters on; `orchestration.ins
 builds them); the job store is keyed by the public job id. Durable runtime statuses are mapped
 to the five job statuses once, here.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -97,16 +98,28 @@ def view_from_status(status: InstanceStatus, job_id: str, report: JobReport | No
         error = report.error
     elif status.runtime_status == RuntimeStatus.FAILED:
         error = INTERNAL_ERROR
-    return JobView(job_id=job_id, instance_id=status.instance_id, status=job_status,
-                   percent_completed=percent, created=status.created,
-                   updated=status.updated, report=report, error=error)
+    return JobView(
+        job_id=job_id,
+        instance_id=status.instance_id,
+        status=job_status,
+        percent_completed=percent,
+        created=status.created,
+        updated=status.updated,
+        report=report,
+        error=error,
+    )
 
 
 _SUBMITTING: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
-async def submit_job(client: DurableClient, services: Services, spec: JobSpec, instance_id: str,
-                     orchestration_options: dict[str, Any] | None = None) -> bool:
+async def submit_job(
+    client: DurableClient,
+    services: Services,
+    spec: JobSpec,
+    instance_id: str,
+    orchestration_options: dict[str, Any] | None = None,
+) -> bool:
     """Start the job unless an instance with this id exists; False means it already did.
 
     `orchestration_options` (plain, secret-free values such as `stop_after_failures`) travel
@@ -122,8 +135,11 @@ async def submit_job(client: DurableClient, services: Services, spec: JobSpec, i
         await asyncio.to_thread(services.job_store.save_spec, spec)
         ref = JobRef(job_id=spec.job_id, kind=spec.kind, model_id=spec.model_id)
         try:
-            await client.start(orchestration=BATCH_JOB, instance_id=instance_id,
-                               payload={**(orchestration_options or {}), **ref.to_json()})
+            await client.start(
+                orchestration=BATCH_JOB,
+                instance_id=instance_id,
+                payload={**(orchestration_options or {}), **ref.to_json()},
+            )
         except Exception:
             if await client.get_status(instance_id=instance_id) is not None:
                 return False  # started by a concurrent submission elsewhere
@@ -131,8 +147,14 @@ async def submit_job(client: DurableClient, services: Services, spec: JobSpec, i
         return True
 
 
-async def get_job(client: DurableClient, services: Services, instance_id: str, job_id: str,
-                  *, with_report: bool = True) -> JobView | None:
+async def get_job(
+    client: DurableClient,
+    services: Services,
+    instance_id: str,
+    job_id: str,
+    *,
+    with_report: bool = True,
+) -> JobView | None:
     status = await client.get_status(instance_id=instance_id)
     if status is None or status.name.lower() != BATCH_JOB:
         return None
@@ -168,8 +190,9 @@ async def delete_job(client: DurableClient, services: Services, view: JobView) -
     await asyncio.to_thread(services.job_store.delete_job, view.job_id)
 
 
-async def _purge_when_terminal(client: DurableClient, instance_id: str,
-                               timeout: float = 30) -> None:
+async def _purge_when_terminal(
+    client: DurableClient, instance_id: str, timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         status = await client.get_status(instance_id=instance_id)
@@ -204,7 +227,8 @@ async def forget_orphan_secrets(client: DurableClient, services: Services) -> in
         else:
             try:
                 created = datetime.strptime(spec.created, "%Y-%m-%dT%H:%M:%SZ").replace(
-                    tzinfo=timezone.utc)
+                    tzinfo=timezone.utc
+                )
             except ValueError:
                 created = now - ORPHAN_GRACE
             orphan = now - created >= ORPHAN_GRACE
@@ -214,8 +238,9 @@ async def forget_orphan_secrets(client: DurableClient, services: Services) -> in
     return removed
 
 
-async def sweep_expired_jobs(client: DurableClient, services: Services, instance_prefix: str,
-                             job_id_of: Callable[[str], str]) -> int:
+async def sweep_expired_jobs(
+    client: DurableClient, services: Services, instance_prefix: str, job_id_of: Callable[[str], str]
+) -> int:
     """Delete finished jobs older than the retention period, and orphaned stored requests;
     at most once per interval (so the first call after a start sweeps)."""
     if services.sweep_due("orphan-requests", SWEEP_INTERVAL_SECONDS):
@@ -225,5 +250,6 @@ async def sweep_expired_jobs(client: DurableClient, services: Services, instance
         view = view_from_status(status, job_id_of(status.instance_id), None)
         await delete_job(client, services, view)
 
-    return await sweep_expired(client, services, instance_prefix=instance_prefix,
-                               orchestration=BATCH_JOB, remove=remove)
+    return await sweep_expired(
+        client, services, instance_prefix=instance_prefix, orchestration=BATCH_JOB, remove=remove
+    )

@@ -5,6 +5,7 @@ here, in a container of their own (a local folder on the embedded host, a blob c
 Azure). Names are deterministic, so a retried activity overwrites its own output instead of
 duplicating it. The spec (which holds SAS URLs) is deleted once the job has finished.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,9 @@ class JobStore:
 
     # -------------------------------------------------------------------------------- spec
     def save_spec(self, spec: JobSpec) -> None:
-        self._store.write_blob(name=f"{spec.job_id}/spec.json", data=_dump(spec.to_json()),
-                               overwrite=True)
+        self._store.write_blob(
+            name=f"{spec.job_id}/spec.json", data=_dump(spec.to_json()), overwrite=True
+        )
 
     def load_spec(self, job_id: str) -> JobSpec | None:
         """The spec, or None once the job finished (its secrets are deleted then)."""
@@ -60,26 +62,30 @@ class JobStore:
 
     # -------------------------------------------------------------------------------- plan
     def save_plan(self, job_id: str, plan: Plan) -> None:
-        self._store.write_blob(name=f"{job_id}/plan.json", data=_dump(plan.to_json()),
-                               overwrite=True)
+        self._store.write_blob(
+            name=f"{job_id}/plan.json", data=_dump(plan.to_json()), overwrite=True
+        )
 
     def load_plan(self, job_id: str) -> Plan:
         return Plan.from_json(json.loads(self._store.read_blob(name=f"{job_id}/plan.json")))
 
     def save_shard_items(self, job_id: str, shard: int, names: Iterable[str]) -> None:
         data = "".join(json.dumps(n) + "\n" for n in names).encode()
-        self._store.write_blob(name=f"{job_id}/items/{shard:06d}.jsonl", data=data,
-                               overwrite=True)
+        self._store.write_blob(name=f"{job_id}/items/{shard:06d}.jsonl", data=data, overwrite=True)
 
     def load_shard_items(self, job_id: str, shard: int) -> list[str]:
         text = self._store.read_blob(name=f"{job_id}/items/{shard:06d}.jsonl").decode()
         return [json.loads(line) for line in text.splitlines() if line]
 
     # ---------------------------------------------------------------------------- outcomes
-    def save_outcomes(self, job_id: str, shard: int, chunk: int,
-                      outcomes: list[ItemOutcome]) -> None:
-        self._store.write_blob(name=f"{job_id}/outcomes/{shard:06d}-{chunk:06d}.json",
-                               data=_dump([o.to_json() for o in outcomes]), overwrite=True)
+    def save_outcomes(
+        self, job_id: str, shard: int, chunk: int, outcomes: list[ItemOutcome]
+    ) -> None:
+        self._store.write_blob(
+            name=f"{job_id}/outcomes/{shard:06d}-{chunk:06d}.json",
+            data=_dump([o.to_json() for o in outcomes]),
+            overwrite=True,
+        )
 
     def load_outcomes(self, job_id: str, shard: int, chunk: int) -> list[ItemOutcome] | None:
         """A chunk's outcomes, or None when the chunk never recorded any."""
@@ -92,8 +98,9 @@ class JobStore:
     # ------------------------------------------------------------------------------ claims
     def save_claims(self, job_id: str, shard: int, chunk: int, claims: dict[str, bool]) -> None:
         """Record, before any result is written, which items this chunk will (re)write."""
-        self._store.write_blob(name=f"{job_id}/claims/{shard:06d}-{chunk:06d}.json",
-                               data=_dump(claims), overwrite=True)
+        self._store.write_blob(
+            name=f"{job_id}/claims/{shard:06d}-{chunk:06d}.json", data=_dump(claims), overwrite=True
+        )
 
     def load_claims(self, job_id: str, shard: int, chunk: int) -> dict[str, bool] | None:
         try:
@@ -104,13 +111,15 @@ class JobStore:
 
     # ------------------------------------------------------------------------------ report
     def save_report(self, job_id: str, report: JobReport) -> None:
-        self._store.write_blob(name=f"{job_id}/report.json", data=_dump(report.to_json()),
-                               overwrite=True)
+        self._store.write_blob(
+            name=f"{job_id}/report.json", data=_dump(report.to_json()), overwrite=True
+        )
 
     def load_report(self, job_id: str) -> JobReport | None:
         try:
             return JobReport.from_json(
-                json.loads(self._store.read_blob(name=f"{job_id}/report.json")))
+                json.loads(self._store.read_blob(name=f"{job_id}/report.json"))
+            )
         except BlobNotFoundError:
             return None
 
@@ -121,8 +130,9 @@ class JobStore:
     def cancel_requested(self, job_id: str) -> bool:
         """True once a cancel was asked for, or once the spec is gone (finished or deleted):
         deleting a running job removes its cancel flag too, and its chunks must still stop."""
-        return (self._store.exists(name=f"{job_id}/cancel")
-                or not self._store.exists(name=f"{job_id}/spec.json"))
+        return self._store.exists(name=f"{job_id}/cancel") or not self._store.exists(
+            name=f"{job_id}/spec.json"
+        )
 
     # ------------------------------------------------------------------------ free-form parts
     def save_document(self, job_id: str, name: str, value: Any) -> None:

@@ -5,6 +5,7 @@ flight, publishes progress in its custom status after each shard, and finalizes 
 `cancel` event stops it starting shards and finalizes what was done. `batch_shard` fans out one
 activity per chunk of items. Only ids and counts cross these boundaries.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,19 +21,24 @@ blueprint = df.Blueprint()
 
 MAX_SHARDS_IN_FLIGHT = 16
 # Named retry policies: transient storage/host failures, not item failures (those are outcomes).
-STORAGE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000,
-                                max_number_of_attempts=3)
-CHUNK_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5000,
-                              max_number_of_attempts=3)
+STORAGE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=2000, max_number_of_attempts=3)
+CHUNK_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5000, max_number_of_attempts=3)
 
 
 def progress(phase: str, done: int, total: int | None, counts: Counts) -> dict[str, Any]:
-    return {"phase": phase, "done": done, "total": total,
-            "percentCompleted": percent_completed(done, total), **counts.to_json()}
+    return {
+        "phase": phase,
+        "done": done,
+        "total": total,
+        "percentCompleted": percent_completed(done, total),
+        **counts.to_json(),
+    }
 
 
-UNEXPECTED_FAILURE = {"code": "InternalServerError",
-                      "message": "The batch job failed unexpectedly; see the service log."}
+UNEXPECTED_FAILURE = {
+    "code": "InternalServerError",
+    "message": "The batch job failed unexpectedly; see the service log.",
+}
 
 
 @blueprint.orchestration_trigger(context_name="context", orchestration="batch_job")
@@ -45,8 +51,10 @@ def batch_job(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
         summary = yield from _run_job(context, ref)
     except Exception:
         summary = yield context.call_activity_with_retry(
-            finalize_step, STORAGE_RETRY, {"ref": ref, "status": JobStatus.FAILED,
-                                            "error": UNEXPECTED_FAILURE})
+            finalize_step,
+            STORAGE_RETRY,
+            {"ref": ref, "status": JobStatus.FAILED, "error": UNEXPECTED_FAILURE},
+        )
     return summary
 
 
@@ -56,8 +64,10 @@ def _run_job(context: df.DurableOrchestrationContext, ref: Any):  # type: ignore
     plan = yield context.call_activity_with_retry(plan_step, STORAGE_RETRY, ref)
     if plan.get("error"):
         summary = yield context.call_activity_with_retry(
-            finalize_step, STORAGE_RETRY, {"ref": ref, "status": JobStatus.FAILED,
-                                            "error": plan["error"]})
+            finalize_step,
+            STORAGE_RETRY,
+            {"ref": ref, "status": JobStatus.FAILED, "error": plan["error"]},
+        )
         return summary
     total = int(plan["total"])
     units = work_units(total, int(plan["shard_size"]), int(plan["items_per_activity"]))
@@ -73,8 +83,10 @@ def _run_job(context: df.DurableOrchestrationContext, ref: Any):  # type: ignore
             segments, _ = units[next_unit]
             shard, first, _ = segments[0]
             pending[next_unit] = context.call_sub_orchestrator(
-                BATCH_SHARD, {"ref": ref, "segments": segments},
-                shard_unit_id(context.instance_id, shard, first))
+                BATCH_SHARD,
+                {"ref": ref, "segments": segments},
+                shard_unit_id(context.instance_id, shard, first),
+            )
             next_unit += 1
         winner = yield context.task_any([cancel, *pending.values()])
         if winner is cancel:
@@ -94,9 +106,11 @@ def _run_job(context: df.DurableOrchestrationContext, ref: Any):  # type: ignore
     status: str = JobStatus.CANCELED if canceled else STOPPED if stopped else JobStatus.SUCCEEDED
     context.set_custom_status(progress("finalizing", done, total, counts))
     summary = yield context.call_activity_with_retry(
-        finalize_step, STORAGE_RETRY, {"ref": ref, "status": status, "error": None})
-    context.set_custom_status(progress(status, done if canceled or stopped else total, total,
-                                       Counts.from_json(summary)))
+        finalize_step, STORAGE_RETRY, {"ref": ref, "status": status, "error": None}
+    )
+    context.set_custom_status(
+        progress(status, done if canceled or stopped else total, total, Counts.from_json(summary))
+    )
     return summary
 
 
@@ -104,9 +118,13 @@ def _run_job(context: df.DurableOrchestrationContext, ref: Any):  # type: ignore
 def batch_shard(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     args = context.get_input()
     _, chunk_step, _ = job_steps(str(args["ref"].get("kind", "")))
-    tasks = [context.call_activity_with_retry(
-        chunk_step, CHUNK_RETRY, {"ref": args["ref"], "shard": shard, "chunk": chunk})
-        for shard, first, stop in args["segments"] for chunk in range(first, stop)]
+    tasks = [
+        context.call_activity_with_retry(
+            chunk_step, CHUNK_RETRY, {"ref": args["ref"], "shard": shard, "chunk": chunk}
+        )
+        for shard, first, stop in args["segments"]
+        for chunk in range(first, stop)
+    ]
     try:
         results = yield context.task_all(tasks)
     except Exception as exc:  # a chunk failed after its retries: finalize reports its items

@@ -8,6 +8,7 @@ runtime status, so callers never touch the SDK's status class or its `.value` st
 History is read only on request (`show_history`): it grows with the instance, and only the
 dashboard's "progress over time" needs it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,14 @@ class RuntimeStatus(StrEnum):
         return self in _TERMINAL
 
 
-_TERMINAL = frozenset({RuntimeStatus.COMPLETED, RuntimeStatus.FAILED,
-                       RuntimeStatus.TERMINATED, RuntimeStatus.CANCELED})
+_TERMINAL = frozenset(
+    {
+        RuntimeStatus.COMPLETED,
+        RuntimeStatus.FAILED,
+        RuntimeStatus.TERMINATED,
+        RuntimeStatus.CANCELED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -75,8 +82,9 @@ class InstanceStatus:
 class DurableClient(Protocol):
     """The durable client calls the product makes."""
 
-    async def get_status(self, *, instance_id: str,
-                         show_history: bool = False) -> InstanceStatus | None:
+    async def get_status(
+        self, *, instance_id: str, show_history: bool = False
+    ) -> InstanceStatus | None:
         """The instance's status; None if no such instance exists. With `show_history`, its
         `history` holds the execution history with each event's result."""
         ...
@@ -89,11 +97,9 @@ class DurableClient(Protocol):
         """Start `orchestration` under `instance_id` with a JSON payload."""
         ...
 
-    async def raise_event(self, *, instance_id: str, event: str, data: Any = None) -> None:
-        ...
+    async def raise_event(self, *, instance_id: str, event: str, data: Any = None) -> None: ...
 
-    async def terminate(self, *, instance_id: str, reason: str) -> None:
-        ...
+    async def terminate(self, *, instance_id: str, reason: str) -> None: ...
 
     async def purge(self, *, instance_id: str) -> None:
         """Delete a finished instance's history and status."""

@@ -4,6 +4,7 @@ The job itself is the ordinary `batch_job`, run as a sub-orchestration under the
 would give it (`docbatch:<model>:<result id>`), so the Document Intelligence API can read it too.
 However the job ends, the report is published: a failed or crashed job gets a `failed` report.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,14 +24,16 @@ def inbox_batch(context: df.DurableOrchestrationContext):  # type: ignore[no-unt
     status: str = JobStatus.FAILED
     error: dict[str, Any] | None = None
     try:
-        summary = yield context.call_sub_orchestrator(BATCH_JOB, args["ref"],
-                                                      args["job_instance_id"])
+        summary = yield context.call_sub_orchestrator(
+            BATCH_JOB, args["ref"], args["job_instance_id"]
+        )
         if isinstance(summary, dict):
             status = str(summary.get("status") or JobStatus.SUCCEEDED)
     except Exception:  # the job crashed: its report says so instead of never appearing
         error = INTERNAL_ERROR.to_json()
     published = yield context.call_activity_with_retry(
-        PUBLISH_INBOX_REPORT, STORAGE_RETRY,
-        {"ref": args["ref"], "report_name": args["report_name"], "status": status,
-         "error": error})
+        PUBLISH_INBOX_REPORT,
+        STORAGE_RETRY,
+        {"ref": args["ref"], "report_name": args["report_name"], "status": status, "error": error},
+    )
     return published

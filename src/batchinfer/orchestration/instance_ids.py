@@ -13,6 +13,7 @@ parsing it in another is how such prefixes drift apart, so both directions live 
     mvaddetect:<resultId>                    mvad_detect of a detect-batch request
     amlbatch:<jobName>                       batch_job of an Azure ML batch endpoint invoke
 """
+
 from __future__ import annotations
 
 import uuid
@@ -54,6 +55,7 @@ AZUREML_REPEATABILITY_NAMESPACE = uuid.UUID("0b7c1f5e-5d0e-4d0c-8f53-6a0b9a9f1e2
 
 # --------------------------------------------------------------------------- document batches
 
+
 def document_batch_id(model_id: str, result_id: str) -> str:
     """The model is in the id, so listing one model's results is a prefix query."""
     return f"{DOCUMENT_BATCH_PREFIX}{model_id}:{result_id}"
@@ -92,6 +94,7 @@ def repeatable_result_id(model_id: str, repeatability_id: str) -> str:
 
 # -------------------------------------------------------------------------------------- inbox
 
+
 def inbox_job_id(container: str, name: str, version: str) -> str:
     """The job id (a UUID, like the API's result ids) of one uploaded blob version."""
     return str(uuid.uuid5(INBOX_NAMESPACE, f"{container}/{name}\n{version}"))
@@ -103,6 +106,7 @@ def inbox_batch_id(job_id: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ anomaly
+
 
 def mvad_train_id(model_id: str) -> str:
     return f"{MVAD_TRAIN_PREFIX}{model_id}"
@@ -128,6 +132,7 @@ def mvad_detect_job_id(result_id: str) -> str:
 
 
 # ------------------------------------------------------------------- Azure ML batch endpoints
+
 
 def azureml_job_id(name: str) -> str:
     """The `batch_job` instance of an Azure ML batch job; its name is also the job-store key."""

@@ -1,4 +1,5 @@
 """Function names shared by orchestrators, activities and HTTP starters."""
+
 BATCH_JOB = "batch_job"
 BATCH_SHARD = "batch_shard"
 PLAN_BATCH = "plan_batch"

@@ -5,6 +5,7 @@ for a missing instance, naive or aware times, a runtime status enum of its own),
 (a list of JSON objects with ISO-text timestamps) and its purge result. Triggers wrap the
 client the binding hands them: `SdkDurableClient(client)`.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -22,8 +23,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 def _utc(moment: datetime | None) -> datetime:
     if moment is None:
         return _EPOCH
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None \
+    return (
+        moment.replace(tzinfo=timezone.utc)
+        if moment.tzinfo is None
         else moment.astimezone(timezone.utc)
+    )
 
 
 def _parsed_time(text: Any) -> datetime | None:
@@ -46,8 +50,13 @@ def history_events(history: Any) -> tuple[HistoryEvent, ...]:
     for entry in history or ():
         moment = _parsed_time(entry.get("Timestamp")) if isinstance(entry, dict) else None
         if moment is not None:
-            events.append(HistoryEvent(event_type=str(entry.get("EventType", "")),
-                                       timestamp=moment, result=entry.get("Result")))
+            events.append(
+                HistoryEvent(
+                    event_type=str(entry.get("EventType", "")),
+                    timestamp=moment,
+                    result=entry.get("Result"),
+                )
+            )
     return tuple(events)
 
 
@@ -56,11 +65,15 @@ def instance_status(status: Any) -> InstanceStatus | None:
     if not status or status.runtime_status is None:
         return None
     return InstanceStatus(
-        instance_id=str(status.instance_id), name=str(status.name or ""),
+        instance_id=str(status.instance_id),
+        name=str(status.name or ""),
         runtime_status=RuntimeStatus(status.runtime_status.value),
-        created=_utc(status.created_time), updated=_utc(status.last_updated_time),
-        output=status.output, custom_status=status.custom_status,
-        history=history_events(getattr(status, "historyEvents", None) or status.history))
+        created=_utc(status.created_time),
+        updated=_utc(status.last_updated_time),
+        output=status.output,
+        custom_status=status.custom_status,
+        history=history_events(getattr(status, "historyEvents", None) or status.history),
+    )
 
 
 class SdkDurableClient:
@@ -69,10 +82,14 @@ class SdkDurableClient:
     def __init__(self, client: df.DurableOrchestrationClient) -> None:
         self._client = client
 
-    async def get_status(self, *, instance_id: str,
-                         show_history: bool = False) -> InstanceStatus | None:
-        return instance_status(await self._client.get_status(
-            instance_id, show_history=show_history, show_history_output=show_history))
+    async def get_status(
+        self, *, instance_id: str, show_history: bool = False
+    ) -> InstanceStatus | None:
+        return instance_status(
+            await self._client.get_status(
+                instance_id, show_history=show_history, show_history_output=show_history
+            )
+        )
 
     async def list_statuses(self, *, instance_id_prefix: str) -> list[InstanceStatus]:
         found = await self._client.get_status_by(instance_id_prefix=instance_id_prefix)

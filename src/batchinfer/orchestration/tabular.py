@@ -5,6 +5,7 @@ Inputs and histories carry job ids and chunk numbers only; records and data live
 tabular store. A step that fails beyond its retries fails the job with a generic message
 (the activity log has the detail); user errors are reported by the steps themselves.
 """
+
 from __future__ import annotations
 
 import azure.durable_functions as df
@@ -52,9 +53,12 @@ def ww_infer(context: df.DurableOrchestrationContext):  # type: ignore[no-untype
         return {"job_id": job_id, "status": status}
     if not chunks:
         return {"job_id": job_id, "status": "stopped"}
-    tasks = [context.call_activity_with_retry(WW_SCORE_CHUNK, STEP_RETRY,
-                                              {"job_id": job_id, "index": index})
-             for index in range(int(chunks))]
+    tasks = [
+        context.call_activity_with_retry(
+            WW_SCORE_CHUNK, STEP_RETRY, {"job_id": job_id, "index": index}
+        )
+        for index in range(int(chunks))
+    ]
     try:
         yield context.task_all(tasks)
     except Exception:
@@ -73,7 +77,8 @@ def ww_infer(context: df.DurableOrchestrationContext):  # type: ignore[no-untype
             errors.append(str(result["error"]))
     try:
         status = yield context.call_activity_with_retry(
-            WW_FINISH_INFERENCE, STEP_RETRY, {"job_id": job_id, "errors": errors})
+            WW_FINISH_INFERENCE, STEP_RETRY, {"job_id": job_id, "errors": errors}
+        )
     except Exception:
         status = yield context.call_activity(WW_FAIL_JOB, job_id)
     return {"job_id": job_id, "status": status}

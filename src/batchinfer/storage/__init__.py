@@ -5,6 +5,7 @@ before any request is made, and SAS tokens never appear in logs, status bodies o
 Import the adapters from their modules; this package only re-exports the pure pieces so that
 importing it stays cheap and free of the Azure SDK.
 """
+
 from batchinfer.storage.errors import (
     BlobExistsError,
     BlobNotFoundError,

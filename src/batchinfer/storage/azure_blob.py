@@ -7,6 +7,7 @@ key supplies credentials, never a different endpoint. SDK exceptions are mapped 
 never from the SDK's own text, so no SAS or key can leak through an error; the SDK exception is
 not chained either, as tracebacks end up in logs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -115,8 +116,10 @@ class AzureBlobStore:
     # -- error mapping -------------------------------------------------------------------
 
     def _raise(self, error: AzureError, action: str, name: str | None) -> NoReturn:
-        where = f"{name!r} in container {self.container_url.url!r}" if name else (
-            f"container {self.container_url.url!r}"
+        where = (
+            f"{name!r} in container {self.container_url.url!r}"
+            if name
+            else (f"container {self.container_url.url!r}")
         )
         status = getattr(error, "status_code", None)
         raw_code = getattr(error, "error_code", None)
@@ -132,8 +135,9 @@ class AzureBlobStore:
                 ) from None
             raise BlobNotFoundError(f"blob {where} does not exist") from None
         if self._sas_expiry is not None and _sas_rejected(error, status, code, self._sas_expiry):
-            raise StorageAccessError(_sas_refused(self._sas_expiry, action, where, suffix),
-                                     code="InvalidSasToken") from None
+            raise StorageAccessError(
+                _sas_refused(self._sas_expiry, action, where, suffix), code="InvalidSasToken"
+            ) from None
         if isinstance(error, ClientAuthenticationError) or status in (401, 403):
             raise StorageAccessError(
                 f"access denied to {action} {where}: check the SAS or credential{suffix}"
@@ -253,10 +257,14 @@ def _sas_rejected(error: AzureError, status: int | None, code: str | None, expir
 def _sas_refused(expiry: str, action: str, where: str, suffix: str) -> str:
     """Why storage refused a SAS-authenticated request: expired, or otherwise not valid."""
     if _sas_expired(expiry):
-        return (f"access denied to {action} {where}: the SAS token expired at {expiry}; "
-                f"issue a new one{suffix}")
-    return (f"access denied to {action} {where}: the SAS token is not valid (check its "
-            f"signature and validity period){suffix}")
+        return (
+            f"access denied to {action} {where}: the SAS token expired at {expiry}; "
+            f"issue a new one{suffix}"
+        )
+    return (
+        f"access denied to {action} {where}: the SAS token is not valid (check its "
+        f"signature and validity period){suffix}"
+    )
 
 
 def default_azure_credential(client_id: str | None = None) -> Any:

@@ -18,6 +18,7 @@ Nothing here consults the allow-list: these locations are not chosen by users, a
 them only through `ConfiguredContainer` references built by the service (see `wiring.py`).
 The Azure SDK stays in `azure_blob.py`; setting values never appear in errors.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -86,15 +87,21 @@ class ConfiguredContainer:
 
 def _folder(root: Path, container: str) -> ContainerUrl:
     path = (root / container).resolve()
-    return ContainerUrl(scheme="file", account=None, endpoint=path.parent.as_uri(),
-                        container=path.name, local_root=path)
+    return ContainerUrl(
+        scheme="file",
+        account=None,
+        endpoint=path.parent.as_uri(),
+        container=path.name,
+        local_root=path,
+    )
 
 
 def _folder_from_file_uri(setting: str, value: str) -> Path:
     parts = urlsplit(value)
     if parts.netloc not in ("", "localhost") or parts.query:
         raise StorageConfigurationError(
-            f"app setting {setting!r} must be a file:///<absolute folder> URI")
+            f"app setting {setting!r} must be a file:///<absolute folder> URI"
+        )
     path = Path(url2pathname(unquote(parts.path)))
     if not path.is_absolute():
         raise StorageConfigurationError(f"app setting {setting!r} must name an absolute folder")
@@ -110,8 +117,14 @@ def _account_endpoint(endpoint: str, setting: str) -> tuple[str, str | None, int
 
 def _azure_container(endpoint: str, account: str, container: str, setting: str) -> ContainerUrl:
     scheme, host, port = _account_endpoint(endpoint, setting)
-    return ContainerUrl(scheme=scheme, account=account.lower(), endpoint=endpoint.rstrip("/"),
-                        container=container, host=host, port=port)
+    return ContainerUrl(
+        scheme=scheme,
+        account=account.lower(),
+        endpoint=endpoint.rstrip("/"),
+        container=container,
+        host=host,
+        port=port,
+    )
 
 
 def container_for_connection(
@@ -136,33 +149,43 @@ def container_for_connection(
             endpoint = f"https://{account_name.strip().lower()}.blob.{endpoint_suffix}"
             return ConfiguredContainer(
                 _azure_container(endpoint, account_name.strip(), container, setting),
-                "identity", client_id=client_id or None)
+                "identity",
+                client_id=client_id or None,
+            )
         raise StorageConfigurationError(
-            f"app setting {setting!r} is not set (nor {setting}__accountName)")
+            f"app setting {setting!r} is not set (nor {setting}__accountName)"
+        )
     if value.lower().startswith("file://"):
-        return ConfiguredContainer(_folder(_folder_from_file_uri(setting, value), container),
-                                   "folder")
+        return ConfiguredContainer(
+            _folder(_folder_from_file_uri(setting, value), container), "folder"
+        )
     pairs = parse_connection_string(value)
     if pairs.get("usedevelopmentstorage", "").lower() == "true":
         endpoint = (development_endpoint or DEVELOPMENT_BLOB_ENDPOINT).rstrip("/")
         return ConfiguredContainer(
-            _azure_container(endpoint, DEVELOPMENT_ACCOUNT, container, setting), "development")
+            _azure_container(endpoint, DEVELOPMENT_ACCOUNT, container, setting), "development"
+        )
     account = pairs.get("accountname")
     if account or "blobendpoint" in pairs:
         endpoint = pairs.get("blobendpoint") or (
             f"{pairs.get('defaultendpointsprotocol', 'https')}://{account}.blob."
-            f"{pairs.get('endpointsuffix', endpoint_suffix)}")
+            f"{pairs.get('endpointsuffix', endpoint_suffix)}"
+        )
         if not account:  # a SAS connection string may name only the endpoint
             _, host, _ = _account_endpoint(endpoint, setting)
             path_account = urlsplit(endpoint).path.strip("/")
             account = path_account or (host or "").split(".", 1)[0]
-        return ConfiguredContainer(_azure_container(endpoint, account, container, setting),
-                                   "connection-string", _connection_string=value)
+        return ConfiguredContainer(
+            _azure_container(endpoint, account, container, setting),
+            "connection-string",
+            _connection_string=value,
+        )
     if Path(value).is_absolute() and Path(value).is_dir():
         return ConfiguredContainer(_folder(Path(value), container), "folder")
     raise StorageConfigurationError(
         f"app setting {setting!r} is not supported: expected UseDevelopmentStorage=true, a "
-        "storage connection string, file:///<folder>, or <setting>__accountName")
+        "storage connection string, file:///<folder>, or <setting>__accountName"
+    )
 
 
 def container_for_url(
@@ -179,8 +202,9 @@ def container_for_url(
         raise StorageConfigurationError(f"app setting {setting!r}: {exc.message}") from None
     if location.is_local:
         assert location.local_root is not None
-        return ConfiguredContainer(_folder(location.local_root.parent, location.container),
-                                   "folder")
+        return ConfiguredContainer(
+            _folder(location.local_root.parent, location.container), "folder"
+        )
     if location.has_sas:
         return ConfiguredContainer(location, "sas")
     if location.is_emulator and location.account == DEVELOPMENT_ACCOUNT:

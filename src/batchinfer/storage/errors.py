@@ -6,6 +6,7 @@ callers that only know Python's own exceptions (`LookupError`, `FileExistsError`
 catch the right thing. Messages are scrubbed of SAS query strings and keys on construction, as
 a last line of defence: callers should already pass redacted URLs.
 """
+
 from __future__ import annotations
 
 import re

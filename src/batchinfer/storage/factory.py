@@ -4,6 +4,7 @@ It checks the allow-list first, so no code path can reach storage with an unchec
 Azure adapter is imported lazily: local runs and cold starts that only touch folders skip
 loading the SDK.
 """
+
 from __future__ import annotations
 
 from typing import Any

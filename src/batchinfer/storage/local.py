@@ -12,6 +12,7 @@ reason instead of dropping them silently) but never read: links are not followed
 is opened non-blocking and refused (a FIFO would block a reader forever), and a file with more
 than one hard link is refused, since its other name may lie outside every allowed root.
 """
+
 from __future__ import annotations
 
 import errno
@@ -49,8 +50,12 @@ def _info(name: str, st: os.stat_result) -> BlobInfo:
 
 def _kind(st: os.stat_result) -> str:
     mode = st.st_mode
-    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
         if test(mode):
             return kind
     return "a special file"
@@ -121,19 +126,24 @@ class LocalFolderStore:
         path = resolve_under(self.root, name)
         try:
             if stat.S_ISLNK(os.lstat(self.root / name).st_mode):
-                raise InvalidPathError(f"{name!r} is a symbolic link; links are not followed",
-                                       code="SymbolicLink")
+                raise InvalidPathError(
+                    f"{name!r} is a symbolic link; links are not followed", code="SymbolicLink"
+                )
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
             with open(fd, "rb") as handle:
                 st = os.fstat(handle.fileno())
                 if stat.S_ISDIR(st.st_mode):
                     raise BlobNotFoundError(f"blob {name!r} does not exist")
                 if not stat.S_ISREG(st.st_mode):
-                    raise InvalidPathError(f"{name!r} is not a regular file ({_kind(st)})",
-                                           code="NotARegularFile")
+                    raise InvalidPathError(
+                        f"{name!r} is not a regular file ({_kind(st)})", code="NotARegularFile"
+                    )
                 if st.st_nlink > 1:
-                    raise InvalidPathError(f"{name!r} has {st.st_nlink} hard links; a file "
-                                           "linked elsewhere is not read", code="HardLink")
+                    raise InvalidPathError(
+                        f"{name!r} has {st.st_nlink} hard links; a file "
+                        "linked elsewhere is not read",
+                        code="HardLink",
+                    )
                 os.set_blocking(handle.fileno(), True)
                 if max_bytes is not None:
                     if st.st_size > max_bytes:

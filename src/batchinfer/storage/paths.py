@@ -5,6 +5,7 @@ they are validated as untrusted input: a name must never climb out of its contai
 look absolute, smuggle Windows separators or control characters, or exceed Azure's limits.
 The same rules apply to Azure and local folders so that a job behaves the same on both.
 """
+
 from __future__ import annotations
 
 import re
@@ -103,13 +104,13 @@ def relative_to_prefix(name: str, prefix: str) -> str:
     validate_prefix(prefix)
     if not name.startswith(prefix):
         raise InvalidPathError(f"blob name {name!r} does not start with prefix {prefix!r}")
-    rest = name[len(prefix):]
+    rest = name[len(prefix) :]
     if not prefix or prefix.endswith("/"):
         relative = rest
     elif rest.startswith("/"):
         relative = rest[1:]
     else:
-        relative = name[prefix.rfind("/") + 1:]
+        relative = name[prefix.rfind("/") + 1 :]
     return validate_blob_name(relative)
 
 

@@ -18,6 +18,7 @@ Settings (environment or app settings):
 - `BATCHINFER_ENDPOINT_SUFFIXES`: comma-separated blob endpoint suffixes accepted for allowed
   accounts (default `core.windows.net`; add e.g. `core.chinacloudapi.cn` for sovereign clouds).
 """
+
 from __future__ import annotations
 
 import os
@@ -97,7 +98,8 @@ class StorageAllowList:
         )
         self.emulator_accounts: frozenset[str] = frozenset(emulator_accounts)
         self.emulator_endpoints: frozenset[tuple[str, int]] = frozenset(
-            _host_port(e) for e in emulator_endpoints if e.strip())
+            _host_port(e) for e in emulator_endpoints if e.strip()
+        )
 
     @classmethod
     def from_settings(
@@ -112,8 +114,10 @@ class StorageAllowList:
         raw_azurite = env.get("BATCHINFER_ALLOW_AZURITE", "").strip()
         raw_roots = env.get("BATCHINFER_LOCAL_ROOTS", "").strip()
         raw_suffixes = env.get("BATCHINFER_ENDPOINT_SUFFIXES", "").strip()
-        raw_emulators = (env.get("BATCHINFER_AZURITE_ENDPOINTS", "").strip()
-                         or env.get("FUNCHOST_AZURITE_BLOB_ENDPOINT", "").strip())
+        raw_emulators = (
+            env.get("BATCHINFER_AZURITE_ENDPOINTS", "").strip()
+            or env.get("FUNCHOST_AZURITE_BLOB_ENDPOINT", "").strip()
+        )
         return cls(
             accounts=_split(env.get("BATCHINFER_ALLOWED_ACCOUNTS", ""), ","),
             allow_azurite=(

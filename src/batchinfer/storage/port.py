@@ -5,6 +5,7 @@ Activities depend on this Protocol only; `azure_blob.AzureBlobStore` and
 allow-list check. Methods are keyword-only so call sites stay readable and adapters can grow
 optional parameters without breaking callers.
 """
+
 from __future__ import annotations
 
 import json

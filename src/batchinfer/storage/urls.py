@@ -11,6 +11,7 @@ Accepted forms:
 - `http(s)://127.0.0.1|localhost[:port]/<account>/<container>[?<SAS>]` (Azurite, path-style)
 - `file:///<absolute folder>` (the folder is the container; no query allowed)
 """
+
 from __future__ import annotations
 
 import re
@@ -227,7 +228,7 @@ def parse_container_url(
 
     account, _, rest = host.partition(".")
     suffixes = {suffix.lower().strip(".") for suffix in endpoint_suffixes}
-    if not rest.startswith("blob.") or rest[len("blob."):] not in suffixes:
+    if not rest.startswith("blob.") or rest[len("blob.") :] not in suffixes:
         raise _refuse(f"host {host!r} is not an Azure Blob Storage endpoint", url)
     if not _ACCOUNT.match(account):
         raise _refuse(f"{account!r} is not a valid account name", url)

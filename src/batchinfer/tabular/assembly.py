@@ -8,6 +8,7 @@ result paging reads) and into the requested format:
 - parquet: the columns, with the model ids in the file's key-value metadata
 Anomaly `ids_only` replaces the per-row columns with one column, `anomalous_ids`.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,11 @@ import pyarrow.parquet as pq
 
 OUTPUT_TYPES = ("json", "csv", "parquet")
 ANOMALY_FORMATS = ("ids_only", "per_row")
-CONTENT_TYPES = {"json": "application/json", "csv": "text/csv",
-                 "parquet": "application/vnd.apache.parquet"}
+CONTENT_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv",
+    "parquet": "application/vnd.apache.parquet",
+}
 
 
 def _chunks(paths: list[Path]) -> Iterator[pa.Table]:
@@ -44,14 +48,23 @@ def _shaped(table: pa.Table, ids_only: bool) -> pa.Table:
 def _csv_ready(table: pa.Table) -> pa.Table:
     for index, field in enumerate(table.schema):
         if pa.types.is_list(field.type) or pa.types.is_fixed_size_list(field.type):
-            text = pa.array([None if v is None else json.dumps(v)
-                             for v in table.column(index).to_pylist()], pa.string())
+            text = pa.array(
+                [None if v is None else json.dumps(v) for v in table.column(index).to_pylist()],
+                pa.string(),
+            )
             table = table.set_column(index, field.name, text)
     return table
 
 
-def assemble(chunk_paths: list[Path], rows_target: Path, result_target: Path, *,
-             output_type: str, anomaly_format: str, header: dict[str, str]) -> dict[str, Any]:
+def assemble(
+    chunk_paths: list[Path],
+    rows_target: Path,
+    result_target: Path,
+    *,
+    output_type: str,
+    anomaly_format: str,
+    header: dict[str, str],
+) -> dict[str, Any]:
     """Write rows.parquet and the result file from the ordered chunk outputs; returns the
     summary (`total_row_count` and per-type figures)."""
     ids_only = header["model_type"] == "anomaly" and anomaly_format == "ids_only"
@@ -78,8 +91,9 @@ def assemble(chunk_paths: list[Path], rows_target: Path, result_target: Path, *,
     return summary.to_json()
 
 
-def _write_parquet(paths: list[Path], target: Path, ids_only: bool,
-                   metadata: dict[str, str]) -> None:
+def _write_parquet(
+    paths: list[Path], target: Path, ids_only: bool, metadata: dict[str, str]
+) -> None:
     writer: pq.ParquetWriter | None = None
     try:
         for table in _chunks(paths):
@@ -106,8 +120,7 @@ def _write_csv(paths: list[Path], target: Path, ids_only: bool) -> None:
             writer.close()
 
 
-def _write_json(paths: list[Path], target: Path, ids_only: bool,
-                header: dict[str, str]) -> None:
+def _write_json(paths: list[Path], target: Path, ids_only: bool, header: dict[str, str]) -> None:
     first = _shaped(pq.read_table(paths[0]), ids_only)
     with target.open("w", encoding="utf-8") as out:
         head = json.dumps(header, separators=(",", ":"))[:-1]
@@ -119,8 +132,9 @@ def _write_json(paths: list[Path], target: Path, ids_only: bool,
                 table = _shaped(pq.read_table(path), ids_only)
                 values = table.column(name).to_pylist()
                 if values:
-                    out.write(("," if written else "")
-                              + json.dumps(values, separators=(",", ":"))[1:-1])
+                    out.write(
+                        ("," if written else "") + json.dumps(values, separators=(",", ":"))[1:-1]
+                    )
                     written = True
             out.write("]")
         out.write("}}")
@@ -147,9 +161,11 @@ class _Summary:
             self.counts.update(str(v) for v in table.column("cluster_label").to_pylist())
         elif self.model_type == "embedding":
             self.width = table.num_columns - 1
-        elif pa.types.is_floating(table.schema.field("prediction").type) \
-                and "prediction_prob" not in table.column_names \
-                and "prediction_probs" not in table.column_names:
+        elif (
+            pa.types.is_floating(table.schema.field("prediction").type)
+            and "prediction_prob" not in table.column_names
+            and "prediction_probs" not in table.column_names
+        ):
             column = table.column("prediction")
             self.total += float(pc.sum(column).as_py() or 0)
             low, high = pc.min(column).as_py(), pc.max(column).as_py()
@@ -161,8 +177,10 @@ class _Summary:
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"total_row_count": self.rows}
         if self.model_type == "anomaly":
-            body.update(anomaly_count=self.flagged,
-                        anomaly_rate=self.flagged / self.rows if self.rows else 0.0)
+            body.update(
+                anomaly_count=self.flagged,
+                anomaly_rate=self.flagged / self.rows if self.rows else 0.0,
+            )
         elif self.model_type == "clustering":
             body["cluster_counts"] = dict(sorted(self.counts.items()))
         elif self.model_type == "embedding":
@@ -170,14 +188,26 @@ class _Summary:
         elif self.counts:
             body["prediction_counts"] = dict(sorted(self.counts.items()))
         elif self.rows:
-            body.update(prediction_mean=self.total / self.rows, prediction_min=self.low,
-                        prediction_max=self.high)
+            body.update(
+                prediction_mean=self.total / self.rows,
+                prediction_min=self.low,
+                prediction_max=self.high,
+            )
         return body
 
 
-def page_rows(rows_path: Path, *, columns: list[str] | None, limit: int, offset: int,
-              sort_by: str | None, sort_dir: str, filter_column: str | None,
-              filter_value: str | None, search: str | None) -> dict[str, Any]:
+def page_rows(
+    rows_path: Path,
+    *,
+    columns: list[str] | None,
+    limit: int,
+    offset: int,
+    sort_by: str | None,
+    sort_dir: str,
+    filter_column: str | None,
+    filter_value: str | None,
+    search: str | None,
+) -> dict[str, Any]:
     """One page of the per-row results: `{rows, limit, offset, total, total_filtered}`.
     Raises KeyError naming an unknown column."""
     table = pq.read_table(rows_path)
@@ -186,8 +216,11 @@ def page_rows(rows_path: Path, *, columns: list[str] | None, limit: int, offset:
         if name not in table.column_names:
             raise KeyError(name)
     if filter_column and filter_value is not None:
-        as_text = pc.cast(table.column(filter_column), pa.string()) \
-            if not pa.types.is_list(table.schema.field(filter_column).type) else None
+        as_text = (
+            pc.cast(table.column(filter_column), pa.string())
+            if not pa.types.is_list(table.schema.field(filter_column).type)
+            else None
+        )
         if as_text is not None:
             table = table.filter(pc.equal(pc.utf8_lower(as_text), filter_value.lower()))
     if search:
@@ -196,8 +229,9 @@ def page_rows(rows_path: Path, *, columns: list[str] | None, limit: int, offset:
             field = table.schema.field(name)
             if pa.types.is_list(field.type):
                 continue
-            hit = pc.match_substring(pc.utf8_lower(pc.cast(table.column(name), pa.string())),
-                                     search.lower())
+            hit = pc.match_substring(
+                pc.utf8_lower(pc.cast(table.column(name), pa.string())), search.lower()
+            )
             hit = pc.fill_null(hit, False)
             mask = hit if mask is None else pc.or_(mask, hit)
         if mask is not None:
@@ -209,5 +243,10 @@ def page_rows(rows_path: Path, *, columns: list[str] | None, limit: int, offset:
     page = table.slice(offset, limit)
     if columns:
         page = page.select(columns)
-    return {"rows": page.to_pylist(), "limit": limit, "offset": offset, "total": total,
-            "total_filtered": filtered}
+    return {
+        "rows": page.to_pylist(),
+        "limit": limit,
+        "offset": offset,
+        "total": total,
+        "total_filtered": filtered,
+    }

@@ -5,6 +5,7 @@ Records are plain JSON documents in the public shape; what the service needs but
 stripped by `public()`. Ids are prefixed, as the API's own are (`ds_`, `dsv_`, `mdl_`,
 `mdlv_`, `job_`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -89,26 +90,52 @@ class Catalog:
 
     def new_dataset(self, name: str, description: str | None) -> dict[str, Any]:
         created = now()
-        record = {"id": new_id("ds"), "name": name, "description": description,
-                  "created_at": created, "updated_at": created, "is_archived": False}
+        record = {
+            "id": new_id("ds"),
+            "name": name,
+            "description": description,
+            "created_at": created,
+            "updated_at": created,
+            "is_archived": False,
+        }
         self.save_dataset(record)
         return record
 
-    def new_dataset_version(self, dataset: dict[str, Any], filename: str, source: str,
-                            status: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    def new_dataset_version(
+        self, dataset: dict[str, Any], filename: str, source: str, status: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """A version (processing) and its ingest job (queued or waiting_for_upload)."""
-        number = max((v["version"] for v in self.dataset_versions(dataset["id"])),
-                     default=0) + 1
-        version = {"id": new_id("dsv"), "dataset_id": dataset["id"], "version": number,
-                   "status": "processing", "created_at": now(), "ready_at": None,
-                   "row_count": None, "byte_size": None, "schema_json": None,
-                   "source_type": source, "source_label": filename, "is_archived": False}
-        job = new_job("dataset_ingest", status=status, dataset_id=dataset["id"],
-                      dataset_name=dataset["name"], input_filename=filename,
-                      resources={"type": "dataset_ingest",
-                                 "dataset": {"id": dataset["id"], "version_id": version["id"],
-                                             "version_number": number}},
-                      internal={"dataset_version_id": version["id"]})
+        number = max((v["version"] for v in self.dataset_versions(dataset["id"])), default=0) + 1
+        version = {
+            "id": new_id("dsv"),
+            "dataset_id": dataset["id"],
+            "version": number,
+            "status": "processing",
+            "created_at": now(),
+            "ready_at": None,
+            "row_count": None,
+            "byte_size": None,
+            "schema_json": None,
+            "source_type": source,
+            "source_label": filename,
+            "is_archived": False,
+        }
+        job = new_job(
+            "dataset_ingest",
+            status=status,
+            dataset_id=dataset["id"],
+            dataset_name=dataset["name"],
+            input_filename=filename,
+            resources={
+                "type": "dataset_ingest",
+                "dataset": {
+                    "id": dataset["id"],
+                    "version_id": version["id"],
+                    "version_number": number,
+                },
+            },
+            internal={"dataset_version_id": version["id"]},
+        )
         version["ingest_job_id"] = job["id"]
         self.save_dataset_version(version)
         self.save_job(job)
@@ -157,46 +184,80 @@ class Catalog:
         view = public(record)
         if current is not None:
             view["status"] = current["status"]
-            view["current_version"] = {"version_id": current["id"], "id": current["id"],
-                                       "version": current["version"],
-                                       "status": current["status"],
-                                       "metrics": current.get("metrics")}
+            view["current_version"] = {
+                "version_id": current["id"],
+                "id": current["id"],
+                "version": current["version"],
+                "status": current["status"],
+                "metrics": current.get("metrics"),
+            }
             view["current_metrics"] = current.get("metrics")
         return view
 
     def delete_model(self, model_id: str) -> None:
         self.store.delete_prefix(f"models/{model_id}/")
 
-    def new_model_version(self, model: dict[str, Any], dataset: dict[str, Any],
-                          data: dict[str, Any], request: dict[str, Any]
-                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def new_model_version(
+        self,
+        model: dict[str, Any],
+        dataset: dict[str, Any],
+        data: dict[str, Any],
+        request: dict[str, Any],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """A model version (training) and its train job (queued) for a validated request."""
         number = max((v["version"] for v in self.model_versions(model["id"])), default=0) + 1
-        version = {"id": new_id("mdlv"), "model_id": model["id"], "version": number,
-                   "status": "training", "created_at": now(), "ready_at": None,
-                   "dataset_id": dataset["id"], "dataset_version_id": data["id"],
-                   "metrics": None, "performance": None}
-        job = new_job("train", model_id=model["id"], model_type=model["model_type"],
-                      dataset_id=dataset["id"], dataset_name=dataset["name"],
-                      input={k: v for k, v in request.items() if v is not None},
-                      resources={"type": "train",
-                                 "model": {"id": model["id"], "version_id": version["id"],
-                                           "version_number": number},
-                                 "dataset": {"id": dataset["id"], "version_id": data["id"],
-                                             "version_number": data["version"]}},
-                      internal={"request": request, "model_version_id": version["id"],
-                                "dataset_version_id": data["id"]})
+        version = {
+            "id": new_id("mdlv"),
+            "model_id": model["id"],
+            "version": number,
+            "status": "training",
+            "created_at": now(),
+            "ready_at": None,
+            "dataset_id": dataset["id"],
+            "dataset_version_id": data["id"],
+            "metrics": None,
+            "performance": None,
+        }
+        job = new_job(
+            "train",
+            model_id=model["id"],
+            model_type=model["model_type"],
+            dataset_id=dataset["id"],
+            dataset_name=dataset["name"],
+            input={k: v for k, v in request.items() if v is not None},
+            resources={
+                "type": "train",
+                "model": {"id": model["id"], "version_id": version["id"], "version_number": number},
+                "dataset": {
+                    "id": dataset["id"],
+                    "version_id": data["id"],
+                    "version_number": data["version"],
+                },
+            },
+            internal={
+                "request": request,
+                "model_version_id": version["id"],
+                "dataset_version_id": data["id"],
+            },
+        )
         version["training_job_id"] = job["id"]
         self.save_model_version(version)
         self.save_job(job)
         return version, job
 
-    def new_model(self, model_type: str, label_column: str | None,
-                  dataset: dict[str, Any]) -> dict[str, Any]:
+    def new_model(
+        self, model_type: str, label_column: str | None, dataset: dict[str, Any]
+    ) -> dict[str, Any]:
         created = now()
-        record = {"id": new_id("mdl"), "model_type": model_type, "created_at": created,
-                  "updated_at": created, "label_column": label_column,
-                  "training_dataset_id": dataset["id"], "training_dataset_name": dataset["name"]}
+        record = {
+            "id": new_id("mdl"),
+            "model_type": model_type,
+            "created_at": created,
+            "updated_at": created,
+            "label_column": label_column,
+            "training_dataset_id": dataset["id"],
+            "training_dataset_name": dataset["name"],
+        }
         self.save_model(record)
         return record
 
@@ -215,8 +276,11 @@ class Catalog:
         if record is not None:
             marker = self.store.load(f"jobs/{job_id}/canceled.json")
             if marker is not None:
-                record.update(status="canceled", finished_at=marker["finished_at"],
-                              error_message=marker["error_message"])
+                record.update(
+                    status="canceled",
+                    finished_at=marker["finished_at"],
+                    error_message=marker["error_message"],
+                )
         return record
 
     def cancel_job(self, job_id: str) -> dict[str, Any] | None:
@@ -224,8 +288,10 @@ class Catalog:
         record = self.job(job_id)
         if record is None or record["status"] in TERMINAL:
             return record
-        self.store.save(f"jobs/{job_id}/canceled.json",
-                        {"finished_at": now(), "error_message": "Canceled by the user."})
+        self.store.save(
+            f"jobs/{job_id}/canceled.json",
+            {"finished_at": now(), "error_message": "Canceled by the user."},
+        )
         return self.job(job_id)
 
     def save_job(self, record: dict[str, Any]) -> None:
@@ -274,9 +340,16 @@ def _safe(value: str) -> bool:
 
 def new_job(job_type: str, **fields: Any) -> dict[str, Any]:
     created = now()
-    record: dict[str, Any] = {"id": new_id("job"), "type": job_type, "status": "queued",
-                              "created_at": created, "started_at": None, "finished_at": None,
-                              "progress": 0.0, "error_message": None,
-                              "woodwide_runtime_version": RUNTIME_VERSION}
+    record: dict[str, Any] = {
+        "id": new_id("job"),
+        "type": job_type,
+        "status": "queued",
+        "created_at": created,
+        "started_at": None,
+        "finished_at": None,
+        "progress": 0.0,
+        "error_message": None,
+        "woodwide_runtime_version": RUNTIME_VERSION,
+    }
     record.update(fields)
     return record

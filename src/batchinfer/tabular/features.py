@@ -4,6 +4,7 @@ Numbers, booleans and timestamps become float32 (nulls NaN, imputed inside the m
 becomes strings (nulls ""). scikit-learn is trained on exactly these arrays and the exported
 ONNX graph is fed exactly these arrays, so both see the same values.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -46,16 +47,19 @@ def plan_inputs(schema: pa.Schema, columns: list[str]) -> list[FeatureInput]:
         if column not in schema.names:
             raise FeatureError(f"Column {column!r} is not in the dataset.")
         kind = column_kind(schema.field(column).type)
-        inputs.append(FeatureInput(f"f{index}", column,
-                                   CATEGORICAL if kind == "string" else NUMERIC))
+        inputs.append(
+            FeatureInput(f"f{index}", column, CATEGORICAL if kind == "string" else NUMERIC)
+        )
     return inputs
 
 
 def _numeric(column: pa.ChunkedArray) -> np.ndarray:
     dtype = column.type
     if pa.types.is_temporal(dtype):
-        column = pc.cast(pc.cast(column, pa.timestamp("s")) if not pa.types.is_timestamp(dtype)
-                         else column, pa.int64())
+        column = pc.cast(
+            pc.cast(column, pa.timestamp("s")) if not pa.types.is_timestamp(dtype) else column,
+            pa.int64(),
+        )
     elif pa.types.is_boolean(dtype) or pa.types.is_null(dtype):
         column = pc.cast(column, pa.float64())
     elif pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
@@ -79,8 +83,9 @@ def feature_arrays(table: pa.Table, inputs: list[FeatureInput]) -> dict[str, np.
         try:
             values = _numeric(column) if item.kind == NUMERIC else _text(column)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
-            raise FeatureError(f"Column {item.column!r} cannot be read as "
-                               f"{item.kind}: {str(exc).splitlines()[0]}") from None
+            raise FeatureError(
+                f"Column {item.column!r} cannot be read as {item.kind}: {str(exc).splitlines()[0]}"
+            ) from None
         feeds[item.name] = values.reshape(-1, 1)
     return feeds
 

@@ -4,6 +4,7 @@ Why Parquet with fixed-size row groups: inference fans out one activity per row 
 row-group size decides the parallelism; it is chosen from the row count (`rows_per_chunk`) so a
 small table still gets several chunks and a huge one gets chunks of bounded memory.
 """
+
 from __future__ import annotations
 
 import csv
@@ -59,10 +60,12 @@ def _read_csv(path: Path) -> pa.Table:
     header = _csv_header(path)
     _check_names(header)
     try:
-        return pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=True,
-                                                                   block_size=8 << 20),
-                              parse_options=pacsv.ParseOptions(newlines_in_values=False),
-                              convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=8 << 20),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+        )
     except pa.ArrowInvalid as exc:
         raise IngestError(f"The CSV file cannot be parsed: {_short(exc)}") from None
     except UnicodeDecodeError:
@@ -102,13 +105,14 @@ def _check_mixed_types(table: pa.Table) -> None:
         total = len(values)
         if total == 0:
             continue
-        numeric = pc.match_substring_regex(
-            values, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+        numeric = pc.match_substring_regex(values, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
         count = pc.sum(numeric).as_py() or 0
         if 0 < count < total and count * 2 >= total:
             offender = pc.filter(values, pc.invert(numeric))[0].as_py()
-            raise IngestError(f"Column {name!r} mixes numbers and text (e.g. {offender!r}); "
-                              "clean the column or make it all text.")
+            raise IngestError(
+                f"Column {name!r} mixes numbers and text (e.g. {offender!r}); "
+                "clean the column or make it all text."
+            )
 
 
 def column_kind(dtype: pa.DataType) -> str:
@@ -127,10 +131,15 @@ def column_kind(dtype: pa.DataType) -> str:
 
 
 def schema_json(table: pa.Table) -> dict[str, Any]:
-    columns = [{"name": field.name, "type": column_kind(field.type),
-                "arrow_type": str(field.type),
-                "nullable": table.column(field.name).null_count > 0}
-               for field in table.schema]
+    columns = [
+        {
+            "name": field.name,
+            "type": column_kind(field.type),
+            "arrow_type": str(field.type),
+            "nullable": table.column(field.name).null_count > 0,
+        }
+        for field in table.schema
+    ]
     return {"columns": columns, "column_count": len(columns)}
 
 
@@ -138,11 +147,16 @@ def _normalise(table: pa.Table) -> pa.Table:
     """Nested or binary columns have no place in a model's inputs: refuse them early."""
     for field in table.schema:
         if pa.types.is_nested(field.type) or pa.types.is_binary(field.type):
-            raise IngestError(f"Column {field.name!r} has type {field.type}, which is not "
-                              "supported (use numbers, text, booleans or timestamps).")
+            raise IngestError(
+                f"Column {field.name!r} has type {field.type}, which is not "
+                "supported (use numbers, text, booleans or timestamps)."
+            )
         if pa.types.is_dictionary(field.type):
-            table = table.set_column(table.schema.get_field_index(field.name), field.name,
-                                     table.column(field.name).cast(pa.string()))
+            table = table.set_column(
+                table.schema.get_field_index(field.name),
+                field.name,
+                table.column(field.name).cast(pa.string()),
+            )
     return table
 
 
@@ -166,8 +180,12 @@ def write_version(table: pa.Table, target: Path) -> IngestedVersion:
     size = rows_per_chunk(table.num_rows)
     pq.write_table(table, target, row_group_size=size, compression="zstd")
     groups = pq.ParquetFile(target).metadata.num_row_groups
-    return IngestedVersion(row_count=table.num_rows, schema=schema_json(table),
-                           byte_size=target.stat().st_size, row_groups=groups)
+    return IngestedVersion(
+        row_count=table.num_rows,
+        schema=schema_json(table),
+        byte_size=target.stat().st_size,
+        row_groups=groups,
+    )
 
 
 def table_from_bytes(data: bytes) -> pa.Table:
@@ -190,5 +208,3 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
-
-

@@ -3,6 +3,7 @@
 Made directly in the tabular store with the same steps the durable jobs run (ingest, train),
 once: a second `prepare` finds the dataset by name and leaves everything as it is.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,9 +35,15 @@ def sample_frame(rows: int = SAMPLE_ROWS, seed: int = 7) -> pd.DataFrame:
     plan = rng.choice(["basic", "plus", "pro"], size=rows, p=[0.5, 0.3, 0.2])
     tickets = rng.poisson(1.2, size=rows)
     risk = 1.5 - tenure / 24 + tickets * 0.6 - (plan == "pro") * 0.8 + rng.normal(0, 0.7, rows)
-    return pd.DataFrame({"tenure_months": tenure, "monthly_spend": spend, "plan": plan,
-                         "support_tickets": tickets,
-                         "churned": np.where(risk > 0.5, "yes", "no")})
+    return pd.DataFrame(
+        {
+            "tenure_months": tenure,
+            "monthly_spend": spend,
+            "plan": plan,
+            "support_tickets": tickets,
+            "churned": np.where(risk > 0.5, "yes", "no"),
+        }
+    )
 
 
 def prepare_sample(data_root: Path) -> SampleTabular:
@@ -49,18 +56,23 @@ def prepare_sample(data_root: Path) -> SampleTabular:
                 return SampleTabular(dataset["id"], models[0]["id"], version["row_count"])
             catalog.delete_dataset(dataset["id"])  # a half-made sample: start again
     dataset = catalog.new_dataset(SAMPLE_DATASET, "Synthetic customers with a churn label")
-    version, job = catalog.new_dataset_version(dataset, "sample-customers.csv", "sample",
-                                               "queued")
-    catalog.store.put_bytes(catalog.upload_blob(version),
-                            sample_frame().to_csv(index=False).encode())
+    version, job = catalog.new_dataset_version(dataset, "sample-customers.csv", "sample", "queued")
+    catalog.store.put_bytes(
+        catalog.upload_blob(version), sample_frame().to_csv(index=False).encode()
+    )
     if steps.ingest(catalog, job["id"]) != "succeeded":
         raise RuntimeError(f"sample ingest failed: {catalog.job(job['id'])}")
     ready = catalog.dataset_version(version["id"])
     if ready is None:
         raise RuntimeError(f"sample dataset version {version['id']} vanished after ingest")
     model = catalog.new_model("prediction", "churned", dataset)
-    request = {"model_type": "prediction", "label_column": "churned", "input_columns": None,
-               "params": None, "training_mode": "fast"}
+    request = {
+        "model_type": "prediction",
+        "label_column": "churned",
+        "input_columns": None,
+        "params": None,
+        "training_mode": "fast",
+    }
     _, train_job = catalog.new_model_version(model, dataset, ready, request)
     if steps.train_version(catalog, train_job["id"]) != "succeeded":
         raise RuntimeError(f"sample training failed: {catalog.job(train_job['id'])}")

@@ -5,6 +5,7 @@ prediction `id, prediction` + `prediction_prob` (binary) or `prediction_probs` (
 anomaly `id, is_anomaly, anomaly_score` (higher = more anomalous, > 0 = flagged);
 clustering `id, cluster_label`; embedding `id, dim_0..dim_N`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,9 @@ from batchinfer.inference.runtime import InferenceSessionPort
 from batchinfer.tabular.features import FeatureInput, feature_arrays
 
 
-def score_table(session: InferenceSessionPort, meta: dict[str, Any], table: pa.Table,
-                first_id: int) -> pa.Table:
+def score_table(
+    session: InferenceSessionPort, meta: dict[str, Any], table: pa.Table, first_id: int
+) -> pa.Table:
     """The output columns for `table`, whose first row has id `first_id`."""
     inputs = [FeatureInput.from_json(i) for i in meta["inputs"]]
     feeds = feature_arrays(table, inputs)
@@ -28,11 +30,17 @@ def score_table(session: InferenceSessionPort, meta: dict[str, Any], table: pa.T
         return _prediction(meta, outputs, ids)
     if model_type == "anomaly":
         labels, scores = outputs[0].reshape(-1), outputs[1].reshape(-1)
-        return pa.table({"id": ids, "is_anomaly": pa.array(labels == -1),
-                         "anomaly_score": pa.array((-scores).astype(np.float64))})
+        return pa.table(
+            {
+                "id": ids,
+                "is_anomaly": pa.array(labels == -1),
+                "anomaly_score": pa.array((-scores).astype(np.float64)),
+            }
+        )
     if model_type == "clustering":
-        return pa.table({"id": ids, "cluster_label": pa.array(outputs[0].reshape(-1)
-                                                              .astype(np.int64))})
+        return pa.table(
+            {"id": ids, "cluster_label": pa.array(outputs[0].reshape(-1).astype(np.int64))}
+        )
     values = np.asarray(outputs[0], dtype=np.float64)
     columns: dict[str, Any] = {"id": ids}
     for dim in range(values.shape[1]):
@@ -42,8 +50,12 @@ def score_table(session: InferenceSessionPort, meta: dict[str, Any], table: pa.T
 
 def _prediction(meta: dict[str, Any], outputs: list[np.ndarray], ids: pa.Array) -> pa.Table:
     if meta["task"] == "regression":
-        return pa.table({"id": ids, "prediction": pa.array(
-            np.asarray(outputs[0], dtype=np.float64).reshape(-1))})
+        return pa.table(
+            {
+                "id": ids,
+                "prediction": pa.array(np.asarray(outputs[0], dtype=np.float64).reshape(-1)),
+            }
+        )
     classes = pa.array(meta["classes"])
     index = np.asarray(outputs[0]).reshape(-1).astype(np.int64)
     probabilities = np.asarray(outputs[1], dtype=np.float64)
@@ -53,6 +65,6 @@ def _prediction(meta: dict[str, Any], outputs: list[np.ndarray], ids: pa.Array) 
     else:
         width = probabilities.shape[1]
         columns["prediction_probs"] = pa.FixedSizeListArray.from_arrays(
-            pa.array(probabilities.reshape(-1)), width).cast(pa.list_(pa.float64()))
+            pa.array(probabilities.reshape(-1)), width
+        ).cast(pa.list_(pa.float64()))
     return pa.table(columns)
-

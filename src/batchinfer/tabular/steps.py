@@ -5,6 +5,7 @@ user, or deleted), so a canceled job's remaining chunks stop early. User errors 
 file, unusable column) fail the job with a clear `error_message`; unexpected errors propagate
 so the durable retry policy can try again, and the orchestration then fails the job.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,13 +62,24 @@ def ingest(catalog: Catalog, job_id: str) -> str:
     if catalog.dataset(version["dataset_id"]) is None:  # deleted while we were ingesting
         catalog.delete_dataset(version["dataset_id"])
         return _fail(catalog, job_id, "The dataset was deleted during ingestion.")
-    version.update(status="ready", ready_at=now(), row_count=stored.row_count,
-                   byte_size=stored.byte_size, schema_json=stored.schema,
-                   row_groups=stored.row_groups, error_message=None)
+    version.update(
+        status="ready",
+        ready_at=now(),
+        row_count=stored.row_count,
+        byte_size=stored.byte_size,
+        schema_json=stored.schema,
+        row_groups=stored.row_groups,
+        error_message=None,
+    )
     catalog.save_dataset_version(version)
     store.delete(catalog.upload_blob(version))
-    catalog.update_job(job_id, status="succeeded", finished_at=now(), progress=100.0,
-                       output={"row_count": stored.row_count, "schema_json": stored.schema})
+    catalog.update_job(
+        job_id,
+        status="succeeded",
+        finished_at=now(),
+        progress=100.0,
+        output={"row_count": stored.row_count, "schema_json": stored.schema},
+    )
     return "succeeded"
 
 
@@ -85,10 +97,14 @@ def train_version(catalog: Catalog, job_id: str) -> str:
     store = catalog.store
     try:
         table = pq.read_table(store.local_path(catalog.data_blob(data)))
-        trained = train(table, request["model_type"], label_column=request.get("label_column"),
-                        input_columns=request.get("input_columns"),
-                        params=request.get("params"),
-                        training_mode=request.get("training_mode") or "fast")
+        trained = train(
+            table,
+            request["model_type"],
+            label_column=request.get("label_column"),
+            input_columns=request.get("input_columns"),
+            params=request.get("params"),
+            training_mode=request.get("training_mode") or "fast",
+        )
     except (TrainError, FeatureError, ValueError) as error:  # sklearn's data errors too
         version.update(status="failed", error_message=str(error))
         catalog.save_model_version(version)
@@ -97,23 +113,34 @@ def train_version(catalog: Catalog, job_id: str) -> str:
         return _fail(catalog, job_id, "The model was deleted during training.")
     store.put_bytes(catalog.model_file(version, "model.onnx"), trained.onnx)
     store.put_bytes(catalog.model_file(version, "meta.json"), json.dumps(trained.meta).encode())
-    version.update(status="ready", ready_at=now(), metrics=trained.metrics,
-                   performance=trained.performance, task_type=trained.meta.get("task"),
-                   input_columns=trained.meta["input_columns"])
+    version.update(
+        status="ready",
+        ready_at=now(),
+        metrics=trained.metrics,
+        performance=trained.performance,
+        task_type=trained.meta.get("task"),
+        input_columns=trained.meta["input_columns"],
+    )
     catalog.save_model_version(version)
     model = catalog.model(job["model_id"])
     if model is not None:
         model.update(updated_at=now(), task_type=trained.meta.get("task"))
         catalog.save_model(model)
-    catalog.update_job(job_id, status="succeeded", finished_at=now(), progress=100.0,
-                       output={"metrics": trained.metrics})
+    catalog.update_job(
+        job_id,
+        status="succeeded",
+        finished_at=now(),
+        progress=100.0,
+        output={"metrics": trained.metrics},
+    )
     return "succeeded"
 
 
 # ----------------------------------------------------------------------------- infer-batch
 def load_meta(catalog: Catalog, version: dict[str, Any]) -> dict[str, Any]:
     meta: dict[str, Any] = json.loads(
-        catalog.store.get_bytes(catalog.model_file(version, "meta.json")))
+        catalog.store.get_bytes(catalog.model_file(version, "meta.json"))
+    )
     return meta
 
 
@@ -155,13 +182,23 @@ def prepare_inference(catalog: Catalog, job_id: str) -> int:
     if version is None:
         _fail(catalog, job_id, "The model version was deleted before inference.")
         return 0
-    missing = [c for c in load_meta(catalog, version)["input_columns"]
-               if c not in metadata.schema.to_arrow_schema().names]
+    missing = [
+        c
+        for c in load_meta(catalog, version)["input_columns"]
+        if c not in metadata.schema.to_arrow_schema().names
+    ]
     if missing:
         _fail(catalog, job_id, f"The data lacks the model's input columns: {missing}.")
         return 0
-    catalog.update_job(job_id, internal={"input_blob": input_blob, "chunks": len(firsts),
-                                         "first_ids": firsts, "rows": row})
+    catalog.update_job(
+        job_id,
+        internal={
+            "input_blob": input_blob,
+            "chunks": len(firsts),
+            "first_ids": firsts,
+            "rows": row,
+        },
+    )
     return len(firsts)
 
 
@@ -181,8 +218,12 @@ def score_chunk(catalog: Catalog, job_id: str, index: int) -> dict[str, Any]:
         return {"error": "The model version was deleted during inference."}
     table = pq.ParquetFile(store.local_path(internal["input_blob"])).read_row_group(index)
     try:
-        output = score_table(model_session(catalog, version), load_meta(catalog, version),
-                             table, int(internal["first_ids"][index]))
+        output = score_table(
+            model_session(catalog, version),
+            load_meta(catalog, version),
+            table,
+            int(internal["first_ids"][index]),
+        )
     except FeatureError as error:
         return {"error": f"chunk {index + 1} of {internal['chunks']}: {error}"}
     scratch = store.scratch_file(".parquet")
@@ -200,24 +241,43 @@ def finish_inference(catalog: Catalog, job_id: str, errors: list[str]) -> str:
     internal = job["internal"]
     if errors:
         store.delete_prefix(f"jobs/{job_id}/chunks/")
-        return _fail(catalog, job_id, errors[0] if len(errors) == 1
-                     else f"{len(errors)} chunks failed; first: {errors[0]}")
+        return _fail(
+            catalog,
+            job_id,
+            errors[0] if len(errors) == 1 else f"{len(errors)} chunks failed; first: {errors[0]}",
+        )
     request = internal["request"]
     output_type = request["output_type"]
     paths = [store.local_path(chunk_blob(job_id, i)) for i in range(int(internal["chunks"]))]
     rows, result = store.scratch_file(".parquet"), store.scratch_file("." + output_type)
-    header = {"model_id": job["model_id"], "model_version_id": internal["model_version_id"],
-              "model_type": job["model_type"]}
-    summary = assemble(paths, rows, result, output_type=output_type,
-                       anomaly_format=request["anomaly_format"], header=header)
+    header = {
+        "model_id": job["model_id"],
+        "model_version_id": internal["model_version_id"],
+        "model_type": job["model_type"],
+    }
+    summary = assemble(
+        paths,
+        rows,
+        result,
+        output_type=output_type,
+        anomaly_format=request["anomaly_format"],
+        header=header,
+    )
     store.put_file(f"jobs/{job_id}/rows.parquet", rows)
     store.put_file(f"jobs/{job_id}/result.{output_type}", result)
     store.delete_prefix(f"jobs/{job_id}/chunks/")
-    catalog.update_job(job_id, status="succeeded", finished_at=now(), progress=100.0,
-                       output={"summary": summary},
-                       internal={"result_blob": f"jobs/{job_id}/result.{output_type}",
-                                 "content_type": CONTENT_TYPES[output_type],
-                                 "summary": summary})
+    catalog.update_job(
+        job_id,
+        status="succeeded",
+        finished_at=now(),
+        progress=100.0,
+        output={"summary": summary},
+        internal={
+            "result_blob": f"jobs/{job_id}/result.{output_type}",
+            "content_type": CONTENT_TYPES[output_type],
+            "summary": summary,
+        },
+    )
     return "succeeded"
 
 
@@ -225,5 +285,3 @@ def fail_unexpectedly(catalog: Catalog, job_id: str) -> str:
     """The orchestration's last word after a step failed beyond its retries."""
     log.error("tabular job %s failed in an unexpected way; see the activity log", job_id)
     return _fail(catalog, job_id, "The job failed unexpectedly; see the service log.")
-
-

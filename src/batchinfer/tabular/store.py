@@ -8,6 +8,7 @@ Layout (names inside one container or folder):
 Parquet and ONNX files are read through local paths: the folder itself for a local store, a
 per-process cache for blob containers, so row groups are read without loading whole files.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,12 @@ class TabularStore:
 
     # ------------------------------------------------------------------------------ records
     def save(self, name: str, record: dict[str, Any]) -> None:
-        self._store.write_blob(name=name, data=json.dumps(record).encode(), overwrite=True,
-                               content_type="application/json")
+        self._store.write_blob(
+            name=name,
+            data=json.dumps(record).encode(),
+            overwrite=True,
+            content_type="application/json",
+        )
 
     def load(self, name: str) -> dict[str, Any] | None:
         try:
@@ -118,8 +123,11 @@ class TabularStore:
 
     def scratch_file(self, suffix: str) -> Path:
         """A new empty local file for building outputs before `put_file`."""
-        folder = (self._store.root / ".scratch") if isinstance(self._store, LocalFolderStore) \
+        folder = (
+            (self._store.root / ".scratch")
+            if isinstance(self._store, LocalFolderStore)
             else self._cache_dir / ".scratch"
+        )
         folder.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(suffix=suffix, dir=folder)
         os.close(handle)
@@ -133,8 +141,9 @@ class TabularStore:
             return bytes.fromhex(self._store.read_blob(name=name).decode())
         except BlobNotFoundError:
             try:
-                self._store.write_blob(name=name, data=secrets.token_hex(32).encode(),
-                                       overwrite=False)
+                self._store.write_blob(
+                    name=name, data=secrets.token_hex(32).encode(), overwrite=False
+                )
             except BlobExistsError:
                 pass
             return bytes.fromhex(self._store.read_blob(name=name).decode())
@@ -158,9 +167,9 @@ def tabular_store(data_root: Path, store_url: str | None = None) -> TabularStore
                 from batchinfer.storage.urls import parse_container_url
 
                 container = parse_container_url(store_url)
-                blob: BlobStore = _Prefixed(AzureBlobStore(container,
-                                                           credential=DefaultAzureCredential()),
-                                            "woodwide/")
+                blob: BlobStore = _Prefixed(
+                    AzureBlobStore(container, credential=DefaultAzureCredential()), "woodwide/"
+                )
             else:
                 folder = data_root / "woodwide"
                 folder.mkdir(parents=True, exist_ok=True)
@@ -180,16 +189,17 @@ class _Prefixed:
         from batchinfer.storage import BlobInfo
 
         for blob in self._inner.list_blobs(prefix=self._prefix + prefix):
-            yield BlobInfo(blob.name[len(self._prefix):], blob.size, blob.etag,
-                           blob.last_modified)
+            yield BlobInfo(blob.name[len(self._prefix) :], blob.size, blob.etag, blob.last_modified)
 
     def read_blob(self, *, name: str, max_bytes: int | None = None) -> bytes:
         return self._inner.read_blob(name=self._prefix + name, max_bytes=max_bytes)
 
-    def write_blob(self, *, name: str, data: bytes, overwrite: bool,
-                   content_type: str | None = None) -> None:
-        self._inner.write_blob(name=self._prefix + name, data=data, overwrite=overwrite,
-                               content_type=content_type)
+    def write_blob(
+        self, *, name: str, data: bytes, overwrite: bool, content_type: str | None = None
+    ) -> None:
+        self._inner.write_blob(
+            name=self._prefix + name, data=data, overwrite=overwrite, content_type=content_type
+        )
 
     def exists(self, *, name: str) -> bool:
         return self._inner.exists(name=self._prefix + name)

@@ -1,4 +1,5 @@
 """The process-wide catalog, built from the app settings (as `batchinfer.wiring.get_services`)."""
+
 from __future__ import annotations
 
 from batchinfer.tabular.catalog import Catalog

@@ -4,6 +4,7 @@ azure-functions-durable 1.x returns *every* action scheduled since the execution
 WhenAll/WhenAny compounds, without task ids. Flattening depth-first gives the order in which the
 SDK numbered its tasks, which is how the host assigns the same ids (protocol note §3.4).
 """
+
 from __future__ import annotations
 
 from enum import IntEnum

@@ -5,6 +5,7 @@ activities right there (async ones go to the event loop), so a no-op activity co
 event-loop round trip; completions are collected and the loop is woken once per batch, where the
 engine records them in one transaction. Built-in HTTP calls (`call_http`) run on the loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,10 +34,17 @@ log = logging.getLogger("funchost.durable.activities")
 class ActivityRunner:
     """Executes work items on `size` threads and hands their result events to `on_batch`."""
 
-    def __init__(self, *, activities: dict[str, FunctionSpec], invoker: Invoker, size: int,
-                 is_live: Callable[[WorkItem], bool],
-                 on_batch: Callable[[list[Completion]], None],
-                 timeout: float | None = None, load_page: PageLoader | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        activities: dict[str, FunctionSpec],
+        invoker: Invoker,
+        size: int,
+        is_live: Callable[[WorkItem], bool],
+        on_batch: Callable[[list[Completion]], None],
+        timeout: float | None = None,
+        load_page: PageLoader | None = None,
+    ) -> None:
         self._activities = activities
         self._timeout = timeout
         self._invoker = invoker
@@ -54,7 +62,8 @@ class ActivityRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         # azure.functions leaves get_binding_registry unannotated
         self._converter = func.get_binding_registry().get(  # type: ignore[no-untyped-call]
-            "activityTrigger")
+            "activityTrigger"
+        )
         self._running: dict[threading.Thread, tuple[WorkItem, float]] = {}
         self._abandoned: set[threading.Thread] = set()
         self._spawned = 0
@@ -68,8 +77,7 @@ class ActivityRunner:
             loop.call_later(self._watch_interval(), self._watch)
 
     def _spawn(self) -> None:
-        thread = threading.Thread(target=self._work, name=f"activity-{self._spawned}",
-                                  daemon=True)
+        thread = threading.Thread(target=self._work, name=f"activity-{self._spawned}", daemon=True)
         self._spawned += 1
         self._threads.append(thread)
         thread.start()
@@ -110,11 +118,19 @@ class ActivityRunner:
         name = spec.name if spec is not None else item.name
         limit = _timespan(self._timeout)
         message = f"Timeout value of {limit} was exceeded by function: Functions.{name}"
-        log.error("Activity '%s' (instance %s, task %d) failed: %s", name, item.instance_id,
-                  item.task_id, message)
-        return h.task_failed(h.utcnow(), item.task_id,
-                             f"Activity function '{name}' failed: FunctionTimeoutException: "
-                             f"{message}", message)
+        log.error(
+            "Activity '%s' (instance %s, task %d) failed: %s",
+            name,
+            item.instance_id,
+            item.task_id,
+            message,
+        )
+        return h.task_failed(
+            h.utcnow(),
+            item.task_id,
+            f"Activity function '{name}' failed: FunctionTimeoutException: {message}",
+            message,
+        )
 
     def submit(self, item: WorkItem) -> None:
         """Queue a stored work item (it may stay in the store until its line runs low)."""
@@ -181,8 +197,9 @@ class ActivityRunner:
             return asyncio.run_coroutine_threadsafe(_execute_http(item), loop).result()
         spec = self._activities.get(item.name.lower())
         if spec is None:
-            return h.task_failed(h.utcnow(), item.task_id,
-                                 f"The function '{item.name}' doesn't exist.", "")
+            return h.task_failed(
+                h.utcnow(), item.task_id, f"The function '{item.name}' doesn't exist.", ""
+            )
         try:
             value = self._converter.decode(Datum(item.input, "string"), trigger_metadata=None)
             result = self._invoker.invoke_in_thread(spec, {spec.trigger_param: value}, loop)
@@ -197,11 +214,20 @@ class ActivityRunner:
         name = name or item.name
         details = "".join(traceback.format_exception(exc)) or repr(exc)
         # the invocation's own ERROR line carries the traceback; this one ties it to the task
-        log.error("Activity '%s' (instance %s, task %d) failed: %s: %s", name,
-                  item.instance_id, item.task_id, type(exc).__name__, exc)
+        log.error(
+            "Activity '%s' (instance %s, task %d) failed: %s: %s",
+            name,
+            item.instance_id,
+            item.task_id,
+            type(exc).__name__,
+            exc,
+        )
         return h.task_failed(
-            h.utcnow(), item.task_id,
-            f"Activity function '{name}' failed: {type(exc).__name__}: {exc}", details)
+            h.utcnow(),
+            item.task_id,
+            f"Activity function '{name}' failed: {type(exc).__name__}: {exc}",
+            details,
+        )
 
 
 def _timespan(seconds: float) -> str:
@@ -218,15 +244,19 @@ async def _execute_http(item: WorkItem) -> dict[str, Any]:
 
     request = json.loads(item.input or "{}")
     try:
-        async with aiohttp.ClientSession() as session, session.request(
-            str(request.get("method", "GET")), str(request.get("uri")),
-            data=request.get("content"), headers=request.get("headers") or {},
-        ) as resp:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                str(request.get("method", "GET")),
+                str(request.get("uri")),
+                data=request.get("content"),
+                headers=request.get("headers") or {},
+            ) as resp,
+        ):
             content = await resp.text()
-            result = {"statusCode": resp.status, "headers": dict(resp.headers),
-                      "content": content}
-        return h.task_completed(h.utcnow(), item.task_id,
-                                json.dumps(result, separators=(",", ":")))
+            result = {"statusCode": resp.status, "headers": dict(resp.headers), "content": content}
+        return h.task_completed(h.utcnow(), item.task_id, json.dumps(result, separators=(",", ":")))
     except Exception as exc:
-        return h.task_failed(h.utcnow(), item.task_id,
-                             f"HTTP request failed: {type(exc).__name__}: {exc}", repr(exc))
+        return h.task_failed(
+            h.utcnow(), item.task_id, f"HTTP request failed: {type(exc).__name__}: {exc}", repr(exc)
+        )

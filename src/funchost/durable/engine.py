@@ -15,6 +15,7 @@ It plays the part of the Durable extension plus DTFx for azure-functions-durable
 All mutable state is touched only on the event-loop thread; replays and sync activities run in
 thread pools and hand their results back to the loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -113,7 +114,8 @@ class EngineState:
             retry_timers=ints(data.get("retry_timers", {})),
             timer_positions=ints(data.get("timer_positions", {})),
             # a state saved before signatures were kept: positions so far are not checked
-            action_sigs=list(data["action_sigs"]) if "action_sigs" in data
+            action_sigs=list(data["action_sigs"])
+            if "action_sigs" in data
             else [UNKNOWN_ACTION] * int(data.get("action_count", 0)),
             episodes=int(data.get("episodes", 0)),
         )
@@ -170,8 +172,11 @@ def _run_handle(handle: Callable[[str], str], context_json: str) -> EpisodeOutco
                 return EpisodeOutcome(state, str(state.get("error") or message), trace)
             except ValueError:
                 pass
-        return EpisodeOutcome(None, f"{type(exc).__name__}: {message}",
-                              "".join(traceback.format_exception(exc)).rstrip())
+        return EpisodeOutcome(
+            None,
+            f"{type(exc).__name__}: {message}",
+            "".join(traceback.format_exception(exc)).rstrip(),
+        )
 
 
 def _signature(action: dict[str, Any]) -> str:
@@ -192,7 +197,8 @@ def _signature(action: dict[str, Any]) -> str:
 
 def _same_action(expected: str, actual: str) -> bool:
     return expected.split("|")[0] == actual.split("|")[0] and (
-        expected.split("|", 1)[1].lower() == actual.split("|", 1)[1].lower())
+        expected.split("|", 1)[1].lower() == actual.split("|", 1)[1].lower()
+    )
 
 
 def _describe(signature: str) -> str:
@@ -227,34 +233,52 @@ def context_input_for(raw_input: str | None) -> Any:
 class DurableEngine:
     """Runs orchestrations and activities of one app against one SQLite store."""
 
-    def __init__(self, *, store: DurableStore, functions: list[FunctionSpec], invoker: Invoker,
-                 max_activities: int = 10, max_orchestrators: int = 4,
-                 on_fatal: Callable[[str], None] | None = None,
-                 options: DurableOptions | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: DurableStore,
+        functions: list[FunctionSpec],
+        invoker: Invoker,
+        max_activities: int = 10,
+        max_orchestrators: int = 4,
+        on_fatal: Callable[[str], None] | None = None,
+        options: DurableOptions | None = None,
+    ) -> None:
         self.store = store
         self.options = options or DurableOptions()
         self._fatal_hook = on_fatal
         self._completion_failures = 0
         self._invoker = invoker
         self._orchestrators = {
-            s.durable_name.lower(): s for s in functions
+            s.durable_name.lower(): s
+            for s in functions
             if s.trigger_type == "orchestrationTrigger" and s.durable_name
         }
         self._activities = {
-            s.durable_name.lower(): s for s in functions
+            s.durable_name.lower(): s
+            for s in functions
             if s.trigger_type == "activityTrigger" and s.durable_name
         }
         self._max_activities = max(1, max_activities)
         self._max_orchestrators = max(1, max_orchestrators)
         self._runner = ActivityRunner(
-            activities=self._activities, invoker=invoker, size=self._max_activities,
+            activities=self._activities,
+            invoker=invoker,
+            size=self._max_activities,
             is_live=lambda item: item.instance_id in self._active,
-            on_batch=self._record_completions, timeout=self.options.function_timeout,
-            load_page=self.store.load_work_page)
+            on_batch=self._record_completions,
+            timeout=self.options.function_timeout,
+            load_page=self.store.load_work_page,
+        )
         self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
         self.entities = EntityDispatcher(
-            store=store, functions=functions, pool=self._replay_pool,
-            deliver=self._deliver_in_memory, notify=self._notify, accepts=self._accepts)
+            store=store,
+            functions=functions,
+            pool=self._replay_pool,
+            deliver=self._deliver_in_memory,
+            notify=self._notify,
+            accepts=self._accepts,
+        )
         self._active: dict[str, ActiveInstance] = {}
         self._ready: asyncio.Queue[str] | None = None
         self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
@@ -285,7 +309,8 @@ class DurableEngine:
                 inst.inbox.append(item)
         for instance_id in self.store.work_instances():  # first pages only: bounded memory
             self._runner.submit_many(
-                self.store.load_work_page(instance_id, 0, self._runner.window + 1))
+                self.store.load_work_page(instance_id, 0, self._runner.window + 1)
+            )
         for instance_id, execution_id, timer_id, fire_at in self.store.load_timers():
             self._arm_timer(instance_id, execution_id, timer_id, fire_at)
         for inst in self._active.values():
@@ -294,8 +319,10 @@ class DurableEngine:
         recovered = len(self._active)
         if recovered:
             log.info("Recovered %d in-flight orchestration(s) from the durable store", recovered)
-        self._tasks = [asyncio.create_task(self._orchestration_worker())
-                       for _ in range(self._max_orchestrators)]
+        self._tasks = [
+            asyncio.create_task(self._orchestration_worker())
+            for _ in range(self._max_orchestrators)
+        ]
         if self.options.retention_hours is not None:
             self._tasks.append(asyncio.create_task(self._retention_loop()))
         self._runner.start(self._loop)
@@ -322,8 +349,9 @@ class DurableEngine:
             try:
                 self.sweep_retention()
             except StoreError as exc:
-                log.error("Retention sweep failed (%s: %s); trying again later",
-                          type(exc).__name__, exc)
+                log.error(
+                    "Retention sweep failed (%s: %s); trying again later", type(exc).__name__, exc
+                )
             await asyncio.sleep(RETENTION_SWEEP_SECONDS)
 
     def sweep_retention(self, now: datetime | None = None) -> int:
@@ -336,17 +364,24 @@ class DurableEngine:
             purged = self.store.purge_finished_before(cutoff)
         if purged:
             self.store.reclaim_space()
-            log.info("Retention: purged %d orchestration(s) that finished before %s", purged,
-                     cutoff)
+            log.info(
+                "Retention: purged %d orchestration(s) that finished before %s", purged, cutoff
+            )
         return purged
 
     # ======================================================================= public operations
     def orchestrator_names(self) -> list[str]:
         return [s.durable_name or s.name for s in self._orchestrators.values()]
 
-    def start_orchestration(self, name: str, instance_id: str | None, raw_input: str | None,
-                            *, parent: tuple[str, str, int] | None = None,
-                            version: str | None = None) -> str:
+    def start_orchestration(
+        self,
+        name: str,
+        instance_id: str | None,
+        raw_input: str | None,
+        *,
+        parent: tuple[str, str, int] | None = None,
+        version: str | None = None,
+    ) -> str:
         """Create an instance (or replace a terminal one with the same id) and queue it."""
         spec = self._orchestrators.get(name.lower())
         if spec is None:
@@ -359,13 +394,17 @@ class DurableEngine:
         instance_id = instance_id or uuid.uuid4().hex
         with self.store.transaction():
             row, started = self._new_instance_row(
-                spec, instance_id, raw_input, parent,
-                version=version if version is not None else self.options.default_version)
+                spec,
+                instance_id,
+                raw_input,
+                parent,
+                version=version if version is not None else self.options.default_version,
+            )
             existing = self.store.get_instance(instance_id)
             if existing is not None and existing.status not in TERMINAL:
                 raise DurableError(
-                    409, f"An instance with ID '{instance_id}' already exists and is "
-                    f"{existing.status}."
+                    409,
+                    f"An instance with ID '{instance_id}' already exists and is {existing.status}.",
                 )
             if existing is not None:
                 self.store.delete_instance(instance_id)
@@ -378,15 +417,26 @@ class DurableEngine:
         self._notify()
         return instance_id
 
-    def _new_instance_row(self, spec: FunctionSpec, instance_id: str, raw_input: str | None,
-                          parent: tuple[str, str, int] | None, *,
-                          version: str | None = None) -> tuple[InstanceRow, dict[str, Any]]:
+    def _new_instance_row(
+        self,
+        spec: FunctionSpec,
+        instance_id: str,
+        raw_input: str | None,
+        parent: tuple[str, str, int] | None,
+        *,
+        version: str | None = None,
+    ) -> tuple[InstanceRow, dict[str, Any]]:
         now = h.utcnow()
         execution_id = uuid.uuid4().hex
         row = InstanceRow(
-            instance_id=instance_id, name=spec.durable_name or spec.name,
-            execution_id=execution_id, status="Pending", raw_input=raw_input, output=None,
-            custom_status=None, created_time=h.iso_timestamp(now),
+            instance_id=instance_id,
+            name=spec.durable_name or spec.name,
+            execution_id=execution_id,
+            status="Pending",
+            raw_input=raw_input,
+            output=None,
+            custom_status=None,
+            created_time=h.iso_timestamp(now),
             last_updated_time=h.iso_timestamp(now),
             parent_instance_id=parent[0] if parent else None,
             parent_execution_id=parent[1] if parent else None,
@@ -395,12 +445,17 @@ class DurableEngine:
         )
         parent_info = None
         if parent:
-            parent_info = {"OrchestrationInstance": {"InstanceId": parent[0],
-                                                     "ExecutionId": parent[1]},
-                           "TaskScheduleId": parent[2]}
+            parent_info = {
+                "OrchestrationInstance": {"InstanceId": parent[0], "ExecutionId": parent[1]},
+                "TaskScheduleId": parent[2],
+            }
         started = h.execution_started(
-            now, name=row.name, context_input=context_input_for(raw_input),
-            instance_id=instance_id, execution_id=execution_id, parent=parent_info,
+            now,
+            name=row.name,
+            context_input=context_input_for(raw_input),
+            instance_id=instance_id,
+            execution_id=execution_id,
+            parent=parent_info,
             version=version,
         )
         return row, started
@@ -420,24 +475,34 @@ class DurableEngine:
 
     def terminate(self, instance_id: str, reason: str) -> None:
         inst = self._require_active(instance_id, gone_status=410)
-        self._guarded(inst, lambda: self._finish(inst, "Terminated", _dumps(reason),
-                                                 reason=reason))
+        self._guarded(inst, lambda: self._finish(inst, "Terminated", _dumps(reason), reason=reason))
 
     def suspend(self, instance_id: str, reason: str) -> None:
         inst = self._require_active(instance_id, gone_status=410)
         if inst.row.status == "Suspended":
             return
         inst.row.engine_state["resume_status"] = inst.row.status
-        self._guarded(inst, lambda: self._set_status(
-            inst, "Suspended", h.event(h.EventType.ExecutionSuspended, h.utcnow(), Reason=reason)))
+        self._guarded(
+            inst,
+            lambda: self._set_status(
+                inst,
+                "Suspended",
+                h.event(h.EventType.ExecutionSuspended, h.utcnow(), Reason=reason),
+            ),
+        )
 
     def resume(self, instance_id: str, reason: str) -> None:
         inst = self._require_active(instance_id, gone_status=410)
         if inst.row.status != "Suspended":
             return
-        self._guarded(inst, lambda: self._set_status(
-            inst, inst.row.engine_state.pop("resume_status", "Running"),
-            h.event(h.EventType.ExecutionResumed, h.utcnow(), Reason=reason)))
+        self._guarded(
+            inst,
+            lambda: self._set_status(
+                inst,
+                inst.row.engine_state.pop("resume_status", "Running"),
+                h.event(h.EventType.ExecutionResumed, h.utcnow(), Reason=reason),
+            ),
+        )
         if inst.inbox:
             self._enqueue(inst)
 
@@ -460,12 +525,14 @@ class DurableEngine:
             raise DurableError(404, f"No instance with ID '{instance_id}' found.")
         if row.status not in TERMINAL and not new_instance_id:
             raise DurableError(
-                409, f"Instance '{instance_id}' is {row.status}; it can restart under its own "
-                "ID only once it has finished."
+                409,
+                f"Instance '{instance_id}' is {row.status}; it can restart under its own "
+                "ID only once it has finished.",
             )
         target = uuid.uuid4().hex if new_instance_id else instance_id
-        return self.start_orchestration(row.name, target, row.raw_input,
-                                        version=row.engine_state.get("version"))
+        return self.start_orchestration(
+            row.name, target, row.raw_input, version=row.engine_state.get("version")
+        )
 
     def history_of(self, instance_id: str) -> list[dict[str, Any]]:
         return [json.loads(e) for e in self.store.load_history(instance_id)]
@@ -520,9 +587,14 @@ class DurableEngine:
             except Exception:
                 log.exception("Episode of orchestration %s failed inside the host", instance_id)
                 try:
-                    self._finish(inst, "Failed", _dumps(
-                        f"Orchestrator function '{inst.row.name}' failed: the host could not "
-                        f"run it: {traceback.format_exc(limit=3)}"))
+                    self._finish(
+                        inst,
+                        "Failed",
+                        _dumps(
+                            f"Orchestrator function '{inst.row.name}' failed: the host could not "
+                            f"run it: {traceback.format_exc(limit=3)}"
+                        ),
+                    )
                 except StoreError as exc:
                     retry_later = self._store_failed(inst, exc)
             finally:
@@ -538,18 +610,24 @@ class DurableEngine:
         options = self.options
         if options.default_version is None:
             return False
-        problem = version_mismatch(inst.row.engine_state.get("version"),
-                                   options.default_version, options.version_match)
+        problem = version_mismatch(
+            inst.row.engine_state.get("version"), options.default_version, options.version_match
+        )
         if problem is None:
             return False
         if options.version_failure.lower() == "fail":
-            log.error("Orchestration '%s' (%s) failed: %s", inst.row.name,
-                      inst.row.instance_id, problem)
+            log.error(
+                "Orchestration '%s' (%s) failed: %s", inst.row.name, inst.row.instance_id, problem
+            )
             self._finish(inst, "Failed", _dumps(problem))
         elif not inst.refused:
             inst.refused = True
-            log.warning("Orchestration '%s' (%s) left for a compatible worker: %s",
-                        inst.row.name, inst.row.instance_id, problem)
+            log.warning(
+                "Orchestration '%s' (%s) left for a compatible worker: %s",
+                inst.row.name,
+                inst.row.instance_id,
+                problem,
+            )
         return True
 
     def _store_failed(self, inst: ActiveInstance, exc: Exception) -> bool:
@@ -559,14 +637,21 @@ class DurableEngine:
         read stops the host (`on_fatal`), since going on would act on state nobody recorded.
         """
         instance_id = inst.row.instance_id
-        log.error("Could not record an episode of orchestration %s in the durable store (%s: "
-                  "%s); reloading it from the store and retrying in %.0fs", instance_id,
-                  type(exc).__name__, exc, STORE_RETRY_SECONDS)
+        log.error(
+            "Could not record an episode of orchestration %s in the durable store (%s: "
+            "%s); reloading it from the store and retrying in %.0fs",
+            instance_id,
+            type(exc).__name__,
+            exc,
+            STORE_RETRY_SECONDS,
+        )
         try:
             self._reload(inst)
         except StoreError as again:
-            self._on_fatal(f"the durable store is unusable ({type(again).__name__}: {again}); "
-                           "stopping so no work runs on state it has not recorded")
+            self._on_fatal(
+                f"the durable store is unusable ({type(again).__name__}: {again}); "
+                "stopping so no work runs on state it has not recorded"
+            )
             return False
         return instance_id in self._active
 
@@ -590,7 +675,8 @@ class DurableEngine:
         except StoreError as exc:
             self._store_failed(inst, exc)
             raise DurableError(
-                503, f"The durable store could not record the change: {exc}") from exc
+                503, f"The durable store could not record the change: {exc}"
+            ) from exc
 
     def _select_events(
         self, inst: ActiveInstance
@@ -610,16 +696,21 @@ class DurableEngine:
             if item.execution_id not in (None, inst.row.execution_id):
                 continue  # belongs to an execution that continued as new
             kind = event["EventType"]
-            if kind in (h.EventType.TaskCompleted, h.EventType.TaskFailed,
-                        h.EventType.SubOrchestrationInstanceCompleted,
-                        h.EventType.SubOrchestrationInstanceFailed):
+            if kind in (
+                h.EventType.TaskCompleted,
+                h.EventType.TaskFailed,
+                h.EventType.SubOrchestrationInstanceCompleted,
+                h.EventType.SubOrchestrationInstanceFailed,
+            ):
                 task_id = event["TaskScheduledId"]
                 if task_id not in state.open_tasks:
                     continue  # a duplicate or stale completion: applying it would stall the SDK
                 del state.open_tasks[task_id]
                 events.append(event)
-                failed = kind in (h.EventType.TaskFailed,
-                                  h.EventType.SubOrchestrationInstanceFailed)
+                failed = kind in (
+                    h.EventType.TaskFailed,
+                    h.EventType.SubOrchestrationInstanceFailed,
+                )
                 if failed and task_id in state.retry_attempts:
                     retry_kind = "failure"
                     break
@@ -644,17 +735,25 @@ class DurableEngine:
             self._commit(inst, _Commit(consumed=consumed), persist_state=True)
             return
         if spec is None:
-            self._finish(inst, "Failed", _dumps(
-                f"The orchestrator function '{inst.row.name}' no longer exists in the app."))
+            self._finish(
+                inst,
+                "Failed",
+                _dumps(f"The orchestrator function '{inst.row.name}' no longer exists in the app."),
+            )
             return
         now = h.utcnow()
         started = h.event(h.EventType.OrchestratorStarted, now)
         new_events = [started, *events]
         history_json = ",".join([*inst.history, *(_dumps(e) for e in new_events)])
         context_json = (
-            '{"history":[' + history_json + '],"instanceId":' + _dumps(inst.row.instance_id)
-            + ',"isReplaying":false,"parentInstanceId":' + _dumps(inst.row.parent_instance_id)
-            + ',"input":' + _dumps(context_input_for(inst.row.raw_input))
+            '{"history":['
+            + history_json
+            + '],"instanceId":'
+            + _dumps(inst.row.instance_id)
+            + ',"isReplaying":false,"parentInstanceId":'
+            + _dumps(inst.row.parent_instance_id)
+            + ',"input":'
+            + _dumps(context_input_for(inst.row.raw_input))
             + ',"upperSchemaVersion":1,"upperSchemaVersionNew":2}'
         )
         loop = asyncio.get_running_loop()
@@ -670,23 +769,34 @@ class DurableEngine:
         actions = flatten_actions(state.get("actions") or [])
         divergence = self._nondeterminism(inst, actions) if outcome.state is not None else None
         if divergence is not None:
-            log.error("Orchestration '%s' (%s) failed: %s", inst.row.name,
-                      inst.row.instance_id, divergence)
-            self._finish(inst, "Failed",
-                         _dumps(f"Orchestrator function '{inst.row.name}' failed: {divergence}"),
-                         commit=commit)
+            log.error(
+                "Orchestration '%s' (%s) failed: %s",
+                inst.row.name,
+                inst.row.instance_id,
+                divergence,
+            )
+            self._finish(
+                inst,
+                "Failed",
+                _dumps(f"Orchestrator function '{inst.row.name}' failed: {divergence}"),
+                commit=commit,
+            )
             return
         # Azure schedules an episode's actions before it looks at completion, so a signal sent
         # in the same episode as `return`, continue-as-new or an exception is still delivered.
         problem = self._schedule_new_actions(inst, actions, commit, now)
         if outcome.error is not None or (problem is None and state.get("isDone")):
-            self._complete_final_episode(inst, state, outcome.error, actions, commit,
-                                         outcome.traceback)
+            self._complete_final_episode(
+                inst, state, outcome.error, actions, commit, outcome.traceback
+            )
             return
         if problem is not None:
-            self._finish(inst, "Failed",
-                         _dumps(f"Orchestrator function '{inst.row.name}' failed: {problem}"),
-                         commit=commit)
+            self._finish(
+                inst,
+                "Failed",
+                _dumps(f"Orchestrator function '{inst.row.name}' failed: {problem}"),
+                commit=commit,
+            )
             return
         if retry_kind is not None:
             self._retry_follow_up(inst, events[-1], retry_kind, actions, commit, now)
@@ -696,25 +806,41 @@ class DurableEngine:
             inst.row.status = "Running"
         self._commit(inst, commit, persist_state=True)
 
-    def _complete_final_episode(self, inst: ActiveInstance, state: dict[str, Any],
-                                error: str | None, actions: list[dict[str, Any]],
-                                commit: _Commit, trace: str | None = None) -> None:
+    def _complete_final_episode(
+        self,
+        inst: ActiveInstance,
+        state: dict[str, Any],
+        error: str | None,
+        actions: list[dict[str, Any]],
+        commit: _Commit,
+        trace: str | None = None,
+    ) -> None:
         """The orchestrator returned, raised or continued as new: end this execution."""
         if error is not None:
-            log.error("Orchestration '%s' (%s) failed: %s%s", inst.row.name,
-                      inst.row.instance_id, error, f"\n{trace}" if trace else "")
-            self._finish(inst, "Failed",
-                         _dumps(f"Orchestrator function '{inst.row.name}' failed: {error}"),
-                         commit=commit)
+            log.error(
+                "Orchestration '%s' (%s) failed: %s%s",
+                inst.row.name,
+                inst.row.instance_id,
+                error,
+                f"\n{trace}" if trace else "",
+            )
+            self._finish(
+                inst,
+                "Failed",
+                _dumps(f"Orchestrator function '{inst.row.name}' failed: {error}"),
+                commit=commit,
+            )
             return
         continue_as_new = next(
-            (a for a in actions if a.get("actionType") == ActionType.ContinueAsNew), None)
+            (a for a in actions if a.get("actionType") == ActionType.ContinueAsNew), None
+        )
         if continue_as_new is not None:
             self._continue_as_new(inst, continue_as_new, commit)
             return
         output = state.get("output")
-        self._finish(inst, "Completed", _dumps(output) if output is not None else None,
-                     commit=commit)
+        self._finish(
+            inst, "Completed", _dumps(output) if output is not None else None, commit=commit
+        )
 
     def _nondeterminism(self, inst: ActiveInstance, actions: list[dict[str, Any]]) -> str | None:
         """Compare the replay's actions with those earlier episodes scheduled, as DTFx does.
@@ -728,32 +854,43 @@ class DurableEngine:
             if expected == UNKNOWN_ACTION:
                 continue
             if position >= len(actions):
-                return (f"Non-Deterministic workflow detected: a previous execution of this "
-                        f"orchestration scheduled {_describe(expected)} at action position "
-                        f"{position}, but the current replay execution yielded only "
-                        f"{len(actions)} action(s). Was a change made to the orchestrator code "
-                        "after this instance had already started running?")
+                return (
+                    f"Non-Deterministic workflow detected: a previous execution of this "
+                    f"orchestration scheduled {_describe(expected)} at action position "
+                    f"{position}, but the current replay execution yielded only "
+                    f"{len(actions)} action(s). Was a change made to the orchestrator code "
+                    "after this instance had already started running?"
+                )
             actual = _signature(actions[position])
             if not _same_action(expected, actual):
-                return (f"Non-Deterministic workflow detected: a previous execution of this "
-                        f"orchestration scheduled {_describe(expected)} at action position "
-                        f"{position}, but the current replay execution scheduled "
-                        f"{_describe(actual)} instead. Was a change made to the orchestrator "
-                        "code after this instance had already started running?")
+                return (
+                    f"Non-Deterministic workflow detected: a previous execution of this "
+                    f"orchestration scheduled {_describe(expected)} at action position "
+                    f"{position}, but the current replay execution scheduled "
+                    f"{_describe(actual)} instead. Was a change made to the orchestrator "
+                    "code after this instance had already started running?"
+                )
         return None
 
-    async def _invoke_replay(self, spec: FunctionSpec, context_json: str,
-                             loop: asyncio.AbstractEventLoop) -> EpisodeOutcome:
+    async def _invoke_replay(
+        self, spec: FunctionSpec, context_json: str, loop: asyncio.AbstractEventLoop
+    ) -> EpisodeOutcome:
         started = loop.time()
-        outcome = await loop.run_in_executor(self._replay_pool, _run_handle, spec.func,
-                                             context_json)
-        log.debug("Executed 'Functions.%s' (%s, Duration=%.0fms)", spec.name,
-                  "Failed" if outcome.error else "Succeeded", (loop.time() - started) * 1000)
+        outcome = await loop.run_in_executor(
+            self._replay_pool, _run_handle, spec.func, context_json
+        )
+        log.debug(
+            "Executed 'Functions.%s' (%s, Duration=%.0fms)",
+            spec.name,
+            "Failed" if outcome.error else "Succeeded",
+            (loop.time() - started) * 1000,
+        )
         return outcome
 
     # ============================================================================ scheduling
-    def _schedule_new_actions(self, inst: ActiveInstance, actions: list[dict[str, Any]],
-                              commit: _Commit, now: datetime) -> str | None:
+    def _schedule_new_actions(
+        self, inst: ActiveInstance, actions: list[dict[str, Any]], commit: _Commit, now: datetime
+    ) -> str | None:
         state = inst.state
         for position in range(state.action_count, len(actions)):
             action = actions[position]
@@ -769,44 +906,78 @@ class DurableEngine:
                 return problem
         return None
 
-    def _schedule_action(self, inst: ActiveInstance, action: dict[str, Any], task_id: int,
-                         position: int, attempt: int, commit: _Commit, now: datetime) -> str | None:
+    def _schedule_action(
+        self,
+        inst: ActiveInstance,
+        action: dict[str, Any],
+        task_id: int,
+        position: int,
+        attempt: int,
+        commit: _Commit,
+        now: datetime,
+    ) -> str | None:
         state = inst.state
         kind = action.get("actionType")
         if kind in ACTIVITY_TYPES:
             name = str(action.get("functionName"))
             if name.lower() not in self._activities:
-                return (f"The function '{name}' doesn't exist, is disabled, or is not an "
-                        "activity function.")
-            commit.history.append(h.event(h.EventType.TaskScheduled, now, task_id, Name=name,
-                                          Input=action.get("input")))
+                return (
+                    f"The function '{name}' doesn't exist, is disabled, or is not an "
+                    "activity function."
+                )
+            commit.history.append(
+                h.event(
+                    h.EventType.TaskScheduled, now, task_id, Name=name, Input=action.get("input")
+                )
+            )
             commit.work.append((task_id, "activity", name, action.get("input")))
             state.open_tasks[task_id] = "activity"
         elif kind in SUBORCHESTRATION_TYPES:
             name = str(action.get("functionName"))
             spec = self._orchestrators.get(name.lower())
             if spec is None:
-                return (f"The function '{name}' doesn't exist, is disabled, or is not an "
-                        "orchestrator function.")
+                return (
+                    f"The function '{name}' doesn't exist, is disabled, or is not an "
+                    "orchestrator function."
+                )
             child_id = action.get("instanceId") or f"{inst.row.execution_id}:{task_id}"
             raw_input = _dumps(action.get("input")) if action.get("input") is not None else None
-            commit.history.append(h.event(
-                h.EventType.SubOrchestrationInstanceCreated, now, task_id, Name=name,
-                InstanceId=child_id, Input=action.get("input")))
+            commit.history.append(
+                h.event(
+                    h.EventType.SubOrchestrationInstanceCreated,
+                    now,
+                    task_id,
+                    Name=name,
+                    InstanceId=child_id,
+                    Input=action.get("input"),
+                )
+            )
             state.open_tasks[task_id] = "sub"
             existing = self.store.get_instance(child_id)
             if (existing is not None and existing.status not in TERMINAL) or any(
-                    c[0].instance_id == child_id for c in commit.children):
-                commit.outbox.append((inst.row.instance_id, inst.row.execution_id,
-                                      h.suborchestration_failed(
-                                          now, task_id, f"An instance with ID '{child_id}' "
-                                          "already exists and is running.", "")))
+                c[0].instance_id == child_id for c in commit.children
+            ):
+                commit.outbox.append(
+                    (
+                        inst.row.instance_id,
+                        inst.row.execution_id,
+                        h.suborchestration_failed(
+                            now,
+                            task_id,
+                            f"An instance with ID '{child_id}' already exists and is running.",
+                            "",
+                        ),
+                    )
+                )
             else:
                 version = action.get("version")
                 row, started = self._new_instance_row(
-                    spec, child_id, raw_input,
+                    spec,
+                    child_id,
+                    raw_input,
                     (inst.row.instance_id, inst.row.execution_id, task_id),
-                    version=version if version is not None else self.options.default_version)
+                    version=version if version is not None else self.options.default_version,
+                )
                 commit.children.append((row, started))
         elif kind == ActionType.CreateTimer:
             fire_at = h.iso_timestamp(h.parse_timestamp(str(action.get("fireAt"))))
@@ -816,38 +987,76 @@ class DurableEngine:
             state.timer_positions[task_id] = position
         elif kind == ActionType.CallHttp:
             request = action.get("httpRequest") or {}
-            commit.history.append(h.event(h.EventType.TaskScheduled, now, task_id,
-                                          Name=HTTP_ACTIVITY, Input=_dumps(request)))
+            commit.history.append(
+                h.event(
+                    h.EventType.TaskScheduled,
+                    now,
+                    task_id,
+                    Name=HTTP_ACTIVITY,
+                    Input=_dumps(request),
+                )
+            )
             commit.work.append((task_id, "http", HTTP_ACTIVITY, _dumps(request)))
             state.open_tasks[task_id] = "http"
         elif kind in (ActionType.CallEntity, ActionType.SignalEntity):
             target = parse_entity_instance(str(action.get("instanceId") or ""))
             if target is None or not self.entities.known(target[0]):
-                return (f"The entity '{action.get('instanceId')}' doesn't exist, is disabled, or "
-                        "is not an entity function.")
+                return (
+                    f"The entity '{action.get('instanceId')}' doesn't exist, is disabled, or "
+                    "is not an entity function."
+                )
             signal = kind == ActionType.SignalEntity
-            request_id = str(uuid.uuid5(uuid.NAMESPACE_URL,
-                                        f"{inst.row.instance_id}/{inst.row.execution_id}/{task_id}"))
+            request_id = str(
+                uuid.uuid5(
+                    uuid.NAMESPACE_URL, f"{inst.row.instance_id}/{inst.row.execution_id}/{task_id}"
+                )
+            )
             payload = action.get("input")
-            commit.history.append(h.event(
-                h.EventType.EventSent, now, task_id, InstanceId=action.get("instanceId"),
-                Name="op", Input=_dumps({"id": request_id, "op": action.get("operation"),
-                                         "signal": signal, "input": payload,
-                                         "parent": inst.row.instance_id})))
-            commit.entity_ops.append(EntityOp(
-                target[0], target[1], str(action.get("operation")),
-                _dumps(payload) if payload is not None else None, signal,
-                None if signal else inst.row.instance_id,
-                None if signal else inst.row.execution_id,
-                None if signal else request_id))
+            commit.history.append(
+                h.event(
+                    h.EventType.EventSent,
+                    now,
+                    task_id,
+                    InstanceId=action.get("instanceId"),
+                    Name="op",
+                    Input=_dumps(
+                        {
+                            "id": request_id,
+                            "op": action.get("operation"),
+                            "signal": signal,
+                            "input": payload,
+                            "parent": inst.row.instance_id,
+                        }
+                    ),
+                )
+            )
+            commit.entity_ops.append(
+                EntityOp(
+                    target[0],
+                    target[1],
+                    str(action.get("operation")),
+                    _dumps(payload) if payload is not None else None,
+                    signal,
+                    None if signal else inst.row.instance_id,
+                    None if signal else inst.row.execution_id,
+                    None if signal else request_id,
+                )
+            )
         else:
             return f"the embedded host does not support action type {kind}."
         if kind in RETRY_TYPES:
             state.retry_attempts[task_id] = [position, attempt]
         return None
 
-    def _retry_follow_up(self, inst: ActiveInstance, trigger: dict[str, Any], retry_kind: str,
-                         actions: list[dict[str, Any]], commit: _Commit, now: datetime) -> None:
+    def _retry_follow_up(
+        self,
+        inst: ActiveInstance,
+        trigger: dict[str, Any],
+        retry_kind: str,
+        actions: list[dict[str, Any]],
+        commit: _Commit,
+        now: datetime,
+    ) -> None:
         """DTFx's retry interceptor: failure → timer; timer → next attempt (or give up)."""
         state = inst.state
         if retry_kind == "failure":
@@ -857,8 +1066,7 @@ class DurableEngine:
             timer_id = state.next_id
             state.next_id += 1
             fire_at = h.iso_timestamp(now + timedelta(milliseconds=interval))
-            commit.history.append(h.event(h.EventType.TimerCreated, now, timer_id,
-                                          FireAt=fire_at))
+            commit.history.append(h.event(h.EventType.TimerCreated, now, timer_id, FireAt=fire_at))
             commit.timers.append((timer_id, fire_at))
             state.open_tasks[timer_id] = "timer"
             state.retry_timers[timer_id] = [position, attempt]
@@ -873,8 +1081,9 @@ class DurableEngine:
             # an explicit child instance id is kept for every attempt, as DTFx does
             self._schedule_action(inst, action, task_id, position, attempt + 1, commit, now)
 
-    def _cancel_timers(self, inst: ActiveInstance, actions: list[dict[str, Any]],
-                       commit: _Commit) -> None:
+    def _cancel_timers(
+        self, inst: ActiveInstance, actions: list[dict[str, Any]], commit: _Commit
+    ) -> None:
         for timer_id, position in list(inst.state.timer_positions.items()):
             if position < len(actions) and actions[position].get("isCanceled"):
                 inst.state.timer_positions.pop(timer_id)
@@ -892,13 +1101,16 @@ class DurableEngine:
         work_seqs: list[int] = []
         with self.store.transaction():
             if played:
-                self.store.append_history(row.instance_id, row.execution_id, len(inst.history),
-                                          played)
+                self.store.append_history(
+                    row.instance_id, row.execution_id, len(inst.history), played
+                )
             self.store.delete_inbox_events(commit.consumed)
-            work_seqs = self.store.add_work_items([
-                (row.instance_id, row.execution_id, task_id, kind, name, payload)
-                for task_id, kind, name, payload in commit.work
-            ])
+            work_seqs = self.store.add_work_items(
+                [
+                    (row.instance_id, row.execution_id, task_id, kind, name, payload)
+                    for task_id, kind, name, payload in commit.work
+                ]
+            )
             for timer_id, fire_at in commit.timers:
                 self.store.add_timer(row.instance_id, row.execution_id, timer_id, fire_at)
             for timer_id in commit.cancel_timers:
@@ -913,9 +1125,12 @@ class DurableEngine:
         inst.history.extend(played)
         consumed = set(commit.consumed)
         inst.inbox = [e for e in inst.inbox if e.seq not in consumed]
-        self._runner.submit_many([
-            WorkItem(seq, row.instance_id, row.execution_id, task_id, kind, name, payload)
-            for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work, strict=False)])
+        self._runner.submit_many(
+            [
+                WorkItem(seq, row.instance_id, row.execution_id, task_id, kind, name, payload)
+                for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work, strict=False)
+            ]
+        )
         for timer_id, fire_at in commit.timers:
             self._arm_timer(row.instance_id, row.execution_id, timer_id, fire_at)
         for timer_id in commit.cancel_timers:
@@ -942,7 +1157,8 @@ class DurableEngine:
                 self.store.delete_instance(child.instance_id)
             self.store.upsert_instance(child)
             child_seqs.append(
-                self.store.add_inbox_event(child.instance_id, child.execution_id, started))
+                self.store.add_inbox_event(child.instance_id, child.execution_id, started)
+            )
         delivered: list[InboxEvent] = []
         for target, execution_id, event in commit.outbox:
             if not self._accepts(target):
@@ -954,13 +1170,13 @@ class DurableEngine:
             self.store.add_entity_op(op)
         return child_seqs, delivered
 
-    def _start_side_effects(self, commit: _Commit,
-                            written: tuple[list[int], list[InboxEvent]]) -> None:
+    def _start_side_effects(
+        self, commit: _Commit, written: tuple[list[int], list[InboxEvent]]
+    ) -> None:
         child_seqs, delivered = written
         for seq, (child, started) in zip(child_seqs, commit.children, strict=False):
             child_inst = ActiveInstance(row=child, history=[], state=EngineState())
-            child_inst.inbox.append(InboxEvent(seq, child.instance_id, child.execution_id,
-                                               started))
+            child_inst.inbox.append(InboxEvent(seq, child.instance_id, child.execution_id, started))
             self._active[child.instance_id] = child_inst
             self._enqueue(child_inst)
         for item in delivered:
@@ -974,22 +1190,31 @@ class DurableEngine:
             inst.inbox.append(item)
             self._enqueue(inst)
 
-    def _set_status(self, inst: ActiveInstance, status: str,
-                    event: dict[str, Any] | None = None) -> None:
+    def _set_status(
+        self, inst: ActiveInstance, status: str, event: dict[str, Any] | None = None
+    ) -> None:
         """Change the status; `event` (suspend/resume) is appended to the history with it."""
         inst.row.status = status
         inst.row.last_updated_time = h.iso_timestamp(h.utcnow())
         played = [_played(event)] if event is not None else []
         with self.store.transaction():
             if played:
-                self.store.append_history(inst.row.instance_id, inst.row.execution_id,
-                                          len(inst.history), played)
+                self.store.append_history(
+                    inst.row.instance_id, inst.row.execution_id, len(inst.history), played
+                )
             self.store.upsert_instance(inst.row)
         inst.history.extend(played)
         self._notify()
 
-    def _finish(self, inst: ActiveInstance, status: str, output: str | None, *,
-                commit: _Commit | None = None, reason: str | None = None) -> None:
+    def _finish(
+        self,
+        inst: ActiveInstance,
+        status: str,
+        output: str | None,
+        *,
+        commit: _Commit | None = None,
+        reason: str | None = None,
+    ) -> None:
         """Make an instance terminal, drop its pending work and tell its parent.
 
         Messages the final episode sent (entity signals and calls, new sub-orchestrations) are
@@ -1003,9 +1228,15 @@ class DurableEngine:
             commit.history.append(h.event(h.EventType.ExecutionTerminated, now, Input=reason))
         else:
             commit.history.append(h.event(h.EventType.OrchestratorCompleted, now))
-            commit.history.append(h.event(
-                h.EventType.ExecutionCompleted, now, OrchestrationStatus=status, Result=output,
-                FailureDetails=None))
+            commit.history.append(
+                h.event(
+                    h.EventType.ExecutionCompleted,
+                    now,
+                    OrchestrationStatus=status,
+                    Result=output,
+                    FailureDetails=None,
+                )
+            )
         commit.work.clear()
         commit.timers.clear()
         commit.consumed = sorted(set(commit.consumed) | {e.seq for e in inst.inbox})
@@ -1018,21 +1249,30 @@ class DurableEngine:
             else:
                 detail = json.loads(output) if output else status
                 event = h.suborchestration_failed(
-                    now, row.parent_task_id,
+                    now,
+                    row.parent_task_id,
                     f"Sub-orchestration '{row.name}' ({row.instance_id}) {status.lower()}: "
-                    f"{detail}", str(detail))
+                    f"{detail}",
+                    str(detail),
+                )
             commit.outbox.append((row.parent_instance_id, row.parent_execution_id, event))
         self._commit(inst, commit, persist_state=False)
         for key in [k for k in self._timers if k[0] == row.instance_id]:
             self._timers.pop(key).cancel()
         self._active.pop(row.instance_id, None)
         self._runner.forget(row.instance_id)
-        log.info("Orchestration '%s' (%s) %s (episodes=%d)", row.name, row.instance_id,
-                 status.lower(), inst.state.episodes)
+        log.info(
+            "Orchestration '%s' (%s) %s (episodes=%d)",
+            row.name,
+            row.instance_id,
+            status.lower(),
+            inst.state.episodes,
+        )
         self._notify()
 
-    def _continue_as_new(self, inst: ActiveInstance, action: dict[str, Any],
-                         commit: _Commit) -> None:
+    def _continue_as_new(
+        self, inst: ActiveInstance, action: dict[str, Any], commit: _Commit
+    ) -> None:
         """Start a fresh execution with the new input; the instance shows ContinuedAsNew.
 
         Events raised to the instance while the old execution's last episode ran belong to no
@@ -1044,8 +1284,9 @@ class DurableEngine:
         parent = None
         if row.parent_instance_id and row.parent_execution_id and row.parent_task_id is not None:
             parent = (row.parent_instance_id, row.parent_execution_id, row.parent_task_id)
-        fresh, started = self._new_instance_row(spec, row.instance_id, raw_input, parent,
-                                                version=row.engine_state.get("version"))
+        fresh, started = self._new_instance_row(
+            spec, row.instance_id, raw_input, parent, version=row.engine_state.get("version")
+        )
         consumed = set(commit.consumed)
         carried = [e for e in inst.inbox if e.seq not in consumed and e.execution_id is None]
         with self.store.transaction():
@@ -1062,8 +1303,15 @@ class DurableEngine:
             row.last_updated_time = fresh.last_updated_time
             self.store.upsert_instance(row)
             seq = self.store.add_inbox_event(row.instance_id, row.execution_id, started)
-            kept = [InboxEvent(self.store.add_inbox_event(row.instance_id, None, e.event),
-                               row.instance_id, None, e.event) for e in carried]
+            kept = [
+                InboxEvent(
+                    self.store.add_inbox_event(row.instance_id, None, e.event),
+                    row.instance_id,
+                    None,
+                    e.event,
+                )
+                for e in carried
+            ]
         for key in [k for k in self._timers if k[0] == row.instance_id]:
             self._timers.pop(key).cancel()
         self._runner.forget(row.instance_id)  # the old execution's queued work is void
@@ -1085,24 +1333,34 @@ class DurableEngine:
                 taken = self.store.take_work_items([item.seq for item, _ in batch])
                 fresh = [(item, event) for item, event in batch if item.seq in taken]
                 seqs = self.store.add_inbox_events(
-                    [(item.instance_id, item.execution_id, event) for item, event in fresh])
-                delivered = [(seq, item, event)
-                             for seq, (item, event) in zip(seqs, fresh, strict=False)]
+                    [(item.instance_id, item.execution_id, event) for item, event in fresh]
+                )
+                delivered = [
+                    (seq, item, event) for seq, (item, event) in zip(seqs, fresh, strict=False)
+                ]
         except StoreError as exc:
             self._completion_failures += 1
             if self._completion_failures >= STORE_GIVE_UP_AFTER:
-                self._on_fatal(f"activity results could not be recorded {STORE_GIVE_UP_AFTER} "
-                               f"times in a row ({type(exc).__name__}: {exc})")
+                self._on_fatal(
+                    f"activity results could not be recorded {STORE_GIVE_UP_AFTER} "
+                    f"times in a row ({type(exc).__name__}: {exc})"
+                )
                 return
-            log.error("Could not record %d activity result(s) (%s: %s); retrying in %.0fs",
-                      len(batch), type(exc).__name__, exc, STORE_RETRY_SECONDS)
+            log.error(
+                "Could not record %d activity result(s) (%s: %s); retrying in %.0fs",
+                len(batch),
+                type(exc).__name__,
+                exc,
+                STORE_RETRY_SECONDS,
+            )
             assert self._loop is not None
             self._loop.call_later(STORE_RETRY_SECONDS, self._record_completions, batch)
             return
         self._completion_failures = 0
         for seq, item, event in delivered:
-            self._deliver_in_memory(item.instance_id,
-                                    InboxEvent(seq, item.instance_id, item.execution_id, event))
+            self._deliver_in_memory(
+                item.instance_id, InboxEvent(seq, item.instance_id, item.execution_id, event)
+            )
 
     # ================================================================================ timers
     def _arm_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: str) -> None:
@@ -1124,10 +1382,17 @@ class DurableEngine:
                     return
                 seq = self.store.add_inbox_event(instance_id, execution_id, event)
         except StoreError as exc:
-            log.error("Could not record timer %d of %s (%s: %s); retrying in %.0fs", timer_id,
-                      instance_id, type(exc).__name__, exc, STORE_RETRY_SECONDS)
+            log.error(
+                "Could not record timer %d of %s (%s: %s); retrying in %.0fs",
+                timer_id,
+                instance_id,
+                type(exc).__name__,
+                exc,
+                STORE_RETRY_SECONDS,
+            )
             assert self._loop is not None
-            self._timers[key] = self._loop.call_later(STORE_RETRY_SECONDS, self._fire_timer,
-                                                      key, fire_at)
+            self._timers[key] = self._loop.call_later(
+                STORE_RETRY_SECONDS, self._fire_timer, key, fire_at
+            )
             return
         self._deliver_in_memory(instance_id, InboxEvent(seq, instance_id, execution_id, event))

@@ -6,6 +6,7 @@ the store; an entity with pending operations runs them as one batch through the 
 calling orchestrations (an `EventRaised` named after the request id) commit in one transaction.
 The entity handle's input and output are the extension's (protocol note §7).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,13 +37,23 @@ def parse_entity_instance(instance_id: str) -> tuple[str, str] | None:
 class EntityDispatcher:
     """Runs entity batches on the event loop (handles in the replay pool), one per entity."""
 
-    def __init__(self, *, store: DurableStore, functions: list[FunctionSpec], pool: Executor,
-                 deliver: Callable[[str, InboxEvent], None], notify: Callable[[], None],
-                 accepts: Callable[[str], bool] = lambda _instance_id: True) -> None:
+    def __init__(
+        self,
+        *,
+        store: DurableStore,
+        functions: list[FunctionSpec],
+        pool: Executor,
+        deliver: Callable[[str, InboxEvent], None],
+        notify: Callable[[], None],
+        accepts: Callable[[str], bool] = lambda _instance_id: True,
+    ) -> None:
         self._store = store
         self._accepts = accepts
-        self._specs = {s.durable_name.lower(): s for s in functions
-                       if s.trigger_type == "entityTrigger" and s.durable_name}
+        self._specs = {
+            s.durable_name.lower(): s
+            for s in functions
+            if s.trigger_type == "entityTrigger" and s.durable_name
+        }
         self._pool = pool
         self._deliver = deliver
         self._notify = notify
@@ -89,10 +100,14 @@ class EntityDispatcher:
             try:
                 more = await self._run_batch(name, key)
             except StoreError as exc:  # nothing was recorded: the same batch runs again later
-                log.error("Could not record a batch of entity @%s@%s (%s: %s); retrying",
-                          name, key, type(exc).__name__, exc)
-                asyncio.get_running_loop().call_later(STORE_RETRY_SECONDS, self.enqueue,
-                                                      name, key)
+                log.error(
+                    "Could not record a batch of entity @%s@%s (%s: %s); retrying",
+                    name,
+                    key,
+                    type(exc).__name__,
+                    exc,
+                )
+                asyncio.get_running_loop().call_later(STORE_RETRY_SECONDS, self.enqueue, name, key)
                 more = False
             except Exception:
                 log.exception("Entity @%s@%s failed inside the host", name, key)
@@ -106,16 +121,31 @@ class EntityDispatcher:
             return False
         exists, state = self._store.get_entity(name, key)
         spec = self._specs.get(name)
-        context = json.dumps({
-            "self": {"name": name, "key": key}, "exists": exists, "state": state,
-            # the SDK's get_input() parses the input text, so "no input" travels as "null"
-            "batch": [{"name": op.operation, "input": op.input if op.input is not None else "null",
-                       "isSignal": op.is_signal} for _, op in ops],
-        })
+        context = json.dumps(
+            {
+                "self": {"name": name, "key": key},
+                "exists": exists,
+                "state": state,
+                # the SDK's get_input() parses the input text, so "no input" travels as "null"
+                "batch": [
+                    {
+                        "name": op.operation,
+                        "input": op.input if op.input is not None else "null",
+                        "isSignal": op.is_signal,
+                    }
+                    for _, op in ops
+                ],
+            }
+        )
         results: list[dict[str, Any]]
         if spec is None:
-            results = [{"isError": True, "result": json.dumps(
-                f"The entity '{name}' does not exist in the app.")} for _ in ops]
+            results = [
+                {
+                    "isError": True,
+                    "result": json.dumps(f"The entity '{name}' does not exist in the app."),
+                }
+                for _ in ops
+            ]
         else:
             loop = asyncio.get_running_loop()
             try:
@@ -125,8 +155,10 @@ class EntityDispatcher:
                 results = list(output.get("results") or [])
             except Exception as exc:  # the handle itself failed: callers get the error
                 log.exception("Entity @%s@%s batch failed", name, key)
-                results = [{"isError": True, "result": json.dumps(f"{type(exc).__name__}: {exc}")}
-                           for _ in ops]
+                results = [
+                    {"isError": True, "result": json.dumps(f"{type(exc).__name__}: {exc}")}
+                    for _ in ops
+                ]
         self._log_operations(name, key, ops, results)
         replies: list[tuple[int, EntityOp, dict[str, Any]]] = []
         now = h.utcnow()
@@ -137,8 +169,12 @@ class EntityDispatcher:
                 if op.is_signal or not op.reply_instance or not op.request_id:
                     continue
                 if not self._accepts(op.reply_instance):
-                    log.info("Dropped the reply of @%s@%s to %s: that instance is no longer "
-                             "running", name, key, op.reply_instance)
+                    log.info(
+                        "Dropped the reply of @%s@%s to %s: that instance is no longer running",
+                        name,
+                        key,
+                        op.reply_instance,
+                    )
                     continue
                 payload: dict[str, Any] = {"result": result.get("result")}
                 if result.get("isError"):
@@ -148,19 +184,32 @@ class EntityDispatcher:
                 replies.append((seq, op, event))
         for seq, op, event in replies:
             assert op.reply_instance is not None
-            self._deliver(op.reply_instance,
-                          InboxEvent(seq, op.reply_instance, op.reply_execution, event))
+            self._deliver(
+                op.reply_instance, InboxEvent(seq, op.reply_instance, op.reply_execution, event)
+            )
         self._notify()
         return len(ops) == BATCH_LIMIT
 
-    def _log_operations(self, name: str, key: str, ops: list[tuple[int, EntityOp]],
-                        results: list[dict[str, Any]]) -> None:
+    def _log_operations(
+        self, name: str, key: str, ops: list[tuple[int, EntityOp]], results: list[dict[str, Any]]
+    ) -> None:
         """One line per operation, as the Functions host logs an entity's operations."""
         spec_name = self._specs[name].name if name in self._specs else name
         for (_, op), result in zip(ops, results, strict=False):
             if result.get("isError"):
-                log.error("Executed 'Functions.%s' (Failed, operation '%s' on @%s@%s): %s",
-                          spec_name, op.operation, name, key, result.get("result"))
+                log.error(
+                    "Executed 'Functions.%s' (Failed, operation '%s' on @%s@%s): %s",
+                    spec_name,
+                    op.operation,
+                    name,
+                    key,
+                    result.get("result"),
+                )
             else:
-                log.info("Executed 'Functions.%s' (Succeeded, operation '%s' on @%s@%s)",
-                         spec_name, op.operation, name, key)
+                log.info(
+                    "Executed 'Functions.%s' (Succeeded, operation '%s' on @%s@%s)",
+                    spec_name,
+                    op.operation,
+                    name,
+                    key,
+                )

@@ -4,6 +4,7 @@ Each builder returns a plain dict; the engine serialises it once, stores it, and
 every later episode with `IsPlayed: true`. Field names and event numbers are those of the Durable
 extension's out-of-proc protocol (see shared/design/durable-host-protocol.md §2.2).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -82,13 +83,25 @@ def event(kind: EventType, moment: datetime, event_id: int = -1, **fields: Any) 
     }
 
 
-def execution_started(moment: datetime, *, name: str, context_input: Any, instance_id: str,
-                      execution_id: str, parent: dict[str, Any] | None,
-                      version: str | None = None) -> dict[str, Any]:
+def execution_started(
+    moment: datetime,
+    *,
+    name: str,
+    context_input: Any,
+    instance_id: str,
+    execution_id: str,
+    parent: dict[str, Any] | None,
+    version: str | None = None,
+) -> dict[str, Any]:
     return event(
-        EventType.ExecutionStarted, moment, Name=name, Version=version, Input=context_input,
+        EventType.ExecutionStarted,
+        moment,
+        Name=name,
+        Version=version,
+        Input=context_input,
         OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
-        ParentInstance=parent, Tags=None,
+        ParentInstance=parent,
+        Tags=None,
     )
 
 
@@ -97,20 +110,29 @@ def task_completed(moment: datetime, task_id: int, result: str | None) -> dict[s
 
 
 def task_failed(moment: datetime, task_id: int, reason: str, details: str) -> dict[str, Any]:
-    return event(EventType.TaskFailed, moment, TaskScheduledId=task_id, Reason=reason,
-                 Details=details)
+    return event(
+        EventType.TaskFailed, moment, TaskScheduledId=task_id, Reason=reason, Details=details
+    )
 
 
-def suborchestration_completed(moment: datetime, task_id: int,
-                               result: str | None) -> dict[str, Any]:
-    return event(EventType.SubOrchestrationInstanceCompleted, moment, TaskScheduledId=task_id,
-                 Result=result)
+def suborchestration_completed(
+    moment: datetime, task_id: int, result: str | None
+) -> dict[str, Any]:
+    return event(
+        EventType.SubOrchestrationInstanceCompleted, moment, TaskScheduledId=task_id, Result=result
+    )
 
 
-def suborchestration_failed(moment: datetime, task_id: int, reason: str,
-                            details: str) -> dict[str, Any]:
-    return event(EventType.SubOrchestrationInstanceFailed, moment, TaskScheduledId=task_id,
-                 Reason=reason, Details=details)
+def suborchestration_failed(
+    moment: datetime, task_id: int, reason: str, details: str
+) -> dict[str, Any]:
+    return event(
+        EventType.SubOrchestrationInstanceFailed,
+        moment,
+        TaskScheduledId=task_id,
+        Reason=reason,
+        Details=details,
+    )
 
 
 def timer_fired(moment: datetime, timer_id: int, fire_at: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 into check-status responses point at `/runtime/webhooks/durabletask/`, so both bases share one
 handler. Status codes and bodies follow the extension's `HttpApiHandler` (protocol note §4).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,9 @@ RPC_BASE = "/durabletask"
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, text=json.dumps(body), content_type="application/json",
-                        headers=headers)
+    return web.Response(
+        status=status, text=json.dumps(body), content_type="application/json", headers=headers
+    )
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -46,8 +48,9 @@ def _loads(text: str | None) -> Any:
         return text
 
 
-def status_payload(row: InstanceRow, *, show_input: bool,
-                   history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def status_payload(
+    row: InstanceRow, *, show_input: bool, history: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The status body the SDK parses into `DurableOrchestrationStatus`."""
     payload: dict[str, Any] = {
         "name": row.name,
@@ -65,9 +68,12 @@ def status_payload(row: InstanceRow, *, show_input: bool,
     return payload
 
 
-_COMPLETIONS = {h.EventType.TaskCompleted, h.EventType.TaskFailed,
-                h.EventType.SubOrchestrationInstanceCompleted,
-                h.EventType.SubOrchestrationInstanceFailed}
+_COMPLETIONS = {
+    h.EventType.TaskCompleted,
+    h.EventType.TaskFailed,
+    h.EventType.SubOrchestrationInstanceCompleted,
+    h.EventType.SubOrchestrationInstanceFailed,
+}
 _SCHEDULED = {h.EventType.TaskScheduled, h.EventType.SubOrchestrationInstanceCreated}
 _HIDDEN = {h.EventType.OrchestratorStarted, h.EventType.OrchestratorCompleted}
 
@@ -83,8 +89,9 @@ def condensed_history(history: list[dict[str, Any]], *, show_output: bool) -> li
     for event in history:
         if event["EventType"] in _SCHEDULED:
             scheduled[event["EventId"]] = event
-    completed = {int(e.get("TaskScheduledId", -1)) for e in history
-                 if e["EventType"] in _COMPLETIONS}
+    completed = {
+        int(e.get("TaskScheduledId", -1)) for e in history if e["EventType"] in _COMPLETIONS
+    }
     rendered: list[dict[str, Any]] = []
     for event in history:
         kind = h.EventType(event["EventType"])
@@ -96,8 +103,16 @@ def condensed_history(history: list[dict[str, Any]], *, show_output: bool) -> li
             item["FunctionName"] = origin.get("Name")
             item["ScheduledTime"] = origin.get("Timestamp")
         for key, value in event.items():
-            if key in ("EventType", "EventId", "IsPlayed", "Timestamp", "TaskScheduledId",
-                       "OrchestrationInstance", "ParentInstance", "Tags"):
+            if key in (
+                "EventType",
+                "EventId",
+                "IsPlayed",
+                "Timestamp",
+                "TaskScheduledId",
+                "OrchestrationInstance",
+                "ParentInstance",
+                "Tags",
+            ):
                 continue
             if key == "Result" and not show_output:
                 continue
@@ -144,22 +159,26 @@ class ManagementApi:
         urls["id"] = "INSTANCEID"
         base = f"{origin.rstrip('/')}{WEBHOOK_BASE}"
         q = self._query()
-        return json.dumps({
-            "taskHubName": self._hub,
-            "creationUrls": {
-                "createNewInstancePostUri": (
-                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}"),
-                "createAndWaitOnNewInstancePostUri": (
-                    f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout="
-                    f"{{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{q}"),
-            },
-            "managementUrls": urls,
-            "baseUrl": base,
-            "requiredQueryStringParameters": f"code={self._code}" if self._code else "",
-            "rpcBaseUrl": rpc_base_url,
-            "httpBaseUrl": None,
-            "connectionName": None,
-        })
+        return json.dumps(
+            {
+                "taskHubName": self._hub,
+                "creationUrls": {
+                    "createNewInstancePostUri": (
+                        f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}"
+                    ),
+                    "createAndWaitOnNewInstancePostUri": (
+                        f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout="
+                        f"{{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{q}"
+                    ),
+                },
+                "managementUrls": urls,
+                "baseUrl": base,
+                "requiredQueryStringParameters": f"code={self._code}" if self._code else "",
+                "rpcBaseUrl": rpc_base_url,
+                "httpBaseUrl": None,
+                "connectionName": None,
+            }
+        )
 
     # ---------------------------------------------------------------------------- dispatching
     async def handle(self, request: web.Request, subpath: str) -> web.Response:
@@ -183,8 +202,12 @@ class ManagementApi:
                     return self._purge_one(parts[1])
             if parts[:1] == ["instances"] and len(parts) == 3 and method == "POST":
                 return self._operation(request, parts[1], parts[2])
-            if parts[:1] == ["instances"] and len(parts) == 4 and parts[2] == "raiseEvent" \
-                    and method == "POST":
+            if (
+                parts[:1] == ["instances"]
+                and len(parts) == 4
+                and parts[2] == "raiseEvent"
+                and method == "POST"
+            ):
                 return await self._raise_event(request, parts[1], parts[3])
             if parts[:1] == ["entities"] and len(parts) == 3:
                 if method == "GET":
@@ -202,8 +225,9 @@ class ManagementApi:
         return _error(404, f"No durable management operation matches {method} /{subpath}.")
 
     # ---------------------------------------------------------------------------- operations
-    async def _start(self, request: web.Request, name: str,
-                     instance_id: str | None) -> web.Response:
+    async def _start(
+        self, request: web.Request, name: str, instance_id: str | None
+    ) -> web.Response:
         body = await _body_text(request)
         raw_input = body if body.strip() else None
         if raw_input is not None:
@@ -215,8 +239,9 @@ class ManagementApi:
         timeout, interval = request.query.get("timeout"), request.query.get("pollingInterval")
         wait_seconds = _seconds(timeout, "timeout") if timeout else None
         poll_seconds = max(0.05, _seconds(interval, "pollingInterval")) if interval else 1.0
-        instance_id = self._engine.start_orchestration(name, instance_id, raw_input,
-                                                       version=request.query.get("version"))
+        instance_id = self._engine.start_orchestration(
+            name, instance_id, raw_input, version=request.query.get("version")
+        )
         origin = f"{request.scheme}://{request.host}"
         payload = self.management_urls(origin, instance_id)
         if wait_seconds:
@@ -225,8 +250,9 @@ class ManagementApi:
                 return _json(200, _loads(row.output))
             if row is not None and row.status in TERMINAL:
                 # as the extension: the full status; 500 for a failure only when asked to
-                failed = row.status == "Failed" and _flag(request,
-                                                         "returnInternalServerErrorOnFailure")
+                failed = row.status == "Failed" and _flag(
+                    request, "returnInternalServerErrorOnFailure"
+                )
                 return _json(500 if failed else 200, status_payload(row, show_input=True))
         return _json(202, payload, {"Location": payload["statusQueryGetUri"], "Retry-After": "10"})
 
@@ -249,8 +275,10 @@ class ManagementApi:
             return web.Response(status=404)
         history = None
         if _flag(request, "showHistory"):
-            history = condensed_history(self._engine.history_of(instance_id),
-                                        show_output=_flag(request, "showHistoryOutput"))
+            history = condensed_history(
+                self._engine.history_of(instance_id),
+                show_output=_flag(request, "showHistoryOutput"),
+            )
         payload = status_payload(row, show_input=_flag(request, "showInput", True), history=history)
         if row.status == "Failed" and _flag(request, "returnInternalServerErrorOnFailure"):
             return _json(500, payload)
@@ -273,8 +301,7 @@ class ManagementApi:
         show_input = _flag(request, "showInput", False)
         headers = {}
         if limit is not None and len(rows) == limit:
-            headers["x-ms-continuation-token"] = _token(rows[-1].created_time,
-                                                        rows[-1].instance_id)
+            headers["x-ms-continuation-token"] = _token(rows[-1].created_time, rows[-1].instance_id)
         return _json(200, [status_payload(r, show_input=show_input) for r in rows], headers)
 
     def _purge_one(self, instance_id: str) -> web.Response:
@@ -287,12 +314,17 @@ class ManagementApi:
         created_from = _normalise_time(request.query.get("createdTimeFrom"))
         if not created_from:
             return _error(400, "createdTimeFrom is required to purge instances by filter.")
-        statuses = [s.strip() for s in request.query.get("runtimeStatus", "").split(",")
-                    if s.strip()]
+        statuses = [
+            s.strip() for s in request.query.get("runtimeStatus", "").split(",") if s.strip()
+        ]
         rows = self._engine.store.query_instances(
             created_from=created_from,
             created_to=_normalise_time(request.query.get("createdTimeTo")),
-            statuses=statuses or list(TERMINAL), id_prefix=None, after=None, limit=None)
+            statuses=statuses or list(TERMINAL),
+            id_prefix=None,
+            after=None,
+            limit=None,
+        )
         deleted = sum(self._engine.purge(r.instance_id) for r in rows if r.status in TERMINAL)
         if not deleted:
             return web.Response(status=404)
@@ -308,7 +340,8 @@ class ManagementApi:
             self._engine.resume(instance_id, reason)
         elif operation == "restart":
             new_id = self._engine.restart(
-                instance_id, _flag(request, "restartWithNewInstanceId", True))
+                instance_id, _flag(request, "restartWithNewInstanceId", True)
+            )
             origin = f"{request.scheme}://{request.host}"
             urls = self.management_urls(origin, new_id)
             return _json(202, urls, {"Location": urls["statusQueryGetUri"], "Retry-After": "10"})
@@ -322,15 +355,17 @@ class ManagementApi:
         """`GET entities/[{name}]`: existing entities, paged with a continuation token."""
         after = _continuation(request)
         limit = _top(request.query.get("top"))
-        rows = self._engine.store.list_entities(name.lower() if name else None,
-                                                after=after, limit=limit)
+        rows = self._engine.store.list_entities(
+            name.lower() if name else None, after=after, limit=limit
+        )
         fetch_state = _flag(request, "fetchState")
         body = []
         for entity_name, key, state, updated in rows:
             item: dict[str, Any] = {
                 "entityId": {"name": entity_name, "key": key},
                 "lastOperationTime": h.status_timestamp(h.parse_timestamp(updated))
-                if updated else None,
+                if updated
+                else None,
             }
             if fetch_state:
                 item["state"] = _loads(state)
@@ -356,13 +391,15 @@ class ManagementApi:
         try:
             op_input = entity_operation_input(body, request.content_type)
         except (ValueError, RecursionError):
-            return _error(400, "The operation input must be JSON (application/json) or text "
-                               "(text/plain).")
+            return _error(
+                400, "The operation input must be JSON (application/json) or text (text/plain)."
+            )
         self._engine.entities.signal(name, key, operation, op_input)
         return web.Response(status=202)
 
-    async def _raise_event(self, request: web.Request, instance_id: str,
-                           event_name: str) -> web.Response:
+    async def _raise_event(
+        self, request: web.Request, instance_id: str, event_name: str
+    ) -> web.Response:
         if request.content_type != "application/json":
             return _error(400, "Only application/json request content is supported")
         body = await _body_text(request)
@@ -412,16 +449,16 @@ def _token(first: str, second: str) -> str:
 def _continuation(request: web.Request) -> tuple[str, str] | None:
     """The sort key a listing resumes after (`_token`'s pair), from the header or the query;
     anything else is a 400, never a store error."""
-    token = request.headers.get("x-ms-continuation-token") or request.query.get(
-        "continuationToken")
+    token = request.headers.get("x-ms-continuation-token") or request.query.get("continuationToken")
     if not token:
         return None
     try:
         after = json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, TypeError, RecursionError):
         after = None
-    if not (isinstance(after, list) and len(after) == 2
-            and all(isinstance(part, str) for part in after)):
+    if not (
+        isinstance(after, list) and len(after) == 2 and all(isinstance(part, str) for part in after)
+    ):
         raise DurableError(400, "The continuation token is not valid.")
     return after[0], after[1]
 

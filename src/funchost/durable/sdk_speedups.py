@@ -7,6 +7,7 @@ time there. The host writes every timestamp itself in one ISO-8601 form with a `
 other form falls back to dateutil, so behaviour is unchanged. Only the host process is affected:
 under the real Functions host the SDK keeps its own parser.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -9,6 +9,7 @@ activity whose completion was not recorded runs again (at-least-once, as in Azur
 
 The store is used from the event-loop thread only; it holds one connection in WAL mode.
 """
+
 from __future__ import annotations
 
 import json
@@ -226,9 +227,18 @@ class DurableStore:
             f"INSERT OR REPLACE INTO instances ({_INSTANCE_COLUMNS}) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                row.instance_id, row.name, row.execution_id, row.status, row.raw_input,
-                row.output, row.custom_status, row.created_time, row.last_updated_time,
-                row.parent_instance_id, row.parent_execution_id, row.parent_task_id,
+                row.instance_id,
+                row.name,
+                row.execution_id,
+                row.status,
+                row.raw_input,
+                row.output,
+                row.custom_status,
+                row.created_time,
+                row.last_updated_time,
+                row.parent_instance_id,
+                row.parent_execution_id,
+                row.parent_task_id,
                 json.dumps(row.engine_state, separators=(",", ":")),
             ),
         )
@@ -277,8 +287,9 @@ class DurableStore:
             clauses.append("(created_time, instance_id) > (?, ?)")
             args.extend(after)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = (f"SELECT {_INSTANCE_COLUMNS} FROM instances {where}"
-               " ORDER BY created_time, instance_id")
+        sql = (
+            f"SELECT {_INSTANCE_COLUMNS} FROM instances {where} ORDER BY created_time, instance_id"
+        )
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
@@ -293,10 +304,14 @@ class DurableStore:
 
     def purge_finished_before(self, cutoff: str) -> int:
         """Retention: delete instances that ended (last update) before `cutoff`."""
-        ids = [r[0] for r in self._conn.execute(
-            "SELECT instance_id FROM instances WHERE status IN "
-            "('Completed','Failed','Terminated','Canceled') AND last_updated_time < ?",
-            (cutoff,)).fetchall()]
+        ids = [
+            r[0]
+            for r in self._conn.execute(
+                "SELECT instance_id FROM instances WHERE status IN "
+                "('Completed','Failed','Terminated','Canceled') AND last_updated_time < ?",
+                (cutoff,),
+            ).fetchall()
+        ]
         for instance_id in ids:
             self.delete_instance(instance_id)
         return len(ids)
@@ -312,8 +327,9 @@ class DurableStore:
         self._conn.execute("PRAGMA incremental_vacuum")
 
     # ------------------------------------------------------------------------------- history
-    def append_history(self, instance_id: str, execution_id: str, start_seq: int,
-                       events: Sequence[str]) -> None:
+    def append_history(
+        self, instance_id: str, execution_id: str, start_seq: int, events: Sequence[str]
+    ) -> None:
         self._conn.executemany(
             "INSERT INTO history (instance_id, execution_id, seq, event) VALUES (?,?,?,?)",
             [(instance_id, execution_id, start_seq + i, e) for i, e in enumerate(events)],
@@ -329,8 +345,9 @@ class DurableStore:
         self._conn.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
 
     # --------------------------------------------------------------------------------- inbox
-    def add_inbox_event(self, instance_id: str, execution_id: str | None,
-                        event: dict[str, Any]) -> int:
+    def add_inbox_event(
+        self, instance_id: str, execution_id: str | None, event: dict[str, Any]
+    ) -> int:
         cur = self._conn.execute(
             "INSERT INTO inbox (instance_id, execution_id, event) VALUES (?,?,?)",
             (instance_id, execution_id, json.dumps(event, separators=(",", ":"))),
@@ -343,14 +360,17 @@ class DurableStore:
     def load_inbox_for(self, instance_id: str) -> list[InboxEvent]:
         cur = self._conn.execute(
             "SELECT seq, instance_id, execution_id, event FROM inbox WHERE instance_id = ? "
-            "ORDER BY seq", (instance_id,))
+            "ORDER BY seq",
+            (instance_id,),
+        )
         return [InboxEvent(r[0], r[1], r[2], json.loads(r[3])) for r in cur.fetchall()]
 
     def delete_orphan_inbox(self) -> int:
         """Drop events addressed to instances that finished or were purged."""
         return self._conn.execute(
             "DELETE FROM inbox WHERE instance_id NOT IN (SELECT instance_id FROM instances "
-            "WHERE status NOT IN ('Completed','Failed','Terminated','Canceled'))").rowcount
+            "WHERE status NOT IN ('Completed','Failed','Terminated','Canceled'))"
+        ).rowcount
 
     def delete_inbox_for(self, instance_id: str) -> None:
         self._conn.execute("DELETE FROM inbox WHERE instance_id = ?", (instance_id,))
@@ -369,12 +389,17 @@ class DurableStore:
         if _RETURNING:
             seqs: list[int] = []
             for start in range(0, len(items), _CHUNK):
-                chunk = items[start:start + _CHUNK]
+                chunk = items[start : start + _CHUNK]
                 values = ",".join("(?,?,?,?,?,?)" for _ in chunk)
                 args = [value for item in chunk for value in item]
-                seqs += sorted(r[0] for r in self._conn.execute(
-                    "INSERT INTO work_items (instance_id, execution_id, task_id, kind, name, "
-                    f"input) VALUES {values} RETURNING seq", args))
+                seqs += sorted(
+                    r[0]
+                    for r in self._conn.execute(
+                        "INSERT INTO work_items (instance_id, execution_id, task_id, kind, name, "
+                        f"input) VALUES {values} RETURNING seq",
+                        args,
+                    )
+                )
             return seqs
         seqs = []
         for item in items:
@@ -392,10 +417,14 @@ class DurableStore:
             return {seq for seq in seqs if self.take_work_item(seq)}
         taken: set[int] = set()
         for start in range(0, len(seqs), _CHUNK):
-            chunk = list(seqs[start:start + _CHUNK])
+            chunk = list(seqs[start : start + _CHUNK])
             marks = ",".join("?" * len(chunk))
-            taken.update(r[0] for r in self._conn.execute(
-                f"DELETE FROM work_items WHERE seq IN ({marks}) RETURNING seq", chunk))
+            taken.update(
+                r[0]
+                for r in self._conn.execute(
+                    f"DELETE FROM work_items WHERE seq IN ({marks}) RETURNING seq", chunk
+                )
+            )
         return taken
 
     def add_inbox_events(self, rows: Sequence[tuple[str, str | None, dict[str, Any]]]) -> list[int]:
@@ -404,16 +433,21 @@ class DurableStore:
             return [self.add_inbox_event(*row) for row in rows]
         seqs: list[int] = []
         for start in range(0, len(rows), _CHUNK):
-            chunk = rows[start:start + _CHUNK]
+            chunk = rows[start : start + _CHUNK]
             values = ",".join("(?,?,?)" for _ in chunk)
             args: list[Any] = []
             for instance_id, execution_id, event in chunk:
                 args += [instance_id, execution_id, json.dumps(event, separators=(",", ":"))]
             # AUTOINCREMENT numbers one statement's rows in VALUES order; RETURNING's own
             # order is unspecified, so sort
-            seqs += sorted(r[0] for r in self._conn.execute(
-                f"INSERT INTO inbox (instance_id, execution_id, event) VALUES {values} "
-                "RETURNING seq", args))
+            seqs += sorted(
+                r[0]
+                for r in self._conn.execute(
+                    f"INSERT INTO inbox (instance_id, execution_id, event) VALUES {values} "
+                    "RETURNING seq",
+                    args,
+                )
+            )
         return seqs
 
     def take_work_item(self, seq: int) -> bool:
@@ -432,7 +466,8 @@ class DurableStore:
         cur = self._conn.execute(
             "SELECT seq, instance_id, execution_id, task_id, kind, name, input FROM work_items "
             "WHERE instance_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
-            (instance_id, from_seq, limit))
+            (instance_id, from_seq, limit),
+        )
         return [WorkItem(*r) for r in cur.fetchall()]
 
     def load_work_items(self) -> list[WorkItem]:
@@ -467,18 +502,23 @@ class DurableStore:
     # ------------------------------------------------------------------------------ entities
     def get_entity(self, name: str, key: str) -> tuple[bool, str | None]:
         """(exists, state JSON text) of an entity; a never-used entity does not exist."""
-        row = self._conn.execute("SELECT present, state FROM entities WHERE name=? AND key=?",
-                                 (name, key)).fetchone()
+        row = self._conn.execute(
+            "SELECT present, state FROM entities WHERE name=? AND key=?", (name, key)
+        ).fetchone()
         return (bool(row[0]), row[1]) if row else (False, None)
 
-    def put_entity(self, name: str, key: str, exists: bool, state: str | None,
-                   updated: str | None = None) -> None:
+    def put_entity(
+        self, name: str, key: str, exists: bool, state: str | None, updated: str | None = None
+    ) -> None:
         self._conn.execute(
             "INSERT OR REPLACE INTO entities (name, key, state, present, updated) "
-            "VALUES (?,?,?,?,?)", (name, key, state if exists else None, int(exists), updated))
+            "VALUES (?,?,?,?,?)",
+            (name, key, state if exists else None, int(exists), updated),
+        )
 
-    def list_entities(self, name: str | None, *, after: tuple[str, str] | None,
-                      limit: int | None) -> list[tuple[str, str, str | None, str | None]]:
+    def list_entities(
+        self, name: str | None, *, after: tuple[str, str] | None, limit: int | None
+    ) -> list[tuple[str, str, str | None, str | None]]:
         """Existing entities (name, key, state, last operation time) in (name, key) order."""
         clauses: list[str] = ["present = 1"]
         args: list[str | int] = []
@@ -488,8 +528,10 @@ class DurableStore:
         if after:
             clauses.append("(name, key) > (?, ?)")
             args.extend(after)
-        sql = (f"SELECT name, key, state, updated FROM entities WHERE {' AND '.join(clauses)} "
-               "ORDER BY name, key")
+        sql = (
+            f"SELECT name, key, state, updated FROM entities WHERE {' AND '.join(clauses)} "
+            "ORDER BY name, key"
+        )
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
@@ -499,17 +541,30 @@ class DurableStore:
         cur = self._conn.execute(
             "INSERT INTO entity_ops (name, key, operation, input, is_signal, reply_instance, "
             "reply_execution, request_id) VALUES (?,?,?,?,?,?,?,?)",
-            (op.name, op.key, op.operation, op.input, int(op.is_signal), op.reply_instance,
-             op.reply_execution, op.request_id))
+            (
+                op.name,
+                op.key,
+                op.operation,
+                op.input,
+                int(op.is_signal),
+                op.reply_instance,
+                op.reply_execution,
+                op.request_id,
+            ),
+        )
         return int(cur.lastrowid or 0)
 
     def load_entity_ops(self, name: str, key: str, limit: int) -> list[tuple[int, EntityOp]]:
         cur = self._conn.execute(
             "SELECT seq, name, key, operation, input, is_signal, reply_instance, "
             "reply_execution, request_id FROM entity_ops WHERE name=? AND key=? ORDER BY seq "
-            "LIMIT ?", (name, key, limit))
-        return [(r[0], EntityOp(r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8]))
-                for r in cur.fetchall()]
+            "LIMIT ?",
+            (name, key, limit),
+        )
+        return [
+            (r[0], EntityOp(r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8]))
+            for r in cur.fetchall()
+        ]
 
     def delete_entity_ops(self, seqs: Iterable[int]) -> None:
         self._conn.executemany("DELETE FROM entity_ops WHERE seq = ?", [(s,) for s in seqs])

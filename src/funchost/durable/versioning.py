@@ -6,6 +6,7 @@ compares the instance's version with its own `defaultVersion` under `versionMatc
 (`None`, `Strict`, `CurrentOrOlder`); on a mismatch `versionFailureStrategy` either leaves the
 instance untouched for a compatible worker (`Reject`) or fails it (`Fail`).
 """
+
 from __future__ import annotations
 
 import re
@@ -30,17 +31,22 @@ def compare_versions(left: str | None, right: str | None) -> int:
     return (a_text > b_text) - (a_text < b_text)
 
 
-def version_mismatch(instance_version: str | None, worker_version: str | None,
-                     strategy: str) -> str | None:
+def version_mismatch(
+    instance_version: str | None, worker_version: str | None, strategy: str
+) -> str | None:
     """Why this worker may not run an instance of `instance_version`, or None if it may."""
     strategy = strategy.lower()
     if strategy == "none":
         return None
     order = compare_versions(instance_version, worker_version)
     if strategy == "strict" and order != 0:
-        return (f"The orchestration version '{instance_version or ''}' does not match the "
-                f"worker version '{worker_version or ''}'.")
+        return (
+            f"The orchestration version '{instance_version or ''}' does not match the "
+            f"worker version '{worker_version or ''}'."
+        )
     if strategy == "currentorolder" and order > 0:
-        return (f"The orchestration version '{instance_version or ''}' is greater than the "
-                f"worker version '{worker_version or ''}'.")
+        return (
+            f"The orchestration version '{instance_version or ''}' is greater than the "
+            f"worker version '{worker_version or ''}'."
+        )
     return None

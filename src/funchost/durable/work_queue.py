@@ -6,6 +6,7 @@ own line, threads take from the lines in turn, and at most `window` items per in
 in memory: the rest stay in the store (where they already are) and are paged in, on the event
 loop's thread, when the instance's line runs low.
 """
+
 from __future__ import annotations
 
 import asyncio

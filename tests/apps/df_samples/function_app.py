@@ -3,6 +3,7 @@
 The end-to-end tests drive it over HTTP and through the SDK client; the patterns follow the
 Durable Functions Python samples and documentation (this project's own code).
 """
+
 import json
 
 import azure.durable_functions as df
@@ -20,8 +21,9 @@ app.register_functions(bp)
 async def start_orchestration(req: func.HttpRequest, client) -> func.HttpResponse:
     body = req.get_body()
     payload = json.loads(body) if body else None
-    instance_id = await client.start_new(req.route_params["functionName"], None, payload,
-                                         version=req.params.get("version"))
+    instance_id = await client.start_new(
+        req.route_params["functionName"], None, payload, version=req.params.get("version")
+    )
     return client.create_check_status_response(req, instance_id)
 
 
@@ -37,8 +39,9 @@ async def start_parcel(req: func.HttpRequest, client) -> func.HttpResponse:
 @app.route(route="resource", methods=["GET"])
 def slow_resource(req: func.HttpRequest) -> func.HttpResponse:
     """A long-running-operation style resource: always 202 with a Location to poll."""
-    return func.HttpResponse("still working", status_code=202,
-                             headers={"Location": "http://example.invalid/status/1"})
+    return func.HttpResponse(
+        "still working", status_code=202, headers={"Location": "http://example.invalid/status/1"}
+    )
 
 
 # -------------------------------------------------------------------------------- entities

@@ -4,6 +4,7 @@ Function chaining, fan-out/fan-in, sub-orchestrations, custom argument serializa
 human interaction, a timeout race and `call_http`: the patterns of the Durable Functions Python
 samples and documentation, written as this project's own small functions.
 """
+
 import json
 import os
 import time
@@ -53,25 +54,32 @@ def file_size(path: str) -> int:
 @bp.orchestration_trigger(context_name="context")
 def provision_devices(context: df.DurableOrchestrationContext):
     devices = context.get_input()
-    children = [context.call_sub_orchestrator("provision_device", d, f"device-{d}")
-                for d in devices]
+    children = [
+        context.call_sub_orchestrator("provision_device", d, f"device-{d}") for d in devices
+    ]
     return (yield context.task_all(children))
 
 
 @bp.orchestration_trigger(context_name="context")
 def provision_device(context: df.DurableOrchestrationContext):
     key = yield context.call_activity("issue_key", context.get_input())
-    return {"device": context.get_input(), "key": key, "instance": context.instance_id,
-            "parent": context.parent_instance_id}
+    return {
+        "device": context.get_input(),
+        "key": key,
+        "instance": context.instance_id,
+        "parent": context.parent_instance_id,
+    }
 
 
 @bp.orchestration_trigger(context_name="context")
 def provision_with_retry(context: df.DurableOrchestrationContext):
     args = context.get_input()
-    options = df.RetryOptions(first_retry_interval_in_milliseconds=50,
-                              max_number_of_attempts=3)
-    return (yield context.call_sub_orchestrator_with_retry(
-        "fragile_device", options, args, f"fragile-{args['device']}"))
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=50, max_number_of_attempts=3)
+    return (
+        yield context.call_sub_orchestrator_with_retry(
+            "fragile_device", options, args, f"fragile-{args['device']}"
+        )
+    )
 
 
 @bp.orchestration_trigger(context_name="context")
@@ -91,8 +99,7 @@ def issue_key(device: str) -> str:
 def weigh_parcel(context: df.DurableOrchestrationContext):
     parcel: Parcel = context.get_input()
     heavier: Parcel = yield context.call_activity("add_packaging", parcel)
-    return {"label": heavier.label, "grams": heavier.grams,
-            "type": type(heavier).__name__}
+    return {"label": heavier.label, "grams": heavier.grams, "type": type(heavier).__name__}
 
 
 @bp.activity_trigger(input_name="parcel")
@@ -103,8 +110,7 @@ def add_packaging(parcel: Parcel) -> Parcel:
 # ------------------------------------------------------------------------------------ retry
 @bp.orchestration_trigger(context_name="context")
 def unreliable_chain(context: df.DurableOrchestrationContext):
-    options = df.RetryOptions(first_retry_interval_in_milliseconds=50,
-                              max_number_of_attempts=4)
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=50, max_number_of_attempts=4)
     return (yield context.call_activity_with_retry("unreliable", options, context.get_input()))
 
 
@@ -138,8 +144,9 @@ def expense_approval(context: df.DurableOrchestrationContext):
 def race_the_clock(context: df.DurableOrchestrationContext):
     args = context.get_input()
     work = context.call_activity("take_time", args["work_seconds"])
-    timer = context.create_timer(context.current_utc_datetime
-                                 + timedelta(seconds=args["limit_seconds"]))
+    timer = context.create_timer(
+        context.current_utc_datetime + timedelta(seconds=args["limit_seconds"])
+    )
     winner = yield context.task_any([work, timer])
     if winner == work:
         timer.cancel()
@@ -162,8 +169,11 @@ def take_time(seconds: float) -> str:
 @bp.orchestration_trigger(context_name="context")
 def poll_resource(context: df.DurableOrchestrationContext):
     response = yield context.call_http("GET", context.get_input())
-    return {"status": response["statusCode"], "location": response["headers"].get("Location"),
-            "content": response["content"]}
+    return {
+        "status": response["statusCode"],
+        "location": response["headers"].get("Location"),
+        "content": response["content"],
+    }
 
 
 # ----------------------------------------------------------------------- continue-as-new

@@ -5,6 +5,7 @@ The orchestrator branches on `context.version`; the tests start an instance unde
 host.json, and check that the old instance keeps its path while new sub-orchestrations and new
 instances get 2.0 (this project's own code, modelled on the sample's README).
 """
+
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -30,10 +31,12 @@ def versioned_flow(context: df.DurableOrchestrationContext):
     context.set_custom_status("Continue event received")
     pinned = yield context.call_sub_orchestrator("report_version", version="0.9")
     default = yield context.call_sub_orchestrator("report_version")
-    return [f"Orchestration version: {context.version}",
-            f"Suborchestration version (explicit): {pinned}",
-            f"Suborchestration version (default): {default}",
-            step]
+    return [
+        f"Orchestration version: {context.version}",
+        f"Suborchestration version (explicit): {pinned}",
+        f"Suborchestration version (default): {default}",
+        step,
+    ]
 
 
 @app.orchestration_trigger(context_name="context")

@@ -4,6 +4,7 @@ It knows nothing of batchinfer: it exercises the host the way any user app would
 fan-out/fan-in, retries, sub-orchestrations, timers, external events, continue-as-new, blob
 triggers). Side effects go to the folder named by the SAMPLE_OUTPUT_DIR setting.
 """
+
 import json
 import os
 import time
@@ -34,23 +35,34 @@ async def http_start(req: func.HttpRequest, client) -> func.HttpResponse:
 
 @app.route(route="hello/{name:alpha}", methods=["GET"])
 def hello(req: func.HttpRequest) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps({"hello": req.route_params["name"],
-                                         "q": req.params.get("q")}),
-                             mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps({"hello": req.route_params["name"], "q": req.params.get("q")}),
+        mimetype="application/json",
+    )
 
 
 @app.route(route="items/{id:int}/{*rest}", methods=["GET", "PUT"])
 def items(req: func.HttpRequest) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps({"id": req.route_params["id"],
-                                         "rest": req.route_params.get("rest", ""),
-                                         "method": req.method}), mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps(
+            {
+                "id": req.route_params["id"],
+                "rest": req.route_params.get("rest", ""),
+                "method": req.method,
+            }
+        ),
+        mimetype="application/json",
+    )
 
 
 @app.route(route="models/{modelId}:analyze", methods=["POST"])
 def analyze(req: func.HttpRequest) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps({"modelId": req.route_params["modelId"],
-                                         "body": req.get_json()}), status_code=202,
-                             mimetype="application/json", headers={"Operation-Location": "x"})
+    return func.HttpResponse(
+        json.dumps({"modelId": req.route_params["modelId"], "body": req.get_json()}),
+        status_code=202,
+        mimetype="application/json",
+        headers={"Operation-Location": "x"},
+    )
 
 
 @app.route(route="secret", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -81,8 +93,9 @@ def fan_out_fan_in(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def retry_until_success(context: df.DurableOrchestrationContext):
     args = context.get_input()
-    options = df.RetryOptions(first_retry_interval_in_milliseconds=200,
-                              max_number_of_attempts=args["max_attempts"])
+    options = df.RetryOptions(
+        first_retry_interval_in_milliseconds=200, max_number_of_attempts=args["max_attempts"]
+    )
     result = yield context.call_activity_with_retry("flaky", options, args)
     return result
 
@@ -130,8 +143,10 @@ def counter(context: df.DurableOrchestrationContext):
 def ledger_fan_out(context: df.DurableOrchestrationContext):
     """Crash test: every item appends to a ledger file and returns its value."""
     args = context.get_input()
-    tasks = [context.call_activity("record", {"item": i, "delay": args["delay"]})
-             for i in range(args["count"])]
+    tasks = [
+        context.call_activity("record", {"item": i, "delay": args["delay"]})
+        for i in range(args["count"])
+    ]
     results = yield context.task_all(tasks)
     return {"count": len(results), "sum": sum(results)}
 
@@ -213,16 +228,21 @@ def folder_upload(blob: func.InputStream) -> None:
     _write_receipt("folder", blob)
 
 
-@app.blob_trigger(arg_name="blob", path="uploads/{name}", connection="SAMPLE_AZURITE_STORAGE",
-                  source="EventGrid")
+@app.blob_trigger(
+    arg_name="blob", path="uploads/{name}", connection="SAMPLE_AZURITE_STORAGE", source="EventGrid"
+)
 def azurite_upload(blob: func.InputStream) -> None:
     _write_receipt("azurite", blob)
 
 
 def _write_receipt(kind: str, blob: func.InputStream) -> None:
     data = blob.read()
-    receipt = {"name": blob.name, "length": blob.length, "uri": blob.uri,
-               "content": data.decode("utf-8", "replace")}
+    receipt = {
+        "name": blob.name,
+        "length": blob.length,
+        "uri": blob.uri,
+        "content": data.decode("utf-8", "replace"),
+    }
     safe = blob.name.replace("/", "__")
     with open(_output_dir() / f"{kind}-{safe}.json", "a", encoding="utf-8") as handle:
         handle.write(json.dumps(receipt) + "\n")

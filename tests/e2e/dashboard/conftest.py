@@ -4,6 +4,7 @@ Jobs: a document batch over the sample documents (succeeded items plus the corru
 `.txt`, which fail), an anomaly model trained on a synthetic OneTable CSV and a detection over
 it with injected anomalies. Everything runs once per test session.
 """
+
 from __future__ import annotations
 
 import time
@@ -60,15 +61,21 @@ class JobsHost:
             time.sleep(0.2)
         raise AssertionError(f"document job did not finish: {body}")
 
-    def submit_documents(self, prefix: str = "docs/", result_prefix: str = "results/"
-                         ) -> str:
+    def submit_documents(self, prefix: str = "docs/", result_prefix: str = "results/") -> str:
         response = requests.post(
             f"{self.api}/documentintelligence/documentModels/prebuilt-read:analyzeBatch",
-            params={"api-version": API_VERSION}, timeout=30, json={
-                "azureBlobSource": {"containerUrl": (self.storage / "in").as_uri(),
-                                    "prefix": prefix},
+            params={"api-version": API_VERSION},
+            timeout=30,
+            json={
+                "azureBlobSource": {
+                    "containerUrl": (self.storage / "in").as_uri(),
+                    "prefix": prefix,
+                },
                 "resultContainerUrl": (self.storage / "out").as_uri(),
-                "resultPrefix": result_prefix, "overwriteExisting": True})
+                "resultPrefix": result_prefix,
+                "overwriteExisting": True,
+            },
+        )
         assert response.status_code == 202, response.text
         return response.headers["Operation-Location"]
 
@@ -93,10 +100,16 @@ def jobs_host(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Ite
     clean = make_correlated_series(N_TIMESTAMPS, 3, seed=3)
     noisy, _ = inject_anomalies(clean, seed=4, n_per_kind=2, margin=TRAIN_ROWS + 100, gap=150)
     (storage / "data" / "series.csv").write_text(to_one_table_csv(noisy))
-    host = HostProcess(REPO_ROOT, root / "host", env={
-        "BATCHINFER_DATA_ROOT": str(root), "BATCHINFER_LOCAL_ROOTS": str(storage),
-        "BATCHINFER_ITEMS_PER_ACTIVITY": "1",
-        "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint})
+    host = HostProcess(
+        REPO_ROOT,
+        root / "host",
+        env={
+            "BATCHINFER_DATA_ROOT": str(root),
+            "BATCHINFER_LOCAL_ROOTS": str(storage),
+            "BATCHINFER_ITEMS_PER_ACTIVITY": "1",
+            "BATCHINFER_AZURITE_ENDPOINTS": azurite.blob_endpoint,
+        },
+    )
     host.start()
     jobs = JobsHost(host, storage, samples)
     try:
@@ -106,23 +119,47 @@ def jobs_host(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Ite
         first, last = stamps[1].split(",")[0], stamps[-1].split(",")[0]
         train_end = stamps[TRAIN_ROWS].split(",")[0]
         source = (storage / "data" / "series.csv").as_uri()
-        model = requests.post(f"{jobs.api}/{MVAD}/models", timeout=30, json={
-            "dataSource": source, "startTime": first, "endTime": train_end,
-            "slidingWindow": WINDOW, "displayName": "plant"})
+        model = requests.post(
+            f"{jobs.api}/{MVAD}/models",
+            timeout=30,
+            json={
+                "dataSource": source,
+                "startTime": first,
+                "endTime": train_end,
+                "slidingWindow": WINDOW,
+                "displayName": "plant",
+            },
+        )
         assert model.status_code == 201, model.text
         jobs.model_id = model.json()["modelId"]
         jobs.dataset_job = dialect_jobs.start_dataset_ingest(jobs.api)
         jobs.endpoint_job = dialect_jobs.start_endpoint_job(jobs.api, storage)
         jobs.document_body = jobs.wait_document_job(location)
-        _wait_for(lambda: jobs.get(f"{MVAD}/models/{jobs.model_id}").json()["modelInfo"]
-                  ["status"] == "READY", "the model to train")
-        detect = requests.post(f"{jobs.api}/{MVAD}/models/{jobs.model_id}:detect-batch",
-                               timeout=30, json={"dataSource": source, "startTime": first,
-                                                 "endTime": last, "topContributorCount": 3})
+        _wait_for(
+            lambda: (
+                jobs.get(f"{MVAD}/models/{jobs.model_id}").json()["modelInfo"]["status"] == "READY"
+            ),
+            "the model to train",
+        )
+        detect = requests.post(
+            f"{jobs.api}/{MVAD}/models/{jobs.model_id}:detect-batch",
+            timeout=30,
+            json={
+                "dataSource": source,
+                "startTime": first,
+                "endTime": last,
+                "topContributorCount": 3,
+            },
+        )
         assert detect.status_code == 202, detect.text
         jobs.detection_id = detect.json()["resultId"]
-        _wait_for(lambda: jobs.get(f"{MVAD}/detect-batch/{jobs.detection_id}").json()
-                  ["summary"]["status"] in ("READY", "FAILED"), "the detection")
+        _wait_for(
+            lambda: (
+                jobs.get(f"{MVAD}/detect-batch/{jobs.detection_id}").json()["summary"]["status"]
+                in ("READY", "FAILED")
+            ),
+            "the detection",
+        )
         dialect_jobs.wait_dataset_job(jobs.api, jobs.dataset_job)
         dialect_jobs.wait_endpoint_job(jobs.api, jobs.endpoint_job)
         yield jobs

@@ -1,5 +1,6 @@
 """GET /api/openapi.json documents every registered HTTP function; /api/docs serves Swagger UI
 from the package's files, with no CDN."""
+
 from __future__ import annotations
 
 import functools
@@ -20,8 +21,13 @@ def _registered_http_functions() -> list[tuple[str, str, list[str]]]:
     for function in function_app.app.get_functions():
         if function.is_http_function():
             trigger = function.get_trigger()
-            out.append((function.get_function_name(), trigger.route,
-                        [str(getattr(m, "value", m)).lower() for m in trigger.methods]))
+            out.append(
+                (
+                    function.get_function_name(),
+                    trigger.route,
+                    [str(getattr(m, "value", m)).lower() for m in trigger.methods],
+                )
+            )
     return out
 
 
@@ -39,13 +45,15 @@ def test_every_registered_http_function_is_in_the_document(jobs_host: JobsHost) 
         for method in methods:
             operation = document["paths"][path][method]
             assert operation["x-function-name"] == name
-    operations = {op["x-function-name"] for item in document["paths"].values()
-                  for op in item.values()}
+    operations = {
+        op["x-function-name"] for item in document["paths"].values() for op in item.values()
+    }
     assert operations == {name for name, _, _ in functions}
 
 
 def test_declared_models_become_components_and_undeclared_routes_are_generic(
-        jobs_host: JobsHost) -> None:
+    jobs_host: JobsHost,
+) -> None:
     document = jobs_host.get("openapi.json").json()
     schemas = document["components"]["schemas"]
     analyze = document["paths"]["/documentintelligence/documentModels/{modelId}:analyzeBatch"]
@@ -74,8 +82,12 @@ def test_declared_models_become_components_and_undeclared_routes_are_generic(
     bare = build_document([Bare()], "http://h/api")["paths"]["/things/{id}/{rest}"]["post"]
     assert bare["responses"]["default"]["content"]["application/json"]["schema"] == {}
     assert bare["requestBody"]["required"] is False
-    assert bare["parameters"][0] == {"name": "id", "in": "path", "required": True,
-                                     "schema": {"type": "integer"}}
+    assert bare["parameters"][0] == {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
 
 
 def test_swagger_ui_is_served_from_the_package_without_a_cdn(jobs_host: JobsHost) -> None:

@@ -10,6 +10,7 @@ Routes, under the app's route prefix (SDK endpoint `http://host:7071/api`):
   POST   anomalydetector/v1.1/multivariate/models/{modelId}:detect-last  -> 200
 Errors are top-level `{"code", "message"}`, as the service answers.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,8 +72,9 @@ def _api_base(req: func.HttpRequest) -> str:
     return api_base(req, "anomalydetector")
 
 
-async def _guarded(req: func.HttpRequest,
-                   handler: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
+async def _guarded(
+    req: func.HttpRequest, handler: Callable[[], Awaitable[func.HttpResponse]]
+) -> func.HttpResponse:
     async def with_data_errors() -> func.HttpResponse:
         try:
             require_api_key(req, get_services().settings.api_keys)
@@ -86,8 +88,12 @@ async def _guarded(req: func.HttpRequest,
 def _invalid(exc: ValidationError) -> ApiError:
     first = exc.errors()[0]
     path = ".".join(str(p) for p in first.get("loc", ())) or "body"
-    return ApiError(400, "InvalidParameter", f"{path}: {first.get('msg', 'invalid value')}",
-                    inner_code="InvalidParameter")
+    return ApiError(
+        400,
+        "InvalidParameter",
+        f"{path}: {first.get('msg', 'invalid value')}",
+        inner_code="InvalidParameter",
+    )
 
 
 def _body(req: func.HttpRequest, model: type[Any]) -> Any:
@@ -101,8 +107,9 @@ def _body_json(req: func.HttpRequest, model: type[Any]) -> Any:
     """Parse and validate straight from the body bytes (pydantic's parser, not json.loads)."""
     body = req.get_body()
     if not body:
-        raise ApiError(400, "InvalidParameter", "The request body is empty.",
-                       inner_code="InvalidParameter")
+        raise ApiError(
+            400, "InvalidParameter", "The request body is empty.", inner_code="InvalidParameter"
+        )
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
@@ -119,8 +126,9 @@ def _checked_source(services: Services, url: str) -> str:
     try:
         return check_data_source(url, services.policy).redacted
     except UrlNotAllowedError as exc:
-        raise ApiError(400, "InvalidDataSource", exc.message, inner_code="InvalidDataSource") \
-            from None
+        raise ApiError(
+            400, "InvalidDataSource", exc.message, inner_code="InvalidDataSource"
+        ) from None
 
 
 def _model_id(req: func.HttpRequest) -> str:
@@ -128,15 +136,17 @@ def _model_id(req: func.HttpRequest) -> str:
     try:
         return str(uuid.UUID(raw))
     except ValueError:
-        raise ApiError(404, "ModelNotExist", f"Model '{raw}' does not exist.",
-                       inner_code="ModelNotExist") from None
+        raise ApiError(
+            404, "ModelNotExist", f"Model '{raw}' does not exist.", inner_code="ModelNotExist"
+        ) from None
 
 
 def _record(services: Services, model_id: str) -> dict[str, Any]:
     record = services.models.load_record(model_id)
     if record is None:
-        raise ApiError(404, "ModelNotExist", f"Model '{model_id}' does not exist.",
-                       inner_code="ModelNotExist")
+        raise ApiError(
+            404, "ModelNotExist", f"Model '{model_id}' does not exist.", inner_code="ModelNotExist"
+        )
     return record
 
 
@@ -144,46 +154,85 @@ def _ready_model(services: Services, model_id: str) -> dict[str, Any]:
     record = _record(services, model_id)
     status = record["modelInfo"]["status"]
     if status != MvadStatus.READY:
-        raise ApiError(400, "ModelNotReady", f"Model '{model_id}' is {status}, not READY.",
-                       inner_code="ModelNotReady")
+        raise ApiError(
+            400,
+            "ModelNotReady",
+            f"Model '{model_id}' is {status}, not READY.",
+            inner_code="ModelNotReady",
+        )
     return record
 
 
 # ------------------------------------------------------------------------------------ models
 @blueprint.route(route=BASE + "/models", methods=["POST", "GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-@operation(method="POST", summary="Train a model", tags=("anomalydetector",),
-           request=ModelInfoRequest, errors=TopLevelError,
-           responses={201: {"type": "object", "required": ["modelId", "modelInfo"]}})
-@operation(method="GET", summary="List models", tags=("anomalydetector",), errors=TopLevelError,
-           responses={200: {"type": "object", "required": ["models", "currentCount", "maxCount"]}},
-           query={"skip": {"type": "integer"}, "top": {"type": "integer"}})
-async def multivariate_models(req: func.HttpRequest,
-                              client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    method="POST",
+    summary="Train a model",
+    tags=("anomalydetector",),
+    request=ModelInfoRequest,
+    errors=TopLevelError,
+    responses={201: {"type": "object", "required": ["modelId", "modelInfo"]}},
+)
+@operation(
+    method="GET",
+    summary="List models",
+    tags=("anomalydetector",),
+    errors=TopLevelError,
+    responses={200: {"type": "object", "required": ["models", "currentCount", "maxCount"]}},
+    query={"skip": {"type": "integer"}, "top": {"type": "integer"}},
+)
+async def multivariate_models(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def train() -> func.HttpResponse:
         services = get_services()
         request = _body(req, ModelInfoRequest)
         _time_range(request.startTime, request.endTime)
         redacted = _checked_source(services, request.dataSource)
         if len(await asyncio.to_thread(services.models.list_records)) >= MAX_MODELS:
-            raise ApiError(400, "ModelCountLimitExceeded",
-                           f"At most {MAX_MODELS} models can exist; delete some first.")
+            raise ApiError(
+                400,
+                "ModelCountLimitExceeded",
+                f"At most {MAX_MODELS} models can exist; delete some first.",
+            )
         model_id = str(uuid.uuid4())
         now = steps.now_iso()
         info = request.model_dump(mode="json")
-        info.update({"dataSource": redacted, "status": MvadStatus.CREATED, "errors": [],
-                     "diagnosticsInfo": {"modelState": {"epochIds": [], "trainLosses": [],
-                                                        "validationLosses": [],
-                                                        "latenciesInSeconds": []},
-                                         "variableStates": []}})
-        record = {"modelId": model_id, "createdTime": now, "lastUpdatedTime": now,
-                  "modelInfo": info}
+        info.update(
+            {
+                "dataSource": redacted,
+                "status": MvadStatus.CREATED,
+                "errors": [],
+                "diagnosticsInfo": {
+                    "modelState": {
+                        "epochIds": [],
+                        "trainLosses": [],
+                        "validationLosses": [],
+                        "latenciesInSeconds": [],
+                    },
+                    "variableStates": [],
+                },
+            }
+        )
+        record = {
+            "modelId": model_id,
+            "createdTime": now,
+            "lastUpdatedTime": now,
+            "modelInfo": info,
+        }
         await asyncio.to_thread(services.models.save_record, model_id, record)
-        await asyncio.to_thread(services.job_store.save_document, steps.train_job_id(model_id),
-                                "request.json", {"dataSource": request.dataSource})
-        await SdkDurableClient(client).start(orchestration=MVAD_TRAIN,
-                                             instance_id=mvad_train_id(model_id),
-                                             payload={"modelId": model_id})
+        await asyncio.to_thread(
+            services.job_store.save_document,
+            steps.train_job_id(model_id),
+            "request.json",
+            {"dataSource": request.dataSource},
+        )
+        await SdkDurableClient(client).start(
+            orchestration=MVAD_TRAIN,
+            instance_id=mvad_train_id(model_id),
+            payload={"modelId": model_id},
+        )
         location = f"{_api_base(req)}/{BASE}/models/{model_id}"
         return json_response(201, record, {"Location": location})
 
@@ -197,8 +246,11 @@ async def multivariate_models(req: func.HttpRequest,
         if skip < 0 or not 1 <= top <= 1000:
             raise ApiError(400, "InvalidParameter", "skip must be >= 0 and top 1..1000.")
         records = await asyncio.to_thread(services.models.list_records)
-        body: dict[str, Any] = {"models": records[skip: skip + top],
-                                "currentCount": len(records), "maxCount": MAX_MODELS}
+        body: dict[str, Any] = {
+            "models": records[skip : skip + top],
+            "currentCount": len(records),
+            "maxCount": MAX_MODELS,
+        }
         if skip + top < len(records):
             query = urlencode({"skip": skip + top, "top": top})
             body["nextLink"] = f"{_api_base(req)}/{BASE}/models?{query}"
@@ -207,15 +259,25 @@ async def multivariate_models(req: func.HttpRequest,
     return await _guarded(req, train if req.method.upper() == "POST" else listing)
 
 
-@blueprint.route(route=BASE + "/models/{modelId}", methods=["GET", "DELETE"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(route=BASE + "/models/{modelId}", methods=["GET", "DELETE"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-@operation(method="GET", summary="A model", tags=("anomalydetector",), errors=TopLevelError,
-           responses={200: {"type": "object", "required": ["modelId", "modelInfo"]}})
-@operation(method="DELETE", summary="Delete a model", tags=("anomalydetector",),
-           responses={204: None}, errors=TopLevelError)
-async def multivariate_model(req: func.HttpRequest,
-                             client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    method="GET",
+    summary="A model",
+    tags=("anomalydetector",),
+    errors=TopLevelError,
+    responses={200: {"type": "object", "required": ["modelId", "modelInfo"]}},
+)
+@operation(
+    method="DELETE",
+    summary="Delete a model",
+    tags=("anomalydetector",),
+    responses={204: None},
+    errors=TopLevelError,
+)
+async def multivariate_model(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
         model_id = _model_id(req)
@@ -241,14 +303,20 @@ async def multivariate_model(req: func.HttpRequest,
 
 
 # ------------------------------------------------------------------------------ detect-batch
-@blueprint.route(route=BASE + "/models/{modelId}:detect-batch", methods=["POST"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=BASE + "/models/{modelId}:detect-batch", methods=["POST"], auth_level=ANONYMOUS
+)
 @blueprint.durable_client_input(client_name="client")
-@operation(summary="Start batch detection", tags=("anomalydetector",), request=DetectBatchRequest,
-           responses={202: {"type": "object", "required": ["resultId", "summary"]}},
-           errors=TopLevelError)
-async def detect_batch(req: func.HttpRequest,
-                       client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    summary="Start batch detection",
+    tags=("anomalydetector",),
+    request=DetectBatchRequest,
+    responses={202: {"type": "object", "required": ["resultId", "summary"]}},
+    errors=TopLevelError,
+)
+async def detect_batch(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
         model_id = _model_id(req)
@@ -257,22 +325,37 @@ async def detect_batch(req: func.HttpRequest,
         _time_range(request.startTime, request.endTime)
         redacted = _checked_source(services, request.dataSource)
         result_id = str(uuid.uuid4())
-        setup = {"dataSource": redacted, "topContributorCount": request.topContributorCount,
-                 "startTime": request.startTime, "endTime": request.endTime}
-        summary = {"status": MvadStatus.CREATED, "errors": [], "variableStates": [],
-                   "setupInfo": setup, "modelId": model_id}
+        setup = {
+            "dataSource": redacted,
+            "topContributorCount": request.topContributorCount,
+            "startTime": request.startTime,
+            "endTime": request.endTime,
+        }
+        summary = {
+            "status": MvadStatus.CREATED,
+            "errors": [],
+            "variableStates": [],
+            "setupInfo": setup,
+            "modelId": model_id,
+        }
         job = steps.detect_job_id(result_id)
         await asyncio.to_thread(services.job_store.save_document, job, "summary.json", summary)
-        await asyncio.to_thread(services.job_store.save_document, job, "request.json",
-                                {"modelId": model_id, "dataSource": request.dataSource})
+        await asyncio.to_thread(
+            services.job_store.save_document,
+            job,
+            "request.json",
+            {"modelId": model_id, "dataSource": request.dataSource},
+        )
         durable = SdkDurableClient(client)
-        await durable.start(orchestration=MVAD_DETECT, instance_id=mvad_detect_id(result_id),
-                            payload={"resultId": result_id})
+        await durable.start(
+            orchestration=MVAD_DETECT,
+            instance_id=mvad_detect_id(result_id),
+            payload={"resultId": result_id},
+        )
         await sweep_expired_detections(durable, services)
         location = f"{_api_base(req)}/{BASE}/detect-batch/{result_id}"
         body = {"resultId": result_id, "summary": _public(summary), "results": []}
-        return json_response(202, body, {"Operation-Location": location,
-                                         "Operation-Id": result_id})
+        return json_response(202, body, {"Operation-Location": location, "Operation-Id": result_id})
 
     return await _guarded(req, handle)
 
@@ -288,8 +371,9 @@ async def sweep_expired_detections(client: DurableClient, services: Services) ->
         await asyncio.to_thread(services.job_store.delete_job, steps.detect_job_id(result_id))
         await client.purge(instance_id=status.instance_id)
 
-    return await sweep_expired(client, services, instance_prefix=MVAD_DETECT_PREFIX,
-                               orchestration=None, remove=remove)
+    return await sweep_expired(
+        client, services, instance_prefix=MVAD_DETECT_PREFIX, orchestration=None, remove=remove
+    )
 
 
 def _public(summary: dict[str, Any]) -> dict[str, Any]:
@@ -297,9 +381,13 @@ def _public(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route(route=BASE + "/detect-batch/{resultId}", methods=["GET"], auth_level=ANONYMOUS)
-@operation(summary="A batch detection result", tags=("anomalydetector",), errors=TopLevelError,
-           responses={200: {"type": "object", "required": ["resultId", "summary", "results"]}},
-           query={"skip": {"type": "integer"}, "top": {"type": "integer"}})
+@operation(
+    summary="A batch detection result",
+    tags=("anomalydetector",),
+    errors=TopLevelError,
+    responses={200: {"type": "object", "required": ["resultId", "summary", "results"]}},
+    query={"skip": {"type": "integer"}, "top": {"type": "integer"}},
+)
 async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
@@ -308,8 +396,12 @@ async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
             result_id = str(uuid.UUID(raw))
             summary = await asyncio.to_thread(steps.load_summary, services, result_id)
         except (ValueError, LookupError):
-            raise ApiError(404, "ResultNotExist", f"Result '{raw}' does not exist.",
-                           inner_code="ResultNotExist") from None
+            raise ApiError(
+                404,
+                "ResultNotExist",
+                f"Result '{raw}' does not exist.",
+                inner_code="ResultNotExist",
+            ) from None
         try:  # our extension: page through very long ranges with ?skip=&top=
             skip = max(0, int(req.params.get("skip", "0")))
             top = int(req.params["top"]) if "top" in req.params else None
@@ -317,8 +409,13 @@ async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
             raise ApiError(400, "InvalidParameter", "skip and top must be integers.") from None
         results: list[str] = []
         if summary["status"] == MvadStatus.READY:  # each result already JSON: see ChunkScores
-            results = await asyncio.to_thread(steps.detection_results_json, services,
-                                              result_id, skip, None if top is None else max(0, top))
+            results = await asyncio.to_thread(
+                steps.detection_results_json,
+                services,
+                result_id,
+                skip,
+                None if top is None else max(0, top),
+            )
         head = json.dumps({"resultId": result_id, "summary": _public(summary)})
         body = f'{head[:-1]}, "results": [{", ".join(results)}]}}'
         return func.HttpResponse(body, status_code=200, mimetype="application/json")
@@ -327,11 +424,16 @@ async def detect_batch_result(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # ------------------------------------------------------------------------------- detect-last
-@blueprint.route(route=BASE + "/models/{modelId}:detect-last", methods=["POST"],
-                 auth_level=ANONYMOUS)
-@operation(summary="Detect the last timestamp", tags=("anomalydetector",),
-           request=DetectLastRequest, errors=TopLevelError,
-           responses={200: {"type": "object", "required": ["variableStates", "results"]}})
+@blueprint.route(
+    route=BASE + "/models/{modelId}:detect-last", methods=["POST"], auth_level=ANONYMOUS
+)
+@operation(
+    summary="Detect the last timestamp",
+    tags=("anomalydetector",),
+    request=DetectLastRequest,
+    errors=TopLevelError,
+    responses={200: {"type": "object", "required": ["variableStates", "results"]}},
+)
 async def detect_last_point(req: func.HttpRequest) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
@@ -342,8 +444,11 @@ async def detect_last_point(req: func.HttpRequest) -> func.HttpResponse:
         def run() -> dict[str, Any]:
             model = services.models.load_model(model_id, steps.MODEL_VERSION)
             series = steps.series_from_variables(
-                [{"variable": v.variable, "timestamps": v.timestamps, "values": v.values}
-                 for v in request.variables])
+                [
+                    {"variable": v.variable, "timestamps": v.timestamps, "values": v.values}
+                    for v in request.variables
+                ]
+            )
             result = detect_last(model, series, request.topContributorCount)
             return {"variableStates": result.variable_states, "results": result.results}
 

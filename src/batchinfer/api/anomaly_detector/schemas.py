@@ -1,4 +1,5 @@
 """Request bodies of the multivariate v1.1 API as pydantic models (camelCase, as on the wire)."""
+
 from __future__ import annotations
 
 from typing import Any, Literal

@@ -5,6 +5,7 @@ http://host:7071/api/azureml` makes `azure-ai-ml` call them unchanged. Any subsc
 resource group and workspace name is accepted and echoed back in ids; one local workspace
 serves them all. Errors are ARM's `{"error": {"code", "message"}}`.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -24,8 +25,10 @@ from batchinfer.wiring import get_services
 log = logging.getLogger("batchinfer.api.azureml")
 
 PROVIDER = "Microsoft.MachineLearningServices"
-WORKSPACE_ROUTE = ("azureml/subscriptions/{sub}/resourceGroups/{rg}/providers/"
-                   "Microsoft.MachineLearningServices/workspaces/{ws}")
+WORKSPACE_ROUTE = (
+    "azureml/subscriptions/{sub}/resourceGroups/{rg}/providers/"
+    "Microsoft.MachineLearningServices/workspaces/{ws}"
+)
 ANONYMOUS = func.AuthLevel.ANONYMOUS
 
 
@@ -41,8 +44,11 @@ def error_response(error: ApiError) -> func.HttpResponse:
     if error.inner_message and error.inner_message != error.message:
         message = f"{error.message} {error.inner_message}"
     code = error.code if error.code != "InvalidRequest" else (error.inner_code or "BadRequest")
-    return func.HttpResponse(json.dumps({"error": {"code": code, "message": message}}),
-                             status_code=error.status, mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps({"error": {"code": code, "message": message}}),
+        status_code=error.status,
+        mimetype="application/json",
+    )
 
 
 def require_token(req: func.HttpRequest) -> None:
@@ -52,15 +58,20 @@ def require_token(req: func.HttpRequest) -> None:
         return
     auth = req.headers.get("Authorization", "")
     supplied = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-    supplied = supplied or next((req.headers.get(h) for h in KEY_HEADERS if req.headers.get(h)),
-                                "") or ""
+    supplied = (
+        supplied or next((req.headers.get(h) for h in KEY_HEADERS if req.headers.get(h)), "") or ""
+    )
     if not any(hmac.compare_digest(supplied.encode(), key.encode()) for key in keys):
-        raise arm_error(401, "AuthenticationFailed", "Send one of the service's API keys as "
-                        "'Authorization: Bearer <key>'.")
+        raise arm_error(
+            401,
+            "AuthenticationFailed",
+            "Send one of the service's API keys as 'Authorization: Bearer <key>'.",
+        )
 
 
-async def handle(req: func.HttpRequest, handler: Callable[[], Awaitable[func.HttpResponse]]
-                 ) -> func.HttpResponse:
+async def handle(
+    req: func.HttpRequest, handler: Callable[[], Awaitable[func.HttpResponse]]
+) -> func.HttpResponse:
     async def authorised() -> func.HttpResponse:
         require_token(req)
         return await handler()
@@ -76,8 +87,9 @@ def parse(req: func.HttpRequest, model: type[BaseModel], what: str = "request bo
     except ValidationError as exc:
         first = exc.errors()[0]
         path = ".".join(str(p) for p in first.get("loc", ())) or what
-        raise arm_error(400, "BadRequest",
-                        f"Invalid {what}: {path}: {first.get('msg', 'invalid value')}") from None
+        raise arm_error(
+            400, "BadRequest", f"Invalid {what}: {path}: {first.get('msg', 'invalid value')}"
+        ) from None
 
 
 def validate_properties(model: type[BaseModel], properties: dict[str, Any]) -> dict[str, Any]:
@@ -87,9 +99,9 @@ def validate_properties(model: type[BaseModel], properties: dict[str, Any]) -> d
     except ValidationError as exc:
         first = exc.errors()[0]
         path = ".".join(str(p) for p in ("properties", *first.get("loc", ())))
-        raise arm_error(400, "BadRequest",
-                        f"Invalid request body: {path}: {first.get('msg', 'invalid value')}"
-                        ) from None
+        raise arm_error(
+            400, "BadRequest", f"Invalid request body: {path}: {first.get('msg', 'invalid value')}"
+        ) from None
 
 
 def resource_name(req: func.HttpRequest, param: str, what: str) -> str:
@@ -101,8 +113,10 @@ def resource_name(req: func.HttpRequest, param: str, what: str) -> str:
 
 def workspace_id(req: func.HttpRequest) -> str:
     p = req.route_params
-    return (f"/subscriptions/{p.get('sub', '')}/resourceGroups/{p.get('rg', '')}/providers/"
-            f"{PROVIDER}/workspaces/{p.get('ws', '')}")
+    return (
+        f"/subscriptions/{p.get('sub', '')}/resourceGroups/{p.get('rg', '')}/providers/"
+        f"{PROVIDER}/workspaces/{p.get('ws', '')}"
+    )
 
 
 def base_url(req: func.HttpRequest) -> str:
@@ -115,16 +129,31 @@ def workspace_url(req: func.HttpRequest) -> str:
 
 
 def system_data(resource: Resource) -> dict[str, Any]:
-    return {"createdAt": resource.created, "createdBy": "batchinfer",
-            "createdByType": "Application", "lastModifiedAt": resource.updated,
-            "lastModifiedBy": "batchinfer", "lastModifiedByType": "Application"}
+    return {
+        "createdAt": resource.created,
+        "createdBy": "batchinfer",
+        "createdByType": "Application",
+        "lastModifiedAt": resource.updated,
+        "lastModifiedBy": "batchinfer",
+        "lastModifiedByType": "Application",
+    }
 
 
-def arm_resource(req: func.HttpRequest, resource_path: str, name: str, type_: str,
-                 properties: dict[str, Any], resource: Resource | None = None,
-                 **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": f"{workspace_id(req)}/{resource_path}", "name": name,
-                            "type": f"{PROVIDER}/workspaces/{type_}", "properties": properties}
+def arm_resource(
+    req: func.HttpRequest,
+    resource_path: str,
+    name: str,
+    type_: str,
+    properties: dict[str, Any],
+    resource: Resource | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": f"{workspace_id(req)}/{resource_path}",
+        "name": name,
+        "type": f"{PROVIDER}/workspaces/{type_}",
+        "properties": properties,
+    }
     if resource is not None:
         body["systemData"] = system_data(resource)
     body.update(extra)

@@ -12,6 +12,7 @@ Invoke validates everything (endpoint, deployment, model, inputs, output, allow-
 job exists, answers 4xx in ARM shape for a bad request and never a 5xx (azure-ai-ml would POST
 again). A job runs on the generic `batch_job` orchestration with the scoring steps.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,9 +66,13 @@ blueprint = df.Blueprint()
 WS = WORKSPACE_ROUTE
 META = "azureml.json"
 PAGE_SIZE = 100
-STATUSES = {JobStatus.NOT_STARTED: "NotStarted", JobStatus.RUNNING: "Running",
-            JobStatus.SUCCEEDED: "Completed", JobStatus.FAILED: "Failed",
-            JobStatus.CANCELED: "Canceled"}
+STATUSES = {
+    JobStatus.NOT_STARTED: "NotStarted",
+    JobStatus.RUNNING: "Running",
+    JobStatus.SUCCEEDED: "Completed",
+    JobStatus.FAILED: "Failed",
+    JobStatus.CANCELED: "Canceled",
+}
 
 
 def _bad(message: str, code: str = "BadRequest") -> ApiError:
@@ -81,19 +86,24 @@ def _check(services: Services, resolved: DataUri) -> None:
         raise _bad(f"{resolved.display}: {exc.message}") from None
 
 
-def _input(services: Services, catalog: Catalog, props: InvokeProperties
-           ) -> tuple[DataUri, bool, dict[str, Any]]:
+def _input(
+    services: Services, catalog: Catalog, props: InvokeProperties
+) -> tuple[DataUri, bool, dict[str, Any]]:
     """The one file or folder input: (location, is folder, what the job GET shows)."""
     data = {k: v for k, v in (props.inputData or {}).items() if v.jobInputType != "Literal"}
     if not data and props.dataset is not None:
         raise _bad("V1 datasets are not supported; send inputData with a UriFolder or UriFile.")
     if len(data) != 1:
-        raise _bad("A batch endpoint job takes exactly one UriFolder or UriFile input in "
-                   f"properties.inputData; got {len(data)}.")
+        raise _bad(
+            "A batch endpoint job takes exactly one UriFolder or UriFile input in "
+            f"properties.inputData; got {len(data)}."
+        )
     key, job_input = next(iter(data.items()))
     if job_input.jobInputType not in ("UriFolder", "UriFile"):
-        raise _bad(f"Input '{key}': jobInputType {job_input.jobInputType} is not supported; "
-                   "use UriFolder or UriFile.")
+        raise _bad(
+            f"Input '{key}': jobInputType {job_input.jobInputType} is not supported; "
+            "use UriFolder or UriFile."
+        )
     if not job_input.uri:
         raise _bad(f"Input '{key}' needs a uri.")
     folder = job_input.jobInputType == "UriFolder"
@@ -104,12 +114,16 @@ def _input(services: Services, catalog: Catalog, props: InvokeProperties
     if not folder and not resolved.path:
         raise _bad(f"Input '{key}': a UriFile input must name a file.")
     _check(services, resolved)
-    return resolved, folder, {key: {"jobInputType": job_input.jobInputType,
-                                    "uri": resolved.display}}
+    return (
+        resolved,
+        folder,
+        {key: {"jobInputType": job_input.jobInputType, "uri": resolved.display}},
+    )
 
 
-def _output(services: Services, catalog: Catalog, props: InvokeProperties, job_name: str,
-            file_name: str) -> DataUri:
+def _output(
+    services: Services, catalog: Catalog, props: InvokeProperties, job_name: str, file_name: str
+) -> DataUri:
     """Where predictions go: outputData's UriFile, a v1 outputDataset, or the default folder."""
     outputs = props.outputData or {}
     if len(outputs) > 1:
@@ -126,11 +140,15 @@ def _output(services: Services, catalog: Catalog, props: InvokeProperties, job_n
             store = props.outputDataset.datastoreId.rstrip("/").rsplit("/", 1)[-1]
             path = (props.outputDataset.path or "").strip("/")
             folder = f"{path}/" if path else ""
-            resolved = catalog.resolve(f"azureml://datastores/{store}/paths/{folder}{file_name}",
-                                       is_folder=False)
+            resolved = catalog.resolve(
+                f"azureml://datastores/{store}/paths/{folder}{file_name}", is_folder=False
+            )
         else:
-            resolved = catalog.resolve(f"azureml://datastores/{DEFAULT_DATASTORE}/paths/azureml/"
-                                       f"{job_name}/score/{file_name}", is_folder=False)
+            resolved = catalog.resolve(
+                f"azureml://datastores/{DEFAULT_DATASTORE}/paths/azureml/"
+                f"{job_name}/score/{file_name}",
+                is_folder=False,
+            )
     except DataUriError as exc:
         raise _bad(f"Output: {exc.message}") from None
     _check(services, resolved)
@@ -139,16 +157,24 @@ def _output(services: Services, catalog: Catalog, props: InvokeProperties, job_n
 
 def _job_name(req: func.HttpRequest, props: InvokeProperties, endpoint: str) -> tuple[str, bool]:
     """(job name, whether it came from an idempotency key)."""
-    repeat = (req.headers.get("repeatability_request-id") or
-              req.headers.get("repeatability-request-id") or "").strip()
+    repeat = (
+        req.headers.get("repeatability_request-id")
+        or req.headers.get("repeatability-request-id")
+        or ""
+    ).strip()
     if props.name:
         return props.name, bool(repeat)
     return azureml_job_name_for(endpoint, repeat or None), bool(repeat)
 
 
-def job_body(req: func.HttpRequest, view: service.JobView | None, meta: dict[str, Any],
-             *, cancel_requested: bool = False, log_link: str | None = None
-             ) -> dict[str, Any]:
+def job_body(
+    req: func.HttpRequest,
+    view: service.JobView | None,
+    meta: dict[str, Any],
+    *,
+    cancel_requested: bool = False,
+    log_link: str | None = None,
+) -> dict[str, Any]:
     """The job in the REST shape `jobs.get` parses (a pipeline job) plus batch details;
     `log_link` is the finished job's log URI."""
     name = meta["name"]
@@ -157,9 +183,13 @@ def job_body(req: func.HttpRequest, view: service.JobView | None, meta: dict[str
         status = "CancelRequested"
     report = view.report if view else None
     details: dict[str, str] = {
-        "azureml.batchrun": "true", "EndpointName": meta["endpoint"],
-        "DeploymentName": meta["deployment"], "OutputAction": meta["outputAction"],
-        "InputUri": meta["input"], "PercentCompleted": str(view.percent_completed if view else 0)}
+        "azureml.batchrun": "true",
+        "EndpointName": meta["endpoint"],
+        "DeploymentName": meta["deployment"],
+        "OutputAction": meta["outputAction"],
+        "InputUri": meta["input"],
+        "PercentCompleted": str(view.percent_completed if view else 0),
+    }
     if meta.get("output"):
         details["OutputUri"] = meta["output"]
     if report is not None:
@@ -173,33 +203,52 @@ def job_body(req: func.HttpRequest, view: service.JobView | None, meta: dict[str
         details["ErrorCode"], details["ErrorMessage"] = error.code, error.message
     created = service.iso_z(view.created) if view else meta["created"]
     properties: dict[str, Any] = {
-        "jobType": "Pipeline", "status": status, "displayName": name,
+        "jobType": "Pipeline",
+        "status": status,
+        "displayName": name,
         "experimentName": meta.get("experimentName") or meta["endpoint"],
         "description": f"Batch scoring job of {meta['endpoint']}/{meta['deployment']}",
-        "properties": details, "tags": {}, "isArchived": False,
-        "inputs": {}, "outputs": {}, "jobs": {}, "settings": {},
-        "computeId": None, "services": {},
+        "properties": details,
+        "tags": {},
+        "isArchived": False,
+        "inputs": {},
+        "outputs": {},
+        "jobs": {},
+        "settings": {},
+        "computeId": None,
+        "services": {},
     }
     if error:
         properties["error"] = {"code": error.code, "message": error.message}
-    failures = [{"file": d.source_url or "", "code": d.error.code, "message": d.error.message}
-                for d in (report.details if report else ()) if d.error is not None]
+    failures = [
+        {"file": d.source_url or "", "code": d.error.code, "message": d.error.message}
+        for d in (report.details if report else ())
+        if d.error is not None
+    ]
     if failures:
         properties["failedFiles"] = failures
     updated = service.iso_z(view.updated) if view else created
-    return {"id": f"{workspace_id(req)}/jobs/{name}", "name": name,
-            "type": "Microsoft.MachineLearningServices/workspaces/jobs",
-            "properties": properties,
-            "systemData": {"createdAt": created, "createdBy": "batchinfer",
-                           "createdByType": "Application", "lastModifiedAt": updated}}
+    return {
+        "id": f"{workspace_id(req)}/jobs/{name}",
+        "name": name,
+        "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+        "properties": properties,
+        "systemData": {
+            "createdAt": created,
+            "createdBy": "batchinfer",
+            "createdByType": "Application",
+            "lastModifiedAt": updated,
+        },
+    }
 
 
 async def _load_meta(services: Services, name: str) -> dict[str, Any] | None:
     return await asyncio.to_thread(services.job_store.load_document, name, META)
 
 
-async def _view(client: DurableClient, services: Services, name: str) -> tuple[
-        service.JobView | None, dict[str, Any]]:
+async def _view(
+    client: DurableClient, services: Services, name: str
+) -> tuple[service.JobView | None, dict[str, Any]]:
     meta = await _load_meta(services, name)
     if meta is None:
         raise arm_error(404, "UserError", f"Job '{name}' was not found.")
@@ -211,8 +260,9 @@ async def _cancel_requested(services: Services, name: str) -> bool:
     return await asyncio.to_thread(services.job_store.cancel_requested, name)
 
 
-async def _body_of(req: func.HttpRequest, client: DurableClient, services: Services, name: str
-                   ) -> dict[str, Any]:
+async def _body_of(
+    req: func.HttpRequest, client: DurableClient, services: Services, name: str
+) -> dict[str, Any]:
     view, meta = await _view(client, services, name)
     flagged = bool(view and not view.finished and await _cancel_requested(services, name))
     link = None
@@ -231,8 +281,9 @@ async def _invoke(req: func.HttpRequest, client: DurableClient) -> func.HttpResp
         deployment = catalog.deployment(endpoint, wanted)
     except CatalogError as exc:
         status = 404 if exc.code in ("EndpointNotFound", "DeploymentNotFound") else 400
-        raise arm_error(status, "UserError" if status == 404 else "BadRequest",
-                        exc.message) from None
+        raise arm_error(
+            status, "UserError" if status == 404 else "BadRequest", exc.message
+        ) from None
     name, idempotent = _job_name(req, props, endpoint)
     existing = await _load_meta(services, name)
     if existing is not None:
@@ -241,8 +292,11 @@ async def _invoke(req: func.HttpRequest, client: DurableClient) -> func.HttpResp
         return json_response(200, await _body_of(req, client, services, name))
     resolved_input, folder, inputs = _input(services, catalog, props)
     overrides: dict[str, Any] = {
-        "miniBatchSize": props.miniBatchSize, "errorThreshold": props.errorThreshold,
-        "outputFileName": props.outputFileName, "loggingLevel": props.loggingLevel}
+        "miniBatchSize": props.miniBatchSize,
+        "errorThreshold": props.errorThreshold,
+        "outputFileName": props.outputFileName,
+        "loggingLevel": props.loggingLevel,
+    }
     if props.retrySettings is not None:
         base = dict(deployment.properties.get("retrySettings") or {})
         if props.retrySettings.maxRetries is not None:
@@ -264,23 +318,42 @@ async def _invoke(req: func.HttpRequest, client: DurableClient) -> func.HttpResp
     except (DataUriError, UrlNotAllowedError):
         log_url = ""
     spec = JobSpec(
-        job_id=name, kind=AZUREML_BATCH_SCORING, model_id=f"{endpoint}/{deployment.name}",
+        job_id=name,
+        kind=AZUREML_BATCH_SCORING,
+        model_id=f"{endpoint}/{deployment.name}",
         source_url=resolved_input.container_url,
         source_prefix=f"{resolved_input.path}/" if folder and resolved_input.path else "",
-        file_list=None, result_url=output.container_url, result_prefix=output.path,
-        overwrite=False, created=service.now_iso_z(),
-        options={SCORING_OPTION: config.to_json(), LOG_URL_OPTION: log_url,
-                 LOG_PREFIX_OPTION: log_folder, INPUT_DISPLAY_OPTION: resolved_input.display,
-                 OUTPUT_DISPLAY_OPTION: output.display,
-                 **({} if folder else {ITEMS_OPTION: [resolved_input.path]})})
-    meta = {"name": name, "endpoint": endpoint, "deployment": deployment.name,
-            "created": spec.created, "input": resolved_input.display, "inputs": inputs,
-            "output": output.display if config.output_action == "AppendRow" else None,
-            "outputAction": config.output_action,
-            "miniBatchSize": config.mini_batch_size, "errorThreshold": config.error_threshold,
-            "retrySettings": {"maxRetries": config.max_retries,
-                              "timeout": format_timeout(config.timeout_s)},
-            "experimentName": (props.properties or {}).get("experimentName")}
+        file_list=None,
+        result_url=output.container_url,
+        result_prefix=output.path,
+        overwrite=False,
+        created=service.now_iso_z(),
+        options={
+            SCORING_OPTION: config.to_json(),
+            LOG_URL_OPTION: log_url,
+            LOG_PREFIX_OPTION: log_folder,
+            INPUT_DISPLAY_OPTION: resolved_input.display,
+            OUTPUT_DISPLAY_OPTION: output.display,
+            **({} if folder else {ITEMS_OPTION: [resolved_input.path]}),
+        },
+    )
+    meta = {
+        "name": name,
+        "endpoint": endpoint,
+        "deployment": deployment.name,
+        "created": spec.created,
+        "input": resolved_input.display,
+        "inputs": inputs,
+        "output": output.display if config.output_action == "AppendRow" else None,
+        "outputAction": config.output_action,
+        "miniBatchSize": config.mini_batch_size,
+        "errorThreshold": config.error_threshold,
+        "retrySettings": {
+            "maxRetries": config.max_retries,
+            "timeout": format_timeout(config.timeout_s),
+        },
+        "experimentName": (props.properties or {}).get("experimentName"),
+    }
     await asyncio.to_thread(services.job_store.save_document, name, META, meta)
     stop = {"stop_after_failures": config.error_threshold} if config.error_threshold >= 0 else {}
     await service.submit_job(client, services, spec, azureml_job_id(name), stop)
@@ -289,23 +362,28 @@ async def _invoke(req: func.HttpRequest, client: DurableClient) -> func.HttpResp
     return json_response(201, job_body(req, view, meta))
 
 
-async def _invoke_never_5xx(req: func.HttpRequest, client: DurableClient
-                            ) -> func.HttpResponse:
+async def _invoke_never_5xx(req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
     try:
         return await _invoke(req, client)
     except (ApiError, StorageError):
         raise
     except Exception:  # azure-ai-ml re-POSTs on 5xx: report a failure it won't repeat blindly
         log.exception("invoke failed")
-        raise arm_error(400, "JobNotCreated", "The batch job could not be created; see the "
-                        "service log. Retry with the same repeatability_request-id.") from None
+        raise arm_error(
+            400,
+            "JobNotCreated",
+            "The batch job could not be created; see the "
+            "service log. Retry with the same repeatability_request-id.",
+        ) from None
 
 
-@blueprint.route(route=WS + "/batchEndpoints/{endpoint}/jobs", methods=["POST", "GET"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=WS + "/batchEndpoints/{endpoint}/jobs", methods=["POST", "GET"], auth_level=ANONYMOUS
+)
 @blueprint.durable_client_input(client_name="client")
-async def batch_endpoint_jobs(req: func.HttpRequest,
-                              client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def batch_endpoint_jobs(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     durable = SdkDurableClient(client)
 
     async def run() -> func.HttpResponse:
@@ -320,8 +398,9 @@ async def batch_endpoint_jobs(req: func.HttpRequest,
     return await handle(req, run)
 
 
-async def _list(req: func.HttpRequest, client: DurableClient, endpoint: str | None
-                ) -> func.HttpResponse:
+async def _list(
+    req: func.HttpRequest, client: DurableClient, endpoint: str | None
+) -> func.HttpResponse:
     services = get_services()
     try:
         skip = max(0, int(req.params.get("$skiptoken") or req.params.get("$skipToken") or 0))
@@ -355,27 +434,31 @@ async def _list(req: func.HttpRequest, client: DurableClient, endpoint: str | No
 
 @blueprint.route(route=WS + "/jobs", methods=["GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-async def list_batch_jobs(req: func.HttpRequest,
-                          client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def list_batch_jobs(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     return await handle(req, lambda: _list(req, SdkDurableClient(client), None))
 
 
 @blueprint.route(route=WS + "/jobs/{name}", methods=["GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-async def batch_job_resource(req: func.HttpRequest,
-                             client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def batch_job_resource(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         name = resource_name(req, "name", "job")
-        return json_response(200, await _body_of(req, SdkDurableClient(client), get_services(),
-                                                 name))
+        return json_response(
+            200, await _body_of(req, SdkDurableClient(client), get_services(), name)
+        )
 
     return await handle(req, run)
 
 
 @blueprint.route(route=WS + "/jobs/{name}/cancel", methods=["POST"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-async def cancel_batch_job(req: func.HttpRequest,
-                           client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def cancel_batch_job(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         services = get_services()
         durable = SdkDurableClient(client)

@@ -11,6 +11,7 @@ PUT answers 201 when it created the resource and 200 when it replaced it; DELETE
 when there was nothing to delete, as ARM does. References are checked on PUT: a datastore's
 container against the allow-list, a deployment's model against the registered models.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -81,8 +82,13 @@ def _list(items: list[dict[str, Any]]) -> func.HttpResponse:
 def _deletes(what: str) -> Callable[[Handler], Handler]:
     """The OpenAPI declaration of a resource's DELETE: 200 deleted, 204 nothing to delete, both
     without a body; errors in ARM's `{"error": {...}}`. GET and PUT keep generic schemas."""
-    return operation(method="DELETE", summary=f"Delete a {what}", tags=("azureml",),
-                     responses={200: None, 204: None}, errors=WrappedError)
+    return operation(
+        method="DELETE",
+        summary=f"Delete a {what}",
+        tags=("azureml",),
+        responses={200: None, 204: None},
+        errors=WrappedError,
+    )
 
 
 # ----------------------------------------------------------------------------------- workspace
@@ -90,12 +96,22 @@ def _deletes(what: str) -> Callable[[Handler], Handler]:
 async def workspace(req: func.HttpRequest) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         ws = req.route_params.get("ws", "")
-        return json_response(200, {
-            "id": workspace_id(req), "name": ws, "location": "local",
-            "type": "Microsoft.MachineLearningServices/workspaces",
-            "properties": {"friendlyName": ws, "provisioningState": "Succeeded",
-                           "discoveryUrl": f"{base_url(req)}/discovery",
-                           "mlFlowTrackingUri": "", "storageAccount": "local"}})
+        return json_response(
+            200,
+            {
+                "id": workspace_id(req),
+                "name": ws,
+                "location": "local",
+                "type": "Microsoft.MachineLearningServices/workspaces",
+                "properties": {
+                    "friendlyName": ws,
+                    "provisioningState": "Succeeded",
+                    "discoveryUrl": f"{base_url(req)}/discovery",
+                    "mlFlowTrackingUri": "",
+                    "storageAccount": "local",
+                },
+            },
+        )
 
     return await handle(req, run)
 
@@ -105,14 +121,23 @@ def _datastore_body(req: func.HttpRequest, name: str, resource: Resource | None)
     if resource is None:  # the built-in default: the local data root
         url = _catalog().default_container
         props: dict[str, Any] = {
-            "datastoreType": "AzureBlob", "accountName": "local", "containerName": "storage",
-            "endpoint": "local", "protocol": "file", "containerUrl": url,
-            "credentials": {"credentialsType": "None"}, "isDefault": True,
-            "description": "The service's local data root (BATCHINFER_DATA_ROOT/storage)."}
+            "datastoreType": "AzureBlob",
+            "accountName": "local",
+            "containerName": "storage",
+            "endpoint": "local",
+            "protocol": "file",
+            "containerUrl": url,
+            "credentials": {"credentialsType": "None"},
+            "isDefault": True,
+            "description": "The service's local data root (BATCHINFER_DATA_ROOT/storage).",
+        }
     else:
         props = {k: v for k, v in resource.properties.items() if k != "credentials"}
-        props["credentials"] = {"credentialsType": resource.properties.get(
-            "credentials", {}).get("credentialsType", "None")}
+        props["credentials"] = {
+            "credentialsType": resource.properties.get("credentials", {}).get(
+                "credentialsType", "None"
+            )
+        }
         props["isDefault"] = name == DEFAULT_DATASTORE
         if "containerUrl" in props:
             props["containerUrl"] = redact_url(props["containerUrl"])
@@ -129,8 +154,9 @@ async def list_datastores(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req, run)
 
 
-@blueprint.route(route=WS + "/datastores/{name}", methods=["GET", "PUT", "DELETE"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=WS + "/datastores/{name}", methods=["GET", "PUT", "DELETE"], auth_level=ANONYMOUS
+)
 @_deletes("datastore")
 async def datastore(req: func.HttpRequest) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
@@ -157,12 +183,20 @@ async def datastore(req: func.HttpRequest) -> func.HttpResponse:
                 raise arm_error(400, "BadRequest", "Sas credentials need secrets.sasToken.")
             secret = {"sasToken": str(token)}
         elif kind.lower() != "none":
-            raise arm_error(400, "BadRequest", f"credentialsType '{kind}' is not supported; "
-                            "use Sas or None (managed identity / public).")
-        if not props.get("containerUrl") and not (props.get("accountName")
-                                                  and props.get("containerName")):
-            raise arm_error(400, "BadRequest", "A datastore needs accountName and containerName "
-                            "(or containerUrl).")
+            raise arm_error(
+                400,
+                "BadRequest",
+                f"credentialsType '{kind}' is not supported; "
+                "use Sas or None (managed identity / public).",
+            )
+        if not props.get("containerUrl") and not (
+            props.get("accountName") and props.get("containerName")
+        ):
+            raise arm_error(
+                400,
+                "BadRequest",
+                "A datastore needs accountName and containerName (or containerUrl).",
+            )
         try:
             get_services().policy.check(datastore_container_url(props, secret))
         except UrlNotAllowedError as exc:
@@ -178,7 +212,8 @@ async def datastore(req: func.HttpRequest) -> func.HttpResponse:
 # ------------------------------------------------------------------------ models and data assets
 _VERSIONED: dict[str, tuple[str, type[BaseModel], str]] = {
     "models": (MODELS, ModelVersionProperties, "model"),
-    "data": (DATA, DataVersionProperties, "data asset")}
+    "data": (DATA, DataVersionProperties, "data asset"),
+}
 
 
 def _version_body(req: func.HttpRequest, segment: str, resource: Resource) -> dict[str, Any]:
@@ -186,8 +221,9 @@ def _version_body(req: func.HttpRequest, segment: str, resource: Resource) -> di
     props = {**resource.properties, "isArchived": resource.properties.get("isArchived", False)}
     if resource.tags:
         props["tags"] = {**resource.tags, **(props.get("tags") or {})}
-    return arm_resource(req, f"{segment}/{name}/versions/{version}", version,
-                        f"{segment}/versions", props, resource)
+    return arm_resource(
+        req, f"{segment}/{name}/versions/{version}", version, f"{segment}/versions", props, resource
+    )
 
 
 def _versioned_routes(segment: str) -> None:
@@ -213,8 +249,11 @@ def _versioned_routes(segment: str) -> None:
             if method == "GET":
                 resource = catalog.store.get(kind, key)
                 if resource is None:
-                    raise arm_error(404, "UserError", f"{what.capitalize()} '{name}' "
-                                    f"version '{number}' was not found.")
+                    raise arm_error(
+                        404,
+                        "UserError",
+                        f"{what.capitalize()} '{name}' version '{number}' was not found.",
+                    )
                 return json_response(200, _version_body(req, segment, resource))
             body = parse(req, ResourceBody)
             props = validate_properties(model, body.properties)
@@ -225,11 +264,14 @@ def _versioned_routes(segment: str) -> None:
 
     versions.__name__ = f"list_{segment}_versions"
     version.__name__ = f"{segment}_version"
-    blueprint.route(route=f"{WS}/{segment}/{{name}}/versions", methods=["GET"],
-                    auth_level=ANONYMOUS)(versions)
-    blueprint.route(route=f"{WS}/{segment}/{{name}}/versions/{{version}}",
-                    methods=["GET", "PUT", "DELETE"],
-                    auth_level=ANONYMOUS)(_deletes(f"{what} version")(version))
+    blueprint.route(
+        route=f"{WS}/{segment}/{{name}}/versions", methods=["GET"], auth_level=ANONYMOUS
+    )(versions)
+    blueprint.route(
+        route=f"{WS}/{segment}/{{name}}/versions/{{version}}",
+        methods=["GET", "PUT", "DELETE"],
+        auth_level=ANONYMOUS,
+    )(_deletes(f"{what} version")(version))
 
 
 _versioned_routes("models")
@@ -242,14 +284,26 @@ def scoring_uri(req: func.HttpRequest, endpoint: str) -> str:
 
 
 def _endpoint_body(req: func.HttpRequest, resource: Resource) -> dict[str, Any]:
-    props = {**resource.properties, "authMode": resource.properties.get("authMode", "AADToken"),
-             "scoringUri": scoring_uri(req, resource.name),
-             "swaggerUri": None, "provisioningState": "Succeeded",
-             "defaults": resource.properties.get("defaults") or {"deploymentName": None}}
-    return arm_resource(req, f"batchEndpoints/{resource.name}", resource.name, "batchEndpoints",
-                        props, resource, location=resource.location, tags=resource.tags,
-                        kind="BatchEndpoint",
-                        identity={"type": "None"})
+    props = {
+        **resource.properties,
+        "authMode": resource.properties.get("authMode", "AADToken"),
+        "scoringUri": scoring_uri(req, resource.name),
+        "swaggerUri": None,
+        "provisioningState": "Succeeded",
+        "defaults": resource.properties.get("defaults") or {"deploymentName": None},
+    }
+    return arm_resource(
+        req,
+        f"batchEndpoints/{resource.name}",
+        resource.name,
+        "batchEndpoints",
+        props,
+        resource,
+        location=resource.location,
+        tags=resource.tags,
+        kind="BatchEndpoint",
+        identity={"type": "None"},
+    )
 
 
 @blueprint.route(route=WS + "/batchEndpoints", methods=["GET"], auth_level=ANONYMOUS)
@@ -260,8 +314,9 @@ async def list_batch_endpoints(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req, run)
 
 
-@blueprint.route(route=WS + "/batchEndpoints/{endpoint}", methods=["GET", "PUT", "DELETE"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=WS + "/batchEndpoints/{endpoint}", methods=["GET", "PUT", "DELETE"], auth_level=ANONYMOUS
+)
 @_deletes("batch endpoint")
 async def batch_endpoint(req: func.HttpRequest) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
@@ -280,10 +335,16 @@ async def batch_endpoint(req: func.HttpRequest) -> func.HttpResponse:
         body = parse(req, ResourceBody)
         props = validate_properties(BatchEndpointProperties, body.properties)
         default = (props.get("defaults") or {}).get("deploymentName")
-        if default and catalog.store.get(DEPLOYMENTS, f"{name}/{default}") is None \
-                and catalog.store.get(ENDPOINTS, name) is not None:
-            raise arm_error(400, "BadRequest", f"Deployment '{default}' does not exist under "
-                            f"batch endpoint '{name}'.")
+        if (
+            default
+            and catalog.store.get(DEPLOYMENTS, f"{name}/{default}") is None
+            and catalog.store.get(ENDPOINTS, name) is not None
+        ):
+            raise arm_error(
+                400,
+                "BadRequest",
+                f"Deployment '{default}' does not exist under batch endpoint '{name}'.",
+            )
         resource, created = catalog.store.put(ENDPOINTS, name, props, body.tags, body.location)
         return json_response(_put_status(created), _endpoint_body(req, resource))
 
@@ -293,9 +354,16 @@ async def batch_endpoint(req: func.HttpRequest) -> func.HttpResponse:
 # ---------------------------------------------------------------------------------- deployments
 def _deployment_body(req: func.HttpRequest, endpoint: str, resource: Resource) -> dict[str, Any]:
     props = {**resource.properties, "provisioningState": "Succeeded"}
-    return arm_resource(req, f"batchEndpoints/{endpoint}/deployments/{resource.name}",
-                        resource.name, "batchEndpoints/deployments", props, resource,
-                        location=resource.location, tags=resource.tags)
+    return arm_resource(
+        req,
+        f"batchEndpoints/{endpoint}/deployments/{resource.name}",
+        resource.name,
+        "batchEndpoints/deployments",
+        props,
+        resource,
+        location=resource.location,
+        tags=resource.tags,
+    )
 
 
 def _endpoint_or_404(catalog: Catalog, endpoint: str) -> Resource:
@@ -305,21 +373,26 @@ def _endpoint_or_404(catalog: Catalog, endpoint: str) -> Resource:
     return resource
 
 
-@blueprint.route(route=WS + "/batchEndpoints/{endpoint}/deployments", methods=["GET"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=WS + "/batchEndpoints/{endpoint}/deployments", methods=["GET"], auth_level=ANONYMOUS
+)
 async def list_deployments(req: func.HttpRequest) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
         catalog = _catalog()
         endpoint = resource_name(req, "endpoint", "batch endpoint")
         _endpoint_or_404(catalog, endpoint)
-        return _list([_deployment_body(req, endpoint, r)
-                      for r in catalog.store.list(DEPLOYMENTS, endpoint)])
+        return _list(
+            [_deployment_body(req, endpoint, r) for r in catalog.store.list(DEPLOYMENTS, endpoint)]
+        )
 
     return await handle(req, run)
 
 
-@blueprint.route(route=WS + "/batchEndpoints/{endpoint}/deployments/{deployment}",
-                 methods=["GET", "PUT", "DELETE"], auth_level=ANONYMOUS)
+@blueprint.route(
+    route=WS + "/batchEndpoints/{endpoint}/deployments/{deployment}",
+    methods=["GET", "PUT", "DELETE"],
+    auth_level=ANONYMOUS,
+)
 @_deletes("deployment")
 async def deployment(req: func.HttpRequest) -> func.HttpResponse:
     async def run() -> func.HttpResponse:
@@ -334,15 +407,22 @@ async def deployment(req: func.HttpRequest) -> func.HttpResponse:
         if method == "GET":
             resource = catalog.store.get(DEPLOYMENTS, key)
             if resource is None:
-                raise arm_error(404, "UserError", f"Deployment '{name}' was not found under "
-                                f"batch endpoint '{endpoint}'.")
+                raise arm_error(
+                    404,
+                    "UserError",
+                    f"Deployment '{name}' was not found under batch endpoint '{endpoint}'.",
+                )
             return json_response(200, _deployment_body(req, endpoint, resource))
         body = parse(req, ResourceBody)
         props = validate_properties(BatchDeploymentProperties, body.properties)
         if props.get("codeConfiguration"):
-            raise arm_error(400, "BadRequest", "Scoring scripts are not run by this service: "
-                            "remove codeConfiguration and declare the model's task "
-                            "(properties.task: image-classification or tabular).")
+            raise arm_error(
+                400,
+                "BadRequest",
+                "Scoring scripts are not run by this service: "
+                "remove codeConfiguration and declare the model's task "
+                "(properties.task: image-classification or tabular).",
+            )
         if not props.get("model"):
             raise arm_error(400, "BadRequest", "properties.model.assetId is required.")
         try:

@@ -5,6 +5,7 @@ ARM bodies are camelCase; the REST walkthrough's invoke uses PascalCase (`InputD
 (`retrySettings.max_retries`). Every field accepts all three spellings. Unknown fields are
 ignored, as ARM ignores read-only ones sent back by a GET-modify-PUT.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -20,8 +21,11 @@ def _spellings(name: str) -> AliasChoices:
 
 
 class ArmModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True,
-                              alias_generator=AliasGenerator(validation_alias=_spellings))
+    model_config = ConfigDict(
+        extra="ignore",
+        populate_by_name=True,
+        alias_generator=AliasGenerator(validation_alias=_spellings),
+    )
 
 
 class RetrySettings(ArmModel):
@@ -40,15 +44,23 @@ def _upper_camel(value: Any) -> Any:
     """`uri_folder` / `urifolder` / `UriFolder` → `UriFolder`."""
     if not isinstance(value, str):
         return value
-    known = {"urifolder": "UriFolder", "urifile": "UriFile", "literal": "Literal",
-             "appendrow": "AppendRow", "summaryonly": "SummaryOnly", "mltable": "MLTable",
-             "custommodel": "CustomModel", "mlflowmodel": "MLFlowModel"}
+    known = {
+        "urifolder": "UriFolder",
+        "urifile": "UriFile",
+        "literal": "Literal",
+        "appendrow": "AppendRow",
+        "summaryonly": "SummaryOnly",
+        "mltable": "MLTable",
+        "custommodel": "CustomModel",
+        "mlflowmodel": "MLFlowModel",
+    }
     return known.get(value.replace("_", "").lower(), value)
 
 
 class JobInput(ArmModel):
-    jobInputType: Literal["UriFolder", "UriFile", "Literal", "MLTable", "CustomModel",
-                          "MLFlowModel"]
+    jobInputType: Literal[
+        "UriFolder", "UriFile", "Literal", "MLTable", "CustomModel", "MLFlowModel"
+    ]
     uri: str | None = None
     value: Any = None
     mode: str | None = None
@@ -130,7 +142,8 @@ class DataVersionProperties(ArmModel):
     @classmethod
     def _snake(cls, value: Any) -> Any:
         return {"urifile": "uri_file", "urifolder": "uri_folder"}.get(
-            str(value).replace("_", "").lower(), value)
+            str(value).replace("_", "").lower(), value
+        )
 
 
 class EndpointDefaults(ArmModel):
@@ -156,8 +169,9 @@ class BatchDeploymentProperties(ArmModel):
     errorThreshold: int = Field(default=-1, ge=-1)
     retrySettings: RetrySettings | None = None
     outputAction: Literal["AppendRow", "SummaryOnly"] = "AppendRow"
-    outputFileName: str = Field(default="predictions.csv", min_length=1, max_length=255,
-                                pattern=r"^[^/\\]+$")
+    outputFileName: str = Field(
+        default="predictions.csv", min_length=1, max_length=255, pattern=r"^[^/\\]+$"
+    )
     loggingLevel: str = "Info"
     description: str | None = None
     properties: dict[str, str] | None = None

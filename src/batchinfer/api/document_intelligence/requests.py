@@ -5,6 +5,7 @@ validate a request identically (model, allow-list, paths) but answer differently
 functions raise the domain `RequestError`s; the route maps them to HTTP at its edge, the inbox
 writes them into a report. Nothing here knows about HTTP.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,33 +32,54 @@ def check_model(services: Services, model_id: str) -> str:
     return model_id
 
 
-ANALYSIS_OPTIONS = ("pages", "locale", "stringIndexType", "features", "queryFields",
-                    "outputContentFormat", "output")
+ANALYSIS_OPTIONS = (
+    "pages",
+    "locale",
+    "stringIndexType",
+    "features",
+    "queryFields",
+    "outputContentFormat",
+    "output",
+)
 """Analysis options: query parameters (what the official client sends) or body fields."""
 
 
-def analysis_options(services: Services, model_id: str, request: AnalyzeBatchDocumentsRequest,
-                     query: Mapping[str, str] | None = None) -> AnalyzeOptions:
+def analysis_options(
+    services: Services,
+    model_id: str,
+    request: AnalyzeBatchDocumentsRequest,
+    query: Mapping[str, str] | None = None,
+) -> AnalyzeOptions:
     """The options the model is asked to honour; anything it cannot honour is refused."""
     extra = dict(request.model_extra or {})
     unknown = sorted(set(extra) - set(ANALYSIS_OPTIONS))
     if unknown:
-        raise InvalidRequestError("InvalidArgument", "Invalid argument.",
-                                  inner_code="InvalidParameter",
-                                  inner_message=f"Unknown request field '{unknown[0]}'.")
+        raise InvalidRequestError(
+            "InvalidArgument",
+            "Invalid argument.",
+            inner_code="InvalidParameter",
+            inner_message=f"Unknown request field '{unknown[0]}'.",
+        )
     raw = {**extra, **{k: v for k, v in (query or {}).items() if k in ANALYSIS_OPTIONS}}
     spec = services.registry.get(model_id)
     try:
         return parse_options(raw, spec.features, model_id, spec.content_formats)
     except OptionError as exc:
-        raise InvalidRequestError("InvalidArgument", "Invalid argument.",
-                                  inner_code="InvalidParameter",
-                                  inner_message=exc.message) from None
+        raise InvalidRequestError(
+            "InvalidArgument",
+            "Invalid argument.",
+            inner_code="InvalidParameter",
+            inner_message=exc.message,
+        ) from None
 
 
-def build_spec(services: Services, model_id: str, result_id: str,
-               request: AnalyzeBatchDocumentsRequest,
-               query: Mapping[str, str] | None = None) -> JobSpec:
+def build_spec(
+    services: Services,
+    model_id: str,
+    result_id: str,
+    request: AnalyzeBatchDocumentsRequest,
+    query: Mapping[str, str] | None = None,
+) -> JobSpec:
     """Validate locations (allow-list, paths) and options before anything is stored or
     started."""
     options = analysis_options(services, model_id, request, query)
@@ -67,8 +89,9 @@ def build_spec(services: Services, model_id: str, result_id: str,
         services.policy.check(source.containerUrl)
         services.policy.check(request.resultContainerUrl)
     except UrlNotAllowedError as exc:
-        raise invalid_request("Invalid request.", "InvalidContentSourceFormat",
-                              exc.message) from None
+        raise invalid_request(
+            "Invalid request.", "InvalidContentSourceFormat", exc.message
+        ) from None
     try:
         prefix = validate_prefix(getattr(source, "prefix", None) or "")
         file_list = getattr(source, "fileList", None)
@@ -78,9 +101,15 @@ def build_spec(services: Services, model_id: str, result_id: str,
     except InvalidPathError as exc:
         raise invalid_request("Invalid request.", "InvalidParameter", exc.message) from None
     return JobSpec(
-        job_id=result_id, kind=DOCUMENT_ANALYSIS, model_id=model_id,
-        source_url=source.containerUrl, source_prefix=prefix, file_list=file_list,
-        result_url=request.resultContainerUrl, result_prefix=result_prefix,
-        overwrite=request.overwriteExisting, created=now_iso_z(),
+        job_id=result_id,
+        kind=DOCUMENT_ANALYSIS,
+        model_id=model_id,
+        source_url=source.containerUrl,
+        source_prefix=prefix,
+        file_list=file_list,
+        result_url=request.resultContainerUrl,
+        result_prefix=result_prefix,
+        overwrite=request.overwriteExisting,
+        created=now_iso_z(),
         options={ANALYZE_OPTIONS: options.to_json()},
     )

@@ -7,6 +7,7 @@ The new batch has its own result id (in `Operation-Location`, like analyzeBatch)
 exactly the items the original reported `failed`, writing results where the original did.
 Container URLs default to the original's (without SAS); send them again when a SAS is needed.
 """
+
 from __future__ import annotations
 
 import azure.durable_functions as df
@@ -43,11 +44,18 @@ class RerunFailedRequest(BaseModel):
 
 @blueprint.route(route=ROUTE, methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-@operation(summary="Rerun the failed items of a finished batch as a new batch (extension)",
-           tags=("documentintelligence",), request=RerunFailedRequest, request_required=False,
-           responses={202: None}, errors=WrappedError, query={"api-version": {"type": "string"}})
-async def rerun_failed_items(req: func.HttpRequest,
-                             client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    summary="Rerun the failed items of a finished batch as a new batch (extension)",
+    tags=("documentintelligence",),
+    request=RerunFailedRequest,
+    request_required=False,
+    responses={202: None},
+    errors=WrappedError,
+    query={"api-version": {"type": "string"}},
+)
+async def rerun_failed_items(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
         durable = SdkDurableClient(client)
@@ -60,15 +68,19 @@ async def rerun_failed_items(req: func.HttpRequest,
                 raise from_validation_error(exc) from None
         request = RerunRequest(
             source_url=body.azureBlobSource.containerUrl if body.azureBlobSource else None,
-            result_url=body.resultContainerUrl)
+            result_url=body.resultContainerUrl,
+        )
         try:
             spec = await rerun_failed(durable, services, view, request)
         except RerunRefused as refused:
             raise ApiError(refused.status, refused.code, refused.message) from None
         except UrlNotAllowedError as exc:
-            raise bad_request("Invalid request.", "InvalidContentSourceFormat",
-                              exc.message) from None
-        return func.HttpResponse(status_code=202, headers={
-            "Operation-Location": _operation_url(req, spec.model_id, spec.job_id)})
+            raise bad_request(
+                "Invalid request.", "InvalidContentSourceFormat", exc.message
+            ) from None
+        return func.HttpResponse(
+            status_code=202,
+            headers={"Operation-Location": _operation_url(req, spec.model_id, spec.job_id)},
+        )
 
     return await _guarded(req, handle)

@@ -7,6 +7,7 @@ Routes (under the app's route prefix, so an SDK endpoint of `http://host:7071/ap
   DELETE documentintelligence/documentModels/{modelId}/analyzeBatchResults/{id}  -> 204
   POST   documentintelligence/documentModels/{modelId}/analyzeBatchResults/{id}:cancel -> 202
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,12 +66,15 @@ def _api_base(req: func.HttpRequest) -> str:
 
 
 def _operation_url(req: func.HttpRequest, model_id: str, result_id: str) -> str:
-    return (f"{_api_base(req)}/{BASE}/{quote(model_id)}/analyzeBatchResults/{result_id}"
-            f"?api-version={API_VERSION}")
+    return (
+        f"{_api_base(req)}/{BASE}/{quote(model_id)}/analyzeBatchResults/{result_id}"
+        f"?api-version={API_VERSION}"
+    )
 
 
-async def _guarded(req: func.HttpRequest,
-                   handler: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
+async def _guarded(
+    req: func.HttpRequest, handler: Callable[[], Awaitable[func.HttpResponse]]
+) -> func.HttpResponse:
     async def authorised() -> func.HttpResponse:
         require_api_key(req, get_services().settings.api_keys)
         _check_api_version(req)
@@ -88,10 +92,13 @@ def _check_api_version(req: func.HttpRequest) -> None:
     version = req.params.get("api-version")
     if version not in SUPPORTED_API_VERSIONS:
         shown = "missing" if version is None else "not supported"
-        raise ApiError(400, "InvalidRequest", f"The api-version query parameter is {shown}.",
-                       inner_code="UnsupportedApiVersion",
-                       inner_message="Supported versions: "
-                                     f"{', '.join(sorted(SUPPORTED_API_VERSIONS))}.")
+        raise ApiError(
+            400,
+            "InvalidRequest",
+            f"The api-version query parameter is {shown}.",
+            inner_code="UnsupportedApiVersion",
+            inner_message=f"Supported versions: {', '.join(sorted(SUPPORTED_API_VERSIONS))}.",
+        )
 
 
 def _model(req: func.HttpRequest, services: Services) -> str:
@@ -112,8 +119,11 @@ def _repeatability_id(req: func.HttpRequest) -> str | None:
     if value is None:
         return None
     if not value or len(value) > 256 or not (value.isascii() and value.isprintable()):
-        raise bad_request("Invalid request.", "InvalidParameter",
-                          "Repeatability-Request-ID must be 1 to 256 printable ASCII characters.")
+        raise bad_request(
+            "Invalid request.",
+            "InvalidParameter",
+            "Repeatability-Request-ID must be 1 to 256 printable ASCII characters.",
+        )
     return value
 
 
@@ -123,18 +133,29 @@ def _operation_body(view: service.JobView, *, with_result: bool = True) -> dict[
         result = batch_result_body(view.report)
     error = view.error.to_json() if view.error and view.status == JobStatus.FAILED else None
     return batch_operation_body(
-        result_id=view.job_id, status=view.status, percent=view.percent_completed,
-        created=service.iso_z(view.created), updated=service.iso_z(view.updated),
-        result=result, error=error)
+        result_id=view.job_id,
+        status=view.status,
+        percent=view.percent_completed,
+        created=service.iso_z(view.created),
+        updated=service.iso_z(view.updated),
+        result=result,
+        error=error,
+    )
 
 
 @blueprint.route(route=BASE + "/{modelId}:analyzeBatch", methods=["POST"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-@operation(summary="Start a batch analysis", tags=("documentintelligence",),
-           request=AnalyzeBatchDocumentsRequest, responses={202: None}, errors=WrappedError,
-           query={"api-version": {"type": "string"}})
-async def analyze_batch(req: func.HttpRequest,
-                        client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    summary="Start a batch analysis",
+    tags=("documentintelligence",),
+    request=AnalyzeBatchDocumentsRequest,
+    responses={202: None},
+    errors=WrappedError,
+    query={"api-version": {"type": "string"}},
+)
+async def analyze_batch(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
         model_id = _model(req, services)
@@ -143,8 +164,7 @@ async def analyze_batch(req: func.HttpRequest,
         except ValidationError as exc:
             raise from_validation_error(exc) from None
         repeat_id = _repeatability_id(req)
-        result_id = repeatable_result_id(model_id, repeat_id) if repeat_id \
-            else str(uuid.uuid4())
+        result_id = repeatable_result_id(model_id, repeat_id) if repeat_id else str(uuid.uuid4())
         spec = build_spec(services, model_id, result_id, request, dict(req.params))
         durable = SdkDurableClient(client)
         await service.submit_job(durable, services, spec, document_batch_id(model_id, result_id))
@@ -157,29 +177,42 @@ async def analyze_batch(req: func.HttpRequest,
     return await _guarded(req, handle)
 
 
-@blueprint.route(route=BASE + "/{modelId}/analyzeBatchResults", methods=["GET"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=BASE + "/{modelId}/analyzeBatchResults", methods=["GET"], auth_level=ANONYMOUS
+)
 @blueprint.durable_client_input(client_name="client")
-@operation(summary="List batch analyses of a model", tags=("documentintelligence",),
-           responses={200: {"type": "object", "required": ["value"]}}, errors=WrappedError,
-           query={"api-version": {"type": "string"}, "skip": {"type": "integer", "minimum": 0}})
-async def list_analyze_batch_results(req: func.HttpRequest,
-                                     client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    summary="List batch analyses of a model",
+    tags=("documentintelligence",),
+    responses={200: {"type": "object", "required": ["value"]}},
+    errors=WrappedError,
+    query={"api-version": {"type": "string"}, "skip": {"type": "integer", "minimum": 0}},
+)
+async def list_analyze_batch_results(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
         model_id = _model(req, services)
         try:
             skip = max(0, int(req.params.get("skip", "0")))
         except ValueError:
-            raise bad_request("Invalid request.", "InvalidParameter",
-                              "skip must be a non-negative integer.") from None
+            raise bad_request(
+                "Invalid request.", "InvalidParameter", "skip must be a non-negative integer."
+            ) from None
         durable = SdkDurableClient(client)
         await service.sweep_expired_jobs(durable, services, document_batch_prefix(), result_id_of)
         statuses = await service.list_jobs(durable, document_batch_prefix(model_id))
-        page = statuses[skip: skip + PAGE_SIZE]
-        body: dict[str, Any] = {"value": [
-            _operation_body(service.view_from_status(s, result_id_of(s.instance_id), None),
-                            with_result=False) for s in page]}
+        page = statuses[skip : skip + PAGE_SIZE]
+        body: dict[str, Any] = {
+            "value": [
+                _operation_body(
+                    service.view_from_status(s, result_id_of(s.instance_id), None),
+                    with_result=False,
+                )
+                for s in page
+            ]
+        }
         if skip + PAGE_SIZE < len(statuses):
             query = urlencode({"api-version": API_VERSION, "skip": skip + PAGE_SIZE})
             results = f"{_api_base(req)}/{BASE}/{quote(model_id)}/analyzeBatchResults"
@@ -189,27 +222,44 @@ async def list_analyze_batch_results(req: func.HttpRequest,
     return await _guarded(req, handle)
 
 
-async def _existing(req: func.HttpRequest, client: DurableClient, services: Services,
-                    *, with_report: bool = True) -> service.JobView:
+async def _existing(
+    req: func.HttpRequest, client: DurableClient, services: Services, *, with_report: bool = True
+) -> service.JobView:
     model_id = _model(req, services)
     result_id = _result_id(req)
-    view = await service.get_job(client, services, document_batch_id(model_id, result_id),
-                                 result_id, with_report=with_report)
+    view = await service.get_job(
+        client, services, document_batch_id(model_id, result_id), result_id, with_report=with_report
+    )
     if view is None:
         raise not_found(f"Analyze batch result '{result_id}' was not found.")
     return view
 
 
-@blueprint.route(route=BASE + "/{modelId}/analyzeBatchResults/{resultId}",
-                 methods=["GET", "DELETE"], auth_level=ANONYMOUS)
+@blueprint.route(
+    route=BASE + "/{modelId}/analyzeBatchResults/{resultId}",
+    methods=["GET", "DELETE"],
+    auth_level=ANONYMOUS,
+)
 @blueprint.durable_client_input(client_name="client")
-@operation(method="GET", summary="A batch analysis and its report", tags=("documentintelligence",),
-           responses={200: {"type": "object", "required": ["resultId", "status"]}},
-           errors=WrappedError, query={"api-version": {"type": "string"}})
-@operation(method="DELETE", summary="Delete a batch analysis", tags=("documentintelligence",),
-           responses={204: None}, errors=WrappedError, query={"api-version": {"type": "string"}})
-async def analyze_batch_result(req: func.HttpRequest,
-                               client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    method="GET",
+    summary="A batch analysis and its report",
+    tags=("documentintelligence",),
+    responses={200: {"type": "object", "required": ["resultId", "status"]}},
+    errors=WrappedError,
+    query={"api-version": {"type": "string"}},
+)
+@operation(
+    method="DELETE",
+    summary="Delete a batch analysis",
+    tags=("documentintelligence",),
+    responses={204: None},
+    errors=WrappedError,
+    query={"api-version": {"type": "string"}},
+)
+async def analyze_batch_result(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
         durable = SdkDurableClient(client)
@@ -223,13 +273,22 @@ async def analyze_batch_result(req: func.HttpRequest,
     return await _guarded(req, handle)
 
 
-@blueprint.route(route=BASE + "/{modelId}/analyzeBatchResults/{resultId}:cancel",
-                 methods=["POST"], auth_level=ANONYMOUS)
+@blueprint.route(
+    route=BASE + "/{modelId}/analyzeBatchResults/{resultId}:cancel",
+    methods=["POST"],
+    auth_level=ANONYMOUS,
+)
 @blueprint.durable_client_input(client_name="client")
-@operation(summary="Cancel a running batch analysis (extension)", tags=("documentintelligence",),
-           responses={202: None}, errors=WrappedError, query={"api-version": {"type": "string"}})
-async def cancel_analyze_batch(req: func.HttpRequest,
-                               client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    summary="Cancel a running batch analysis (extension)",
+    tags=("documentintelligence",),
+    responses={202: None},
+    errors=WrappedError,
+    query={"api-version": {"type": "string"}},
+)
+async def cancel_analyze_batch(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
         services = get_services()
         durable = SdkDurableClient(client)
@@ -238,7 +297,9 @@ async def cancel_analyze_batch(req: func.HttpRequest,
             raise ApiError(409, "Conflict", f"The operation already finished ({view.status}).")
         await service.cancel_job(durable, services, view)
         model_id = req.route_params["modelId"]
-        return func.HttpResponse(status_code=202, headers={
-            "Operation-Location": _operation_url(req, model_id, view.job_id)})
+        return func.HttpResponse(
+            status_code=202,
+            headers={"Operation-Location": _operation_url(req, model_id, view.job_id)},
+        )
 
     return await _guarded(req, handle)

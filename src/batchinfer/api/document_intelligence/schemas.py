@@ -1,4 +1,5 @@
 """Request and response bodies of analyzeBatch, as pydantic models at the edge."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,21 +40,32 @@ class AnalyzeBatchDocumentsRequest(BaseModel):
     @model_validator(mode="after")
     def one_source(self) -> AnalyzeBatchDocumentsRequest:
         if (self.azureBlobSource is None) == (self.azureBlobFileListSource is None):
-            raise ValueError("exactly one of azureBlobSource and azureBlobFileListSource "
-                             "is required")
+            raise ValueError(
+                "exactly one of azureBlobSource and azureBlobFileListSource is required"
+            )
         return self
 
 
 def batch_result_body(report: JobReport) -> dict[str, Any]:
     """`AnalyzeBatchResult`: the counts and every document's detail, from the job report."""
-    return {"succeededCount": report.counts.succeeded, "failedCount": report.counts.failed,
-            "skippedCount": report.counts.skipped,
-            "details": [detail.to_json() for detail in report.details]}
+    return {
+        "succeededCount": report.counts.succeeded,
+        "failedCount": report.counts.failed,
+        "skippedCount": report.counts.skipped,
+        "details": [detail.to_json() for detail in report.details],
+    }
 
 
-def batch_operation_body(*, result_id: str, status: str, percent: int, created: str,
-                         updated: str, result: dict[str, Any] | None,
-                         error: dict[str, Any] | None) -> dict[str, Any]:
+def batch_operation_body(
+    *,
+    result_id: str,
+    status: str,
+    percent: int,
+    created: str,
+    updated: str,
+    result: dict[str, Any] | None,
+    error: dict[str, Any] | None,
+) -> dict[str, Any]:
     """`AnalyzeBatchOperation`: what the poller and get/list calls read."""
     body: dict[str, Any] = {
         "resultId": result_id,

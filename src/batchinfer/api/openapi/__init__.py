@@ -3,6 +3,7 @@
 Routes declare what they accept and answer with `@operation(...)` (pydantic models or plain
 JSON Schema); routes that declare nothing still appear, with generic schemas. See `spec.py`.
 """
+
 from batchinfer.api.openapi.spec import Operation, operation
 
 __all__ = ["Operation", "operation"]

@@ -7,6 +7,7 @@ refuse duplicates, and the worker calls it), so the route table is read from the
 function builders instead, each built as the worker builds it. Swagger UI's files come from
 the `swagger-ui-py` package's bundled `static/` folder, found without importing the package.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,8 +23,13 @@ import azure.functions as func
 from batchinfer.api.openapi.document import build_document
 
 ANONYMOUS = func.AuthLevel.ANONYMOUS
-SWAGGER_FILES = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
-                 "favicon-32x32.png", "favicon-16x16.png")
+SWAGGER_FILES = (
+    "swagger-ui.css",
+    "swagger-ui-bundle.js",
+    "swagger-ui-standalone-preset.js",
+    "favicon-32x32.png",
+    "favicon-16x16.png",
+)
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>batchinfer API</title>
 <link rel="stylesheet" href="swagger-ui.css"><link rel="icon" href="favicon-32x32.png"></head>
@@ -58,8 +64,7 @@ def app_functions(app: Any) -> list[Any]:
     return [builder.build(app.auth_level) for builder in app._function_builders]
 
 
-def openapi_blueprint(app: Any, functions: Callable[[], list[Any]] | None = None
-                      ) -> df.Blueprint:
+def openapi_blueprint(app: Any, functions: Callable[[], list[Any]] | None = None) -> df.Blueprint:
     """The two routes, reading the app's functions when asked (all are registered by then)."""
     blueprint = df.Blueprint()
     functions = functions or (lambda: app_functions(app))
@@ -68,8 +73,7 @@ def openapi_blueprint(app: Any, functions: Callable[[], list[Any]] | None = None
     def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
         """The OpenAPI 3.1 document of every HTTP route of the app."""
         document = build_document(functions(), server_url(req, "/openapi.json"))
-        return func.HttpResponse(json.dumps(document), status_code=200,
-                                 mimetype="application/json")
+        return func.HttpResponse(json.dumps(document), status_code=200, mimetype="application/json")
 
     @blueprint.route(route="docs/{*path}", methods=["GET"], auth_level=ANONYMOUS)
     def api_docs(req: func.HttpRequest) -> func.HttpResponse:
@@ -78,15 +82,21 @@ def openapi_blueprint(app: Any, functions: Callable[[], list[Any]] | None = None
             return func.HttpResponse(status_code=302, headers={"Location": "docs/"})
         name = (req.route_params.get("path") or "").strip("/")
         if not name:
-            return func.HttpResponse(DOCS_PAGE, status_code=200, mimetype="text/html",
-                                     charset="utf-8")
+            return func.HttpResponse(
+                DOCS_PAGE, status_code=200, mimetype="text/html", charset="utf-8"
+            )
         folder = swagger_static()
         if name not in SWAGGER_FILES or folder is None:
-            return func.HttpResponse(json.dumps({"error": {"code": "NotFound",
-                                                           "message": "No such file."}}),
-                                     status_code=404, mimetype="application/json")
+            return func.HttpResponse(
+                json.dumps({"error": {"code": "NotFound", "message": "No such file."}}),
+                status_code=404,
+                mimetype="application/json",
+            )
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        return func.HttpResponse((folder / name).read_bytes(), status_code=200,
-                                 headers={"Content-Type": kind, "Cache-Control": "max-age=3600"})
+        return func.HttpResponse(
+            (folder / name).read_bytes(),
+            status_code=200,
+            headers={"Content-Type": kind, "Cache-Control": "max-age=3600"},
+        )
 
     return blueprint

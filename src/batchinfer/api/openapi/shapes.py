@@ -1,4 +1,5 @@
 """Shared response shapes for the document: the dialects' error bodies."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict

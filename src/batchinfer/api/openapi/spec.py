@@ -10,6 +10,7 @@ Schema lands in `components/schemas`) or plain JSON Schema dicts; `None` means "
 
 The attribute survives the Durable client wrapper (it copies the function's `__dict__`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -39,17 +40,33 @@ class Operation:
     deprecated: bool = False
 
 
-def operation(*, method: str = ANY_METHOD, summary: str = "", description: str = "",
-              tags: tuple[str, ...] = (), request: Schema = None, request_required: bool = True,
-              responses: dict[int, Schema] | None = None, errors: Schema = None,
-              query: dict[str, dict[str, Any]] | None = None,
-              path: dict[str, dict[str, Any]] | None = None,
-              response_types: dict[int, str] | None = None) -> Callable[[F], F]:
+def operation(
+    *,
+    method: str = ANY_METHOD,
+    summary: str = "",
+    description: str = "",
+    tags: tuple[str, ...] = (),
+    request: Schema = None,
+    request_required: bool = True,
+    responses: dict[int, Schema] | None = None,
+    errors: Schema = None,
+    query: dict[str, dict[str, Any]] | None = None,
+    path: dict[str, dict[str, Any]] | None = None,
+    response_types: dict[int, str] | None = None,
+) -> Callable[[F], F]:
     """Attach an `Operation` for `method` (all the function's methods by default)."""
-    declared = Operation(summary=summary, description=description, tags=tags, request=request,
-                         request_required=request_required, responses=dict(responses or {}),
-                         errors=errors, query=dict(query or {}), path=dict(path or {}),
-                         response_types=dict(response_types or {}))
+    declared = Operation(
+        summary=summary,
+        description=description,
+        tags=tags,
+        request=request,
+        request_required=request_required,
+        responses=dict(responses or {}),
+        errors=errors,
+        query=dict(query or {}),
+        path=dict(path or {}),
+        response_types=dict(response_types or {}),
+    )
 
     def attach(handler: F) -> F:
         operations = dict(getattr(handler, ATTRIBUTE, {}))
@@ -62,8 +79,11 @@ def operation(*, method: str = ANY_METHOD, summary: str = "", description: str =
 
 def declared_operation(handler: Any, method: str) -> Operation | None:
     """The operation a handler declared for a method (or for all), if any."""
-    for candidate in (handler, getattr(handler, "client_function", None),
-                      getattr(handler, "__wrapped__", None)):
+    for candidate in (
+        handler,
+        getattr(handler, "client_function", None),
+        getattr(handler, "__wrapped__", None),
+    ):
         operations = getattr(candidate, ATTRIBUTE, None) if candidate is not None else None
         if operations:
             found: Operation | None = operations.get(method.upper()) or operations.get(ANY_METHOD)

@@ -6,6 +6,7 @@ the `series` view returns, downsampled for drawing, each variable's values (re-r
 redacted data source when the service can read it), the severity over time and every anomaly
 with its top contributors.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,11 @@ from batchinfer.wiring import Services
 TRAIN_KIND = "anomaly-training"
 DETECT_KIND = "anomaly-detection"
 MVAD_JOB_STATUS: dict[str, JobStatus] = {
-    MvadStatus.CREATED: JobStatus.NOT_STARTED, MvadStatus.RUNNING: JobStatus.RUNNING,
-    MvadStatus.READY: JobStatus.SUCCEEDED, MvadStatus.FAILED: JobStatus.FAILED}
+    MvadStatus.CREATED: JobStatus.NOT_STARTED,
+    MvadStatus.RUNNING: JobStatus.RUNNING,
+    MvadStatus.READY: JobStatus.SUCCEEDED,
+    MvadStatus.FAILED: JobStatus.FAILED,
+}
 """A model's or a detection's status as a job status (the same for training and detection)."""
 DONE = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 MAX_POINTS = 1500
@@ -66,43 +70,65 @@ class AnomalyTraining:
         variables = len(info.get("diagnosticsInfo", {}).get("variableStates", []) or [])
         errors = info.get("errors") or []
         return JobSummary(
-            kind=TRAIN_KIND, job_id=str(record.get("modelId")),
-            model=str(info.get("displayName") or "multivariate"), status=status,
+            kind=TRAIN_KIND,
+            job_id=str(record.get("modelId")),
+            model=str(info.get("displayName") or "multivariate"),
+            status=status,
             percent=100 if status in DONE else 0,
             created=parse_time(record.get("createdTime")),
             updated=parse_time(record.get("lastUpdatedTime")),
             counts=Counts(succeeded=variables, total=variables or None, unit="variables"),
-            actions=("delete",), views=("training",),
-            error=errors[0] if errors else None, title=self.title)
+            actions=("delete",),
+            views=("training",),
+            error=errors[0] if errors else None,
+            title=self.title,
+        )
 
     async def list_jobs(self, client: DurableClient, services: Services) -> list[JobSummary]:
         records = await asyncio.to_thread(services.models.list_records)
         return [self._summary(r) for r in records]
 
     async def _record(self, services: Services, job_id: str) -> dict[str, Any]:
-        record = await asyncio.to_thread(services.models.load_record, job_id) \
-            if _is_uuid(job_id) else None
+        record = (
+            await asyncio.to_thread(services.models.load_record, job_id)
+            if _is_uuid(job_id)
+            else None
+        )
         if record is None:
             raise JobActionError(404, "NotFound", f"Model '{job_id}' was not found.")
         return record
 
-    async def get_job(self, client: DurableClient, services: Services,
-                      job_id: str) -> JobDetail | None:
+    async def get_job(
+        self, client: DurableClient, services: Services, job_id: str
+    ) -> JobDetail | None:
         record = await self._record(services, job_id)
         summary = self._summary(record)
         info = record.get("modelInfo", {})
         progress = [(summary.created, 0)] if summary.created else []
         if summary.updated and summary.status in DONE:
             progress.append((summary.updated, 100))
-        sections = {"training": {
-            key: info.get(key) for key in ("dataSource", "dataSchema", "startTime", "endTime",
-                                           "slidingWindow", "alignPolicy", "displayName",
-                                           "errors", "diagnosticsInfo")}}
+        sections = {
+            "training": {
+                key: info.get(key)
+                for key in (
+                    "dataSource",
+                    "dataSchema",
+                    "startTime",
+                    "endTime",
+                    "slidingWindow",
+                    "alignPolicy",
+                    "displayName",
+                    "errors",
+                    "diagnosticsInfo",
+                )
+            }
+        }
         return JobDetail(summary, progress, sections)
 
     async def cancel(self, client: DurableClient, services: Services, job_id: str) -> None:
-        raise JobActionError(409, "NotSupported", "Training cannot be canceled; delete the "
-                             "model instead.")
+        raise JobActionError(
+            409, "NotSupported", "Training cannot be canceled; delete the model instead."
+        )
 
     async def delete(self, client: DurableClient, services: Services, job_id: str) -> None:
         await self._record(services, job_id)
@@ -115,12 +141,26 @@ class AnomalyTraining:
             await _until_inactive(client, instance)
             await client.purge(instance_id=instance)
 
-    async def items(self, client: DurableClient, services: Services, job_id: str, *,
-                    skip: int, top: int, status: str | None) -> ItemPage:
+    async def items(
+        self,
+        client: DurableClient,
+        services: Services,
+        job_id: str,
+        *,
+        skip: int,
+        top: int,
+        status: str | None,
+    ) -> ItemPage:
         return _no_items()
 
-    async def view(self, client: DurableClient, services: Services, job_id: str, name: str,
-                   params: dict[str, str]) -> ViewContent:
+    async def view(
+        self,
+        client: DurableClient,
+        services: Services,
+        job_id: str,
+        name: str,
+        params: dict[str, str],
+    ) -> ViewContent:
         if name != "training":
             raise JobActionError(404, "NotFound", f"No view '{name}' for training jobs.")
         detail = await self.get_job(client, services, job_id)
@@ -144,8 +184,9 @@ class AnomalyDetection:
     kind = DETECT_KIND
     title = "Anomaly detection"
 
-    def _summary(self, status: InstanceStatus, summary: dict[str, Any], done: int, chunks: int
-                 ) -> JobSummary:
+    def _summary(
+        self, status: InstanceStatus, summary: dict[str, Any], done: int, chunks: int
+    ) -> JobSummary:
         state = MVAD_JOB_STATUS.get(str(summary.get("status")), JobStatus.RUNNING)
         if status.runtime_status in (RuntimeStatus.TERMINATED, RuntimeStatus.CANCELED):
             state = JobStatus.CANCELED
@@ -154,26 +195,42 @@ class AnomalyDetection:
         percent = 100 if state.finished else (done * 100 // chunks if chunks else 0)
         errors = summary.get("errors") or []
         return JobSummary(
-            kind=DETECT_KIND, job_id=mvad_detect_result_id(status.instance_id),
-            model=str(summary.get("modelName") or summary.get("modelId", "")), status=state,
+            kind=DETECT_KIND,
+            job_id=mvad_detect_result_id(status.instance_id),
+            model=str(summary.get("modelName") or summary.get("modelId", "")),
+            status=state,
             percent=percent,
-            created=status.created, updated=status.updated,
-            counts=Counts(succeeded=done, failed=len(errors) if state == JobStatus.FAILED else 0,
-                          total=chunks or None, unit="chunks"),
-            actions=("delete",), views=("series",), error=errors[0] if errors else None,
-            title=self.title)
+            created=status.created,
+            updated=status.updated,
+            counts=Counts(
+                succeeded=done,
+                failed=len(errors) if state == JobStatus.FAILED else 0,
+                total=chunks or None,
+                unit="chunks",
+            ),
+            actions=("delete",),
+            views=("series",),
+            error=errors[0] if errors else None,
+            title=self.title,
+        )
 
     def _load(self, services: Services, result_id: str) -> tuple[dict[str, Any], int, int]:
         job = mvad_detect_job_id(result_id)
         summary = services.job_store.load_document(job, "summary.json") or {}
-        record = services.models.load_record(str(summary.get("modelId", ""))) \
-            if _is_uuid(str(summary.get("modelId", ""))) else None
+        record = (
+            services.models.load_record(str(summary.get("modelId", "")))
+            if _is_uuid(str(summary.get("modelId", "")))
+            else None
+        )
         if record and record.get("modelInfo", {}).get("displayName"):
             summary["modelName"] = record["modelInfo"]["displayName"]
         plan = services.job_store.load_document(job, "plan.json") or {}
         chunks = len(plan.get("chunks", []))
-        done = sum(1 for i in range(chunks)
-                   if services.job_store.has_document(job, f"results/{i:06d}.json"))
+        done = sum(
+            1
+            for i in range(chunks)
+            if services.job_store.has_document(job, f"results/{i:06d}.json")
+        )
         return summary, done, chunks
 
     async def list_jobs(self, client: DurableClient, services: Services) -> list[JobSummary]:
@@ -186,21 +243,30 @@ class AnomalyDetection:
             jobs.append(self._summary(status, summary, done, chunks))
         return jobs
 
-    async def _status(self, client: DurableClient, job_id: str,
-                      history: bool = False) -> InstanceStatus:
-        status = await client.get_status(instance_id=mvad_detect_id(job_id),
-                                         show_history=history) if _is_uuid(job_id) else None
+    async def _status(
+        self, client: DurableClient, job_id: str, history: bool = False
+    ) -> InstanceStatus:
+        status = (
+            await client.get_status(instance_id=mvad_detect_id(job_id), show_history=history)
+            if _is_uuid(job_id)
+            else None
+        )
         if status is None or status.name.lower() != MVAD_DETECT:
             raise JobActionError(404, "NotFound", f"Detection '{job_id}' was not found.")
         return status
 
-    async def get_job(self, client: DurableClient, services: Services,
-                      job_id: str) -> JobDetail | None:
+    async def get_job(
+        self, client: DurableClient, services: Services, job_id: str
+    ) -> JobDetail | None:
         status = await self._status(client, job_id, history=True)
         summary, done, chunks = await asyncio.to_thread(self._load, services, job_id)
         row = self._summary(status, summary, done, chunks)
-        sections = {"detection": {key: summary.get(key) for key in
-                                  ("modelId", "setupInfo", "errors", "variableStates")}}
+        sections = {
+            "detection": {
+                key: summary.get(key)
+                for key in ("modelId", "setupInfo", "errors", "variableStates")
+            }
+        }
         return JobDetail(row, _detect_progress(status, chunks, row.created), sections)
 
     async def cancel(self, client: DurableClient, services: Services, job_id: str) -> None:
@@ -215,20 +281,35 @@ class AnomalyDetection:
         await asyncio.to_thread(services.job_store.delete_job, mvad_detect_job_id(job_id))
         await client.purge(instance_id=instance)
 
-    async def items(self, client: DurableClient, services: Services, job_id: str, *,
-                    skip: int, top: int, status: str | None) -> ItemPage:
+    async def items(
+        self,
+        client: DurableClient,
+        services: Services,
+        job_id: str,
+        *,
+        skip: int,
+        top: int,
+        status: str | None,
+    ) -> ItemPage:
         return _no_items()
 
-    async def view(self, client: DurableClient, services: Services, job_id: str, name: str,
-                   params: dict[str, str]) -> ViewContent:
+    async def view(
+        self,
+        client: DurableClient,
+        services: Services,
+        job_id: str,
+        name: str,
+        params: dict[str, str],
+    ) -> ViewContent:
         if name != "series":
             raise JobActionError(404, "NotFound", f"No view '{name}' for detection jobs.")
         await self._status(client, job_id)
         return ViewContent(json=await asyncio.to_thread(series_view, services, job_id))
 
 
-def _detect_progress(status: InstanceStatus, chunks: int, created: datetime | None
-                     ) -> list[tuple[datetime, int]]:
+def _detect_progress(
+    status: InstanceStatus, chunks: int, created: datetime | None
+) -> list[tuple[datetime, int]]:
     """Percent of chunks scored over time, from the orchestration's history."""
     points: list[tuple[datetime, int]] = [(created, 0)] if created else []
     done = 0
@@ -260,19 +341,30 @@ def series_view(services: Services, result_id: str) -> dict[str, Any]:
     results = steps.detection_results(services, result_id) if ready else []
     stamps = [r["timestamp"] for r in results]
     severity = [float(r["value"]["severity"]) if r.get("value") else 0.0 for r in results]
-    anomalies = [{"index": i, "timestamp": r["timestamp"], "severity": r["value"]["severity"],
-                  "score": r["value"]["score"],
-                  "contributors": [{"variable": c["variable"],
-                                    "contributionScore": c["contributionScore"]}
-                                   for c in r["value"].get("interpretation", [])]}
-                 for i, r in enumerate(results) if r.get("value", {}).get("isAnomaly")]
+    anomalies = [
+        {
+            "index": i,
+            "timestamp": r["timestamp"],
+            "severity": r["value"]["severity"],
+            "score": r["value"]["score"],
+            "contributors": [
+                {"variable": c["variable"], "contributionScore": c["contributionScore"]}
+                for c in r["value"].get("interpretation", [])
+            ],
+        }
+        for i, r in enumerate(results)
+        if r.get("value", {}).get("isAnomaly")
+    ]
     buckets = _buckets(len(results))
     view: dict[str, Any] = {
-        "status": summary["status"], "count": len(results),
+        "status": summary["status"],
+        "count": len(results),
         "timestamps": [stamps[a] for a, _ in buckets],
         "bucketStarts": [a for a, _ in buckets],
         "severity": [max(severity[a:b]) for a, b in buckets],
-        "anomalies": anomalies, "variables": [], "valuesNote": None,
+        "anomalies": anomalies,
+        "variables": [],
+        "valuesNote": None,
     }
     if results:
         try:
@@ -282,8 +374,9 @@ def series_view(services: Services, result_id: str) -> dict[str, Any]:
     return view
 
 
-def _variable_values(services: Services, summary: dict[str, Any], stamps: list[str],
-                     buckets: list[tuple[int, int]]) -> list[dict[str, Any]]:
+def _variable_values(
+    services: Services, summary: dict[str, Any], stamps: list[str], buckets: list[tuple[int, int]]
+) -> list[dict[str, Any]]:
     from batchinfer.anomaly.data_source import check_data_source, load_series
     from batchinfer.models.mvad import slice_time
     from batchinfer.models.mvad.series import parse_timestamps
@@ -291,8 +384,9 @@ def _variable_values(services: Services, summary: dict[str, Any], stamps: list[s
     setup = summary.get("setupInfo", {})
     record = services.models.load_record(summary.get("modelId", "")) or {}
     schema = record.get("modelInfo", {}).get("dataSchema", "OneTable")
-    series = load_series(check_data_source(setup["dataSource"], services.policy),
-                         services.policy, schema)
+    series = load_series(
+        check_data_source(setup["dataSource"], services.policy), services.policy, schema
+    )
     series = slice_time(series, stamps[0], stamps[-1])
     wanted = parse_timestamps([stamps[a] for a, _ in buckets])
     rows = np.searchsorted(series.timestamps, wanted)
@@ -300,6 +394,10 @@ def _variable_values(services: Services, summary: dict[str, Any], stamps: list[s
     out = []
     for column, name in enumerate(series.variables[:MAX_VARIABLES]):
         values = series.values[rows, column]
-        out.append({"name": name, "values": [None if math.isnan(v) else round(float(v), 6)
-                                             for v in values.tolist()]})
+        out.append(
+            {
+                "name": name,
+                "values": [None if math.isnan(v) else round(float(v), 6) for v in values.tolist()],
+            }
+        )
     return out

@@ -7,6 +7,7 @@ new dialect appears in the dashboard by calling `register_job_source(MySource())
 module is imported. Everything a source returns is rendered as is: it must hold no secrets.
 Sources reach orchestrations through the `DurableClient` port, never the SDK client.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,8 +40,13 @@ class Counts:
     unit: str = "items"
 
     def to_json(self) -> dict[str, Any]:
-        return {"succeeded": self.succeeded, "failed": self.failed, "skipped": self.skipped,
-                "total": self.total, "unit": self.unit}
+        return {
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "total": self.total,
+            "unit": self.unit,
+        }
 
 
 @dataclass(frozen=True)
@@ -71,12 +77,19 @@ class JobSummary:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "id": self.job_id, "model": self.model, "title": self.title,
-            "status": str(self.status), "percentCompleted": self.percent,
+            "kind": self.kind,
+            "id": self.job_id,
+            "model": self.model,
+            "title": self.title,
+            "status": str(self.status),
+            "percentCompleted": self.percent,
             "counts": self.counts.to_json() if self.counts else None,
-            "createdDateTime": _iso(self.created), "lastUpdatedDateTime": _iso(self.updated),
-            "durationSeconds": self.duration_seconds(), "actions": list(self.actions),
-            "views": list(self.views), "error": self.error,
+            "createdDateTime": _iso(self.created),
+            "lastUpdatedDateTime": _iso(self.updated),
+            "durationSeconds": self.duration_seconds(),
+            "actions": list(self.actions),
+            "views": list(self.views),
+            "error": self.error,
         }
 
 
@@ -90,9 +103,12 @@ class JobDetail:
     has_items: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.summary.to_json(), "hasItems": self.has_items,
-                "progress": [{"time": _iso(t), "percent": p} for t, p in self.progress],
-                "sections": self.sections}
+        return {
+            **self.summary.to_json(),
+            "hasItems": self.has_items,
+            "progress": [{"time": _iso(t), "percent": p} for t, p in self.progress],
+            "sections": self.sections,
+        }
 
 
 @dataclass(frozen=True)
@@ -112,18 +128,33 @@ class JobSource(Protocol):
 
     async def list_jobs(self, client: DurableClient, services: Services) -> list[JobSummary]: ...
 
-    async def get_job(self, client: DurableClient, services: Services,
-                      job_id: str) -> JobDetail | None: ...
+    async def get_job(
+        self, client: DurableClient, services: Services, job_id: str
+    ) -> JobDetail | None: ...
 
     async def cancel(self, client: DurableClient, services: Services, job_id: str) -> None: ...
 
     async def delete(self, client: DurableClient, services: Services, job_id: str) -> None: ...
 
-    async def items(self, client: DurableClient, services: Services, job_id: str, *,
-                    skip: int, top: int, status: str | None) -> ItemPage: ...
+    async def items(
+        self,
+        client: DurableClient,
+        services: Services,
+        job_id: str,
+        *,
+        skip: int,
+        top: int,
+        status: str | None,
+    ) -> ItemPage: ...
 
-    async def view(self, client: DurableClient, services: Services, job_id: str, name: str,
-                   params: dict[str, str]) -> ViewContent: ...
+    async def view(
+        self,
+        client: DurableClient,
+        services: Services,
+        job_id: str,
+        name: str,
+        params: dict[str, str],
+    ) -> ViewContent: ...
 
 
 _SOURCES: dict[str, JobSource] = {}
@@ -144,8 +175,9 @@ def job_source(kind: str) -> JobSource:
     return _SOURCES[kind]
 
 
-async def all_jobs(client: DurableClient, services: Services, *, status: str | None = None,
-                   kind: str | None = None) -> list[JobSummary]:
+async def all_jobs(
+    client: DurableClient, services: Services, *, status: str | None = None, kind: str | None = None
+) -> list[JobSummary]:
     """Every registered kind's jobs, newest first, optionally filtered."""
     jobs: list[JobSummary] = []
     for source in job_sources():

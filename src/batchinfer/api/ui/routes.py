@@ -6,6 +6,7 @@ Errors use the wrapped `{"error": {"code", "message"}}` shape. Static files are 
 to this module (`static/`, shipped as package data), so they work under the Functions worker.
 Handlers hand the job sources the `DurableClient` port (`SdkDurableClient` over the binding).
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,9 @@ catalog.register_job_source(DatasetJobs())
 catalog.register_job_source(EndpointJobs())
 
 
-async def _guarded(req: func.HttpRequest,
-                   handler: Callable[[], Awaitable[func.HttpResponse]]) -> func.HttpResponse:
+async def _guarded(
+    req: func.HttpRequest, handler: Callable[[], Awaitable[func.HttpResponse]]
+) -> func.HttpResponse:
     async def authorised() -> func.HttpResponse:
         require_api_key(req, get_services().settings.api_keys)
         try:
@@ -81,38 +83,65 @@ def _source(req: func.HttpRequest) -> catalog.JobSource:
 
 @blueprint.route(route="dashboard/jobs", methods=["GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-@operation(summary="All jobs of every kind", tags=("dashboard",), responses={200: schemas.JobList},
-           errors=WrappedError, query={"status": {"type": "string"}, "kind": {"type": "string"},
-                                       "top": {"type": "integer", "minimum": 1,
-                                               "maximum": MAX_JOBS}})
-async def dashboard_jobs(req: func.HttpRequest,
-                         client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    summary="All jobs of every kind",
+    tags=("dashboard",),
+    responses={200: schemas.JobList},
+    errors=WrappedError,
+    query={
+        "status": {"type": "string"},
+        "kind": {"type": "string"},
+        "top": {"type": "integer", "minimum": 1, "maximum": MAX_JOBS},
+    },
+)
+async def dashboard_jobs(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     """All jobs of every registered kind, newest first; `?status=` and `?kind=` filter."""
+
     async def handle() -> func.HttpResponse:
         kinds = tuple(s.kind for s in catalog.job_sources())
         status = _choice(req, "status", catalog.STATUSES)
         kind = _choice(req, "kind", kinds)
         top = _int(req, "top", MAX_JOBS, 1, MAX_JOBS)
-        jobs = await catalog.all_jobs(SdkDurableClient(client), get_services(), status=status,
-                                      kind=kind)
-        return json_response(200, {
-            "jobs": [j.to_json() for j in jobs[:top]], "total": len(jobs),
-            "kinds": [{"kind": s.kind, "title": s.title} for s in catalog.job_sources()],
-            "statuses": list(catalog.STATUSES),
-            "running": sum(1 for j in jobs if j.running)})
+        jobs = await catalog.all_jobs(
+            SdkDurableClient(client), get_services(), status=status, kind=kind
+        )
+        return json_response(
+            200,
+            {
+                "jobs": [j.to_json() for j in jobs[:top]],
+                "total": len(jobs),
+                "kinds": [{"kind": s.kind, "title": s.title} for s in catalog.job_sources()],
+                "statuses": list(catalog.STATUSES),
+                "running": sum(1 for j in jobs if j.running),
+            },
+        )
 
     return await _guarded(req, handle)
 
 
 @blueprint.route(route=JOB, methods=["GET", "DELETE"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-@operation(method="GET", summary="A job with its progress over time", tags=("dashboard",),
-           responses={200: schemas.JobDetailBody}, errors=WrappedError)
-@operation(method="DELETE", summary="Delete a job and its stored state", tags=("dashboard",),
-           responses={204: None}, errors=WrappedError)
-async def dashboard_job(req: func.HttpRequest,
-                        client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    method="GET",
+    summary="A job with its progress over time",
+    tags=("dashboard",),
+    responses={200: schemas.JobDetailBody},
+    errors=WrappedError,
+)
+@operation(
+    method="DELETE",
+    summary="Delete a job and its stored state",
+    tags=("dashboard",),
+    responses={204: None},
+    errors=WrappedError,
+)
+async def dashboard_job(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     """One job with its progress over time (GET), or delete it with its stored state."""
+
     async def handle() -> func.HttpResponse:
         source, job_id = _source(req), req.route_params.get("jobId", "")
         durable = SdkDurableClient(client)
@@ -129,13 +158,20 @@ async def dashboard_job(req: func.HttpRequest,
 
 @blueprint.route(route=JOB + ":cancel", methods=["POST"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-@operation(summary="Cancel a running job", tags=("dashboard",), request=None,
-           responses={202: schemas.Canceling}, errors=WrappedError)
-async def dashboard_cancel_job(req: func.HttpRequest,
-                               client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    summary="Cancel a running job",
+    tags=("dashboard",),
+    request=None,
+    responses={202: schemas.Canceling},
+    errors=WrappedError,
+)
+async def dashboard_cancel_job(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def handle() -> func.HttpResponse:
-        await _source(req).cancel(SdkDurableClient(client), get_services(),
-                                  req.route_params.get("jobId", ""))
+        await _source(req).cancel(
+            SdkDurableClient(client), get_services(), req.route_params.get("jobId", "")
+        )
         return json_response(202, {"status": "canceling"})
 
     return await _guarded(req, handle)
@@ -143,18 +179,25 @@ async def dashboard_cancel_job(req: func.HttpRequest,
 
 @blueprint.route(route=JOB + ":rerun-failed", methods=["POST"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-@operation(summary="Rerun the failed items of a finished job as a new job", tags=("dashboard",),
-           responses={202: schemas.RerunStarted}, errors=WrappedError)
-async def dashboard_rerun_failed(req: func.HttpRequest,
-                                 client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    summary="Rerun the failed items of a finished job as a new job",
+    tags=("dashboard",),
+    responses={202: schemas.RerunStarted},
+    errors=WrappedError,
+)
+async def dashboard_rerun_failed(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     """A new job over exactly the failed items of a finished one (kinds that support it)."""
+
     async def handle() -> func.HttpResponse:
         source = _source(req)
         rerun = getattr(source, "rerun_failed", None)
         if rerun is None:
             raise ApiError(409, "NotSupported", f"{source.title} jobs cannot be rerun.")
-        job_id = await rerun(SdkDurableClient(client), get_services(),
-                             req.route_params.get("jobId", ""))
+        job_id = await rerun(
+            SdkDurableClient(client), get_services(), req.route_params.get("jobId", "")
+        )
         return json_response(202, {"kind": source.kind, "id": job_id})
 
     return await _guarded(req, handle)
@@ -162,44 +205,78 @@ async def dashboard_rerun_failed(req: func.HttpRequest,
 
 @blueprint.route(route=JOB + "/items", methods=["GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-@operation(summary="A page of a job's items", tags=("dashboard",),
-           responses={200: schemas.ItemList},
-           errors=WrappedError, query={"skip": {"type": "integer", "minimum": 0},
-                                       "top": {"type": "integer", "minimum": 1, "maximum": 500},
-                                       "status": {"type": "string"}})
-async def dashboard_job_items(req: func.HttpRequest,
-                              client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    summary="A page of a job's items",
+    tags=("dashboard",),
+    responses={200: schemas.ItemList},
+    errors=WrappedError,
+    query={
+        "skip": {"type": "integer", "minimum": 0},
+        "top": {"type": "integer", "minimum": 1, "maximum": 500},
+        "status": {"type": "string"},
+    },
+)
+async def dashboard_job_items(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     """A page of a job's items (`?skip=&top=`, `?status=failed` for failures only)."""
+
     async def handle() -> func.HttpResponse:
         skip = _int(req, "skip", 0, 0, 10**9)
         top = _int(req, "top", 100, 1, MAX_TOP)
         status = _choice(req, "status", ("succeeded", "failed", "skipped", "pending"))
-        page = await _source(req).items(SdkDurableClient(client), get_services(),
-                                        req.route_params.get("jobId", ""), skip=skip, top=top,
-                                        status=status)
-        return json_response(200, {"items": [r.to_json() for r in page.rows],
-                                   "total": page.total, "skip": skip, "top": top})
+        page = await _source(req).items(
+            SdkDurableClient(client),
+            get_services(),
+            req.route_params.get("jobId", ""),
+            skip=skip,
+            top=top,
+            status=status,
+        )
+        return json_response(
+            200,
+            {
+                "items": [r.to_json() for r in page.rows],
+                "total": page.total,
+                "skip": skip,
+                "top": top,
+            },
+        )
 
     return await _guarded(req, handle)
 
 
 @blueprint.route(route=JOB + "/views/{view}", methods=["GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-@operation(summary="A kind-specific view (document, page, series, training)", tags=("dashboard",),
-           responses={200: {}}, errors=WrappedError, response_types={200: "*/*"},
-           query={"item": {"type": "integer"}, "page": {"type": "integer"}})
-async def dashboard_job_view(req: func.HttpRequest,
-                             client: df.DurableOrchestrationClient) -> func.HttpResponse:
+@operation(
+    summary="A kind-specific view (document, page, series, training)",
+    tags=("dashboard",),
+    responses={200: {}},
+    errors=WrappedError,
+    response_types={200: "*/*"},
+    query={"item": {"type": "integer"}, "page": {"type": "integer"}},
+)
+async def dashboard_job_view(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     """A kind-specific view of a job: `document`/`page`, `series`, `training`."""
+
     async def handle() -> func.HttpResponse:
         params: dict[str, Any] = dict(req.params)
-        content = await _source(req).view(SdkDurableClient(client), get_services(),
-                                          req.route_params.get("jobId", ""),
-                                          req.route_params.get("view", ""), params)
+        content = await _source(req).view(
+            SdkDurableClient(client),
+            get_services(),
+            req.route_params.get("jobId", ""),
+            req.route_params.get("view", ""),
+            params,
+        )
         if content.data is not None:
-            return func.HttpResponse(content.data, status_code=200,
-                                     mimetype=content.content_type,
-                                     headers={"Cache-Control": "no-store"})
+            return func.HttpResponse(
+                content.data,
+                status_code=200,
+                mimetype=content.content_type,
+                headers={"Cache-Control": "no-store"},
+            )
         return json_response(200, content.json)
 
     return await _guarded(req, handle)
@@ -217,8 +294,12 @@ def static_file(relative: str) -> tuple[bytes, str] | None:
 
 
 @blueprint.route(route="ui/{*path}", methods=["GET"], auth_level=ANONYMOUS)
-@operation(summary="The dashboard's static files", tags=("dashboard",),
-           responses={200: {}, 302: None}, response_types={200: "*/*"})
+@operation(
+    summary="The dashboard's static files",
+    tags=("dashboard",),
+    responses={200: {}, 302: None},
+    response_types={200: "*/*"},
+)
 def dashboard_ui(req: func.HttpRequest) -> func.HttpResponse:
     """The dashboard's pages, scripts and styles (no data; no key needed)."""
     if req.url.split("?", 1)[0].endswith("/ui"):  # relative asset URLs need the slash
@@ -228,6 +309,12 @@ def dashboard_ui(req: func.HttpRequest) -> func.HttpResponse:
         return json_response(404, {"error": {"code": "NotFound", "message": "No such file."}})
     data, kind = found
     charset = "; charset=utf-8" if kind.startswith("text/") or kind.endswith("javascript") else ""
-    return func.HttpResponse(data, status_code=200, headers={
-        "Content-Type": kind + charset, "Cache-Control": "no-cache",
-        "X-Content-Type-Options": "nosniff"})
+    return func.HttpResponse(
+        data,
+        status_code=200,
+        headers={
+            "Content-Type": kind + charset,
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -1,5 +1,6 @@
 """Response bodies of the dashboard API, for the OpenAPI document (the code builds plain dicts
 through `catalog`; tests check the responses against these schemas)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ Errors are `{"detail": "..."}` (the client keeps bodies as they are); keys come 
 `Authorization: Bearer <key>` and are checked against BATCHINFER_API_KEYS (open when unset).
 The client retries 408/409/429/5xx, so no normal outcome uses those codes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,13 +47,19 @@ def require_bearer(req: func.HttpRequest) -> None:
     header = req.headers.get("Authorization") or ""
     scheme, _, supplied = header.partition(" ")
     if scheme.lower() != "bearer" or not any(
-            hmac.compare_digest(supplied.strip().encode(), k.encode()) for k in keys):
+        hmac.compare_digest(supplied.strip().encode(), k.encode()) for k in keys
+    ):
         raise fail(401, "Missing or invalid API key: send 'Authorization: Bearer <key>'.")
 
 
-async def handle(req: func.HttpRequest, handler: Callable[[Catalog], Awaitable[func.HttpResponse]],
-                 *, auth: bool = True) -> func.HttpResponse:
+async def handle(
+    req: func.HttpRequest,
+    handler: Callable[[Catalog], Awaitable[func.HttpResponse]],
+    *,
+    auth: bool = True,
+) -> func.HttpResponse:
     """Auth, then the handler with the catalog; ApiError becomes `{"detail"}`."""
+
     async def run() -> func.HttpResponse:
         if auth:
             require_bearer(req)
@@ -112,7 +119,7 @@ def page(req: func.HttpRequest, items: list[dict[str, Any]]) -> dict[str, Any]:
     if not cursor.isdigit():
         raise fail(422, "cursor is not one this API returned.")
     start = int(cursor)
-    chunk = items[start: start + limit]
+    chunk = items[start : start + limit]
     following = start + limit
     return {"items": chunk, "next_cursor": str(following) if following < len(items) else None}
 

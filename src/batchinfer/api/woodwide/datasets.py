@@ -4,6 +4,7 @@ versions, preview, rows:lookup, the models trained on a dataset.
 A new version is `processing` while its `dataset_ingest` job runs, then `ready` or `failed`;
 large uploads wait (`waiting_for_upload`) until `complete` is called after the PUT.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -45,8 +46,14 @@ def dataset_or_404(catalog: Catalog, dataset_id: str) -> dict[str, Any]:
     return record
 
 
-def _target_dataset(catalog: Catalog, dataset_id: str | None, name: str | None,
-                    description: str | None, override: bool, filename: str) -> dict[str, Any]:
+def _target_dataset(
+    catalog: Catalog,
+    dataset_id: str | None,
+    name: str | None,
+    description: str | None,
+    override: bool,
+    filename: str,
+) -> dict[str, Any]:
     """The dataset a new version goes to: the given id, an existing name with override, or new."""
     if dataset_id:
         return dataset_or_404(catalog, dataset_id)
@@ -54,14 +61,18 @@ def _target_dataset(catalog: Catalog, dataset_id: str | None, name: str | None,
     existing = [d for d in catalog.datasets() if d["name"] == name]
     if existing:
         if not override:
-            raise fail(400, f"A dataset named {name!r} exists ({existing[0]['id']}); pass "
-                            "override=true to add a new version, or choose another name.")
+            raise fail(
+                400,
+                f"A dataset named {name!r} exists ({existing[0]['id']}); pass "
+                "override=true to add a new version, or choose another name.",
+            )
         return existing[-1]
     return catalog.new_dataset(name, description)
 
 
-def _new_version(catalog: Catalog, dataset: dict[str, Any], filename: str, source: str,
-                 status: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _new_version(
+    catalog: Catalog, dataset: dict[str, Any], filename: str, source: str, status: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     return catalog.new_dataset_version(dataset, filename, source, status)
 
 
@@ -72,46 +83,67 @@ async def start_ingest(client: df.DurableOrchestrationClient, job_id: str) -> No
 # ------------------------------------------------------------------------- create / list
 @blueprint.route(route=BASE + "/datasets", methods=["POST", "GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-async def ww_datasets(req: func.HttpRequest,
-                      client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def ww_datasets(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def create(catalog: Catalog) -> func.HttpResponse:
         form, upload = multipart(req)
         data = upload.read()
         if not data:
             raise fail(400, "The uploaded file is empty.")
         if len(data) > MAX_UPLOAD_BYTES:
-            raise fail(413, f"The file is larger than {MAX_UPLOAD_BYTES} bytes; use "
-                            "POST /datasets/upload for large files.")
+            raise fail(
+                413,
+                f"The file is larger than {MAX_UPLOAD_BYTES} bytes; use "
+                "POST /datasets/upload for large files.",
+            )
         filename = upload.filename or "upload"
 
         def prepare() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-            dataset = _target_dataset(catalog, form.get("dataset_id"), form.get("dataset_name"),
-                                      form.get("description"),
-                                      bool_value(form.get("override"), "override"), filename)
+            dataset = _target_dataset(
+                catalog,
+                form.get("dataset_id"),
+                form.get("dataset_name"),
+                form.get("description"),
+                bool_value(form.get("override"), "override"),
+                filename,
+            )
             version, job = _new_version(catalog, dataset, filename, "upload", "queued")
             catalog.store.put_bytes(catalog.upload_blob(version), data)
             return dataset, version, job
 
         dataset, version, job = await offload(prepare)
         await start_ingest(client, job["id"])
-        return ok({"id": dataset["id"], "version_id": version["id"], "job_id": job["id"],
-                   "status": job["status"]}, 201)
+        return ok(
+            {
+                "id": dataset["id"],
+                "version_id": version["id"],
+                "job_id": job["id"],
+                "status": job["status"],
+            },
+            201,
+        )
 
     async def listing(catalog: Catalog) -> func.HttpResponse:
         query = (req.params.get("q") or "").lower()
         archived = bool_value(req.params.get("include_archived"), "include_archived")
 
         def items() -> list[dict[str, Any]]:
-            found = [d for d in reversed(catalog.datasets())
-                     if (archived or not d.get("is_archived"))
-                     and (not query or query in d["name"].lower()
-                          or query in (d.get("description") or "").lower())]
+            found = [
+                d
+                for d in reversed(catalog.datasets())
+                if (archived or not d.get("is_archived"))
+                and (
+                    not query
+                    or query in d["name"].lower()
+                    or query in (d.get("description") or "").lower()
+                )
+            ]
             return found
 
         found = await offload(items)
         result = page(req, found)
-        result["items"] = await offload(lambda: [catalog.dataset_view(d)
-                                                 for d in result["items"]])
+        result["items"] = await offload(lambda: [catalog.dataset_view(d) for d in result["items"]])
         return ok(result)
 
     return await handle(req, create if req.method.upper() == "POST" else listing)
@@ -131,15 +163,25 @@ async def ww_dataset_upload(req: func.HttpRequest) -> func.HttpResponse:
                 previous = catalog.lookup("upload", remembered)
                 if previous is not None:
                     return previous
-            dataset = _target_dataset(catalog, request.dataset_id, request.dataset_name,
-                                      request.description, request.override,
-                                      request.file.filename)
-            version, job = _new_version(catalog, dataset, request.file.filename, "upload",
-                                        "waiting_for_upload")
+            dataset = _target_dataset(
+                catalog,
+                request.dataset_id,
+                request.dataset_name,
+                request.description,
+                request.override,
+                request.file.filename,
+            )
+            version, job = _new_version(
+                catalog, dataset, request.file.filename, "upload", "waiting_for_upload"
+            )
             job["internal"]["upload"] = request.file.model_dump()
             catalog.save_job(job)
-            answer = {"id": dataset["id"], "version_id": version["id"], "job_id": job["id"],
-                      "upload": request.file.model_dump()}
+            answer = {
+                "id": dataset["id"],
+                "version_id": version["id"],
+                "job_id": job["id"],
+                "upload": request.file.model_dump(),
+            }
             if remembered:
                 catalog.remember("upload", remembered, answer)
             return answer
@@ -147,30 +189,36 @@ async def ww_dataset_upload(req: func.HttpRequest) -> func.HttpResponse:
         answer = await offload(prepare)
         path = f"/{BASE}/signed/uploads/{answer['version_id']}"
         key_bytes = await offload(catalog.store.signing_key)
-        query = signed_query(key_bytes, "PUT", path, UPLOAD_TTL_SECONDS,
-                             answer["upload"]["content_type"])
-        upload = dict(answer["upload"], upload_url=f"{base_url(req)}/signed/uploads/"
-                                                    f"{answer['version_id']}?{query}")
+        query = signed_query(
+            key_bytes, "PUT", path, UPLOAD_TTL_SECONDS, answer["upload"]["content_type"]
+        )
+        upload = dict(
+            answer["upload"],
+            upload_url=f"{base_url(req)}/signed/uploads/{answer['version_id']}?{query}",
+        )
         return ok({**answer, "upload": upload}, 201)
 
     return await handle(req, run)
 
 
-@blueprint.route(route=BASE + "/signed/uploads/{version_id}", methods=["PUT"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(route=BASE + "/signed/uploads/{version_id}", methods=["PUT"], auth_level=ANONYMOUS)
 async def ww_signed_upload(req: func.HttpRequest) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         version_id = req.route_params.get("version_id", "")
         content_type = req.params.get("ct") or ""
-        problem = verify(await offload(catalog.store.signing_key), "PUT",
-                         f"/{BASE}/signed/uploads/{version_id}", req.params.get("expires"),
-                         req.params.get("sig"), content_type)
+        problem = verify(
+            await offload(catalog.store.signing_key),
+            "PUT",
+            f"/{BASE}/signed/uploads/{version_id}",
+            req.params.get("expires"),
+            req.params.get("sig"),
+            content_type,
+        )
         if problem:
             raise fail(403, problem)
         sent_type = (req.headers.get("Content-Type") or "").split(";")[0].strip()
         if sent_type and sent_type != content_type.split(";")[0].strip():
-            raise fail(403, f"Content-Type {sent_type!r} differs from the signed "
-                            f"{content_type!r}.")
+            raise fail(403, f"Content-Type {sent_type!r} differs from the signed {content_type!r}.")
         data = req.get_body()
 
         def store() -> None:
@@ -191,11 +239,13 @@ async def ww_signed_upload(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req, run, auth=False)
 
 
-@blueprint.route(route=BASE + "/datasets/{version_id}/complete", methods=["POST"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=BASE + "/datasets/{version_id}/complete", methods=["POST"], auth_level=ANONYMOUS
+)
 @blueprint.durable_client_input(client_name="client")
-async def ww_dataset_complete(req: func.HttpRequest,
-                              client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def ww_dataset_complete(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         version_id = req.route_params.get("version_id", "")
 
@@ -217,15 +267,22 @@ async def ww_dataset_complete(req: func.HttpRequest,
         version, job, fresh = await offload(queue)
         if fresh:
             await start_ingest(client, job["id"])
-        return ok({"id": version["dataset_id"], "version_id": version["id"],
-                   "job_id": job["id"], "status": job["status"]})
+        return ok(
+            {
+                "id": version["dataset_id"],
+                "version_id": version["id"],
+                "job_id": job["id"],
+                "status": job["status"],
+            }
+        )
 
     return await handle(req, run)
 
 
 # --------------------------------------------------------------------- get / patch / delete
-@blueprint.route(route=BASE + "/datasets/{dataset_id}", methods=["GET", "PATCH", "DELETE"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=BASE + "/datasets/{dataset_id}", methods=["GET", "PATCH", "DELETE"], auth_level=ANONYMOUS
+)
 async def ww_dataset(req: func.HttpRequest) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         dataset_id = req.route_params.get("dataset_id", "")
@@ -251,8 +308,9 @@ async def ww_dataset(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req, run)
 
 
-@blueprint.route(route=BASE + "/datasets/{dataset_id}/versions", methods=["GET"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=BASE + "/datasets/{dataset_id}/versions", methods=["GET"], auth_level=ANONYMOUS
+)
 async def ww_dataset_versions(req: func.HttpRequest) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         dataset_id = req.route_params.get("dataset_id", "")
@@ -266,8 +324,11 @@ async def ww_dataset_versions(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req, run)
 
 
-@blueprint.route(route=BASE + "/datasets/{dataset_id}/versions/{version_id}", methods=["GET"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=BASE + "/datasets/{dataset_id}/versions/{version_id}",
+    methods=["GET"],
+    auth_level=ANONYMOUS,
+)
 async def ww_dataset_version(req: func.HttpRequest) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         dataset_id = req.route_params.get("dataset_id", "")
@@ -293,8 +354,9 @@ def ready_version_or_400(catalog: Catalog, dataset_id: str) -> dict[str, Any]:
     return version
 
 
-@blueprint.route(route=BASE + "/datasets/{dataset_id}/preview", methods=["GET"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=BASE + "/datasets/{dataset_id}/preview", methods=["GET"], auth_level=ANONYMOUS
+)
 async def ww_dataset_preview(req: func.HttpRequest) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         dataset_id = req.route_params.get("dataset_id", "")
@@ -306,16 +368,21 @@ async def ww_dataset_preview(req: func.HttpRequest) -> func.HttpResponse:
             head = next(parquet.iter_batches(batch_size=rows), None)
             names = parquet.schema_arrow.names
             table = head if head is not None else parquet.schema_arrow.empty_table()
-            return {"headers": names, "rows": preview_rows(table),
-                    "version_id": version["id"], "total_rows": version["row_count"]}
+            return {
+                "headers": names,
+                "rows": preview_rows(table),
+                "version_id": version["id"],
+                "total_rows": version["row_count"],
+            }
 
         return ok(await offload(read))
 
     return await handle(req, run)
 
 
-@blueprint.route(route=BASE + "/datasets/{dataset_id}/rows:lookup", methods=["POST"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=BASE + "/datasets/{dataset_id}/rows:lookup", methods=["POST"], auth_level=ANONYMOUS
+)
 async def ww_dataset_rows_lookup(req: func.HttpRequest) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         dataset_id = req.route_params.get("dataset_id", "")
@@ -329,24 +396,31 @@ async def ww_dataset_rows_lookup(req: func.HttpRequest) -> func.HttpResponse:
             rows = preview_rows(picked)
             for row_id, row in zip(wanted, rows, strict=False):
                 row.setdefault("id", row_id)
-            return {"headers": table.column_names, "rows": rows,
-                    "missing_ids": [i for i in ids if i not in set(wanted)]}
+            return {
+                "headers": table.column_names,
+                "rows": rows,
+                "missing_ids": [i for i in ids if i not in set(wanted)],
+            }
 
         return ok(await offload(read))
 
     return await handle(req, run)
 
 
-@blueprint.route(route=BASE + "/datasets/{dataset_id}/models", methods=["GET"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(
+    route=BASE + "/datasets/{dataset_id}/models", methods=["GET"], auth_level=ANONYMOUS
+)
 async def ww_dataset_models(req: func.HttpRequest) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         dataset_id = req.route_params.get("dataset_id", "")
 
         def items() -> list[dict[str, Any]]:
             dataset_or_404(catalog, dataset_id)
-            return [catalog.model_view(m) for m in reversed(catalog.models())
-                    if m.get("training_dataset_id") == dataset_id]
+            return [
+                catalog.model_view(m)
+                for m in reversed(catalog.models())
+                if m.get("training_dataset_id") == dataset_id
+            ]
 
         result = page(req, await offload(items))
         return ok(result)

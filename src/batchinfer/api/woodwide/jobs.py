@@ -1,6 +1,7 @@
 """Job routes: get/list, cancel, retry, results (with a signed download URL), result rows,
 and the signed download itself (no bearer header: the URL's signature and expiry stand in).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -61,12 +62,14 @@ async def sweep_histories(client: Any, services: Services) -> int:
 
 @blueprint.route(route=BASE + "/jobs", methods=["GET"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-async def ww_jobs(req: func.HttpRequest,
-                  client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def ww_jobs(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         await sweep_histories(client, get_services())
-        filters = {name: req.params.get(name) for name in
-                   ("status", "type", "model_id", "dataset_id")}
+        filters = {
+            name: req.params.get(name) for name in ("status", "type", "model_id", "dataset_id")
+        }
         model_version = req.params.get("model_version_id")
         data_version = req.params.get("dataset_version_id")
 
@@ -116,8 +119,9 @@ def cancel_job_record(catalog: Catalog, job_id: str) -> dict[str, Any]:
 
 @blueprint.route(route=BASE + "/jobs/{job_id}/cancel", methods=["POST"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-async def ww_job_cancel(req: func.HttpRequest,
-                        client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def ww_job_cancel(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         job_id = req.route_params.get("job_id", "")
 
@@ -132,37 +136,56 @@ async def ww_job_cancel(req: func.HttpRequest,
 
 @blueprint.route(route=BASE + "/jobs/{job_id}/retry", methods=["POST"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
-async def ww_job_retry(req: func.HttpRequest,
-                       client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def ww_job_retry(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         job_id = req.route_params.get("job_id", "")
 
         def again() -> dict[str, Any]:
             job = job_or_404(catalog, job_id)
             if job["status"] not in ("failed", "canceled"):
-                raise fail(400, f"Only failed or canceled jobs can be retried; this one is "
-                                f"{job['status']}.")
+                raise fail(
+                    400,
+                    f"Only failed or canceled jobs can be retried; this one is {job['status']}.",
+                )
             if job["type"] not in ORCHESTRATION:
                 raise fail(400, f"Jobs of type {job['type']!r} cannot be retried.")
             internal = dict(job.get("internal", {}))
-            fresh = new_job(job["type"], **{k: job.get(k) for k in (
-                "model_id", "model_type", "dataset_id", "dataset_name", "input",
-                "resources", "input_filename") if job.get(k) is not None},
-                parent_job_id=job["id"], internal={})
+            fresh = new_job(
+                job["type"],
+                **{
+                    k: job.get(k)
+                    for k in (
+                        "model_id",
+                        "model_type",
+                        "dataset_id",
+                        "dataset_name",
+                        "input",
+                        "resources",
+                        "input_filename",
+                    )
+                    if job.get(k) is not None
+                },
+                parent_job_id=job["id"],
+                internal={},
+            )
             _rearm(catalog, job, fresh, internal)
             catalog.save_job(fresh)
             return fresh
 
         fresh = await offload(again)
-        await client.start_new(ORCHESTRATION[fresh["type"]], f"ww:{fresh['id']}",
-                                {"job_id": fresh["id"]})
+        await client.start_new(
+            ORCHESTRATION[fresh["type"]], f"ww:{fresh['id']}", {"job_id": fresh["id"]}
+        )
         return ok({"id": fresh["id"], "status": fresh["status"]}, 201)
 
     return await handle(req, run)
 
 
-def _rearm(catalog: Catalog, old: dict[str, Any], fresh: dict[str, Any],
-           internal: dict[str, Any]) -> None:
+def _rearm(
+    catalog: Catalog, old: dict[str, Any], fresh: dict[str, Any], internal: dict[str, Any]
+) -> None:
     """Point the new job at what the old one worked on, resetting that work's status."""
     if old["type"] == "dataset_ingest":
         version = catalog.dataset_version(internal["dataset_version_id"])
@@ -177,11 +200,15 @@ def _rearm(catalog: Catalog, old: dict[str, Any], fresh: dict[str, Any],
             raise fail(400, "The model version of this training job was deleted.")
         version.update(status="training", training_job_id=fresh["id"], error_message=None)
         catalog.save_model_version(version)
-        fresh["internal"] = {k: internal[k] for k in
-                             ("request", "model_version_id", "dataset_version_id")}
+        fresh["internal"] = {
+            k: internal[k] for k in ("request", "model_version_id", "dataset_version_id")
+        }
     else:
-        if internal.get("upload_blob") and not catalog.store.exists(internal["upload_blob"]) \
-                and not catalog.store.exists(internal.get("input_blob") or "-"):
+        if (
+            internal.get("upload_blob")
+            and not catalog.store.exists(internal["upload_blob"])
+            and not catalog.store.exists(internal.get("input_blob") or "-")
+        ):
             raise fail(400, "The uploaded file of this job is gone; submit it again.")
         keep = ("request", "model_version_id", "dataset_version_id", "upload_blob")
         fresh["internal"] = {k: internal[k] for k in keep if internal.get(k)}
@@ -197,8 +224,9 @@ async def ww_job_results(req: func.HttpRequest) -> func.HttpResponse:
         job_id = req.route_params.get("job_id", "")
         job = await offload(job_or_404, catalog, job_id)
         if job["status"] != "succeeded":
-            raise fail(400, f"Results are available once the job has succeeded; it is "
-                            f"{job['status']}.")
+            raise fail(
+                400, f"Results are available once the job has succeeded; it is {job['status']}."
+            )
         answer: dict[str, Any] = {"job_type": job["type"], "row_paginatable": False}
         output = job.get("output") or {}
         if job["type"] == "dataset_ingest":
@@ -210,17 +238,19 @@ async def ww_job_results(req: func.HttpRequest) -> func.HttpResponse:
             path = f"/{BASE}/signed/results/{job_id}"
             key = await offload(catalog.store.signing_key)
             query = signed_query(key, "GET", path, RESULT_TTL_SECONDS)
-            answer.update(inference_results_uri=f"{base_url(req)}/signed/results/{job_id}?{query}",
-                          summary=internal.get("summary"), row_paginatable=True,
-                          output_type=internal["request"]["output_type"],
-                          anomaly_format=internal["request"]["anomaly_format"])
+            answer.update(
+                inference_results_uri=f"{base_url(req)}/signed/results/{job_id}?{query}",
+                summary=internal.get("summary"),
+                row_paginatable=True,
+                output_type=internal["request"]["output_type"],
+                anomaly_format=internal["request"]["anomaly_format"],
+            )
         return ok(answer)
 
     return await handle(req, run)
 
 
-@blueprint.route(route=BASE + "/jobs/{job_id}/results/rows", methods=["GET"],
-                 auth_level=ANONYMOUS)
+@blueprint.route(route=BASE + "/jobs/{job_id}/results/rows", methods=["GET"], auth_level=ANONYMOUS)
 async def ww_job_result_rows(req: func.HttpRequest) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         job_id = req.route_params.get("job_id", "")
@@ -236,12 +266,17 @@ async def ww_job_result_rows(req: func.HttpRequest) -> func.HttpResponse:
             if job["type"] != "infer_batch" or job["status"] != "succeeded":
                 raise fail(400, "Result rows exist for succeeded inference jobs only.")
             try:
-                return page_rows(catalog.store.local_path(f"jobs/{job_id}/rows.parquet"),
-                                 columns=columns or None, limit=limit, offset=offset,
-                                 sort_by=req.params.get("sort_by") or None, sort_dir=sort_dir,
-                                 filter_column=req.params.get("filter_column") or None,
-                                 filter_value=req.params.get("filter_value"),
-                                 search=req.params.get("search") or None)
+                return page_rows(
+                    catalog.store.local_path(f"jobs/{job_id}/rows.parquet"),
+                    columns=columns or None,
+                    limit=limit,
+                    offset=offset,
+                    sort_by=req.params.get("sort_by") or None,
+                    sort_dir=sort_dir,
+                    filter_column=req.params.get("filter_column") or None,
+                    filter_value=req.params.get("filter_value"),
+                    search=req.params.get("search") or None,
+                )
             except KeyError as error:
                 raise fail(400, f"Unknown column {error.args[0]!r}.") from None
 
@@ -254,9 +289,13 @@ async def ww_job_result_rows(req: func.HttpRequest) -> func.HttpResponse:
 async def ww_signed_results(req: func.HttpRequest) -> func.HttpResponse:
     async def run(catalog: Catalog) -> func.HttpResponse:
         job_id = req.route_params.get("job_id", "")
-        problem = verify(await offload(catalog.store.signing_key), "GET",
-                         f"/{BASE}/signed/results/{job_id}", req.params.get("expires"),
-                         req.params.get("sig"))
+        problem = verify(
+            await offload(catalog.store.signing_key),
+            "GET",
+            f"/{BASE}/signed/results/{job_id}",
+            req.params.get("expires"),
+            req.params.get("sig"),
+        )
         if problem:
             raise fail(403, problem)
         job = await offload(job_or_404, catalog, job_id)
@@ -265,8 +304,13 @@ async def ww_signed_results(req: func.HttpRequest) -> func.HttpResponse:
             raise fail(404, "This job has no result file.")
         data = await offload(catalog.store.get_bytes, internal["result_blob"])
         name = internal["result_blob"].rsplit("/", 1)[-1]
-        return func.HttpResponse(data, status_code=200, headers={
-            "Content-Type": internal["content_type"],
-            "Content-Disposition": f'attachment; filename="{job_id}-{name}"'})
+        return func.HttpResponse(
+            data,
+            status_code=200,
+            headers={
+                "Content-Type": internal["content_type"],
+                "Content-Disposition": f'attachment; filename="{job_id}-{name}"',
+            },
+        )
 
     return await handle(req, run, auth=False)

@@ -5,6 +5,7 @@ datasets (create, upload + complete, list, get/patch/delete, versions, preview, 
 models), models (train, list, get/delete, versions, infer, infer-async, infer-batch), jobs
 (get, list, cancel, retry, results, results/rows) and the signed upload/download URLs.
 """
+
 from batchinfer.api.woodwide import datasets, jobs, models  # noqa: F401 - registers routes
 from batchinfer.api.woodwide.common import blueprint
 

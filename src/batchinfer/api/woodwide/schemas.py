@@ -1,5 +1,6 @@
 """Request bodies of the dataset inference API, validated at the edge (extra fields ignored,
 as the reference API tolerates fields it does not use)."""
+
 from __future__ import annotations
 
 from typing import Any, Literal

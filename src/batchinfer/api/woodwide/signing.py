@@ -4,6 +4,7 @@ The client fetches `inference_results_uri` and PUTs to `upload_url` without its 
 header, as it would with a storage SAS URL; the URL carries its own proof instead: an HMAC of
 the method, path, expiry and (for uploads) the content type, with a key kept in the store.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,11 +24,13 @@ def signature(key: bytes, method: str, path: str, expires: int, extra: str = "")
 def signed_query(key: bytes, method: str, path: str, ttl: int, extra: str = "") -> str:
     expires = int(time.time()) + ttl
     return f"expires={expires}&sig={signature(key, method, path, expires, extra)}" + (
-        f"&ct={quote(extra, safe='')}" if extra else "")
+        f"&ct={quote(extra, safe='')}" if extra else ""
+    )
 
 
-def verify(key: bytes, method: str, path: str, expires: str | None, sig: str | None,
-           extra: str = "") -> str | None:
+def verify(
+    key: bytes, method: str, path: str, expires: str | None, sig: str | None, extra: str = ""
+) -> str | None:
     """None when the URL is valid now; otherwise why not (for the 403 body)."""
     if not expires or not sig or not expires.isdigit():
         return "The URL is not signed."

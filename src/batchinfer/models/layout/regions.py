@@ -6,6 +6,7 @@ sigmoid) and box sides as distributions over 8 bins (generalised focal loss): th
 value of each distribution, times the stride, is the distance from the anchor centre to that
 side. Boxes are kept above a score threshold and thinned per class by non-maximum suppression.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,16 +52,21 @@ def preprocess(bgr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(tensor.transpose(2, 0, 1)[None])
 
 
-def detect_regions(session: InferenceSessionPort, rgb: np.ndarray, labels: list[str],
-                   settings: RegionSettings = RegionSettings()) -> list[Region]:
+def detect_regions(
+    session: InferenceSessionPort,
+    rgb: np.ndarray,
+    labels: list[str],
+    settings: RegionSettings = RegionSettings(),
+) -> list[Region]:
     """Regions of one page, in page pixels, highest score first."""
     bgr = np.ascontiguousarray(rgb[..., ::-1])
     outputs = session.run({session.input_names[0]: preprocess(bgr)})
     return decode(outputs, rgb.shape[1], rgb.shape[0], labels, settings)
 
 
-def decode(outputs: list[np.ndarray], page_w: int, page_h: int, labels: list[str],
-           settings: RegionSettings) -> list[Region]:
+def decode(
+    outputs: list[np.ndarray], page_w: int, page_h: int, labels: list[str], settings: RegionSettings
+) -> list[Region]:
     levels = len(outputs) // 2
     boxes_all, scores_all = [], []
     in_h, in_w = INPUT_HW
@@ -77,8 +83,17 @@ def decode(outputs: list[np.ndarray], page_w: int, page_h: int, labels: list[str
         probs = logits / logits.sum(axis=2, keepdims=True)
         sides = (probs * np.arange(bins)).sum(axis=2) * stride  # left, top, right, bottom
         c = centres[keep]
-        boxes_all.append(np.stack([c[:, 0] - sides[:, 0], c[:, 1] - sides[:, 1],
-                                   c[:, 0] + sides[:, 2], c[:, 1] + sides[:, 3]], axis=1))
+        boxes_all.append(
+            np.stack(
+                [
+                    c[:, 0] - sides[:, 0],
+                    c[:, 1] - sides[:, 1],
+                    c[:, 0] + sides[:, 2],
+                    c[:, 1] + sides[:, 3],
+                ],
+                axis=1,
+            )
+        )
         scores_all.append(scores[keep])
     boxes = np.concatenate(boxes_all)
     scores = np.concatenate(scores_all)
@@ -92,12 +107,18 @@ def decode(outputs: list[np.ndarray], page_w: int, page_h: int, labels: list[str
             continue
         for i in _nms(boxes[mask], scores[mask, cls], settings.iou_threshold):
             x0, y0, x1, y1 = boxes[mask][i]
-            regions.append(Region(labels[cls] if cls < len(labels) else str(cls),
-                                  float(scores[mask, cls][i]),
-                                  (float(np.clip(x0 * sx, 0, page_w)),
-                                   float(np.clip(y0 * sy, 0, page_h)),
-                                   float(np.clip(x1 * sx, 0, page_w)),
-                                   float(np.clip(y1 * sy, 0, page_h)))))
+            regions.append(
+                Region(
+                    labels[cls] if cls < len(labels) else str(cls),
+                    float(scores[mask, cls][i]),
+                    (
+                        float(np.clip(x0 * sx, 0, page_w)),
+                        float(np.clip(y0 * sy, 0, page_h)),
+                        float(np.clip(x1 * sx, 0, page_w)),
+                        float(np.clip(y1 * sy, 0, page_h)),
+                    ),
+                )
+            )
     regions.sort(key=lambda r: -r.score)
     return _drop_contained(regions)
 
@@ -115,7 +136,8 @@ def _drop_contained(regions: list[Region], share: float = 0.6) -> list[Region]:
             and max(0.0, min(x1, k.box[2]) - max(x0, k.box[0]))
             * max(0.0, min(y1, k.box[3]) - max(y0, k.box[1]))
             >= share * min(area, (k.box[2] - k.box[0]) * (k.box[3] - k.box[1]))
-            for k in kept)
+            for k in kept
+        )
         if not inside:
             kept.append(region)
     return kept

@@ -10,6 +10,7 @@ Every span points at exactly its element's text: `content[offset:offset+length]`
 paragraph's, cell's, caption's, line's or word's `content` (markup is outside the spans);
 tables and figures span their whole rendering, markup included.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -80,15 +81,16 @@ class DocumentBuilder:
 
     # --------------------------------------------------------------- elements
 
-    def _paragraph(self, page: Page, block: ParagraphBlock, frame: PageFrame,
-                   record: bool = True) -> int:
+    def _paragraph(
+        self, page: Page, block: ParagraphBlock, frame: PageFrame, record: bool = True
+    ) -> int:
         writer = self.writer
         comment = COMMENTS.get(block.role or "") if self.markdown else None
         if self.markdown:
-            writer.write(HEADINGS.get(block.role or "", "") if not comment else
-                         f'<!-- {comment}="')
-        paragraph = write_paragraph(writer, page, block.lines, frame, block.role,
-                                    escape=self.markdown and not comment)
+            writer.write(HEADINGS.get(block.role or "", "") if not comment else f'<!-- {comment}="')
+        paragraph = write_paragraph(
+            writer, page, block.lines, frame, block.role, escape=self.markdown and not comment
+        )
         if comment:
             writer.write('" -->')
         self.paragraphs.append(paragraph)
@@ -100,11 +102,16 @@ class DocumentBuilder:
     def _caption(self, page: Page, block: ParagraphBlock, frame: PageFrame) -> Caption:
         index = self._paragraph(page, block, frame, record=False)
         paragraph = self.paragraphs[index]
-        return Caption(paragraph.content, list(paragraph.spans),
-                       list(paragraph.bounding_regions), [f"/paragraphs/{index}"])
+        return Caption(
+            paragraph.content,
+            list(paragraph.spans),
+            list(paragraph.bounding_regions),
+            [f"/paragraphs/{index}"],
+        )
 
-    def _region(self, page: Page, box: tuple[float, float, float, float], frame: PageFrame
-                ) -> BoundingRegion:
+    def _region(
+        self, page: Page, box: tuple[float, float, float, float], frame: PageFrame
+    ) -> BoundingRegion:
         return BoundingRegion(page.page_number, rect_polygon(box, frame.scale, frame.digits))
 
     def _table(self, page: Page, block: TableBlock, frame: PageFrame) -> None:
@@ -133,8 +140,9 @@ class DocumentBuilder:
                 lines = block.cell_lines[k]
                 tag = "th" if cell.header else "td"
                 if md:
-                    attrs = (f' rowspan="{cell.row_span}"' if cell.row_span > 1 else "") + \
-                            (f' colspan="{cell.column_span}"' if cell.column_span > 1 else "")
+                    attrs = (f' rowspan="{cell.row_span}"' if cell.row_span > 1 else "") + (
+                        f' colspan="{cell.column_span}"' if cell.column_span > 1 else ""
+                    )
                     writer.write(f"<{tag}{attrs}>")
                 elif lines and not first_cell:
                     writer.write("\n")
@@ -145,18 +153,34 @@ class DocumentBuilder:
                 if md:
                     writer.write(f"</{tag}>\n")
                 box = union([ln.box for ln in lines]) if lines else cell.box
-                cells.append(TableCell(cell.row, cell.column,
-                                       "\n".join(ln.content for ln in lines), spans,
-                                       [self._region(page, cell.box if not lines else
-                                                     union([cell.box, box]), frame)],
-                                       cell.row_span, cell.column_span, cell_kind(cell)))
+                cells.append(
+                    TableCell(
+                        cell.row,
+                        cell.column,
+                        "\n".join(ln.content for ln in lines),
+                        spans,
+                        [
+                            self._region(
+                                page, cell.box if not lines else union([cell.box, box]), frame
+                            )
+                        ],
+                        cell.row_span,
+                        cell.column_span,
+                        cell_kind(cell),
+                    )
+                )
             if md:
                 writer.write("</tr>\n")
         if md:
             writer.write("</table>")
-        table = Table(block.structure.rows, block.structure.columns, cells,
-                      [Span(start, writer.length - start)],
-                      [self._region(page, block.box, frame)], caption)
+        table = Table(
+            block.structure.rows,
+            block.structure.columns,
+            cells,
+            [Span(start, writer.length - start)],
+            [self._region(page, block.box, frame)],
+            caption,
+        )
         self.tables.append(table)
         self.order.append((f"/tables/{len(self.tables) - 1}", None, list(table.spans)))
 
@@ -181,8 +205,13 @@ class DocumentBuilder:
             if writer.last != "\n":
                 writer.write("\n")
             writer.write("</figure>")
-        figure = Figure(figure_id, [Span(start, writer.length - start)],
-                        [self._region(page, block.box, frame)], elements, caption)
+        figure = Figure(
+            figure_id,
+            [Span(start, writer.length - start)],
+            [self._region(page, block.box, frame)],
+            elements,
+            caption,
+        )
         self.figures.append(figure)
         self.order.append((f"/figures/{len(self.figures) - 1}", None, list(figure.spans)))
 
@@ -212,8 +241,9 @@ class DocumentBuilder:
             return []
         text = self.writer.text
         for section in sections:
-            section.spans[:] = _merge(section.spans if section is not sections[0] else root_spans,
-                                      text)
+            section.spans[:] = _merge(
+                section.spans if section is not sections[0] else root_spans, text
+            )
         return sections
 
 
@@ -224,7 +254,7 @@ def _merge(spans: list[Span], text: str) -> list[Span]:
         if merged:
             last = merged[-1]
             end = last.offset + last.length
-            if not text[end:span.offset].strip():
+            if not text[end : span.offset].strip():
                 merged[-1] = Span(last.offset, max(end, span.offset + span.length) - last.offset)
                 continue
         merged.append(span)

@@ -7,6 +7,7 @@ footer, drawn with Pillow; the seed picks the variant and the words. The truth l
 elements in reading order, so role precision and recall, table cell accuracy and reading order
 can be measured against what the model returns.
 """
+
 from __future__ import annotations
 
 import random
@@ -16,15 +17,20 @@ from PIL import Image, ImageDraw, ImageFont
 
 from batchinfer.samples import FONT_CANDIDATES
 
-BOLD_CANDIDATES = tuple(path.replace("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
-                        for path in FONT_CANDIDATES)
+BOLD_CANDIDATES = tuple(
+    path.replace("DejaVuSans.ttf", "DejaVuSans-Bold.ttf") for path in FONT_CANDIDATES
+)
 
-WORDS = ("revenue growth market region quarter customer product service team report plan "
-         "cost margin sales office supply demand value price order account budget result "
-         "policy review target energy network system design data model study period total "
-         "share income asset capital staff training quality safety project partner").split()
-CITIES = ("Lisbon Oslo Denver Nairobi Osaka Lima Dublin Austin Perth Quebec Porto Tunis "
-          "Bergen Dallas Sapporo Cusco").split()
+WORDS = (
+    "revenue growth market region quarter customer product service team report plan "
+    "cost margin sales office supply demand value price order account budget result "
+    "policy review target energy network system design data model study period total "
+    "share income asset capital staff training quality safety project partner"
+).split()
+CITIES = (
+    "Lisbon Oslo Denver Nairobi Osaka Lima Dublin Austin Perth Quebec Porto Tunis "
+    "Bergen Dallas Sapporo Cusco"
+).split()
 
 
 def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -79,8 +85,12 @@ def _sentence(rng: random.Random, words: int) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def _wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.ImageFont | ImageFont.FreeTypeFont,
-          width: int) -> list[str]:
+def _wrap(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    face: ImageFont.ImageFont | ImageFont.FreeTypeFont,
+    width: int,
+) -> list[str]:
     lines: list[str] = []
     current = ""
     for word in text.split():
@@ -95,8 +105,9 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.ImageFont | Imag
     return lines
 
 
-def make_page(seed: int = 0, number: int = 1, width: int = 1100, height: int = 1500
-              ) -> SyntheticPage:
+def make_page(
+    seed: int = 0, number: int = 1, width: int = 1100, height: int = 1500
+) -> SyntheticPage:
     """One page; the same seed always draws the same page."""
     rng = random.Random(seed)
     image = Image.new("RGB", (width, height), "white")
@@ -157,8 +168,14 @@ def make_page(seed: int = 0, number: int = 1, width: int = 1100, height: int = 1
     return SyntheticPage(image, elements)
 
 
-def _draw_figure(draw: ImageDraw.ImageDraw, rng: random.Random, elements: list[TruthElement],
-                 width: int, y: int, face: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> int:
+def _draw_figure(
+    draw: ImageDraw.ImageDraw,
+    rng: random.Random,
+    elements: list[TruthElement],
+    width: int,
+    y: int,
+    face: ImageFont.ImageFont | ImageFont.FreeTypeFont,
+) -> int:
     """A bar chart in a frame with a caption below it; returns the y below the caption."""
     fig_w, fig_h = rng.randint(380, 520), rng.randint(180, 240)
     x0 = (width - fig_w) // 2
@@ -173,9 +190,15 @@ def _draw_figure(draw: ImageDraw.ImageDraw, rng: random.Random, elements: list[T
     return y + fig_h + 40
 
 
-def _draw_table(draw: ImageDraw.ImageDraw, rng: random.Random, elements: list[TruthElement],
-                x: int, y: int, width: int, face: ImageFont.ImageFont | ImageFont.FreeTypeFont
-                ) -> int:
+def _draw_table(
+    draw: ImageDraw.ImageDraw,
+    rng: random.Random,
+    elements: list[TruthElement],
+    x: int,
+    y: int,
+    width: int,
+    face: ImageFont.ImageFont | ImageFont.FreeTypeFont,
+) -> int:
     """A ruled table of 3-5 columns: a header row, data rows, one cell merged over two
     columns."""
     columns, rows = rng.randint(3, 5), rng.randint(4, 6)

@@ -7,6 +7,7 @@ square (so both axes scale by the crop's longest side).
 We place the cells on a grid: each takes the next column in its row that no cell above still
 occupies through its row span. Cells inside `<thead>` are column headers.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,26 +55,35 @@ def preprocess(bgr: np.ndarray) -> np.ndarray:
     resized = cv2.resize(bgr, (max(1, int(width * ratio)), max(1, int(height * ratio))))
     normed = (resized.astype(np.float32) / 255.0 - _MEAN) / _STD
     padded = np.zeros((SIDE, SIDE, 3), dtype=np.float32)
-    padded[:normed.shape[0], :normed.shape[1]] = normed
+    padded[: normed.shape[0], : normed.shape[1]] = normed
     return np.ascontiguousarray(padded.transpose(2, 0, 1)[None])
 
 
-def recognize_table(session: InferenceSessionPort, rgb: np.ndarray,
-                    box: tuple[float, float, float, float], tokens: list[str]
-                    ) -> TableStructure | None:
+def recognize_table(
+    session: InferenceSessionPort,
+    rgb: np.ndarray,
+    box: tuple[float, float, float, float],
+    tokens: list[str],
+) -> TableStructure | None:
     """The structure of the table inside `box` (page pixels), or None if none is read."""
     x0, y0, x1, y1 = (int(round(v)) for v in box)
-    crop = rgb[max(0, y0):y1, max(0, x0):x1]
+    crop = rgb[max(0, y0) : y1, max(0, x0) : x1]
     if crop.size == 0 or min(crop.shape[:2]) < 8:
         return None
     bgr = np.ascontiguousarray(crop[..., ::-1])
     locs, probs = session.run({session.input_names[0]: preprocess(bgr)})
-    return decode(probs[0], locs[0], tokens, crop.shape[1], crop.shape[0], max(0, x0),
-                  max(0, y0))
+    return decode(probs[0], locs[0], tokens, crop.shape[1], crop.shape[0], max(0, x0), max(0, y0))
 
 
-def decode(probs: np.ndarray, locs: np.ndarray, tokens: list[str], width: int, height: int,
-           dx: float, dy: float) -> TableStructure | None:
+def decode(
+    probs: np.ndarray,
+    locs: np.ndarray,
+    tokens: list[str],
+    width: int,
+    height: int,
+    dx: float,
+    dy: float,
+) -> TableStructure | None:
     ids = probs.argmax(axis=1)
     rows: list[list[tuple[int, int, tuple[float, float, float, float], bool]]] = []
     in_head = False
@@ -88,8 +98,12 @@ def decode(probs: np.ndarray, locs: np.ndarray, tokens: list[str], width: int, h
             rows.append([])
         elif token in CELL_TOKENS:
             pts = locs[step].reshape(4, 2) * max(width, height)  # of the padded square
-            cell_box = (float(pts[:, 0].min() + dx), float(pts[:, 1].min() + dy),
-                        float(pts[:, 0].max() + dx), float(pts[:, 1].max() + dy))
+            cell_box = (
+                float(pts[:, 0].min() + dx),
+                float(pts[:, 1].min() + dy),
+                float(pts[:, 0].max() + dx),
+                float(pts[:, 1].max() + dy),
+            )
             if not rows:
                 rows.append([])
             if token == "<td></td>":
@@ -99,16 +113,18 @@ def decode(probs: np.ndarray, locs: np.ndarray, tokens: list[str], width: int, h
         elif pending is not None and _SPAN.match(token):
             kind, value = _SPAN.match(token).groups()  # type: ignore[union-attr]
             rs, cs, cell_box = pending
-            pending = (int(value), cs, cell_box) if kind == "rowspan" else (rs, int(value),
-                                                                              cell_box)
+            pending = (
+                (int(value), cs, cell_box) if kind == "rowspan" else (rs, int(value), cell_box)
+            )
         elif token == ">" and pending is not None:
             rows[-1].append((*pending, in_head))
             pending = None
     return place(rows)
 
 
-def place(rows: list[list[tuple[int, int, tuple[float, float, float, float], bool]]]
-          ) -> TableStructure | None:
+def place(
+    rows: list[list[tuple[int, int, tuple[float, float, float, float], bool]]],
+) -> TableStructure | None:
     """Grid positions of parsed rows (row span, column span, box, header) → cells."""
     rows = [r for r in rows if r]
     if not rows:

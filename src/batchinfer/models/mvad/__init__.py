@@ -7,6 +7,7 @@ Pure data and model functions; the API, blob I/O and orchestration call these:
     synthetic make_correlated_series, inject_anomalies
 Method and limits: docs/mvad-model.md.
 """
+
 from batchinfer.models.mvad.data import (
     AlignPolicy,
     align,
@@ -30,8 +31,22 @@ from batchinfer.models.mvad.series import MultivariateSeries
 from batchinfer.models.mvad.train import TrainConfig, train
 
 __all__ = [
-    "AlignPolicy", "Chunk", "DetectionResult", "MultivariateSeries", "MvadDataError",
-    "TrainConfig", "TrainedModel", "align", "detect", "detect_chunk", "detect_last",
-    "load_multi_table", "load_one_table_csv", "plan_chunks", "prepare", "slice_time", "train",
+    "AlignPolicy",
+    "Chunk",
+    "DetectionResult",
+    "MultivariateSeries",
+    "MvadDataError",
+    "TrainConfig",
+    "TrainedModel",
+    "align",
+    "detect",
+    "detect_chunk",
+    "detect_last",
+    "load_multi_table",
+    "load_one_table_csv",
+    "plan_chunks",
+    "prepare",
+    "slice_time",
+    "train",
     "verify_variables",
 ]

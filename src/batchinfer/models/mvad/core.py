@@ -4,6 +4,7 @@ The one place this package touches a session: it goes through `batchinfer.infere
 process-wide `SessionCache` (providers, threads and caching are decided there), via `_session`,
 so swapping the source of sessions is a one-line change.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,9 @@ def run_core(session: InferenceSessionPort, block: np.ndarray, sliding_window: i
     x = np.ascontiguousarray(block, dtype=np.float32)
     n_out = x.shape[0] - sliding_window + 1
     if n_out < 1:
-        raise ValueError(f"block of {x.shape[0]} rows is shorter than the sliding window "
-                         f"{sliding_window}")
+        raise ValueError(
+            f"block of {x.shape[0]} rows is shorter than the sliding window {sliding_window}"
+        )
     if n_out == 1:
         return session.run({INPUT_NAME: np.concatenate([x, x[-1:]])})[0][:1]
     return session.run({INPUT_NAME: x})[0]

@@ -4,6 +4,7 @@ Why this lives apart from the model: the API, training and both inference paths 
 same reading of "the data", and the variable states the v1.1 summary reports (filled ratio,
 effective count, first/last timestamps) fall out of alignment, so they are computed here, once.
 """
+
 from __future__ import annotations
 
 import csv
@@ -51,16 +52,23 @@ class AlignPolicy:
     padding_value: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"alignMode": self.align_mode, "fillNAMethod": self.fill_na_method,
-                "paddingValue": self.padding_value}
+        return {
+            "alignMode": self.align_mode,
+            "fillNAMethod": self.fill_na_method,
+            "paddingValue": self.padding_value,
+        }
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> AlignPolicy:
-        return cls(str(obj.get("alignMode", "Outer")), str(obj.get("fillNAMethod", "Linear")),
-                   float(obj.get("paddingValue", 0.0)))
+        return cls(
+            str(obj.get("alignMode", "Outer")),
+            str(obj.get("fillNAMethod", "Linear")),
+            float(obj.get("paddingValue", 0.0)),
+        )
 
 
 # --------------------------------------------------------------------------- parsing
+
 
 def _read_rows(text: str, where: str) -> tuple[list[str], list[list[str]]]:
     """Header and non-blank data rows of one CSV; every row must have the header's width."""
@@ -76,9 +84,10 @@ def _read_rows(text: str, where: str) -> tuple[list[str], list[list[str]]]:
             header = [cell.strip() for cell in row]
             continue
         if len(row) != len(header):
-            raise MvadDataError(INVALID_DATA_SCHEMA,
-                                f"Line {line_no} of {where} has {len(row)} fields; the header "
-                                f"has {len(header)}.")
+            raise MvadDataError(
+                INVALID_DATA_SCHEMA,
+                f"Line {line_no} of {where} has {len(row)} fields; the header has {len(header)}.",
+            )
         rows.append(row)
     if header is None:
         raise MvadDataError(REQUIRED_HEADER_MISSING, f"{where} is empty: no header row.")
@@ -88,9 +97,10 @@ def _read_rows(text: str, where: str) -> tuple[list[str], list[list[str]]]:
 def _timestamp_index(header: list[str], where: str) -> int:
     lowered = [h.lower() for h in header]
     if TIMESTAMP_COLUMN not in lowered:
-        raise MvadDataError(REQUIRED_HEADER_MISSING,
-                            f"{where} has no '{TIMESTAMP_COLUMN}' column (header: "
-                            f"{','.join(header)}).")
+        raise MvadDataError(
+            REQUIRED_HEADER_MISSING,
+            f"{where} has no '{TIMESTAMP_COLUMN}' column (header: {','.join(header)}).",
+        )
     if lowered.count(TIMESTAMP_COLUMN) > 1:
         raise MvadDataError(INVALID_DATA_SCHEMA, f"{where} has more than one timestamp column.")
     return lowered.index(TIMESTAMP_COLUMN)
@@ -114,9 +124,11 @@ def _parse_values(cells: np.ndarray, names: Sequence[str], where: str) -> np.nda
             except ValueError:
                 ok = False
             if not ok:
-                raise MvadDataError(INVALID_VALUE_FORMAT,
-                                    f"Value {cell!r} of variable '{names[v]}' on data row {t + 1} "
-                                    f"of {where} is not a finite number.") from None
+                raise MvadDataError(
+                    INVALID_VALUE_FORMAT,
+                    f"Value {cell!r} of variable '{names[v]}' on data row {t + 1} "
+                    f"of {where} is not a finite number.",
+                ) from None
     assert narrow is not None
     return narrow
 
@@ -127,15 +139,17 @@ def _finite_float32(value: float) -> bool:
         return bool(np.isfinite(np.float32(value))) if math.isfinite(value) else False
 
 
-def _sorted_unique(timestamps: np.ndarray, values: np.ndarray, where: str
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _sorted_unique(
+    timestamps: np.ndarray, values: np.ndarray, where: str
+) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(timestamps, kind="stable")
     timestamps, values = timestamps[order], values[order]
     dup = np.flatnonzero(np.diff(timestamps) == 0)
     if dup.size:
-        raise MvadDataError(DUPLICATED_TIMESTAMPS,
-                            f"Timestamp {format_timestamp(timestamps[dup[0]])} appears more than "
-                            f"once in {where}.")
+        raise MvadDataError(
+            DUPLICATED_TIMESTAMPS,
+            f"Timestamp {format_timestamp(timestamps[dup[0]])} appears more than once in {where}.",
+        )
     return timestamps, values
 
 
@@ -147,8 +161,9 @@ def _check_names(names: Sequence[str], where: str) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise MvadDataError(DUPLICATED_VARIABLES, f"Variable '{name}' appears more than once "
-                                                      f"in {where}.")
+            raise MvadDataError(
+                DUPLICATED_VARIABLES, f"Variable '{name}' appears more than once in {where}."
+            )
         seen.add(name)
 
 
@@ -187,14 +202,17 @@ def load_multi_table(files: Mapping[str, str]) -> MultivariateSeries:
     for file_name in sorted(files):
         name = variable_name(file_name)
         if name in by_name:
-            raise MvadDataError(DUPLICATED_VARIABLES,
-                                f"More than one file is named '{name}' (variable names are file "
-                                "stems).")
+            raise MvadDataError(
+                DUPLICATED_VARIABLES,
+                f"More than one file is named '{name}' (variable names are file stems).",
+            )
         header, rows = _read_rows(files[file_name], file_name)
         if [h.lower() for h in header] != [TIMESTAMP_COLUMN, "value"]:
-            raise MvadDataError(INVALID_DATA_SCHEMA,
-                                f"{file_name} must have exactly the columns 'timestamp,value'; "
-                                f"found '{','.join(header)}'.")
+            raise MvadDataError(
+                INVALID_DATA_SCHEMA,
+                f"{file_name} must have exactly the columns 'timestamp,value'; "
+                f"found '{','.join(header)}'.",
+            )
         if not rows:
             raise MvadDataError(NOT_ENOUGH_DATA, f"{file_name} has a header but no data rows.")
         cells = np.array(rows, dtype=str)
@@ -213,12 +231,14 @@ def load_multi_table(files: Mapping[str, str]) -> MultivariateSeries:
 
 # --------------------------------------------------------------------------- alignment
 
+
 def _canonical(value: str, allowed: Sequence[str], what: str) -> str:
     for option in allowed:
         if value.lower() == option.lower():
             return option
-    raise MvadDataError(INVALID_ALIGN_POLICY,
-                        f"{what} must be one of {', '.join(allowed)}; got {value!r}.")
+    raise MvadDataError(
+        INVALID_ALIGN_POLICY, f"{what} must be one of {', '.join(allowed)}; got {value!r}."
+    )
 
 
 def _fill_previous(values: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -240,8 +260,12 @@ def _fill_linear(values: np.ndarray, observed: np.ndarray, timestamps: np.ndarra
     return out
 
 
-def align(series: MultivariateSeries, align_mode: str = "Outer", fill_na_method: str = "Linear",
-          padding_value: float = 0.0) -> tuple[MultivariateSeries, list[dict[str, Any]]]:
+def align(
+    series: MultivariateSeries,
+    align_mode: str = "Outer",
+    fill_na_method: str = "Linear",
+    padding_value: float = 0.0,
+) -> tuple[MultivariateSeries, list[dict[str, Any]]]:
     """Put every variable on one timeline with no gaps, and report what had to be filled.
 
     Inner keeps only timestamps where every variable has a value; Outer keeps every timestamp and
@@ -255,17 +279,23 @@ def align(series: MultivariateSeries, align_mode: str = "Outer", fill_na_method:
     observed = ~np.isnan(series.values)
     if mode == "Inner":
         keep = observed.all(axis=1)
-        series = MultivariateSeries(series.timestamps[keep], series.variables,
-                                    series.values[keep])
+        series = MultivariateSeries(series.timestamps[keep], series.variables, series.values[keep])
         observed = observed[keep]
     if series.n_timestamps == 0:
-        raise MvadDataError(NOT_ENOUGH_DATA, "No timestamp has a value for every variable "
-                            "(alignMode Inner)." if mode == "Inner" else "The data is empty.")
+        raise MvadDataError(
+            NOT_ENOUGH_DATA,
+            "No timestamp has a value for every variable (alignMode Inner)."
+            if mode == "Inner"
+            else "The data is empty.",
+        )
     counts = observed.sum(axis=0)
     empty = [series.variables[i] for i in np.flatnonzero(counts == 0)]
     if empty:
-        raise MvadDataError(NOT_ENOUGH_DATA, f"Variable(s) with no values in the range: "
-                            f"{', '.join(empty[:10])}{' ...' if len(empty) > 10 else ''}.")
+        raise MvadDataError(
+            NOT_ENOUGH_DATA,
+            f"Variable(s) with no values in the range: "
+            f"{', '.join(empty[:10])}{' ...' if len(empty) > 10 else ''}.",
+        )
     values = series.values
     if not observed.all():
         if method == "Previous":
@@ -277,13 +307,15 @@ def align(series: MultivariateSeries, align_mode: str = "Outer", fill_na_method:
         else:
             fill = 0.0 if method == "Zero" else padding_value
             values = np.where(observed, values, np.float32(fill))
-    aligned = MultivariateSeries(series.timestamps, series.variables,
-                                 np.ascontiguousarray(values, dtype=np.float32))
+    aligned = MultivariateSeries(
+        series.timestamps, series.variables, np.ascontiguousarray(values, dtype=np.float32)
+    )
     return aligned, variable_states(series.timestamps, series.variables, observed)
 
 
-def variable_states(timestamps: np.ndarray, variables: Sequence[str], observed: np.ndarray
-                    ) -> list[dict[str, Any]]:
+def variable_states(
+    timestamps: np.ndarray, variables: Sequence[str], observed: np.ndarray
+) -> list[dict[str, Any]]:
     """`variableStates` entries from a boolean observed-mask [T, V] on the aligned timeline."""
     n = max(1, timestamps.size)
     counts = observed.sum(axis=0)
@@ -291,34 +323,38 @@ def variable_states(timestamps: np.ndarray, variables: Sequence[str], observed: 
     last = observed.shape[0] - 1 - observed[::-1].argmax(axis=0)
     states = []
     for i, name in enumerate(variables):
-        states.append({
-            "variable": name,
-            "filledNARatio": float((n - counts[i]) / n),
-            "effectiveCount": int(counts[i]),
-            "firstTimestamp": format_timestamp(timestamps[first[i]]) if counts[i] else None,
-            "lastTimestamp": format_timestamp(timestamps[last[i]]) if counts[i] else None,
-        })
+        states.append(
+            {
+                "variable": name,
+                "filledNARatio": float((n - counts[i]) / n),
+                "effectiveCount": int(counts[i]),
+                "firstTimestamp": format_timestamp(timestamps[first[i]]) if counts[i] else None,
+                "lastTimestamp": format_timestamp(timestamps[last[i]]) if counts[i] else None,
+            }
+        )
     return states
 
 
 # --------------------------------------------------------------------------- time ranges
 
-def slice_time(series: MultivariateSeries, start: str | int | None = None,
-               end: str | int | None = None) -> MultivariateSeries:
+
+def slice_time(
+    series: MultivariateSeries, start: str | int | None = None, end: str | int | None = None
+) -> MultivariateSeries:
     """Rows with start <= timestamp <= end, the bounds clamped to the data (as the service does).
 
     `InvalidTimeRange` when end < start; `NotEnoughData` when no timestamp falls in the range.
     """
     lo_ms, hi_ms = parse_time(start, "startTime"), parse_time(end, "endTime")
     if lo_ms is not None and hi_ms is not None and hi_ms < lo_ms:
-        raise MvadDataError(INVALID_TIME_RANGE, "endTime must be later than or equal to "
-                            "startTime.")
+        raise MvadDataError(INVALID_TIME_RANGE, "endTime must be later than or equal to startTime.")
     ts = series.timestamps
     lo = 0 if lo_ms is None else int(np.searchsorted(ts, lo_ms, side="left"))
     hi = ts.size if hi_ms is None else int(np.searchsorted(ts, hi_ms, side="right"))
     if hi <= lo:
-        raise MvadDataError(NOT_ENOUGH_DATA, "No data between startTime and endTime "
-                            f"(data covers {_span(ts)}).")
+        raise MvadDataError(
+            NOT_ENOUGH_DATA, f"No data between startTime and endTime (data covers {_span(ts)})."
+        )
     return series.rows(lo, hi)
 
 

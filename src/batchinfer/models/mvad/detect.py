@@ -6,6 +6,7 @@ chunk carries slidingWindow-1 rows of history, every timestamp is scored from it
 only, and post-processing is per timestamp, so the merged lists equal `detect`'s single pass
 exactly.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -66,14 +67,22 @@ def verify_variables(model: TrainedModel, series: MultivariateSeries) -> list[di
     missing = [v for v in model.variables if v not in have]
     extra = [v for v in series.variables if v not in want]
     if missing:
-        errors.append({"code": VARIABLE_NOT_FOUND,
-                       "message": f"{len(missing)} variable(s) of the model are missing from the "
-                                  f"data: {_names(missing)}."})
+        errors.append(
+            {
+                "code": VARIABLE_NOT_FOUND,
+                "message": f"{len(missing)} variable(s) of the model are missing from the "
+                f"data: {_names(missing)}.",
+            }
+        )
     if extra:
-        errors.append({"code": UNEXPECTED_VARIABLE,
-                       "message": f"{len(extra)} variable(s) in the data are not in the model: "
-                                  f"{_names(extra)}. Inference needs exactly the training "
-                                  "variables."})
+        errors.append(
+            {
+                "code": UNEXPECTED_VARIABLE,
+                "message": f"{len(extra)} variable(s) in the data are not in the model: "
+                f"{_names(extra)}. Inference needs exactly the training "
+                "variables.",
+            }
+        )
     return errors
 
 
@@ -84,13 +93,16 @@ def _names(names: list[str], limit: int = 20) -> str:
 
 def _checked_top_k(top_k: int) -> int:
     if not 1 <= top_k <= MAX_TOP_K:
-        raise MvadDataError(INVALID_TOP_CONTRIBUTOR_COUNT,
-                            f"topContributorCount must be between 1 and {MAX_TOP_K}; got {top_k}.")
+        raise MvadDataError(
+            INVALID_TOP_CONTRIBUTOR_COUNT,
+            f"topContributorCount must be between 1 and {MAX_TOP_K}; got {top_k}.",
+        )
     return top_k
 
 
-def prepare(model: TrainedModel, series: MultivariateSeries
-            ) -> tuple[MultivariateSeries, list[dict[str, Any]]]:
+def prepare(
+    model: TrainedModel, series: MultivariateSeries
+) -> tuple[MultivariateSeries, list[dict[str, Any]]]:
     """Check variables, put columns in model order, align with the model's policy."""
     errors = verify_variables(model, series)
     if errors:
@@ -104,12 +116,15 @@ def plan_chunks(n_timestamps: int, chunk_size: int, sliding_window: int) -> list
     """Consecutive chunks of ≤ chunk_size timestamps, each with up to w-1 rows of history."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
-    return [Chunk(lo, min(n_timestamps, lo + chunk_size), max(0, lo - (sliding_window - 1)))
-            for lo in range(0, n_timestamps, chunk_size)]
+    return [
+        Chunk(lo, min(n_timestamps, lo + chunk_size), max(0, lo - (sliding_window - 1)))
+        for lo in range(0, n_timestamps, chunk_size)
+    ]
 
 
-def score_chunk(model: TrainedModel, block: MultivariateSeries, history_len: int,
-                top_k: int = DEFAULT_TOP_K) -> ChunkScores:
+def score_chunk(
+    model: TrainedModel, block: MultivariateSeries, history_len: int, top_k: int = DEFAULT_TOP_K
+) -> ChunkScores:
     """Scores for rows history_len.. of an aligned block in model variable order, as columns.
 
     Row i of the block is scored when i ≥ w-1 (a full window inside the block); earlier rows
@@ -129,27 +144,47 @@ def score_chunk(model: TrainedModel, block: MultivariateSeries, history_len: int
     severity = np.zeros(n)
     k = min(top_k, model.n_variables)
     if first_scored >= block.n_timestamps:
-        return ChunkScores(block.timestamps[history_len:], unscored, score, severity,
-                           np.zeros(0, dtype=np.int64), Interpretations.empty(k), w)
-    z = finite_residuals(run_core(model.session(), values[first_scored - (w - 1):], w))
-    is_anomaly, severity[unscored:], score[unscored:] = score_arrays(
-        raw_scores(z, model.scoring))
+        return ChunkScores(
+            block.timestamps[history_len:],
+            unscored,
+            score,
+            severity,
+            np.zeros(0, dtype=np.int64),
+            Interpretations.empty(k),
+            w,
+        )
+    z = finite_residuals(run_core(model.session(), values[first_scored - (w - 1) :], w))
+    is_anomaly, severity[unscored:], score[unscored:] = score_arrays(raw_scores(z, model.scoring))
     flagged = np.flatnonzero(is_anomaly)
-    interpretations = interpret(z[flagged], values, flagged + first_scored, w,
-                                model.interpretation, k)
-    return ChunkScores(block.timestamps[history_len:], unscored, score, severity,
-                       flagged + unscored, interpretations, w)
+    interpretations = interpret(
+        z[flagged], values, flagged + first_scored, w, model.interpretation, k
+    )
+    return ChunkScores(
+        block.timestamps[history_len:],
+        unscored,
+        score,
+        severity,
+        flagged + unscored,
+        interpretations,
+        w,
+    )
 
 
-def detect_chunk(model: TrainedModel, block: MultivariateSeries, history_len: int,
-                 top_k: int = DEFAULT_TOP_K) -> list[dict[str, Any]]:
+def detect_chunk(
+    model: TrainedModel, block: MultivariateSeries, history_len: int, top_k: int = DEFAULT_TOP_K
+) -> list[dict[str, Any]]:
     """`score_chunk` rendered as v1.1 `results` entries."""
     return score_chunk(model, block, history_len, top_k).render(model.variables)
 
 
-def detect(model: TrainedModel, series: MultivariateSeries, start: str | int | None = None,
-           end: str | int | None = None, top_k: int = DEFAULT_TOP_K,
-           chunk_size: int = DEFAULT_CHUNK_SIZE) -> DetectionResult:
+def detect(
+    model: TrainedModel,
+    series: MultivariateSeries,
+    start: str | int | None = None,
+    end: str | int | None = None,
+    top_k: int = DEFAULT_TOP_K,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> DetectionResult:
     """Batch detection over [start, end] (clamped to the data), as one call.
 
     Data before `start` is not used as history, as in the service: the range's first w-1
@@ -166,8 +201,9 @@ def detect(model: TrainedModel, series: MultivariateSeries, start: str | int | N
     return DetectionResult(results, states)
 
 
-def detect_last(model: TrainedModel, series: MultivariateSeries,
-                top_k: int = DEFAULT_TOP_K) -> DetectionResult:
+def detect_last(
+    model: TrainedModel, series: MultivariateSeries, top_k: int = DEFAULT_TOP_K
+) -> DetectionResult:
     """Streaming detection of the last timestamp; needs ≥ slidingWindow timestamps.
 
     Only the last w rows are aligned and scored. variableStates describe the detected
@@ -177,26 +213,38 @@ def detect_last(model: TrainedModel, series: MultivariateSeries,
     _checked_top_k(top_k)
     w = model.sliding_window
     if series.n_timestamps < w:
-        raise MvadDataError(NOT_ENOUGH_DATA,
-                            f"detect-last needs at least slidingWindow = {w} timestamps; got "
-                            f"{series.n_timestamps}.")
+        raise MvadDataError(
+            NOT_ENOUGH_DATA,
+            f"detect-last needs at least slidingWindow = {w} timestamps; got "
+            f"{series.n_timestamps}.",
+        )
     window = series.rows(series.n_timestamps - w, series.n_timestamps)
     aligned, _ = prepare(model, window)
     if aligned.n_timestamps < w:
-        raise MvadDataError(NOT_ENOUGH_DATA,
-                            f"After alignment ({model.align_policy.align_mode}) only "
-                            f"{aligned.n_timestamps} of the last {w} timestamps remain.")
+        raise MvadDataError(
+            NOT_ENOUGH_DATA,
+            f"After alignment ({model.align_policy.align_mode}) only "
+            f"{aligned.n_timestamps} of the last {w} timestamps remain.",
+        )
     results = detect_chunk(model, aligned, w - 1, top_k)
     return DetectionResult(results, _last_point_states(model, window, aligned))
 
 
-def _last_point_states(model: TrainedModel, window: MultivariateSeries,
-                       aligned: MultivariateSeries) -> list[dict[str, Any]]:
+def _last_point_states(
+    model: TrainedModel, window: MultivariateSeries, aligned: MultivariateSeries
+) -> list[dict[str, Any]]:
     """variableStates of the one detected (last aligned) timestamp."""
     last = int(aligned.timestamps[-1])
     row = int(np.searchsorted(window.timestamps, last))
     raw = window.select(model.variables).values[row]
     stamp = format_timestamps(aligned.timestamps[-1:])[0]
-    return [{"variable": name, "filledNARatio": 0.0 if observed else 1.0,
-             "effectiveCount": int(observed), "firstTimestamp": stamp, "lastTimestamp": stamp}
-            for name, observed in zip(model.variables, (~np.isnan(raw)).tolist(), strict=False)]
+    return [
+        {
+            "variable": name,
+            "filledNARatio": 0.0 if observed else 1.0,
+            "effectiveCount": int(observed),
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+        }
+        for name, observed in zip(model.variables, (~np.isnan(raw)).tolist(), strict=False)
+    ]

@@ -6,6 +6,7 @@ translation in the API layer a one-liner. Codes reuse Anomaly Detector's names w
 reference documents one (`InsufficientHistoricalData`) or where they are the obvious spelling of
 the service's wording; the rest are ours and listed in docs/mvad-model.md.
 """
+
 from __future__ import annotations
 
 from typing import Final

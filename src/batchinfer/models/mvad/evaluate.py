@@ -8,6 +8,7 @@ Here: a label is found if any flagged row falls in [start, stop + tolerance); a 
 (a run of flagged rows, runs closer than `merge_gap` merged) is correct if it overlaps any
 label's window. precision = correct predicted events / predicted events.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -63,8 +64,12 @@ def _events(flags: np.ndarray, merge_gap: int) -> list[tuple[int, int]]:
     return events
 
 
-def event_metrics(results: Sequence[dict[str, Any]], labels: Sequence[AnomalyLabel],
-                  tolerance: int = 5, merge_gap: int = 3) -> EventMetrics:
+def event_metrics(
+    results: Sequence[dict[str, Any]],
+    labels: Sequence[AnomalyLabel],
+    tolerance: int = 5,
+    merge_gap: int = 3,
+) -> EventMetrics:
     """`results` indexed like the series the labels refer to (row i ↔ results[i])."""
     flags = flagged(results)
     windows = [(lab.start, min(len(flags), lab.stop + tolerance)) for lab in labels]

@@ -10,6 +10,7 @@ order whatever T is, which is what makes chunked inference equal a single pass.
 
 `onnx` is imported lazily: only training needs it, inference only reads the file.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -66,9 +67,15 @@ def build_onnx(params: CoreParams, doc: str = "") -> bytes:
         helper.make_node("Slice", ["xs", "start_hist", "end_m1", "axis0"], ["hist"]),
         helper.make_node("Transpose", ["hist"], ["hist_t"], perm=[1, 0]),
         helper.make_node("Unsqueeze", ["hist_t", "axis1"], ["hist_img"]),
-        helper.make_node("Conv", ["hist_img", "mean_kernel"], ["wmean_img"],
-                         kernel_shape=[taps], dilations=[dilation], strides=[1],
-                         pads=[0, 0]),
+        helper.make_node(
+            "Conv",
+            ["hist_img", "mean_kernel"],
+            ["wmean_img"],
+            kernel_shape=[taps],
+            dilations=[dilation],
+            strides=[1],
+            pads=[0, 0],
+        ),
         helper.make_node("Squeeze", ["wmean_img", "axis1"], ["wmean_t"]),
         helper.make_node("Transpose", ["wmean_t"], ["wmean"], perm=[1, 0]),
         helper.make_node("Concat", ["cur", "lag1", "lag2", "wmean"], ["features"], axis=1),
@@ -76,18 +83,31 @@ def build_onnx(params: CoreParams, doc: str = "") -> bytes:
         helper.make_node("Add", ["projected", "bias"], [OUTPUT_NAME]),
     ]
     graph = helper.make_graph(
-        nodes, "mvad_core",
+        nodes,
+        "mvad_core",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["T", v])],
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", v])],
         initializer=inits,
-        doc_string=doc or "MVAD core: standardise, window features "
-                          f"({', '.join(FEATURE_GROUPS)}), ridge residual, normalise.",
+        doc_string=doc
+        or "MVAD core: standardise, window features "
+        f"({', '.join(FEATURE_GROUPS)}), ridge residual, normalise.",
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name=PRODUCER, producer_version="1")
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name=PRODUCER,
+        producer_version="1",
+    )
     model.ir_version = 8  # readable by onnxruntime ≥ 1.10
-    helper.set_model_props(model, {"slidingWindow": str(w), "variables": str(v),
-                                   "meanTaps": str(taps), "meanDilation": str(dilation)})
+    helper.set_model_props(
+        model,
+        {
+            "slidingWindow": str(w),
+            "variables": str(v),
+            "meanTaps": str(taps),
+            "meanDilation": str(dilation),
+        },
+    )
     onnx.checker.check_model(model, full_check=True)
     return model.SerializeToString(deterministic=True)
 
@@ -99,5 +119,6 @@ def read_core_params(onnx_bytes: bytes, sliding_window: int) -> CoreParams:
 
     model = onnx.load_from_string(onnx_bytes)
     arrays = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    return CoreParams(sliding_window, arrays["mean"], arrays["std"], arrays["weight"],
-                      arrays["bias"])
+    return CoreParams(
+        sliding_window, arrays["mean"], arrays["std"], arrays["weight"], arrays["bias"]
+    )

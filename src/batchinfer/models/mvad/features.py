@@ -12,6 +12,7 @@ Features for the timestamp t, per variable (standardised values x):
     wmean mean of `taps` samples x[t-1], x[t-1-d], ..., spread over the sliding window
 Layout: [cur(V), lag1(V), lag2(V), wmean(V)] → D = 4·V columns.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -71,13 +72,15 @@ def window_features(xs: np.ndarray, sliding_window: int) -> np.ndarray:
     wsum = np.zeros((n, xs.shape[1]), dtype=xs.dtype)
     for k in range(taps):
         start = w - 2 - k * dilation
-        wsum += xs[start:start + n]
+        wsum += xs[start : start + n]
     return np.concatenate(
-        [xs[w - 1:], xs[w - 2:t_len - 1], xs[w - 3:t_len - 2], wsum / taps], axis=1)
+        [xs[w - 1 :], xs[w - 2 : t_len - 1], xs[w - 3 : t_len - 2], wsum / taps], axis=1
+    )
 
 
-def iter_feature_blocks(xs: np.ndarray, sliding_window: int, first: int, stop: int,
-                        rows: int = 2048) -> Iterator[np.ndarray]:
+def iter_feature_blocks(
+    xs: np.ndarray, sliding_window: int, first: int, stop: int, rows: int = 2048
+) -> Iterator[np.ndarray]:
     """Features for windows [first, stop) (window i ends at row i + w - 1), `rows` at a time.
 
     Bounds training memory: all features at once would be T × 4V float64 (190 MB at 20k × 300).
@@ -85,7 +88,7 @@ def iter_feature_blocks(xs: np.ndarray, sliding_window: int, first: int, stop: i
     w = sliding_window
     for lo in range(first, stop, rows):
         hi = min(stop, lo + rows)
-        yield window_features(xs[lo:hi + w - 1], w)
+        yield window_features(xs[lo : hi + w - 1], w)
 
 
 def core_numpy(params: CoreParams, values: np.ndarray) -> np.ndarray:

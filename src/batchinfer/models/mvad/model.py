@@ -5,6 +5,7 @@ to another provider unchanged); everything the numpy post-processing needs (vari
 thresholds, training correlations) is small, human-readable JSON next to it. Both are written
 deterministically, so training the same data twice gives byte-identical files.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,13 +40,21 @@ class ScoringParams:
     margin: float
 
     def to_json(self) -> dict[str, float]:
-        return {"maxThreshold": self.max_threshold, "rmsThreshold": self.rms_threshold,
-                "quantile": self.quantile, "margin": self.margin}
+        return {
+            "maxThreshold": self.max_threshold,
+            "rmsThreshold": self.rms_threshold,
+            "quantile": self.quantile,
+            "margin": self.margin,
+        }
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> ScoringParams:
-        return cls(float(obj["maxThreshold"]), float(obj["rmsThreshold"]),
-                   float(obj["quantile"]), float(obj["margin"]))
+        return cls(
+            float(obj["maxThreshold"]),
+            float(obj["rmsThreshold"]),
+            float(obj["quantile"]),
+            float(obj["margin"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -58,14 +67,19 @@ class InterpretationParams:
     max_changed_variables: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"trainingCorrelation": self.correlation.tolist(),
-                "correlationChangeThreshold": self.change_threshold,
-                "maxChangedVariables": self.max_changed_variables}
+        return {
+            "trainingCorrelation": self.correlation.tolist(),
+            "correlationChangeThreshold": self.change_threshold,
+            "maxChangedVariables": self.max_changed_variables,
+        }
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> InterpretationParams:
-        return cls(np.array(obj["trainingCorrelation"], dtype=np.float64),
-                   float(obj["correlationChangeThreshold"]), int(obj["maxChangedVariables"]))
+        return cls(
+            np.array(obj["trainingCorrelation"], dtype=np.float64),
+            float(obj["correlationChangeThreshold"]),
+            int(obj["maxChangedVariables"]),
+        )
 
 
 @dataclass
@@ -104,10 +118,16 @@ class TrainedModel:
             "variables": list(self.variables),
             "slidingWindow": self.sliding_window,
             "alignPolicy": self.align_policy.to_json(),
-            "core": {"file": ONNX_FILE, "sha256": digest, "opset": OPSET,
-                     "input": INPUT_NAME, "output": OUTPUT_NAME,
-                     "features": list(FEATURE_GROUPS), "meanTaps": taps,
-                     "meanDilation": dilation},
+            "core": {
+                "file": ONNX_FILE,
+                "sha256": digest,
+                "opset": OPSET,
+                "input": INPUT_NAME,
+                "output": OUTPUT_NAME,
+                "features": list(FEATURE_GROUPS),
+                "meanTaps": taps,
+                "meanDilation": dilation,
+            },
             "scoring": self.scoring.to_json(),
             "interpretation": self.interpretation.to_json(),
             "diagnostics": self.diagnostics,
@@ -131,8 +151,10 @@ class TrainedModel:
         src = Path(directory)
         meta = json.loads((src / META_FILE).read_text(encoding="utf-8"))
         if meta.get("kind") != MODEL_KIND or meta.get("formatVersion") != FORMAT_VERSION:
-            raise ValueError(f"{src / META_FILE}: unsupported model kind/version "
-                             f"{meta.get('kind')!r} v{meta.get('formatVersion')!r}")
+            raise ValueError(
+                f"{src / META_FILE}: unsupported model kind/version "
+                f"{meta.get('kind')!r} v{meta.get('formatVersion')!r}"
+            )
         onnx_bytes = (src / ONNX_FILE).read_bytes()
         expected = meta["core"].get("sha256")
         if expected and hashlib.sha256(onnx_bytes).hexdigest() != expected:

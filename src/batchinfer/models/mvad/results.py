@@ -6,6 +6,7 @@ per timestamp costs far more than the model itself. The service stores these arr
 `detect()` renders them all. Both renderings give the same dicts (`render`) as the API
 returns.
 """
+
 from __future__ import annotations
 
 import gc
@@ -24,10 +25,12 @@ from batchinfer.models.mvad.series import format_timestamps
 
 
 def insufficient_history_error(sliding_window: int) -> dict[str, str]:
-    return {"code": INSUFFICIENT_HISTORICAL_DATA,
-            "message": f"The first {sliding_window - 1} timestamps of the range have fewer "
-                       f"than slidingWindow - 1 = {sliding_window - 1} timestamps of "
-                       "history; they are not scored (score 0)."}
+    return {
+        "code": INSUFFICIENT_HISTORICAL_DATA,
+        "message": f"The first {sliding_window - 1} timestamps of the range have fewer "
+        f"than slidingWindow - 1 = {sliding_window - 1} timestamps of "
+        "history; they are not scored (score 0).",
+    }
 
 
 @contextmanager
@@ -69,32 +72,52 @@ class ChunkScores:
     def to_npz(self) -> bytes:
         buffer = io.BytesIO()
         it = self.interpretations
-        np.savez(buffer, timestamps=self.timestamps, score=self.score, severity=self.severity,
-                 anomalies=self.anomalies, top=it.top, share=it.share,
-                 changed_offsets=it.changed_offsets, changed=it.changed,
-                 changed_values=it.changed_values,
-                 meta=np.array([self.unscored, self.sliding_window], dtype=np.int64))
+        np.savez(
+            buffer,
+            timestamps=self.timestamps,
+            score=self.score,
+            severity=self.severity,
+            anomalies=self.anomalies,
+            top=it.top,
+            share=it.share,
+            changed_offsets=it.changed_offsets,
+            changed=it.changed,
+            changed_values=it.changed_values,
+            meta=np.array([self.unscored, self.sliding_window], dtype=np.int64),
+        )
         return buffer.getvalue()
 
     @classmethod
     def from_npz(cls, data: bytes) -> ChunkScores:
         with np.load(io.BytesIO(data)) as arrays:
             unscored, window = (int(x) for x in arrays["meta"])
-            return cls(arrays["timestamps"], unscored, arrays["score"], arrays["severity"],
-                       arrays["anomalies"],
-                       Interpretations(arrays["top"], arrays["share"], arrays["changed_offsets"],
-                                       arrays["changed"], arrays["changed_values"]),
-                       window)
+            return cls(
+                arrays["timestamps"],
+                unscored,
+                arrays["score"],
+                arrays["severity"],
+                arrays["anomalies"],
+                Interpretations(
+                    arrays["top"],
+                    arrays["share"],
+                    arrays["changed_offsets"],
+                    arrays["changed"],
+                    arrays["changed_values"],
+                ),
+                window,
+            )
 
     # ------------------------------------------------------------------------------- JSON
-    def render(self, variables: tuple[str, ...], start: int = 0,
-               stop: int | None = None) -> list[dict[str, Any]]:
+    def render(
+        self, variables: tuple[str, ...], start: int = 0, stop: int | None = None
+    ) -> list[dict[str, Any]]:
         """v1.1 `results` entries for rows [start, stop)."""
         with collector_paused():
             return self._render(variables, start, stop)
 
-    def _render(self, variables: tuple[str, ...], start: int,
-                stop: int | None) -> list[dict[str, Any]]:
+    def _render(
+        self, variables: tuple[str, ...], start: int, stop: int | None
+    ) -> list[dict[str, Any]]:
         stop = self.n_rows if stop is None else min(stop, self.n_rows)
         start = max(0, start)
         if start >= stop:
@@ -104,16 +127,33 @@ class ChunkScores:
         first_scored = max(start, min(self.unscored, stop))
         if start < first_scored:
             error = insufficient_history_error(self.sliding_window)
-            out = [{"timestamp": ts,
-                    "value": {"isAnomaly": False, "severity": 0.0, "score": 0.0,
-                              "interpretation": []},
-                    "errors": [dict(error)]} for ts in stamps[:first_scored - start]]
+            out = [
+                {
+                    "timestamp": ts,
+                    "value": {
+                        "isAnomaly": False,
+                        "severity": 0.0,
+                        "score": 0.0,
+                        "interpretation": [],
+                    },
+                    "errors": [dict(error)],
+                }
+                for ts in stamps[: first_scored - start]
+            ]
         scores = self.score[first_scored:stop].tolist()
-        out.extend({"timestamp": ts,
-                    "value": {"isAnomaly": False, "severity": 0.0, "score": score,
-                              "interpretation": []},
-                    "errors": []}
-                   for ts, score in zip(stamps[first_scored - start:], scores, strict=False))
+        out.extend(
+            {
+                "timestamp": ts,
+                "value": {
+                    "isAnomaly": False,
+                    "severity": 0.0,
+                    "score": score,
+                    "interpretation": [],
+                },
+                "errors": [],
+            }
+            for ts, score in zip(stamps[first_scored - start :], scores, strict=False)
+        )
         lo, hi = np.searchsorted(self.anomalies, [first_scored, stop])
         for index in range(int(lo), int(hi)):
             value = out[int(self.anomalies[index]) - start]["value"]
@@ -122,8 +162,9 @@ class ChunkScores:
             value["interpretation"] = self._interpretation(index, variables)
         return out
 
-    def render_json(self, variables: tuple[str, ...], start: int = 0,
-                    stop: int | None = None) -> list[str]:
+    def render_json(
+        self, variables: tuple[str, ...], start: int = 0, stop: int | None = None
+    ) -> list[str]:
         """The same entries as `render`, each already as JSON text (`json.dumps` of it).
 
         Why: a page of results is mostly normal timestamps whose JSON differs only in the
@@ -137,12 +178,18 @@ class ChunkScores:
             return []
         stamps = format_timestamps(self.timestamps[start:stop])
         scores = self.score[start:stop].tolist()
-        special = {int(i) - start for i in self.anomalies[
-            np.searchsorted(self.anomalies, start):np.searchsorted(self.anomalies, stop)]}
+        special = {
+            int(i) - start
+            for i in self.anomalies[
+                np.searchsorted(self.anomalies, start) : np.searchsorted(self.anomalies, stop)
+            ]
+        }
         special.update(range(max(0, min(self.unscored, stop) - start)))
-        out = [f'{{"timestamp": "{ts}", "value": {{"isAnomaly": false, "severity": 0.0, '
-               f'"score": {score!r}, "interpretation": []}}, "errors": []}}'
-               for ts, score in zip(stamps, scores, strict=False)]
+        out = [
+            f'{{"timestamp": "{ts}", "value": {{"isAnomaly": false, "severity": 0.0, '
+            f'"score": {score!r}, "interpretation": []}}, "errors": []}}'
+            for ts, score in zip(stamps, scores, strict=False)
+        ]
         for offset in sorted(special):
             (entry,) = self.render(variables, start + offset, start + offset + 1)
             out[offset] = json.dumps(entry)
@@ -155,12 +202,14 @@ class ChunkScores:
         tops, shares = it.top[index].tolist(), it.share[index].tolist()
         for c, (col, share) in enumerate(zip(tops, shares, strict=False)):
             lo, hi = it.changed_offsets[index * k + c], it.changed_offsets[index * k + c + 1]
-            items.append({
-                "variable": variables[col],
-                "contributionScore": share,
-                "correlationChanges": {
-                    "changedVariables": [variables[j] for j in it.changed[lo:hi].tolist()],
-                    "changedValues": it.changed_values[lo:hi].tolist(),
-                },
-            })
+            items.append(
+                {
+                    "variable": variables[col],
+                    "contributionScore": share,
+                    "correlationChanges": {
+                        "changedVariables": [variables[j] for j in it.changed[lo:hi].tolist()],
+                        "changedValues": it.changed_values[lo:hi].tolist(),
+                    },
+                }
+            )
         return items

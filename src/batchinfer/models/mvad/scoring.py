@@ -7,6 +7,7 @@ therefore run column by column in a fixed order (a compensated sum, which gives 
 rounded `math.fsum` value on every row we have compared), and window sums run row by row;
 numpy's pairwise/SIMD reductions, whose rounding can depend on array shapes, are not used.
 """
+
 from __future__ import annotations
 
 import math
@@ -89,12 +90,23 @@ class Interpretations:
 
     @classmethod
     def empty(cls, k: int) -> Interpretations:
-        return cls(np.zeros((0, k), dtype=np.int64), np.zeros((0, k)),
-                   np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+        return cls(
+            np.zeros((0, k), dtype=np.int64),
+            np.zeros((0, k)),
+            np.zeros(1, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0),
+        )
 
 
-def interpret(z_rows: np.ndarray, values: np.ndarray, rows: np.ndarray, sliding_window: int,
-              params: InterpretationParams, top_k: int) -> Interpretations:
+def interpret(
+    z_rows: np.ndarray,
+    values: np.ndarray,
+    rows: np.ndarray,
+    sliding_window: int,
+    params: InterpretationParams,
+    top_k: int,
+) -> Interpretations:
     """Top-k contributors and their correlation changes for anomalous rows.
 
     z_rows [a, V] are the rows' residuals; row `rows[i]` of `values` [T, V] is the last of its
@@ -113,11 +125,14 @@ def interpret(z_rows: np.ndarray, values: np.ndarray, rows: np.ndarray, sliding_
     top = np.argsort(-mag, axis=1, kind="stable")[:, :k]
     share = _shares(np.take_along_axis(mag, top, axis=1))
     batch = max(1, _WINDOW_ELEMENTS // (sliding_window * n_vars))
-    deltas = [_correlation_changes(values, rows[lo:lo + batch], top[lo:lo + batch],
-                                   sliding_window, params)
-              for lo in range(0, n_anomalies, batch)]
+    deltas = [
+        _correlation_changes(
+            values, rows[lo : lo + batch], top[lo : lo + batch], sliding_window, params
+        )
+        for lo in range(0, n_anomalies, batch)
+    ]
     delta = np.concatenate(deltas)  # [a, k, V]
-    order = np.argsort(-delta, axis=2, kind="stable")[:, :, :params.max_changed_variables]
+    order = np.argsort(-delta, axis=2, kind="stable")[:, :, : params.max_changed_variables]
     ranked = np.take_along_axis(delta, order, axis=2)
     keep = ranked > params.change_threshold  # sorted descending: a prefix of each list
     counts = keep.sum(axis=2).reshape(-1)
@@ -136,8 +151,13 @@ def _shares(top_mag: np.ndarray) -> np.ndarray:
     return out
 
 
-def _correlation_changes(values: np.ndarray, rows: np.ndarray, top: np.ndarray,
-                         sliding_window: int, params: InterpretationParams) -> np.ndarray:
+def _correlation_changes(
+    values: np.ndarray,
+    rows: np.ndarray,
+    top: np.ndarray,
+    sliding_window: int,
+    params: InterpretationParams,
+) -> np.ndarray:
     """|window correlation − training correlation| [a, k, V] of each contributor with every
     variable (0 with itself, and where a variable is constant in the window)."""
     w = sliding_window

@@ -4,6 +4,7 @@ Why epoch milliseconds (int64) rather than datetime objects: slicing, joins and 
 become plain integer array operations, and results are formatted back to ISO strings only once,
 when a result dict is built.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -35,7 +36,8 @@ class MultivariateSeries:
         if self.values.shape != (len(self.timestamps), len(self.variables)):
             raise ValueError(
                 f"values shape {self.values.shape} does not match "
-                f"{len(self.timestamps)} timestamps × {len(self.variables)} variables")
+                f"{len(self.timestamps)} timestamps × {len(self.variables)} variables"
+            )
 
     @property
     def n_timestamps(self) -> int:
@@ -47,15 +49,17 @@ class MultivariateSeries:
 
     def rows(self, start: int, stop: int) -> MultivariateSeries:
         """Rows [start, stop) as a new series (views, no copy)."""
-        return MultivariateSeries(self.timestamps[start:stop], self.variables,
-                                  self.values[start:stop])
+        return MultivariateSeries(
+            self.timestamps[start:stop], self.variables, self.values[start:stop]
+        )
 
     def select(self, variables: Sequence[str]) -> MultivariateSeries:
         """The columns named by `variables`, in that order (KeyError for an unknown name)."""
         index = {name: i for i, name in enumerate(self.variables)}
         cols = [index[name] for name in variables]
-        return MultivariateSeries(self.timestamps, tuple(variables),
-                                  np.ascontiguousarray(self.values[:, cols]))
+        return MultivariateSeries(
+            self.timestamps, tuple(variables), np.ascontiguousarray(self.values[:, cols])
+        )
 
 
 _UTC_SUFFIXES = ("Z", "z", "+00:00", "+0000", "-00:00")
@@ -84,12 +88,15 @@ def parse_timestamps(texts: Sequence[str], where: str = "") -> np.ndarray:
         except ValueError:
             parsed = None
     if parsed is None or np.isnat(parsed).any():
-        bad = next((t for t, s in zip(texts, stripped, strict=False) if not _valid_one(s)),
-                   texts[0] if texts else "")
+        bad = next(
+            (t for t, s in zip(texts, stripped, strict=False) if not _valid_one(s)),
+            texts[0] if texts else "",
+        )
         place = f" in {where}" if where else ""
-        raise MvadDataError(INVALID_TIMESTAMP_FORMAT,
-                            f"Invalid timestamp {bad!r}{place}; expected ISO-8601 UTC, "
-                            "e.g. 2021-01-01T00:00:00Z.")
+        raise MvadDataError(
+            INVALID_TIMESTAMP_FORMAT,
+            f"Invalid timestamp {bad!r}{place}; expected ISO-8601 UTC, e.g. 2021-01-01T00:00:00Z.",
+        )
     return parsed.astype(np.int64)
 
 

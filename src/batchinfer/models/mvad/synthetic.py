@@ -4,6 +4,7 @@ Why latent factors: real MVAD workloads (sensors on one machine, KPIs of one ser
 noisy views of a few underlying drivers. Mixing a few smooth factors linearly gives exactly the
 cross-variable structure the detector must learn, and lets us break it on purpose.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,8 +31,9 @@ class AnomalyLabel:
     end_ms: int
 
 
-def make_correlated_series(n_timestamps: int, n_variables: int, seed: int = 0,
-                           n_factors: int = 4, noise: float = 0.15) -> MultivariateSeries:
+def make_correlated_series(
+    n_timestamps: int, n_variables: int, seed: int = 0, n_factors: int = 4, noise: float = 0.15
+) -> MultivariateSeries:
     """Each variable = offset + scale · (mixing · factors + noise). Factors: sines with random
     periods (30–600 steps) plus a smooth AR(1) drift; one-minute timestamps from 2021-01-01."""
     rng = np.random.default_rng(seed)
@@ -57,11 +59,15 @@ def make_correlated_series(n_timestamps: int, n_variables: int, seed: int = 0,
     return MultivariateSeries(timestamps, names, values.astype(np.float32))
 
 
-def inject_anomalies(series: MultivariateSeries,
-                     kinds: Sequence[str] = ANOMALY_KINDS, seed: int = 0,
-                     n_per_kind: int = 5, margin: int = 0, gap: int = 100,
-                     magnitude: float = 1.0
-                     ) -> tuple[MultivariateSeries, list[AnomalyLabel]]:
+def inject_anomalies(
+    series: MultivariateSeries,
+    kinds: Sequence[str] = ANOMALY_KINDS,
+    seed: int = 0,
+    n_per_kind: int = 5,
+    margin: int = 0,
+    gap: int = 100,
+    magnitude: float = 1.0,
+) -> tuple[MultivariateSeries, list[AnomalyLabel]]:
     """Copy of `series` with anomalies, and their labels (sorted by start).
 
     spike:             1–3 rows, ±(6–10) × the variable's std.
@@ -82,8 +88,11 @@ def inject_anomalies(series: MultivariateSeries,
     taken: list[tuple[int, int]] = []
     labels: list[AnomalyLabel] = []
     for kind in plan:
-        length = {"spike": rng.integers(1, 4), "level_shift": rng.integers(20, 61),
-                  "correlation_break": rng.integers(30, 81)}[kind]
+        length = {
+            "spike": rng.integers(1, 4),
+            "level_shift": rng.integers(20, 61),
+            "correlation_break": rng.integers(30, 81),
+        }[kind]
         for _ in range(1000):
             start = int(rng.integers(margin, t_len - length))
             if all(start + length + gap <= a or start >= b + gap for a, b in taken):
@@ -104,12 +113,18 @@ def inject_anomalies(series: MultivariateSeries,
         else:
             raise ValueError(f"unknown anomaly kind {kind!r}")
         taken.append((start, stop))
-        labels.append(AnomalyLabel(kind, series.variables[var], start, stop,
-                                   int(series.timestamps[start]),
-                                   int(series.timestamps[stop - 1])))
+        labels.append(
+            AnomalyLabel(
+                kind,
+                series.variables[var],
+                start,
+                stop,
+                int(series.timestamps[start]),
+                int(series.timestamps[stop - 1]),
+            )
+        )
     labels.sort(key=lambda a: a.start)
-    out = MultivariateSeries(series.timestamps.copy(), series.variables,
-                             values.astype(np.float32))
+    out = MultivariateSeries(series.timestamps.copy(), series.variables, values.astype(np.float32))
     return out, labels
 
 
@@ -130,8 +145,10 @@ def to_one_table_csv(series: MultivariateSeries) -> str:
 
     header = ",".join(("timestamp", *series.variables))
     stamps = format_timestamps(series.timestamps)
-    rows = [",".join((ts, *(repr(float(v)) for v in row)))
-            for ts, row in zip(stamps, series.values, strict=False)]
+    rows = [
+        ",".join((ts, *(repr(float(v)) for v in row)))
+        for ts, row in zip(stamps, series.values, strict=False)
+    ]
     return "\n".join((header, *rows)) + "\n"
 
 
@@ -145,7 +162,7 @@ def write_one_table_csv(series: MultivariateSeries, path: str, block: int = 50_0
         handle.write(",".join(("timestamp", *series.variables)) + "\n")
         for lo in range(0, series.n_timestamps, block):
             buffer = _io.StringIO()
-            np.savetxt(buffer, series.values[lo:lo + block], fmt="%.7g", delimiter=",")
-            stamps = format_timestamps(series.timestamps[lo:lo + block])
+            np.savetxt(buffer, series.values[lo : lo + block], fmt="%.7g", delimiter=",")
+            stamps = format_timestamps(series.timestamps[lo : lo + block])
             lines = buffer.getvalue().splitlines()
             handle.write("".join(f"{ts},{line}\n" for ts, line in zip(stamps, lines, strict=False)))

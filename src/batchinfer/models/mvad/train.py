@@ -13,6 +13,7 @@ Method (see docs/mvad-model.md):
    residual scale per variable (MAD), score thresholds (quantile × margin), correlation-change
    threshold. Calibrating out of sample keeps thresholds honest when D is large next to T.
 """
+
 from __future__ import annotations
 
 import time
@@ -64,9 +65,11 @@ class TrainConfig:
 
 def _check_window(sliding_window: int) -> None:
     if not MIN_SLIDING_WINDOW <= sliding_window <= MAX_SLIDING_WINDOW:
-        raise MvadDataError(INVALID_SLIDING_WINDOW,
-                            f"slidingWindow must be between {MIN_SLIDING_WINDOW} and "
-                            f"{MAX_SLIDING_WINDOW}; got {sliding_window}.")
+        raise MvadDataError(
+            INVALID_SLIDING_WINDOW,
+            f"slidingWindow must be between {MIN_SLIDING_WINDOW} and "
+            f"{MAX_SLIDING_WINDOW}; got {sliding_window}.",
+        )
 
 
 def _moments(xs: np.ndarray, w: int, first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -98,8 +101,9 @@ def _residual_maps(cov: np.ndarray, n_vars: int, lam: float) -> tuple[np.ndarray
     return (rows / diag[:, None]).T, train_mse
 
 
-def _residuals(xs: np.ndarray, w: int, first: int, stop: int, mu: np.ndarray,
-               maps: list[np.ndarray]) -> tuple[list[np.ndarray], list[float], float]:
+def _residuals(
+    xs: np.ndarray, w: int, first: int, stop: int, mu: np.ndarray, maps: list[np.ndarray]
+) -> tuple[list[np.ndarray], list[float], float]:
     """Held-out residuals per map, the seconds each map's products took, and the seconds the
     shared feature building took."""
     out: list[list[np.ndarray]] = [[] for _ in maps]
@@ -122,13 +126,14 @@ def _residuals(xs: np.ndarray, w: int, first: int, stop: int, mu: np.ndarray,
 
 def _correlation_threshold(xs: np.ndarray, w: int, corr: np.ndarray, cfg: TrainConfig) -> float:
     """|window corr − training corr| quantile over evenly spaced training windows."""
-    starts = np.linspace(0, xs.shape[0] - w, num=min(cfg.correlation_windows,
-                                                     xs.shape[0] - w + 1)).astype(int)
+    starts = np.linspace(
+        0, xs.shape[0] - w, num=min(cfg.correlation_windows, xs.shape[0] - w + 1)
+    ).astype(int)
     deltas = []
     upper = np.triu_indices(xs.shape[1], k=1)
     for s in np.unique(starts):
         with np.errstate(invalid="ignore", divide="ignore"):
-            win = np.corrcoef(xs[s:s + w], rowvar=False)
+            win = np.corrcoef(xs[s : s + w], rowvar=False)
         deltas.append(np.abs(np.nan_to_num(win, nan=0.0) - corr)[upper])
     if not deltas or deltas[0].size == 0:
         return 1.0
@@ -136,22 +141,26 @@ def _correlation_threshold(xs: np.ndarray, w: int, corr: np.ndarray, cfg: TrainC
     return round(min(1.0, max(cfg.min_change_threshold, q)), 4)
 
 
-def train(series: MultivariateSeries, sliding_window: int = 300,
-          align_policy: AlignPolicy | None = None, config: TrainConfig | None = None
-          ) -> TrainedModel:
+def train(
+    series: MultivariateSeries,
+    sliding_window: int = 300,
+    align_policy: AlignPolicy | None = None,
+    config: TrainConfig | None = None,
+) -> TrainedModel:
     """Train on `series` (aligned here with `align_policy`; already-aligned data is unchanged)."""
     cfg = config or TrainConfig()
     policy = align_policy or AlignPolicy()
     _check_window(sliding_window)
-    aligned, states = align(series, policy.align_mode, policy.fill_na_method,
-                            policy.padding_value)
+    aligned, states = align(series, policy.align_mode, policy.fill_na_method, policy.padding_value)
     w = sliding_window
     t_len, n_vars = aligned.values.shape
     n_windows = t_len - w + 1
     if n_windows < cfg.min_windows:
-        raise MvadDataError(NOT_ENOUGH_DATA,
-                            f"Training needs at least slidingWindow + {cfg.min_windows - 1} = "
-                            f"{w + cfg.min_windows - 1} timestamps after alignment; got {t_len}.")
+        raise MvadDataError(
+            NOT_ENOUGH_DATA,
+            f"Training needs at least slidingWindow + {cfg.min_windows - 1} = "
+            f"{w + cfg.min_windows - 1} timestamps after alignment; got {t_len}.",
+        )
 
     raw = aligned.values.astype(np.float64)
     mean = raw.mean(axis=0)
@@ -179,8 +188,9 @@ def train(series: MultivariateSeries, sliding_window: int = 300,
     mse = [float(np.mean(r * r)) for r in residuals]
     eval_seconds = [s + (time.perf_counter() - clock) / len(maps) for s in eval_seconds]
     share = (shared + eval_shared) / len(maps)  # passes every candidate needed, split evenly
-    candidate_seconds = [round(f + e + share, 6)
-                         for f, e in zip(fit_seconds, eval_seconds, strict=False)]
+    candidate_seconds = [
+        round(f + e + share, 6) for f, e in zip(fit_seconds, eval_seconds, strict=False)
+    ]
     best = int(np.argmin(mse))
     lam, m_best, r_cal = cfg.ridge_grid[best], maps[best], residuals[best]
 
@@ -196,13 +206,16 @@ def train(series: MultivariateSeries, sliding_window: int = 300,
     scoring = ScoringParams(
         max_threshold=float(np.quantile(peak, cfg.score_quantile) * cfg.threshold_margin),
         rms_threshold=float(np.quantile(rms, cfg.score_quantile) * cfg.threshold_margin),
-        quantile=cfg.score_quantile, margin=cfg.threshold_margin)
+        quantile=cfg.score_quantile,
+        margin=cfg.threshold_margin,
+    )
 
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.corrcoef(xs, rowvar=False) if n_vars > 1 else np.ones((1, 1))
     corr = np.round(np.nan_to_num(np.atleast_2d(corr), nan=0.0), 4)
-    interp = InterpretationParams(corr, _correlation_threshold(xs, w, corr, cfg),
-                                  cfg.max_changed_variables)
+    interp = InterpretationParams(
+        corr, _correlation_threshold(xs, w, corr, cfg), cfg.max_changed_variables
+    )
     raw_cal = np.maximum(peak / scoring.max_threshold, rms / scoring.rms_threshold)
     taps, dilation = mean_taps(w)
     diagnostics = {
@@ -211,13 +224,17 @@ def train(series: MultivariateSeries, sliding_window: int = 300,
         "fitWindows": int(n_fit),
         "calibrationWindows": int(n_cal),
         "ridgeLambda": lam,
-        "ridgeGridHeldOutMse": dict(zip([repr(x) for x in cfg.ridge_grid],
-                                        [round(x, 8) for x in mse], strict=False)),
-        "ridgeGridTrainMse": dict(zip([repr(x) for x in cfg.ridge_grid],
-                                      [round(x, 8) for x in train_mse], strict=False)),
-        "heldOutResidualScale": {"min": round(float(scale.min()), 8),
-                                 "median": round(float(np.median(scale)), 8),
-                                 "max": round(float(scale.max()), 8)},
+        "ridgeGridHeldOutMse": dict(
+            zip([repr(x) for x in cfg.ridge_grid], [round(x, 8) for x in mse], strict=False)
+        ),
+        "ridgeGridTrainMse": dict(
+            zip([repr(x) for x in cfg.ridge_grid], [round(x, 8) for x in train_mse], strict=False)
+        ),
+        "heldOutResidualScale": {
+            "min": round(float(scale.min()), 8),
+            "median": round(float(np.median(scale)), 8),
+            "max": round(float(scale.max()), 8),
+        },
         "calibrationAnomalyRate": round(float(np.mean(raw_cal > 1.0)), 6),
         "constantVariables": [aligned.variables[i] for i in np.flatnonzero(constant)],
         "variableStates": states,

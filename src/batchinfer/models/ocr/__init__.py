@@ -4,6 +4,7 @@ Modules: `decode` (bytes → pages), `detect`, `crop`, `classify`, `recognize` (
 stages), `layout` (reading order, words, spans), `result` (AnalyzeResult dataclasses),
 `metrics` (character error rate), `errors`, `assets` (model file locations), `pipeline`.
 """
+
 from batchinfer.models.ocr.errors import (
     ContentTooLargeError,
     DocumentError,

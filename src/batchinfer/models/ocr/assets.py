@@ -3,6 +3,7 @@
 We only borrow the model files from that package (never its sessions or code), and locate them
 through the package path so nothing is ever downloaded at run time.
 """
+
 from __future__ import annotations
 
 import importlib.util

@@ -7,6 +7,7 @@ analysis moves on to the next page, and the pages in flight across all threads t
 hold more than the budget: others wait. A page costing more than the whole budget runs alone.
 So decode memory is bounded by `BATCHINFER_DECODE_BUDGET_MB` whatever the inputs are.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -3,6 +3,7 @@
 Scans and phone photos arrive rotated; the recognizer only reads upright text, so each line
 that the classifier confidently calls 180° is flipped before recognition.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,11 +52,14 @@ def _windows(image: np.ndarray, settings: ClassificationSettings) -> list[np.nda
         return [image]
     count = min(settings.max_windows, w // span)
     starts = np.linspace(0, w - span, count).astype(int)
-    return [image[:, s:s + span] for s in starts]
+    return [image[:, s : s + span] for s in starts]
 
 
-def classify_and_rotate(session: InferenceSessionPort, crops: Sequence[LineCrop],
-                        settings: ClassificationSettings = ClassificationSettings()) -> list[bool]:
+def classify_and_rotate(
+    session: InferenceSessionPort,
+    crops: Sequence[LineCrop],
+    settings: ClassificationSettings = ClassificationSettings(),
+) -> list[bool]:
     """Flip upside-down crops in place; returns, per crop, whether it was flipped."""
     pieces: list[np.ndarray] = []
     owner: list[int] = []
@@ -66,10 +70,12 @@ def classify_and_rotate(session: InferenceSessionPort, crops: Sequence[LineCrop]
     if not pieces:
         return []
     name = session.input_names[0]
-    probs = np.concatenate([
-        session.run({name: np.stack(pieces[s:s + settings.batch_size])})[0]
-        for s in range(0, len(pieces), settings.batch_size)
-    ])
+    probs = np.concatenate(
+        [
+            session.run({name: np.stack(pieces[s : s + settings.batch_size])})[0]
+            for s in range(0, len(pieces), settings.batch_size)
+        ]
+    )
     totals = np.zeros((len(crops), probs.shape[1]), dtype=np.float64)
     np.add.at(totals, np.asarray(owner), probs)
     counts = np.bincount(np.asarray(owner), minlength=len(crops))[:, None]

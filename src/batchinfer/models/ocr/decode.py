@@ -12,6 +12,7 @@ process-wide `budget.DECODE_BUDGET` from before it is decoded until the caller m
 threads together stay under one ceiling. Raster pages that were reduced report their original
 pixel size through `pixel_scale`.
 """
+
 from __future__ import annotations
 
 import io
@@ -135,9 +136,7 @@ def resolve_format(data: bytes, filename: str = "") -> DocumentFormat:
             f"The file is named as {claimed.value.upper()} but its content is not a valid "
             f"{claimed.value.upper()} file; it may be corrupted."
         )
-    raise UnsupportedContentError(
-        "Unsupported content type: expected PDF, JPEG, PNG, TIFF or BMP."
-    )
+    raise UnsupportedContentError("Unsupported content type: expected PDF, JPEG, PNG, TIFF or BMP.")
 
 
 def count_pages(data: bytes, filename: str = "", limits: DecodeLimits | None = None) -> int:
@@ -155,8 +154,12 @@ def count_pages(data: bytes, filename: str = "", limits: DecodeLimits | None = N
         return int(getattr(image, "n_frames", 1))
 
 
-def iter_pages(data: bytes, filename: str = "", limits: DecodeLimits | None = None,
-               pages: PageSelection | None = None) -> Iterator[PageImage]:
+def iter_pages(
+    data: bytes,
+    filename: str = "",
+    limits: DecodeLimits | None = None,
+    pages: PageSelection | None = None,
+) -> Iterator[PageImage]:
     """Yield pages one at a time so a long PDF never holds every page in memory.
 
     With `pages`, only the selected pages are decoded (the others are never rendered), and a
@@ -170,8 +173,9 @@ def iter_pages(data: bytes, filename: str = "", limits: DecodeLimits | None = No
         yield from _image_pages(data, fmt, limits, pages)
 
 
-def decode_pages(data: bytes, filename: str = "", limits: DecodeLimits | None = None
-                 ) -> list[PageImage]:
+def decode_pages(
+    data: bytes, filename: str = "", limits: DecodeLimits | None = None
+) -> list[PageImage]:
     """All pages of a document as RGB images (see `iter_pages` for the streaming form)."""
     return list(iter_pages(data, filename, limits))
 
@@ -253,8 +257,9 @@ def _reduce(frame: Image.Image, size: tuple[int, int]) -> Image.Image:
         return Image.fromarray(_to_rgb(frame)).resize(size, Image.Resampling.BOX)
 
 
-def _image_pages(data: bytes, fmt: DocumentFormat, limits: DecodeLimits,
-                 pages: PageSelection | None = None) -> Iterator[PageImage]:
+def _image_pages(
+    data: bytes, fmt: DocumentFormat, limits: DecodeLimits, pages: PageSelection | None = None
+) -> Iterator[PageImage]:
     image = _open_image(data, fmt)
     with image:
         frames = int(getattr(image, "n_frames", 1))
@@ -274,8 +279,9 @@ def _image_pages(data: bytes, fmt: DocumentFormat, limits: DecodeLimits,
                 try:
                     if fmt is DocumentFormat.JPEG and work != frame.size:
                         frame.draft("RGB", work)  # decode at a reduced DCT scale
-                    upright = ImageOps.exif_transpose(frame) if fmt is DocumentFormat.JPEG \
-                        else frame
+                    upright = (
+                        ImageOps.exif_transpose(frame) if fmt is DocumentFormat.JPEG else frame
+                    )
                     rotated = upright.size != frame.size
                     rgb = _to_rgb(_reduce(upright, work[::-1] if rotated else work))
                 except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -283,8 +289,11 @@ def _image_pages(data: bytes, fmt: DocumentFormat, limits: DecodeLimits,
                         f"Page {index} of the {fmt.value.upper()} file is corrupted or truncated."
                     ) from exc
                 del upright
-                yield PageImage(number=index, rgb=rgb,
-                                pixel_scale=original_side / max(rgb.shape[0], rgb.shape[1]))
+                yield PageImage(
+                    number=index,
+                    rgb=rgb,
+                    pixel_scale=original_side / max(rgb.shape[0], rgb.shape[1]),
+                )
 
 
 def _open_pdf(data: bytes) -> pdfium.PdfDocument:
@@ -300,8 +309,9 @@ def _open_pdf(data: bytes) -> pdfium.PdfDocument:
         raise InvalidContentError("The PDF file is corrupted or cannot be opened.") from exc
 
 
-def _pdf_pages(data: bytes, limits: DecodeLimits, pages: PageSelection | None = None
-               ) -> Iterator[PageImage]:
+def _pdf_pages(
+    data: bytes, limits: DecodeLimits, pages: PageSelection | None = None
+) -> Iterator[PageImage]:
     """Render each page at `pdf_dpi`, lowered for huge pages so they stay under the pixel cap."""
     import pypdfium2 as pdfium
 
@@ -333,8 +343,11 @@ def _pdf_pages(data: bytes, limits: DecodeLimits, pages: PageSelection | None = 
             dpi = float(limits.pdf_dpi)
             side_px = max(width_pt, height_pt) * dpi / 72.0
             area_px = width_pt * height_pt * (dpi / 72.0) ** 2
-            shrink = min(1.0, limits.max_side / side_px,
-                         (min(limits.max_pixels, limits.max_work_pixels) / area_px) ** 0.5)
+            shrink = min(
+                1.0,
+                limits.max_side / side_px,
+                (min(limits.max_pixels, limits.max_work_pixels) / area_px) ** 0.5,
+            )
             dpi *= shrink  # rendered at the working size: a huge page never exists in memory
             pixels = int(area_px * shrink * shrink) + 1
             # BGRA bitmap, its PIL copy and RGB conversions, then the analysis

@@ -5,6 +5,7 @@ above a threshold, expanded ("unclipped") by the shrink ratio the model was trai
 limit the longest side fed to the model because detection cost grows with pixels and 960 px is
 enough for ordinary document text on a two-core worker.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,16 +52,20 @@ def preprocess(rgb: np.ndarray, settings: DetectionSettings) -> tuple[np.ndarray
     return tensor.transpose(2, 0, 1)[None], new_w / width, new_h / height
 
 
-def detect(session: InferenceSessionPort, rgb: np.ndarray,
-           settings: DetectionSettings = DetectionSettings()) -> list[DetectedBox]:
+def detect(
+    session: InferenceSessionPort,
+    rgb: np.ndarray,
+    settings: DetectionSettings = DetectionSettings(),
+) -> list[DetectedBox]:
     """Text-line boxes of one page, in page pixel coordinates."""
     tensor, sx, sy = preprocess(rgb, settings)
     prob = session.run({session.input_names[0]: tensor})[0][0, 0]
     return postprocess(prob, sx, sy, rgb.shape[1], rgb.shape[0], settings)
 
 
-def postprocess(prob: np.ndarray, sx: float, sy: float, page_w: int, page_h: int,
-                settings: DetectionSettings) -> list[DetectedBox]:
+def postprocess(
+    prob: np.ndarray, sx: float, sy: float, page_w: int, page_h: int, settings: DetectionSettings
+) -> list[DetectedBox]:
     mask: np.ndarray = (prob > settings.threshold).astype(np.uint8)
     if settings.dilate:
         mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
@@ -93,7 +98,7 @@ def _region_score(prob: np.ndarray, polygon: np.ndarray) -> float:
     x1, y1 = np.clip(polygon.max(axis=0), 0, [w - 1, h - 1]).astype(int)
     local = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
     cv2.fillPoly(local, [(polygon - [x0, y0]).astype(np.int32)], 1)
-    return float(cv2.mean(prob[y0:y1 + 1, x0:x1 + 1], local)[0])
+    return float(cv2.mean(prob[y0 : y1 + 1, x0 : x1 + 1], local)[0])
 
 
 def _unclip(box: np.ndarray, ratio: float) -> np.ndarray | None:
@@ -103,8 +108,9 @@ def _unclip(box: np.ndarray, ratio: float) -> np.ndarray | None:
     if perimeter <= 0:
         return None
     offset = pyclipper.PyclipperOffset()
-    offset.AddPath([tuple(map(int, p)) for p in box.round()], pyclipper.JT_ROUND,
-                   pyclipper.ET_CLOSEDPOLYGON)
+    offset.AddPath(
+        [tuple(map(int, p)) for p in box.round()], pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON
+    )
     grown = offset.Execute(area * ratio / perimeter)
     if len(grown) != 1:
         return None

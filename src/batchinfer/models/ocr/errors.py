@@ -2,6 +2,7 @@
 
 Codes follow Document Intelligence's inner error codes so the API layer can pass them through.
 """
+
 from __future__ import annotations
 
 

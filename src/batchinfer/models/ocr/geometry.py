@@ -2,6 +2,7 @@
 
 A quad is a float32 array of shape (4, 2), points clockwise from the text's top-left corner.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,5 +34,12 @@ def quad_angle(quad: np.ndarray) -> float:
 def sub_quad(quad: np.ndarray, start: float, end: float) -> np.ndarray:
     """The part of a quad between fractions `start`..`end` of the way along its reading edge."""
     top, bottom = quad[1] - quad[0], quad[2] - quad[3]
-    return np.array([quad[0] + top * start, quad[0] + top * end,
-                     quad[3] + bottom * end, quad[3] + bottom * start], dtype=np.float32)
+    return np.array(
+        [
+            quad[0] + top * start,
+            quad[0] + top * end,
+            quad[3] + bottom * end,
+            quad[3] + bottom * start,
+        ],
+        dtype=np.float32,
+    )

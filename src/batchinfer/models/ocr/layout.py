@@ -7,6 +7,7 @@ characters, widened by half an average character on each side. When a line has n
 words are placed proportionally to their character counts. Both are approximations of the
 character extents, typically within a character's width.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -121,13 +122,22 @@ def text_lines(lines: Sequence[ReadLine], angle: float) -> list[TextLine]:
                 j += 1
             a, b = _word_fractions(ln.reading, i, j)
             probs = ln.reading.probs[i:j] or [ln.reading.confidence]
-            words.append(TextWord(text[i:j], sub_quad(ln.quad, a, b),
-                                  round(float(np.clip(np.mean(probs), 0.0, 1.0)), 3), offset))
+            words.append(
+                TextWord(
+                    text[i:j],
+                    sub_quad(ln.quad, a, b),
+                    round(float(np.clip(np.mean(probs), 0.0, 1.0)), 3),
+                    offset,
+                )
+            )
             offset += j - i + 1
             i = j
         if words:
-            out.append(TextLine(ln.quad, " ".join(w.content for w in words), words,
-                                upright_box(ln.quad, angle)))
+            out.append(
+                TextLine(
+                    ln.quad, " ".join(w.content for w in words), words, upright_box(ln.quad, angle)
+                )
+            )
     return out
 
 
@@ -136,14 +146,17 @@ def split_line(line: TextLine, groups: Sequence[Sequence[int]], angle: float) ->
     parts: list[TextLine] = []
     for group in groups:
         words = [line.words[k] for k in group]
-        quad = np.array([words[0].quad[0], words[-1].quad[1], words[-1].quad[2],
-                         words[0].quad[3]], dtype=np.float32)
+        quad = np.array(
+            [words[0].quad[0], words[-1].quad[1], words[-1].quad[2], words[0].quad[3]],
+            dtype=np.float32,
+        )
         placed, offset = [], 0
         for w in words:
             placed.append(TextWord(w.content, w.quad, w.confidence, offset))
             offset += len(w.content) + 1
-        parts.append(TextLine(quad, " ".join(w.content for w in words), placed,
-                              upright_box(quad, angle)))
+        parts.append(
+            TextLine(quad, " ".join(w.content for w in words), placed, upright_box(quad, angle))
+        )
     return parts
 
 
@@ -182,8 +195,9 @@ class ContentWriter:
         if self.length:
             self.write(self.separator)
 
-    def lines(self, lines: Sequence[TextLine], page: Page, scale: float, digits: int,
-              escape: bool = False) -> Span:
+    def lines(
+        self, lines: Sequence[TextLine], page: Page, scale: float, digits: int, escape: bool = False
+    ) -> Span:
         """Write lines joined by "\n", adding them and their words to `page`; the whole span.
 
         `escape` guards markdown: a leading `#`, `>`, `-`, `+`, `*` or `|` would otherwise start a
@@ -197,12 +211,21 @@ class ContentWriter:
                 self.write("\\")
             offset = self.write(line.content)
             for word in line.words:
-                page.words.append(Word(content=word.content,
-                                       polygon=_flat(word.quad, scale, digits),
-                                       confidence=word.confidence,
-                                       span=Span(offset + word.offset, len(word.content))))
-            page.lines.append(Line(content=line.content, polygon=_flat(line.quad, scale, digits),
-                                   spans=[Span(offset, len(line.content))]))
+                page.words.append(
+                    Word(
+                        content=word.content,
+                        polygon=_flat(word.quad, scale, digits),
+                        confidence=word.confidence,
+                        span=Span(offset + word.offset, len(word.content)),
+                    )
+                )
+            page.lines.append(
+                Line(
+                    content=line.content,
+                    polygon=_flat(line.quad, scale, digits),
+                    spans=[Span(offset, len(line.content))],
+                )
+            )
         return Span(start, self.length - start)
 
 
@@ -214,7 +237,6 @@ def region_polygon(lines: Sequence[TextLine], scale: float, digits: int) -> list
     return rect_polygon((float(x0), float(y0), float(x1), float(y1)), scale, digits)
 
 
-def rect_polygon(box: tuple[float, float, float, float], scale: float, digits: int
-                 ) -> list[float]:
+def rect_polygon(box: tuple[float, float, float, float], scale: float, digits: int) -> list[float]:
     x0, y0, x1, y1 = (round(v * scale, digits) for v in box)
     return [x0, y0, x1, y0, x1, y1, x0, y1]

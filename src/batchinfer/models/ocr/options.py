@@ -5,6 +5,7 @@ Why here and not in the API layer: the models decide what they can honour (a fea
 cannot compute is refused, never ignored), and batch activities rebuild the options from the
 job's stored JSON, so parsing and (de)serialising live next to the code that uses them.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,15 @@ from batchinfer.models.ocr.errors import InvalidPagesError
 
 STRING_INDEX_TYPES = ("textElements", "unicodeCodePoint", "utf16CodeUnit")
 CONTENT_FORMATS = ("text", "markdown")
-KNOWN_FEATURES = ("ocrHighResolution", "languages", "barcodes", "formulas", "styleFont",
-                  "keyValuePairs", "queryFields")
+KNOWN_FEATURES = (
+    "ocrHighResolution",
+    "languages",
+    "barcodes",
+    "formulas",
+    "styleFont",
+    "keyValuePairs",
+    "queryFields",
+)
 """Every `features` value the 2024-11-30 API defines; which ones a model honours is its own."""
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
@@ -53,7 +61,8 @@ class PageSelection:
         if beyond:
             raise InvalidPagesError(
                 f"The parameter pages is invalid: page {beyond[0]} is out of range; the "
-                f"document has {page_count} page{'s' if page_count != 1 else ''}.")
+                f"document has {page_count} page{'s' if page_count != 1 else ''}."
+            )
 
     def text(self) -> str:
         return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in self.ranges)
@@ -65,13 +74,19 @@ def parse_pages(text: str) -> PageSelection:
     for part in text.split(","):
         match = _RANGE.match(part)
         if not match:
-            raise OptionError("pages", f"The parameter pages is invalid: {text!r} is not a list "
-                                       "of page numbers and ranges such as '1-3,5'.")
+            raise OptionError(
+                "pages",
+                f"The parameter pages is invalid: {text!r} is not a list "
+                "of page numbers and ranges such as '1-3,5'.",
+            )
         first = int(match.group(1))
         last = int(match.group(2)) if match.group(2) else first
         if first < 1 or last < first or last > MAX_PAGE_NUMBER:
-            raise OptionError("pages", f"The parameter pages is invalid: range {part.strip()!r} "
-                                       "must be ascending page numbers from 1.")
+            raise OptionError(
+                "pages",
+                f"The parameter pages is invalid: range {part.strip()!r} "
+                "must be ascending page numbers from 1.",
+            )
         ranges.append((first, last))
     return PageSelection(tuple(ranges))
 
@@ -88,9 +103,11 @@ class AnalyzeOptions:
 
     def to_json(self) -> dict[str, Any]:
         """The request's own names, so the stored job reads like what the user sent."""
-        body: dict[str, Any] = {"stringIndexType": self.string_index_type,
-                                "outputContentFormat": self.content_format,
-                                "features": sorted(self.features)}
+        body: dict[str, Any] = {
+            "stringIndexType": self.string_index_type,
+            "outputContentFormat": self.content_format,
+            "features": sorted(self.features),
+        }
         if self.pages is not None:
             body["pages"] = self.pages.text()
         if self.locale is not None:
@@ -117,43 +134,58 @@ def _choice(data: Mapping[str, Any], name: str, allowed: tuple[str, ...], defaul
     for choice in allowed:  # the service matches enum values case-insensitively
         if isinstance(value, str) and value.lower() == choice.lower():
             return choice
-    raise OptionError(name, f"The parameter {name} is invalid: {value!r} is not one of "
-                            f"{', '.join(allowed)}.")
+    raise OptionError(
+        name, f"The parameter {name} is invalid: {value!r} is not one of {', '.join(allowed)}."
+    )
 
 
-def parse_options(data: Mapping[str, Any], supported_features: Iterable[str],
-                  model_id: str = "this model",
-                  content_formats: tuple[str, ...] = CONTENT_FORMATS) -> AnalyzeOptions:
+def parse_options(
+    data: Mapping[str, Any],
+    supported_features: Iterable[str],
+    model_id: str = "this model",
+    content_formats: tuple[str, ...] = CONTENT_FORMATS,
+) -> AnalyzeOptions:
     """Validate raw option values (query or body strings); refuse what the model can't honour."""
     for unsupported in ("queryFields", "output"):
         if data.get(unsupported):
-            raise OptionError(unsupported, f"The parameter {unsupported} is not supported by "
-                                           f"{model_id}.")
+            raise OptionError(
+                unsupported, f"The parameter {unsupported} is not supported by {model_id}."
+            )
     pages = data.get("pages")
     if pages is not None and not isinstance(pages, str):
         raise OptionError("pages", "The parameter pages must be a string such as '1-3,5'.")
     locale = data.get("locale")
     if locale is not None and (not isinstance(locale, str) or not _LOCALE.match(locale)):
-        raise OptionError("locale", f"The parameter locale is invalid: {locale!r} is not a "
-                                    "language tag such as 'en' or 'en-US'.")
+        raise OptionError(
+            "locale",
+            f"The parameter locale is invalid: {locale!r} is not a "
+            "language tag such as 'en' or 'en-US'.",
+        )
     features = _as_list(data.get("features") or [])
     supported = set(supported_features)
     for feature in features:
         known = {k.lower(): k for k in KNOWN_FEATURES}
         name = known.get(feature.lower())
         if name is None:
-            raise OptionError("features", f"The parameter features is invalid: unknown "
-                                          f"feature {feature!r}.")
+            raise OptionError(
+                "features", f"The parameter features is invalid: unknown feature {feature!r}."
+            )
         if name not in supported:
-            raise OptionError("features", f"The feature {name!r} is not supported by "
-                                          f"{model_id}; supported: "
-                                          f"{', '.join(sorted(supported)) or 'none'}.")
+            raise OptionError(
+                "features",
+                f"The feature {name!r} is not supported by "
+                f"{model_id}; supported: "
+                f"{', '.join(sorted(supported)) or 'none'}.",
+            )
     canonical = {k.lower(): k for k in KNOWN_FEATURES}
     content_format = _choice(data, "outputContentFormat", CONTENT_FORMATS, "text")
     if content_format not in content_formats:
-        raise OptionError("outputContentFormat", f"The parameter outputContentFormat is invalid: "
-                                                 f"{model_id} supports "
-                                                 f"{', '.join(content_formats)}.")
+        raise OptionError(
+            "outputContentFormat",
+            f"The parameter outputContentFormat is invalid: "
+            f"{model_id} supports "
+            f"{', '.join(content_formats)}.",
+        )
     return AnalyzeOptions(
         pages=parse_pages(pages) if pages else None,
         locale=locale,

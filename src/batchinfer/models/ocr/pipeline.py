@@ -7,6 +7,7 @@ rapidocr-onnxruntime wheel but run through our
 every other model. PP-OCR models were trained on BGR images (OpenCV order), so pages are
 flipped from RGB before entering the graphs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -62,8 +63,11 @@ def high_resolution(settings: OcrSettings) -> OcrSettings:
     return replace(
         settings,
         limits=replace(settings.limits, pdf_dpi=max(settings.limits.pdf_dpi, HIGH_RESOLUTION_DPI)),
-        detection=replace(settings.detection, max_side_len=max(settings.detection.max_side_len,
-                                                               HIGH_RESOLUTION_SIDE)))
+        detection=replace(
+            settings.detection,
+            max_side_len=max(settings.detection.max_side_len, HIGH_RESOLUTION_SIDE),
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -81,9 +85,13 @@ class PageFrame:
         return cls(image.pixel_scale, "pixel", 1)  # reduced rasters report original pixels
 
     def new_page(self, image: PageImage, angle: float) -> Page:
-        return Page(page_number=image.number, angle=round(angle, 2),
-                    width=round(image.width * self.scale, self.digits),
-                    height=round(image.height * self.scale, self.digits), unit=self.unit)
+        return Page(
+            page_number=image.number,
+            angle=round(angle, 2),
+            width=round(image.width * self.scale, self.digits),
+            height=round(image.height * self.scale, self.digits),
+            unit=self.unit,
+        )
 
 
 def ordered_paragraphs(lines: list[TextLine]) -> list[list[TextLine]]:
@@ -96,15 +104,24 @@ def ordered_paragraphs(lines: list[TextLine]) -> list[list[TextLine]]:
     return [[lines[i] for i in group] for group in group_paragraphs(boxes, order)]
 
 
-def write_paragraph(writer: ContentWriter, page: Page, lines: list[TextLine], frame: PageFrame,
-                    role: str | None = None, escape: bool = False) -> Paragraph:
+def write_paragraph(
+    writer: ContentWriter,
+    page: Page,
+    lines: list[TextLine],
+    frame: PageFrame,
+    role: str | None = None,
+    escape: bool = False,
+) -> Paragraph:
     """Write one paragraph's lines into `content`; the Paragraph points at them."""
     span = writer.lines(lines, page, frame.scale, frame.digits, escape=escape)
-    return Paragraph(content="\n".join(ln.content for ln in lines), spans=[span],
-                     bounding_regions=[BoundingRegion(page.page_number,
-                                                      region_polygon(lines, frame.scale,
-                                                                     frame.digits))],
-                     role=role)
+    return Paragraph(
+        content="\n".join(ln.content for ln in lines),
+        spans=[span],
+        bounding_regions=[
+            BoundingRegion(page.page_number, region_polygon(lines, frame.scale, frame.digits))
+        ],
+        role=role,
+    )
 
 
 class OcrPipeline:
@@ -114,8 +131,12 @@ class OcrPipeline:
     features = FEATURES
     content_formats = CONTENT_FORMATS
 
-    def __init__(self, sessions: SessionSource | None = None, settings: OcrSettings | None = None,
-                 files: OcrModelFiles | None = None) -> None:
+    def __init__(
+        self,
+        sessions: SessionSource | None = None,
+        settings: OcrSettings | None = None,
+        files: OcrModelFiles | None = None,
+    ) -> None:
         source = sessions if sessions is not None else default_session_cache()
         self.settings = settings or OcrSettings()
         self.files = files or ocr_model_files()
@@ -142,8 +163,9 @@ class OcrPipeline:
             return high_resolution(self.settings)
         return self.settings
 
-    def analyze(self, data: bytes, filename: str = "",
-                options: AnalyzeOptions | None = None) -> AnalyzeResult:
+    def analyze(
+        self, data: bytes, filename: str = "", options: AnalyzeOptions | None = None
+    ) -> AnalyzeResult:
         """OCR the (selected) pages. Raises `DocumentError` subclasses for bad input."""
         options = options or AnalyzeOptions()
         settings = self.settings_for(options)
@@ -164,12 +186,19 @@ class OcrPipeline:
             if start is not None:  # a page without text has no spans, as in the service
                 page.spans.append(Span(start, writer.length - start))
             pages.append(page)
-        return AnalyzeResult(model_id=self.model_id, content=writer.text, pages=pages,
-                             string_index_type=options.string_index_type,
-                             content_format="text", paragraphs=paragraphs, styles=[])
+        return AnalyzeResult(
+            model_id=self.model_id,
+            content=writer.text,
+            pages=pages,
+            string_index_type=options.string_index_type,
+            content_format="text",
+            paragraphs=paragraphs,
+            styles=[],
+        )
 
-    def read_lines(self, rgb: np.ndarray, settings: OcrSettings | None = None,
-                   scripts: str = "auto") -> list[ReadLine]:
+    def read_lines(
+        self, rgb: np.ndarray, settings: OcrSettings | None = None, scripts: str = "auto"
+    ) -> list[ReadLine]:
         """Detected and recognized lines of one RGB page, in page pixels, unordered."""
         settings = settings or self.settings
         bgr = np.ascontiguousarray(rgb[..., ::-1])
@@ -177,10 +206,14 @@ class OcrPipeline:
         crops = [crop_line(bgr, box.quad) for box in boxes]
         if settings.use_angle_classifier and crops:
             classify_and_rotate(self.cls, crops, settings.classification)
-        readings = recognize(self.rec, [c.image for c in crops], self.charset,
-                             settings.recognition, scripts)
-        return [ReadLine(quad=c.quad, reading=r) for c, r in zip(crops, readings, strict=False)
-                if r.text.strip() and r.confidence >= settings.min_text_confidence]
+        readings = recognize(
+            self.rec, [c.image for c in crops], self.charset, settings.recognition, scripts
+        )
+        return [
+            ReadLine(quad=c.quad, reading=r)
+            for c, r in zip(crops, readings, strict=False)
+            if r.text.strip() and r.confidence >= settings.min_text_confidence
+        ]
 
 
 def create_pipeline(sessions: SessionSource | None = None) -> OcrPipeline:

@@ -10,6 +10,7 @@ do not turn two columns into alternating pieces.
 Boxes are axis-aligned `(x0, y0, x1, y1)` in a frame where text runs left to right (pages read
 at an angle are rotated into that frame by the caller).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,8 +30,7 @@ def _intervals_gap(spans: list[tuple[float, float]], min_gap: float) -> list[flo
     return cuts
 
 
-def _split(indices: list[int], boxes: Sequence[Box], axis: int, min_gap: float
-           ) -> list[list[int]]:
+def _split(indices: list[int], boxes: Sequence[Box], axis: int, min_gap: float) -> list[list[int]]:
     """Groups of boxes separated by empty bands along `axis` (0: columns, 1: strips)."""
     if len(indices) < 2:
         return [indices]
@@ -60,23 +60,26 @@ def _order(indices: list[int], boxes: Sequence[Box], min_gap: float) -> list[int
     columns = _columns(indices, boxes, min_gap)
     if len(columns) > 1:
         head, columns, tail = _peel(columns, boxes, min_gap)
-        return (_order(head, boxes, min_gap)
-                + [i for column in columns for i in _order(column, boxes, min_gap)]
-                + _order(tail, boxes, min_gap))
+        return (
+            _order(head, boxes, min_gap)
+            + [i for column in columns for i in _order(column, boxes, min_gap)]
+            + _order(tail, boxes, min_gap)
+        )
     strips = _split(indices, boxes, 1, 1.0)
     if len(strips) == 1:
         return sorted(indices, key=lambda i: (boxes[i][1], boxes[i][0]))
     merged: list[list[int]] = []
     for n, strip in enumerate(strips):
-        if merged and _continues_columns(merged[-1], strip, strips[n + 1:], boxes, min_gap):
+        if merged and _continues_columns(merged[-1], strip, strips[n + 1 :], boxes, min_gap):
             merged[-1] = merged[-1] + strip
         else:
             merged.append(strip)
     return [i for part in merged for i in _order(part, boxes, min_gap)]
 
 
-def _continues_columns(group: list[int], strip: list[int], later: list[list[int]],
-                       boxes: Sequence[Box], min_gap: float) -> bool:
+def _continues_columns(
+    group: list[int], strip: list[int], later: list[list[int]], boxes: Sequence[Box], min_gap: float
+) -> bool:
     """Whether `strip` belongs to the columns of the multi-column `group` above it.
 
     It does when it has the same columns (the union keeps the group's column count and the
@@ -99,12 +102,16 @@ def _continues_columns(group: list[int], strip: list[int], later: list[list[int]
     bottom = max(boxes[i][3] for i in group)
     if min(boxes[i][1] for i in strip) - bottom < min_gap:
         return True
-    return bool(later) and len(_columns(later[0], boxes, min_gap)) == count and \
-        len(_columns(union + later[0], boxes, min_gap)) == count
+    return (
+        bool(later)
+        and len(_columns(later[0], boxes, min_gap)) == count
+        and len(_columns(union + later[0], boxes, min_gap)) == count
+    )
 
 
-def _peel(columns: list[list[int]], boxes: Sequence[Box], min_gap: float
-          ) -> tuple[list[int], list[list[int]], list[int]]:
+def _peel(
+    columns: list[list[int]], boxes: Sequence[Box], min_gap: float
+) -> tuple[list[int], list[list[int]], list[int]]:
     """Blocks of one column that lie wholly below (above) all the other columns, after a gap
     in their own column, are read after (before) the columns: a heading narrow enough to fit
     over one column is not part of it. A column that simply runs longer keeps its lines."""
@@ -118,18 +125,20 @@ def _peel(columns: list[list[int]], boxes: Sequence[Box], min_gap: float
         others_bottom = max(b for k, b in enumerate(bottoms) if k != n)
         rest = sorted(column, key=lambda i: boxes[i][1])
         for k, i in enumerate(rest):
-            if boxes[i][1] >= others_bottom + min_gap and \
-                    (k == 0 or boxes[i][1] - max(boxes[j][3] for j in rest[:k]) >= min_gap):
+            if boxes[i][1] >= others_bottom + min_gap and (
+                k == 0 or boxes[i][1] - max(boxes[j][3] for j in rest[:k]) >= min_gap
+            ):
                 tail.extend(rest[k:])
                 rest = rest[:k]
                 break
         for k in range(len(rest) - 1, -1, -1):
             i = rest[k]
             if boxes[i][3] <= others_top - min_gap and (
-                    k == len(rest) - 1
-                    or min(boxes[j][1] for j in rest[k + 1:]) - boxes[i][3] >= min_gap):
-                head.extend(rest[:k + 1])
-                rest = rest[k + 1:]
+                k == len(rest) - 1
+                or min(boxes[j][1] for j in rest[k + 1 :]) - boxes[i][3] >= min_gap
+            ):
+                head.extend(rest[: k + 1])
+                rest = rest[k + 1 :]
                 break
         if rest:
             kept.append(rest)
@@ -152,8 +161,12 @@ def group_paragraphs(boxes: Sequence[Box], order: Sequence[int]) -> list[list[in
             gap = cur[1] - prev[3]
             overlap = min(prev[2], cur[2]) - max(prev[0], cur[0])
             similar = max(h_prev, h_cur) <= 1.6 * max(min(h_prev, h_cur), 1.0)
-            if (-0.5 * h_prev <= gap <= 0.6 * min(h_prev, h_cur) and overlap > 0 and similar
-                    and abs(cur[0] - prev[0]) <= 2.5 * h_prev):
+            if (
+                -0.5 * h_prev <= gap <= 0.6 * min(h_prev, h_cur)
+                and overlap > 0
+                and similar
+                and abs(cur[0] - prev[0]) <= 2.5 * h_prev
+            ):
                 paragraphs[-1].append(i)
                 continue
         paragraphs.append([i])

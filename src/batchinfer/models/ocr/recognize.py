@@ -7,6 +7,7 @@ a long line runs alone, and padding waste stays small. The character set is read
 from the recognition model's own metadata (PP-OCR exports embed it), so model and dictionary
 cannot drift apart.
 """
+
 from __future__ import annotations
 
 import functools
@@ -55,14 +56,17 @@ def load_charset(session: InferenceSessionPort, dict_path: Path | None = None) -
     else:
         raw = session.metadata.get("character")
         if not raw:
-            raise ValueError("the recognition model carries no 'character' metadata; "
-                             "pass the dictionary file explicitly")
+            raise ValueError(
+                "the recognition model carries no 'character' metadata; "
+                "pass the dictionary file explicitly"
+            )
         chars = raw.splitlines()
     return [BLANK, *chars, " "]
 
 
-def _prepare(image: np.ndarray, width: int, settings: RecognitionSettings
-             ) -> tuple[np.ndarray, int]:
+def _prepare(
+    image: np.ndarray, width: int, settings: RecognitionSettings
+) -> tuple[np.ndarray, int]:
     h, w = image.shape[:2]
     resized_w = min(width, max(1, math.ceil(settings.height * w / h)))
     resized = cv2.resize(image, (resized_w, settings.height)).astype(np.float32)
@@ -79,17 +83,27 @@ def _is_latin_text(text: str) -> bool:
     """Latin letters, digits, punctuation, symbols and currency (no CJK, no full-width)."""
     for char in text:
         code = ord(char)
-        if not (code < 0x250 or 0x1E00 <= code <= 0x1EFF or 0x2000 <= code <= 0x20CF
-                or 0x2100 <= code <= 0x215F or 0x2190 <= code <= 0x21FF
-                or 0x2200 <= code <= 0x22FF):
+        if not (
+            code < 0x250
+            or 0x1E00 <= code <= 0x1EFF
+            or 0x2000 <= code <= 0x20CF
+            or 0x2100 <= code <= 0x215F
+            or 0x2190 <= code <= 0x21FF
+            or 0x2200 <= code <= 0x22FF
+        ):
             return False
     return True
 
 
 def is_cjk(char: str) -> bool:
     code = ord(char)
-    return (0x2E80 <= code <= 0x9FFF or 0xAC00 <= code <= 0xD7AF or 0xF900 <= code <= 0xFAFF
-            or 0xFF00 <= code <= 0xFFEF or 0x20000 <= code <= 0x2FFFF)
+    return (
+        0x2E80 <= code <= 0x9FFF
+        or 0xAC00 <= code <= 0xD7AF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF
+        or 0x20000 <= code <= 0x2FFFF
+    )
 
 
 @dataclass(frozen=True)
@@ -106,10 +120,15 @@ class ScriptFilter:
 
     @classmethod
     def latin(cls, charset: list[str]) -> ScriptFilter:
-        output = [c if i in (0, len(charset) - 1) or _is_latin_text(c)
-                  else unicodedata.normalize("NFKC", c) for i, c in enumerate(charset)]
-        allowed = np.array([i == 0 or (len(text) == 1 and _is_latin_text(text))
-                            for i, text in enumerate(output)])
+        output = [
+            c
+            if i in (0, len(charset) - 1) or _is_latin_text(c)
+            else unicodedata.normalize("NFKC", c)
+            for i, c in enumerate(charset)
+        ]
+        allowed = np.array(
+            [i == 0 or (len(text) == 1 and _is_latin_text(text)) for i, text in enumerate(output)]
+        )
         return cls(allowed, output)
 
 
@@ -118,9 +137,13 @@ def _latin_filter(charset: tuple[str, ...]) -> ScriptFilter:
     return ScriptFilter.latin(list(charset))
 
 
-def recognize(session: InferenceSessionPort, images: Sequence[np.ndarray], charset: list[str],
-              settings: RecognitionSettings = RecognitionSettings(), scripts: str = "all"
-              ) -> list[Recognized]:
+def recognize(
+    session: InferenceSessionPort,
+    images: Sequence[np.ndarray],
+    charset: list[str],
+    settings: RecognitionSettings = RecognitionSettings(),
+    scripts: str = "all",
+) -> list[Recognized]:
     """Read each crop (H x W x 3, text left to right); results keep the input order.
 
     `scripts`: "all" decodes every class of the model, "latin" only Latin-script ones (see
@@ -140,15 +163,23 @@ def recognize(session: InferenceSessionPort, images: Sequence[np.ndarray], chars
         tensor = np.stack([p[0] for p in prepared])
         preds = session.run({name: tensor})[0]
         if preds.shape[2] != len(charset):
-            raise ValueError(f"recognizer has {preds.shape[2]} classes but the dictionary "
-                             f"gives {len(charset)}")
+            raise ValueError(
+                f"recognizer has {preds.shape[2]} classes but the dictionary gives {len(charset)}"
+            )
         for row, index in enumerate(members):
             if scripts != "latin":
-                results[index] = ctc_decode(preds[row], charset, prepared[row][1],
-                                            settings.stride, settings.space_threshold)
+                results[index] = ctc_decode(
+                    preds[row], charset, prepared[row][1], settings.stride, settings.space_threshold
+                )
             if latin is not None:
-                restricted[index] = ctc_decode(preds[row], charset, prepared[row][1],
-                                               settings.stride, settings.space_threshold, latin)
+                restricted[index] = ctc_decode(
+                    preds[row],
+                    charset,
+                    prepared[row][1],
+                    settings.stride,
+                    settings.space_threshold,
+                    latin,
+                )
     if scripts == "latin" or (scripts == "auto" and not _mostly_cjk(results)):
         results = restricted
     return [r if r is not None else Recognized("", 0.0) for r in results]
@@ -164,16 +195,19 @@ def _input_width(ratio: float, settings: RecognitionSettings) -> int:
     return int(math.ceil(width / settings.stride) * settings.stride)
 
 
-def _batches(order: list[int], ratios: list[float], settings: RecognitionSettings
-             ) -> list[tuple[list[int], int]]:
+def _batches(
+    order: list[int], ratios: list[float], settings: RecognitionSettings
+) -> list[tuple[list[int], int]]:
     """Group crops (in ascending ratio order) under the crop-count and column budgets."""
     batches: list[tuple[list[int], int]] = []
     members: list[int] = []
     width = 0
     for index in order:
         new_width = max(width, _input_width(ratios[index], settings))
-        fits = (len(members) < settings.batch_size
-                and new_width * (len(members) + 1) <= settings.batch_columns)
+        fits = (
+            len(members) < settings.batch_size
+            and new_width * (len(members) + 1) <= settings.batch_columns
+        )
         if members and not fits:
             batches.append((members, width))
             members, new_width = [], _input_width(ratios[index], settings)
@@ -184,8 +218,14 @@ def _batches(order: list[int], ratios: list[float], settings: RecognitionSetting
     return batches
 
 
-def ctc_decode(pred: np.ndarray, charset: list[str], valid_width: int, stride: int,
-               space_threshold: float = 1.0, only: ScriptFilter | None = None) -> Recognized:
+def ctc_decode(
+    pred: np.ndarray,
+    charset: list[str],
+    valid_width: int,
+    stride: int,
+    space_threshold: float = 1.0,
+    only: ScriptFilter | None = None,
+) -> Recognized:
     """Greedy CTC: best class per step, merge repeats, drop blanks; confidence = mean prob.
 
     Space recovery: the recognizer often gives a word gap to "blank" with the space class a
@@ -209,5 +249,9 @@ def ctc_decode(pred: np.ndarray, charset: list[str], valid_width: int, stride: i
     text = "".join((only.output if only is not None else charset)[i] for i in best[steps])
     probs = prob[steps].astype(float)
     positions = np.clip((steps + 0.5) * stride / max(1, valid_width), 0.0, 1.0)
-    return Recognized(text=text, confidence=float(probs.mean()),
-                      positions=positions.tolist(), probs=probs.tolist())
+    return Recognized(
+        text=text,
+        confidence=float(probs.mean()),
+        positions=positions.tolist(),
+        probs=probs.tolist(),
+    )

@@ -3,6 +3,7 @@
 Plain dataclasses inside, camelCase JSON outside: `to_json()` returns a JSON-ready dict so the
 API layer can embed it in the `analyzeResult` envelope without re-mapping fields.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,12 @@ class Word:
     span: Span
 
     def to_json(self) -> dict[str, Any]:
-        return {"content": self.content, "polygon": self.polygon,
-                "confidence": self.confidence, "span": self.span.to_json()}
+        return {
+            "content": self.content,
+            "polygon": self.polygon,
+            "confidence": self.confidence,
+            "span": self.span.to_json(),
+        }
 
 
 @dataclass
@@ -43,8 +48,11 @@ class Line:
     spans: list[Span]
 
     def to_json(self) -> dict[str, Any]:
-        return {"content": self.content, "polygon": self.polygon,
-                "spans": [s.to_json() for s in self.spans]}
+        return {
+            "content": self.content,
+            "polygon": self.polygon,
+            "spans": [s.to_json() for s in self.spans],
+        }
 
 
 @dataclass
@@ -59,11 +67,16 @@ class Page:
     spans: list[Span] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"pageNumber": self.page_number, "angle": self.angle, "width": self.width,
-                "height": self.height, "unit": self.unit,
-                "words": [w.to_json() for w in self.words],
-                "lines": [ln.to_json() for ln in self.lines],
-                "spans": [s.to_json() for s in self.spans]}
+        return {
+            "pageNumber": self.page_number,
+            "angle": self.angle,
+            "width": self.width,
+            "height": self.height,
+            "unit": self.unit,
+            "words": [w.to_json() for w in self.words],
+            "lines": [ln.to_json() for ln in self.lines],
+            "spans": [s.to_json() for s in self.spans],
+        }
 
 
 @dataclass(frozen=True)
@@ -94,9 +107,11 @@ class Paragraph:
     role: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"spans": _spans(self.spans),
-                                "boundingRegions": _regions(self.bounding_regions),
-                                "content": self.content}
+        body: dict[str, Any] = {
+            "spans": _spans(self.spans),
+            "boundingRegions": _regions(self.bounding_regions),
+            "content": self.content,
+        }
         if self.role:
             body["role"] = self.role
         return body
@@ -110,9 +125,11 @@ class Caption:
     elements: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"content": self.content,
-                                "boundingRegions": _regions(self.bounding_regions),
-                                "spans": _spans(self.spans)}
+        body: dict[str, Any] = {
+            "content": self.content,
+            "boundingRegions": _regions(self.bounding_regions),
+            "spans": _spans(self.spans),
+        }
         if self.elements:
             body["elements"] = self.elements
         return body
@@ -138,9 +155,13 @@ class TableCell:
             body["rowSpan"] = self.row_span
         if self.column_span != 1:
             body["columnSpan"] = self.column_span
-        body.update({"content": self.content,
-                     "boundingRegions": _regions(self.bounding_regions),
-                     "spans": _spans(self.spans)})
+        body.update(
+            {
+                "content": self.content,
+                "boundingRegions": _regions(self.bounding_regions),
+                "spans": _spans(self.spans),
+            }
+        )
         return body
 
 
@@ -154,10 +175,13 @@ class Table:
     caption: Caption | None = None
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"rowCount": self.row_count, "columnCount": self.column_count,
-                                "cells": [c.to_json() for c in self.cells],
-                                "boundingRegions": _regions(self.bounding_regions),
-                                "spans": _spans(self.spans)}
+        body: dict[str, Any] = {
+            "rowCount": self.row_count,
+            "columnCount": self.column_count,
+            "cells": [c.to_json() for c in self.cells],
+            "boundingRegions": _regions(self.bounding_regions),
+            "spans": _spans(self.spans),
+        }
         if self.caption is not None:
             body["caption"] = self.caption.to_json()
         return body
@@ -172,8 +196,11 @@ class Figure:
     caption: Caption | None = None
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": self.id, "boundingRegions": _regions(self.bounding_regions),
-                                "spans": _spans(self.spans)}
+        body: dict[str, Any] = {
+            "id": self.id,
+            "boundingRegions": _regions(self.bounding_regions),
+            "spans": _spans(self.spans),
+        }
         if self.elements:
             body["elements"] = self.elements
         if self.caption is not None:
@@ -214,12 +241,19 @@ class AnalyzeResult:
         Offsets are kept in code points inside; they are converted to the requested
         `stringIndexType` here, once, for every span in the result.
         """
-        body: dict[str, Any] = {"apiVersion": self.api_version, "modelId": self.model_id,
-                                "stringIndexType": self.string_index_type,
-                                "content": self.content,
-                                "pages": [p.to_json() for p in self.pages]}
-        for key, items in (("paragraphs", self.paragraphs), ("tables", self.tables),
-                           ("figures", self.figures), ("sections", self.sections)):
+        body: dict[str, Any] = {
+            "apiVersion": self.api_version,
+            "modelId": self.model_id,
+            "stringIndexType": self.string_index_type,
+            "content": self.content,
+            "pages": [p.to_json() for p in self.pages],
+        }
+        for key, items in (
+            ("paragraphs", self.paragraphs),
+            ("tables", self.tables),
+            ("figures", self.figures),
+            ("sections", self.sections),
+        ):
             if items is not None:
                 body[key] = [item.to_json() for item in items]
         if self.styles is not None:
@@ -239,8 +273,13 @@ class AnalyzeResult:
 def _joins_previous(char: str) -> bool:
     """Whether a code point continues the previous user-perceived character (grapheme)."""
     code = ord(char)
-    return (unicodedata.combining(char) != 0 or unicodedata.category(char) in ("Mn", "Me", "Mc")
-            or code == 0x200D or 0xFE00 <= code <= 0xFE0F or 0x1F3FB <= code <= 0x1F3FF)
+    return (
+        unicodedata.combining(char) != 0
+        or unicodedata.category(char) in ("Mn", "Me", "Mc")
+        or code == 0x200D
+        or 0xFE00 <= code <= 0xFE0F
+        or 0x1F3FB <= code <= 0x1F3FF
+    )
 
 
 def index_converter(content: str, kind: str) -> list[int]:

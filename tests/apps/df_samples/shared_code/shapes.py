@@ -1,4 +1,5 @@
 """A value type the app passes between functions with the SDK's custom serialization hooks."""
+
 from __future__ import annotations
 
 import json
