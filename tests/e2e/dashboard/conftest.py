@@ -22,6 +22,7 @@ from batchinfer.models.mvad.synthetic import (
     to_one_table_csv,
 )
 from batchinfer.samples import SampleDoc, generate_sample_documents
+from tests.e2e.dashboard import dialect_jobs
 from tests.support.azurite import REPO_ROOT, Azurite
 from tests.support.host import HostProcess
 
@@ -41,6 +42,8 @@ class JobsHost:
     document_body: dict[str, Any] = field(default_factory=dict)
     model_id: str = ""
     detection_id: str = ""
+    dataset_job: str = ""  # woodwide ingest (tests/e2e/dashboard/dialect_jobs.py)
+    endpoint_job: str = ""  # Azure ML batch endpoint invoke
 
     @property
     def api(self) -> str:
@@ -129,6 +132,8 @@ def jobs_host(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Ite
         )
         assert model.status_code == 201, model.text
         jobs.model_id = model.json()["modelId"]
+        jobs.dataset_job = dialect_jobs.start_dataset_ingest(jobs.api)
+        jobs.endpoint_job = dialect_jobs.start_endpoint_job(jobs.api, storage)
         jobs.document_body = jobs.wait_document_job(location)
         _wait_for(
             lambda: (
@@ -155,6 +160,8 @@ def jobs_host(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Ite
             ),
             "the detection",
         )
+        dialect_jobs.wait_dataset_job(jobs.api, jobs.dataset_job)
+        dialect_jobs.wait_endpoint_job(jobs.api, jobs.endpoint_job)
         yield jobs
     finally:
         code = host.stop()

@@ -73,9 +73,18 @@ def _shot(driver: object, name: str) -> Path:
 
 def test_jobs_table_lists_every_kind_with_progress(browser: object, jobs_host: JobsHost) -> None:
     browser.get(f"{jobs_host.api}/ui/")  # type: ignore[attr-defined]
-    rows = _wait(browser, "tr.job-row", 3)
+    rows = _wait(browser, "tr.job-row", 5)
     kinds = {r.get_attribute("data-kind") for r in rows}
-    assert kinds == {"document-analysis", "anomaly-training", "anomaly-detection"}
+    assert kinds == {
+        "document-analysis",
+        "anomaly-training",
+        "anomaly-detection",
+        "dataset-job",
+        "batch-endpoint",
+    }
+    endpoint = next(r for r in rows if r.get_attribute("data-id") == jobs_host.endpoint_job)
+    assert endpoint.get_attribute("data-status") == "succeeded"
+    assert endpoint.find_element("css selector", "td.failed").text == "1"
     doc = next(r for r in rows if r.get_attribute("data-id") == jobs_host.document_job)
     assert doc.get_attribute("data-status") == "succeeded"
     assert doc.find_element("css selector", ".progress-label").text == "100%"

@@ -25,7 +25,9 @@ from batchinfer.api.openapi.shapes import WrappedError
 from batchinfer.api.ui import catalog, schemas
 from batchinfer.api.ui.anomaly_jobs import AnomalyDetection, AnomalyTraining
 from batchinfer.api.ui.catalog import JobActionError
+from batchinfer.api.ui.dataset_jobs import DatasetJobs
 from batchinfer.api.ui.document_jobs import DocumentBatches
+from batchinfer.api.ui.endpoint_jobs import EndpointJobs
 from batchinfer.orchestration.sdk_client import SdkDurableClient
 from batchinfer.wiring import get_services
 
@@ -40,6 +42,8 @@ MAX_JOBS = 1000  # newest first; older ones are reached by filtering
 catalog.register_job_source(DocumentBatches())
 catalog.register_job_source(AnomalyTraining())
 catalog.register_job_source(AnomalyDetection())
+catalog.register_job_source(DatasetJobs())
+catalog.register_job_source(EndpointJobs())
 
 
 async def _guarded(

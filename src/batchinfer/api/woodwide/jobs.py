@@ -102,6 +102,21 @@ async def ww_job(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req, run)
 
 
+def cancel_job_record(catalog: Catalog, job_id: str) -> dict[str, Any]:
+    """Mark the job canceled (an ended job stays as it ended, and says so); a canceled ingest
+    fails its dataset version. Shared by the API and the dashboard."""
+    job_or_404(catalog, job_id)
+    job = catalog.cancel_job(job_id)
+    if job is None:
+        raise fail(404, f"Job {job_id!r} not found.")
+    if job["type"] == "dataset_ingest" and job["status"] == "canceled":
+        version = catalog.dataset_version(job["internal"]["dataset_version_id"])
+        if version is not None and version["status"] == "processing":
+            version.update(status="failed", error_message="The ingest was canceled.")
+            catalog.save_dataset_version(version)
+    return job
+
+
 @blueprint.route(route=BASE + "/jobs/{job_id}/cancel", methods=["POST"], auth_level=ANONYMOUS)
 @blueprint.durable_client_input(client_name="client")
 async def ww_job_cancel(
@@ -110,19 +125,7 @@ async def ww_job_cancel(
     async def run(catalog: Catalog) -> func.HttpResponse:
         job_id = req.route_params.get("job_id", "")
 
-        def cancel() -> dict[str, Any]:
-            job_or_404(catalog, job_id)
-            job = catalog.cancel_job(job_id)  # an ended job stays as it ended, and says so
-            if job is None:
-                raise fail(404, f"Job {job_id!r} not found.")
-            if job["type"] == "dataset_ingest" and job["status"] == "canceled":
-                version = catalog.dataset_version(job["internal"]["dataset_version_id"])
-                if version is not None and version["status"] == "processing":
-                    version.update(status="failed", error_message="The ingest was canceled.")
-                    catalog.save_dataset_version(version)
-            return job
-
-        job = await offload(cancel)
+        job = await offload(cancel_job_record, catalog, job_id)
         status = await client.get_status(f"ww:{job_id}")
         if status and status.runtime_status and status.runtime_status.value in RUNNING_DURABLE:
             await client.terminate(f"ww:{job_id}", "canceled by the user")
