@@ -168,6 +168,10 @@ def document_batch(
             last.update(requests.get(operation, timeout=30).json())
             return last.get("status") in ("succeeded", "failed", "canceled")
 
+        # the first kill lands right after the job is acknowledged (its planning): a small
+        # batch can end before a random gap would land, and an acknowledged job must survive
+        if kills > 0 and not _safe(finished):
+            _kill_and_restart(host, outcome)
         _kill_until_done(host, finished, kills, rng, outcome, gap, timeout)
         outcome.elapsed = time.monotonic() - started
         outcome.problems += _check_documents(last, expected, container)
