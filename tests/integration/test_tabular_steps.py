@@ -132,3 +132,14 @@ def test_deleting_during_ingest_or_training_leaves_nothing(tmp_path: Path) -> No
     catalog.store.delete(f"models/{model['id']}/model.json")  # deleted mid-training
     assert steps.train_version(catalog, train_job["id"]) == "failed"
     assert not catalog.store.exists(catalog.model_file(version2, "model.onnx"))
+
+
+def test_a_canceled_job_lists_as_canceled_even_after_a_running_step_wrote(tmp_path: Path) -> None:
+    catalog = _catalog(tmp_path)
+    job = new_job("infer_batch", status="running")
+    catalog.save_job(job)
+    catalog.cancel_job(job["id"])
+    catalog.save_job({**job, "progress": 50.0})  # a step still running rewrites its record
+    listed = {j["id"]: j for j in catalog.jobs()}
+    assert listed[job["id"]]["status"] == "canceled"
+    assert listed[job["id"]]["error_message"] == "Canceled by the user."

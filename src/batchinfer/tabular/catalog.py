@@ -298,8 +298,13 @@ class Catalog:
         self.store.save(f"jobs/{record['id']}/job.json", record)
 
     def jobs(self) -> list[dict[str, Any]]:
+        """Every job record as `job()` reads it: an unfinished one is read again, so a cancel
+        acknowledged while a step was still running shows in listings too."""
         found = self.store.records("jobs/", "/job.json")
-        return sorted(found, key=lambda r: (r["created_at"], r["id"]))
+        records = [
+            (self.job(r["id"]) or r) if r.get("status") not in TERMINAL else r for r in found
+        ]
+        return sorted(records, key=lambda r: (r["created_at"], r["id"]))
 
     def update_job(self, job_id: str, **changes: Any) -> dict[str, Any] | None:
         """Apply changes unless the job already ended (a canceled job stays canceled)."""
