@@ -103,7 +103,7 @@ def prebuilt_read_spec() -> ModelSpec:
         "Document Intelligence read result.",
         onnx_files=ocr_model_files().as_dict(),
         factory=_read_factory,
-        features=frozenset({"ocrHighResolution"}),
+        features=frozenset({"ocrHighResolution", "languages", "barcodes"}),
     )
 
 
@@ -125,7 +125,7 @@ def prebuilt_layout_spec() -> ModelSpec:
         "markdown (PP-OCRv4 + PicoDet CDLA layout + SLANet-plus tables, ONNX).",
         onnx_files={**ocr_model_files().as_dict(), **layout_model_files().as_dict()},
         factory=_layout_factory,
-        features=frozenset({"ocrHighResolution"}),
+        features=frozenset({"ocrHighResolution", "languages", "barcodes"}),
         content_formats=("text", "markdown"),
     )
 

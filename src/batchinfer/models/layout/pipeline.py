@@ -9,6 +9,9 @@ table structure for each table region (SLANet-plus), then our own assembly (`blo
 from __future__ import annotations
 
 from batchinfer.inference.runtime import InferenceSessionPort, SessionSource, default_session_cache
+from batchinfer.models.addons import ADDON_FEATURES
+from batchinfer.models.addons.barcodes import add_page_barcodes
+from batchinfer.models.addons.languages import detect_languages
 from batchinfer.models.layout.assets import LayoutModelFiles, layout_model_files
 from batchinfer.models.layout.blocks import plan_page
 from batchinfer.models.layout.regions import RegionSettings, detect_regions, labels_of
@@ -21,7 +24,7 @@ from batchinfer.models.ocr.pipeline import OcrPipeline, OcrSettings, PageFrame
 from batchinfer.models.ocr.result import AnalyzeResult, Page
 
 MODEL_ID = "prebuilt-layout"
-FEATURES = frozenset({"ocrHighResolution"})
+FEATURES = frozenset({"ocrHighResolution"}) | ADDON_FEATURES
 CONTENT_FORMATS = ("text", "markdown")
 
 
@@ -76,8 +79,10 @@ class LayoutPipeline:
                 text_lines(read, angle), regions, tables, image.height, angle, first_page=not pages
             )
             builder.write_page(page, blocks, frame)
+            if "barcodes" in options.features:
+                add_page_barcodes(builder.writer, page, image.rgb, frame.scale, frame.digits)
             pages.append(page)
-        return AnalyzeResult(
+        result = AnalyzeResult(
             model_id=self.model_id,
             content=builder.writer.text,
             pages=pages,
@@ -89,3 +94,6 @@ class LayoutPipeline:
             sections=builder.sections(),
             styles=[],
         )
+        if "languages" in options.features:
+            result.languages = detect_languages(result)
+        return result

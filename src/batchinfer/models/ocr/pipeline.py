@@ -19,6 +19,9 @@ from batchinfer.inference.runtime import (
     SessionSource,
     default_session_cache,
 )
+from batchinfer.models.addons import ADDON_FEATURES
+from batchinfer.models.addons.barcodes import add_page_barcodes
+from batchinfer.models.addons.languages import detect_languages
 from batchinfer.models.ocr.assets import OcrModelFiles, ocr_model_files
 from batchinfer.models.ocr.classify import ClassificationSettings, classify_and_rotate
 from batchinfer.models.ocr.crop import crop_line
@@ -53,7 +56,7 @@ class OcrSettings:
 
 HIGH_RESOLUTION_DPI = 300  # PDF rendering with features=ocrHighResolution (default 200)
 HIGH_RESOLUTION_SIDE = 1920  # detector input side with ocrHighResolution (default 960)
-FEATURES = frozenset({"ocrHighResolution"})
+FEATURES = frozenset({"ocrHighResolution"}) | ADDON_FEATURES
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
 CONTENT_FORMATS = ("text",)
 
@@ -185,8 +188,10 @@ class OcrPipeline:
                 paragraphs.append(paragraph)
             if start is not None:  # a page without text has no spans, as in the service
                 page.spans.append(Span(start, writer.length - start))
+            if "barcodes" in options.features:
+                add_page_barcodes(writer, page, image.rgb, frame.scale, frame.digits)
             pages.append(page)
-        return AnalyzeResult(
+        result = AnalyzeResult(
             model_id=self.model_id,
             content=writer.text,
             pages=pages,
@@ -195,6 +200,9 @@ class OcrPipeline:
             paragraphs=paragraphs,
             styles=[],
         )
+        if "languages" in options.features:
+            result.languages = detect_languages(result)
+        return result
 
     def read_lines(
         self, rgb: np.ndarray, settings: OcrSettings | None = None, scripts: str = "auto"

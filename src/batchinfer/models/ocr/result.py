@@ -56,6 +56,27 @@ class Line:
 
 
 @dataclass
+class Barcode:
+    """A barcode read on a page (`features=barcodes`); `span` points at its `:barcode:`
+    placeholder in `content`, as the service writes it."""
+
+    kind: str  # the service's DocumentBarcodeKind: QRCode, Code128, EAN13, ...
+    value: str
+    polygon: list[float]
+    span: Span
+    confidence: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "value": self.value,
+            "polygon": self.polygon,
+            "span": self.span.to_json(),
+            "confidence": self.confidence,
+        }
+
+
+@dataclass
 class Page:
     page_number: int
     angle: float
@@ -65,9 +86,10 @@ class Page:
     words: list[Word] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
+    barcodes: list[Barcode] | None = None  # set (maybe empty) only with features=barcodes
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "pageNumber": self.page_number,
             "angle": self.angle,
             "width": self.width,
@@ -77,6 +99,9 @@ class Page:
             "lines": [ln.to_json() for ln in self.lines],
             "spans": [s.to_json() for s in self.spans],
         }
+        if self.barcodes is not None:
+            body["barcodes"] = [b.to_json() for b in self.barcodes]
+        return body
 
 
 @dataclass(frozen=True)
