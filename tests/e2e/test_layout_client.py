@@ -177,7 +177,8 @@ def test_read_results_are_read_whole_by_the_client(setup: Setup) -> None:
 @pytest.mark.parametrize(
     "model_id, options, detail",
     [
-        ("prebuilt-layout", {"features": ["barcodes"]}, "barcodes"),
+        ("prebuilt-layout", {"features": ["formulas"]}, "formulas"),
+        ("prebuilt-read", {"features": ["barcodes", "keyValuePairs"]}, "keyValuePairs"),
         ("prebuilt-read", {"output_content_format": "markdown"}, "outputContentFormat"),
         ("prebuilt-layout", {"pages": "3-1"}, "pages"),
         ("prebuilt-layout", {"query_fields": ["Total"]}, "queryFields"),
@@ -204,3 +205,65 @@ def test_a_page_past_the_end_fails_that_document(setup: Setup) -> None:
     assert error.code == "InvalidArgument"
     inner = error.innererror if isinstance(error.innererror, dict) else error.innererror.as_dict()
     assert inner["code"] == "InvalidParameter" and "page 5" in inner["message"]
+
+
+def _addon_page() -> bytes:
+    """A PNG with an English and a French paragraph and a QR code."""
+    import numpy as np
+    import zxingcpp
+    from PIL import Image, ImageDraw
+
+    from batchinfer.models.layout.synthetic import font
+
+    image = Image.new("RGB", (1100, 900), "white")
+    draw = ImageDraw.Draw(image)
+    lines = [
+        "The annual report describes how the company grew",
+        "its business in every region during the last year.",
+        "",
+        "Le rapport annuel explique comment la société a",
+        "développé ses activités dans toutes les régions.",
+    ]
+    for n, line in enumerate(lines):
+        draw.text((60, 60 + 45 * n), line, font=font(26), fill="black")
+    qr = zxingcpp.create_barcode("https://example.com/e2e", zxingcpp.BarcodeFormat.QRCode)
+    symbol = np.asarray(zxingcpp.write_barcode_to_image(qr, scale=6))
+    image.paste(Image.fromarray(symbol).convert("RGB"), (700, 500))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("model_id", ["prebuilt-read", "prebuilt-layout"])
+def test_languages_and_barcodes_through_the_client(setup: Setup, model_id: str) -> None:
+    setup.inputs.upload_blob("addons/page.png", _addon_page(), overwrite=True)
+    request = AnalyzeBatchDocumentsRequest(
+        azure_blob_source=AzureBlobContentSource(
+            container_url=setup.sas_url(setup.inputs), prefix="addons/"
+        ),
+        result_container_url=setup.sas_url(setup.results),
+        result_prefix=f"addons-{model_id}/",
+        overwrite_existing=True,
+    )
+    poller = setup.client.begin_analyze_batch_documents(
+        model_id=model_id,
+        body=request,
+        features=["languages", "barcodes"],
+        polling_interval=POLL,
+    )
+    result = poller.result(timeout=300)
+    assert (result.succeeded_count, result.failed_count) == (1, 0)
+    body = setup.result_file(f"addons-{model_id}/page.png.ocr.json")
+    analyzed = AnalyzeResult(body)
+    assert_sdk_reads_every_field(analyzed, body)
+    assert [language.locale for language in analyzed.languages] == ["en", "fr"]
+    for language in analyzed.languages:
+        (span,) = language.spans
+        text = analyzed.content[span.offset : span.offset + span.length]
+        assert text in [p.content for p in analyzed.paragraphs]
+        assert 0 < language.confidence <= 1
+    (barcode,) = analyzed.pages[0].barcodes
+    assert (barcode.kind, barcode.value) == ("QRCode", "https://example.com/e2e")
+    assert barcode.polygon[:2] == pytest.approx([724, 524], abs=2)  # past its quiet zone
+    span = barcode.span
+    assert analyzed.content[span.offset : span.offset + span.length] == ":barcode:"

@@ -112,6 +112,14 @@ class TestRequestOptions:
         assert options.pages is not None and 1 in options.pages
         assert options.features == {"ocrHighResolution"} and options.locale == "fr"
 
+    @pytest.mark.parametrize("model_id", ["prebuilt-read", "prebuilt-layout"])
+    def test_languages_and_barcodes_are_honoured(self, model_id: str) -> None:
+        options = analysis_options(
+            SERVICES, model_id, _request(), {"features": "languages,Barcodes"}
+        )
+        assert options.features == {"languages", "barcodes"}
+        assert AnalyzeOptions.from_json(options.to_json()) == options
+
     def test_body_fields_too(self) -> None:
         options = analysis_options(SERVICES, "prebuilt-read", _request(pages="2-3"))
         assert options.pages is not None and options.pages.text() == "2-3"
@@ -119,7 +127,8 @@ class TestRequestOptions:
     @pytest.mark.parametrize(
         "query, extra",
         [
-            ({"features": "barcodes"}, {}),
+            ({"features": "formulas"}, {}),
+            ({"features": "languages,styleFont"}, {}),  # one feature it can't honour is enough
             ({"outputContentFormat": "markdown"}, {}),  # prebuilt-read writes text only
             ({}, {"pagez": "1"}),  # a misspelt option is not silently ignored
         ],

@@ -32,8 +32,14 @@ MIN_LETTERS = 24
 
 NO_LANGUAGE = "zxx"  # py3langid's label for text without linguistic content
 
-TRADITIONAL = "們這個來說國會時對為與學後點開電經發動體見長關實現書車門問話東語樂從還應過認進區義業種樣題簡懶漢術處讓無萬"
-SIMPLIFIED = "们这个来说国会时对为与学后点开电经发动体见长关实现书车门问话东语乐从还应过认进区义业种样题简懒汉术处让无万"
+TRADITIONAL = (
+    "們這個來說國會時對為與學後點開電經發動體見長關實現書"
+    "車門問話東語樂從還應過認進區義業種樣題簡懶漢術處讓無萬"
+)
+SIMPLIFIED = (
+    "们这个来说国会时对为与学后点开电经发动体见长关实现书"
+    "车门问话东语乐从还应过认进区义业种样题简懒汉术处让无万"
+)
 """Common characters written differently in the two Chinese scripts (pairs, same order)."""
 
 
@@ -164,16 +170,26 @@ def _neighbour(votes: list[Vote], index: int, step: int, script: str) -> str | N
     return None
 
 
+def _likelier(text: str, candidates: list[str]) -> str:
+    """Of two neighbouring locales, the one the model finds likelier for this short text."""
+    scores = dict(_identifier().rank(text))
+    return max(candidates, key=lambda locale: scores.get(locale.split("-")[0], 0.0))
+
+
 def assign_locales(votes: list[Vote]) -> None:
-    """Give short units the language around them; identify them alone as a last resort."""
+    """Give short units the language around them (the likelier of the two when the text
+    before and after differ: a heading belongs to what follows, a page number to what came
+    before); identify them alone only when nothing around them shares their script."""
     for index, vote in enumerate(votes):
         if vote.strong:
             continue
-        around = _neighbour(votes, index, -1, vote.script) or _neighbour(
-            votes, index, 1, vote.script
-        )
-        if around is not None:
-            vote.locale = around
+        before = _neighbour(votes, index, -1, vote.script)
+        after = _neighbour(votes, index, 1, vote.script)
+        around = [locale for locale in (before, after) if locale is not None]
+        if len(set(around)) == 2 and vote.letters:
+            vote.locale = _likelier(vote.unit.text, around)
+        elif around:
+            vote.locale = around[0]
         elif vote.letters:
             vote.locale, vote.confidence = identify(vote.unit.text)
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from batchinfer.inference.runtime import InferenceSessionPort, SessionSource, default_session_cache
 from batchinfer.models.addons import ADDON_FEATURES
-from batchinfer.models.addons.barcodes import add_page_barcodes
-from batchinfer.models.addons.languages import detect_languages
 from batchinfer.models.layout.assets import LayoutModelFiles, layout_model_files
 from batchinfer.models.layout.blocks import plan_page
 from batchinfer.models.layout.regions import RegionSettings, detect_regions, labels_of
@@ -80,6 +78,8 @@ class LayoutPipeline:
             )
             builder.write_page(page, blocks, frame)
             if "barcodes" in options.features:
+                from batchinfer.models.addons.barcodes import add_page_barcodes  # circular
+
                 add_page_barcodes(builder.writer, page, image.rgb, frame.scale, frame.digits)
             pages.append(page)
         result = AnalyzeResult(
@@ -95,5 +95,7 @@ class LayoutPipeline:
             styles=[],
         )
         if "languages" in options.features:
+            from batchinfer.models.addons.languages import detect_languages  # circular
+
             result.languages = detect_languages(result)
         return result

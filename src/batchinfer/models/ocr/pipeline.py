@@ -20,8 +20,6 @@ from batchinfer.inference.runtime import (
     default_session_cache,
 )
 from batchinfer.models.addons import ADDON_FEATURES
-from batchinfer.models.addons.barcodes import add_page_barcodes
-from batchinfer.models.addons.languages import detect_languages
 from batchinfer.models.ocr.assets import OcrModelFiles, ocr_model_files
 from batchinfer.models.ocr.classify import ClassificationSettings, classify_and_rotate
 from batchinfer.models.ocr.crop import crop_line
@@ -189,6 +187,8 @@ class OcrPipeline:
             if start is not None:  # a page without text has no spans, as in the service
                 page.spans.append(Span(start, writer.length - start))
             if "barcodes" in options.features:
+                from batchinfer.models.addons.barcodes import add_page_barcodes  # circular
+
                 add_page_barcodes(writer, page, image.rgb, frame.scale, frame.digits)
             pages.append(page)
         result = AnalyzeResult(
@@ -201,6 +201,8 @@ class OcrPipeline:
             styles=[],
         )
         if "languages" in options.features:
+            from batchinfer.models.addons.languages import detect_languages  # circular
+
             result.languages = detect_languages(result)
         return result
 
