@@ -386,9 +386,7 @@ def main() -> int:
                 measures: list[Callable[[], Figure]] = [
                     lambda: bench_tabular(tabular, table, args.batch_rows),
                     lambda: bench_anomaly(anomaly, args.batch_rows),
-                    lambda: bench_endpoint(
-                        digits_model, files, args.mini_batch, args.batch_images
-                    ),
+                    lambda: bench_endpoint(digits_model, files, args.mini_batch, args.batch_images),
                 ]
                 if pages:
                     measures.insert(0, lambda: bench_ocr(pages, min(2, len(pages))))

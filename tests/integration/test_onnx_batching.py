@@ -106,7 +106,9 @@ def test_tabular_batches_equal_one_run_for_every_model_kind(
     tmp_path: Path, model_type: str, label: str | None, params: dict[str, Any]
 ) -> None:
     table = _mixed_table(301)
-    model = train(table, model_type, label_column=label, input_columns=["a", "b", "city"], params=params)
+    model = train(
+        table, model_type, label_column=label, input_columns=["a", "b", "city"], params=params
+    )
     path = tmp_path / "m.onnx"
     path.write_bytes(model.onnx)
     whole = score_table(CACHE.get(path), model.meta, table, 1000)
@@ -171,7 +173,9 @@ def mvad_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
 
 
 @pytest.mark.parametrize("batch_rows", [1, 2, 5, W, 97, 10_000])
-def test_anomaly_chunk_batches_are_bitwise_one_run(mvad_model: TrainedModel, batch_rows: int) -> None:
+def test_anomaly_chunk_batches_are_bitwise_one_run(
+    mvad_model: TrainedModel, batch_rows: int
+) -> None:
     clean = make_correlated_series(1200 + 400, 6, seed=3).rows(1200, 1600)
     block, _ = inject_anomalies(clean, seed=2, n_per_kind=2, gap=10, margin=W)
     history = W - 1

@@ -247,7 +247,9 @@ def _batch_size(services: Services, config: ScoringConfig) -> int:
     """Files (images) or table rows per ONNX run for this deployment's task, from settings."""
     settings = services.settings
     return (
-        settings.onnx_batch_images if config.task == IMAGE_CLASSIFICATION else settings.onnx_batch_rows
+        settings.onnx_batch_images
+        if config.task == IMAGE_CLASSIFICATION
+        else settings.onnx_batch_rows
     )
 
 

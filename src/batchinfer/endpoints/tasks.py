@@ -136,7 +136,9 @@ def _isolating(
         except Exception as exc:
             errors.append(exc)
             message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-            parts.append(([member], ScoreError("ScoringFailed", f"the model rejected it: {message}")))
+            parts.append(
+                ([member], ScoreError("ScoringFailed", f"the model rejected it: {message}"))
+            )
     if len(errors) == len(group):
         raise errors[0]
     return parts
