@@ -219,10 +219,10 @@ class ImageClassifier:
         if not batch:
             return results
         fixed_batch = self._input.shape and self._input.shape[0] == 1
-        size = 1 if fixed_batch else self._batch_images
-        groups = [range(lo, hi) for lo, hi in batch_spans(len(batch), size)]
-        if fixed_batch:  # batch_spans never makes one-row batches; this model needs them
+        if fixed_batch:  # the model takes one image per run
             groups = [range(i, i + 1) for i in range(len(batch))]
+        else:
+            groups = [range(lo, hi) for lo, hi in batch_spans(len(batch), self._batch_images)]
 
         def run(members: Sequence[int]) -> list[list[str]]:
             outputs = self._session.run({self._input.name: np.stack([batch[i] for i in members])})

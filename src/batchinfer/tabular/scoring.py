@@ -5,9 +5,9 @@ prediction `id, prediction` + `prediction_prob` (binary) or `prediction_probs` (
 anomaly `id, is_anomaly, anomaly_score` (higher = more anomalous, > 0 = flagged);
 clustering `id, cluster_label`; embedding `id, dim_0..dim_N`.
 
-The rows run through ONNX in batches of at most `batch_rows` (`BATCHINFER_ONNX_BATCH_ROWS`), so
-one activity's row group is one run by default and a GPU's memory still bounds nothing
-unexpectedly; every model here is row-wise, so the outputs equal one unbatched run.
+The rows run through ONNX in batches of at most `batch_rows` (`BATCHINFER_ONNX_BATCH_ROWS`): by
+default one activity's row group is one run, and an operator can cap a run to fit a device's
+memory. Every model here is row-wise, so the outputs equal one unbatched run.
 """
 
 from __future__ import annotations
