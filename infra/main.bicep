@@ -236,6 +236,8 @@ var sharedAppSettings = {
   BATCHINFER_MODEL_STORE_URL: '${storage.outputs.blobEndpoint}${modelsContainerName}'
   BATCHINFER_ONNX_PROVIDERS: isGpu ? 'CUDAExecutionProvider,CPUExecutionProvider' : 'CPUExecutionProvider'
   BATCHINFER_ONNX_THREADS: isGpu ? string(gpuReplicaResources[gpuProfile].cpu) : string(flexInstanceMemoryMB / 2048)
+  BATCHINFER_ONNX_BATCH_ROWS: '65536'
+  BATCHINFER_ONNX_BATCH_IMAGES: '256'
   BATCHINFER_ITEMS_PER_ACTIVITY: '8'
   BATCHINFER_ACTIVITIES_PER_SHARD: '50'
   BATCHINFER_STATUS_RETENTION_HOURS: '24'

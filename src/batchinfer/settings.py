@@ -93,6 +93,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BATCHINFER_MODEL_STORE_URL", "container URL or folder of the model store", None),
     Setting("BATCHINFER_ONNX_PROVIDERS", "ONNX Runtime providers in preference order", None),
     Setting("BATCHINFER_ONNX_THREADS", "intra-op threads per ONNX session", None),
+    Setting(
+        "BATCHINFER_ONNX_BATCH_ROWS",
+        "rows per ONNX run for table models (dataset inference, endpoint tabular task) and "
+        "timestamps per run for anomaly detection; an activity's rows run in batches of this",
+        "65536",
+    ),
+    Setting(
+        "BATCHINFER_ONNX_BATCH_IMAGES",
+        "images per ONNX run for endpoint image models (a mini-batch runs in such batches)",
+        "256",
+    ),
     Setting("BATCHINFER_ITEMS_PER_ACTIVITY", "items one inference activity processes", "8"),
     Setting("BATCHINFER_ACTIVITIES_PER_SHARD", "activities per shard sub-orchestration", "50"),
     Setting("BATCHINFER_STATUS_RETENTION_HOURS", "hours a finished job's status is kept", "24"),
@@ -196,6 +207,8 @@ class AppSettings:
     azurite_blob_endpoint: str | None = None
     public_base_url: str | None = None
     allowed_hosts: tuple[str, ...] = ()
+    onnx_batch_rows: int = 65_536  # BATCHINFER_ONNX_BATCH_ROWS
+    onnx_batch_images: int = 256  # BATCHINFER_ONNX_BATCH_IMAGES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AppSettings:
@@ -226,6 +239,8 @@ class AppSettings:
             azurite_blob_endpoint=_get(env, "FUNCHOST_AZURITE_BLOB_ENDPOINT"),
             public_base_url=(_get(env, "BATCHINFER_PUBLIC_BASE_URL") or "").rstrip("/") or None,
             allowed_hosts=_allowed_hosts(env),
+            onnx_batch_rows=_int(env, "BATCHINFER_ONNX_BATCH_ROWS"),
+            onnx_batch_images=_int(env, "BATCHINFER_ONNX_BATCH_IMAGES"),
         )
 
 

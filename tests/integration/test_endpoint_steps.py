@@ -267,3 +267,45 @@ def test_a_job_stopped_at_its_error_threshold_reports_what_it_scored(env: Env) -
     assert report.error is not None and report.error.code == "ErrorThresholdExceeded"
     assert "stopped early" in report.error.message
     assert not (env.storage / "out" / "stopped" / "predictions.csv").exists()
+
+
+def test_a_mini_batch_runs_the_model_in_batches_of_the_images_setting(env: Env) -> None:
+    """BATCHINFER_ONNX_BATCH_IMAGES cuts a mini-batch into ONNX runs; predictions are the same
+    as one run per mini-batch, and a corrupt file still fails alone."""
+    from dataclasses import replace
+
+    from batchinfer.endpoints.tasks import TaskCache
+    from batchinfer.inference.runtime import SessionCache
+
+    (env.storage / "in" / "digit-00005-broken.png").write_bytes(b"not a png")
+    runs: dict[str, list[int]] = {}
+
+    class Recording:
+        def __init__(self, job: str) -> None:
+            self.job, self.cache = job, SessionCache()
+
+        def get(self, model_path: Any, providers: Any = None) -> Any:
+            inner, recorded = self.cache.get(model_path, providers), runs.setdefault(self.job, [])
+
+            class Session:
+                input_names, provider, metadata = inner.input_names, inner.provider, {}
+
+                def run(self, inputs: Any) -> Any:
+                    recorded.append(len(next(iter(inputs.values()))))
+                    return inner.run(inputs)
+
+            return Session()
+
+    predictions = {}
+    for job, images in (("batched", 4), ("whole", 1000)):
+        env.services.settings = replace(env.services.settings, onnx_batch_images=images)
+        ref = env.job(job, mini_batch_size=13)
+        plan = plan_scoring_job(env.services, ref)
+        assert plan.chunks_in_shard(0) == 1
+        counts = score_mini_batch(env.services, ref, 0, 0, tasks=TaskCache(Recording(job)))
+        assert (counts.succeeded, counts.failed) == (12, 1)
+        finalize_scoring_job(env.services, ref, JobStatus.SUCCEEDED, None)
+        predictions[job] = (env.storage / "out" / job / "predictions.csv").read_text()
+    assert runs == {"batched": [4, 4, 4], "whole": [12]}
+    assert predictions["batched"] == predictions["whole"]
+    assert len(predictions["whole"].splitlines()) == 12

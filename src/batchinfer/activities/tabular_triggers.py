@@ -8,6 +8,7 @@ import azure.durable_functions as df
 
 from batchinfer.tabular import steps
 from batchinfer.tabular.wiring import get_catalog
+from batchinfer.wiring import get_services
 
 blueprint = df.Blueprint()
 
@@ -29,7 +30,12 @@ def ww_prepare_inference(job_id: str) -> int:
 
 @blueprint.activity_trigger(input_name="args", activity="ww_score_chunk")
 def ww_score_chunk(args: dict[str, Any]) -> dict[str, Any]:
-    return steps.score_chunk(get_catalog(), str(args["job_id"]), int(args["index"]))
+    return steps.score_chunk(
+        get_catalog(),
+        str(args["job_id"]),
+        int(args["index"]),
+        get_services().settings.onnx_batch_rows,
+    )
 
 
 @blueprint.activity_trigger(input_name="args", activity="ww_finish_inference")

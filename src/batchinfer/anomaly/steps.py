@@ -337,6 +337,7 @@ def detect_chunk_step(services: Services, result_id: str, index: int) -> int:
         block,
         chunk["start"] - chunk["historyStart"],
         int(summary["setupInfo"].get("topContributorCount", 10)),
+        services.settings.onnx_batch_rows,
     )
     services.job_store.save_bytes(job, _scores_name(index), scores.to_npz())
     services.job_store.delete_document(job, block_name(index))

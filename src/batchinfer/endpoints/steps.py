@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from batchinfer.endpoints.config import ScoringConfig
-from batchinfer.endpoints.tasks import ScoreError, ScoringTask, TaskCache
+from batchinfer.endpoints.tasks import IMAGE_CLASSIFICATION, ScoreError, ScoringTask, TaskCache
 from batchinfer.inference.runtime import default_session_cache
 from batchinfer.jobs.model import (
     Counts,
@@ -201,7 +201,9 @@ def score_mini_batch(
     errors: dict[str, ItemError] = {}
     attempts = 0
     try:
-        task = tasks.get(config.task, config.model_path, config.task_options)
+        task = tasks.get(
+            config.task, config.model_path, config.task_options, _batch_size(services, config)
+        )
     except ScoreError as exc:
         final = {name: ItemError(exc.code, exc.message) for name in items}
         pending = []
@@ -239,6 +241,16 @@ def score_mini_batch(
         },
     )
     return counts
+
+
+def _batch_size(services: Services, config: ScoringConfig) -> int:
+    """Files (images) or table rows per ONNX run for this deployment's task, from settings."""
+    settings = services.settings
+    return (
+        settings.onnx_batch_images
+        if config.task == IMAGE_CLASSIFICATION
+        else settings.onnx_batch_rows
+    )
 
 
 def _minibatch_doc(shard: int, chunk: int) -> str:

@@ -11,7 +11,10 @@ the ONNX model's `task` metadata:
   `[file, row, prediction]`; numeric feature columns in file order, header optional.
 
 A file that cannot be decoded or scored fails alone (`ScoreError`); the others of its
-mini-batch are scored in one `run` call. Sessions come from the shared session cache.
+mini-batch are scored together, in ONNX runs of at most `BATCHINFER_ONNX_BATCH_IMAGES` images
+or `BATCHINFER_ONNX_BATCH_ROWS` table rows (the rows of several files share a run). When a
+batched run fails, its files are run one by one so only the file the model rejects fails.
+Sessions come from the shared session cache.
 """
 
 from __future__ import annotations
@@ -20,13 +23,19 @@ import csv
 import io
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from batchinfer.inference.batching import (
+    DEFAULT_BATCH_IMAGES,
+    DEFAULT_BATCH_ROWS,
+    batch_spans,
+    run_batched,
+)
 from batchinfer.inference.runtime import SessionSource
 
 IMAGE_CLASSIFICATION = "image-classification"
@@ -44,6 +53,7 @@ class ScoreError(Exception):
 
 
 Rows = list[list[str]]
+_Result = TypeVar("_Result")
 
 
 class ScoringTask(Protocol):
@@ -104,12 +114,47 @@ def _format(value: Any) -> str:
     return str(value.item() if isinstance(value, np.generic) else value)
 
 
+def _isolating(
+    group: Sequence[int], run: Callable[[Sequence[int]], _Result]
+) -> list[tuple[Sequence[int], _Result | ScoreError]]:
+    """`run` over a group of files together: [(group, result)] when that works.
+
+    When it fails, each file runs alone, so only the file the model rejects fails
+    (`ScoringFailed`). If every file fails alone as well, the model itself is failing: the first
+    error is raised, and the mini-batch is retried as a whole.
+    """
+    try:
+        return [(group, run(group))]
+    except Exception:  # onnxruntime raises its own exception types
+        if len(group) == 1:
+            raise
+    parts: list[tuple[Sequence[int], _Result | ScoreError]] = []
+    errors: list[Exception] = []
+    for member in group:
+        try:
+            parts.append(([member], run([member])))
+        except Exception as exc:
+            errors.append(exc)
+            message = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+            parts.append(
+                ([member], ScoreError("ScoringFailed", f"the model rejected it: {message}"))
+            )
+    if len(errors) == len(group):
+        raise errors[0]
+    return parts
+
+
 class ImageClassifier:
     """`image-classification` on one ONNX model."""
 
     def __init__(
-        self, sessions: SessionSource, model_path: str, options: Mapping[str, str]
+        self,
+        sessions: SessionSource,
+        model_path: str,
+        options: Mapping[str, str],
+        batch_images: int = DEFAULT_BATCH_IMAGES,
     ) -> None:
+        self._batch_images = max(1, batch_images)
         self._session = sessions.get(model_path)
         self._input = model_input(model_path)
         self._labels = _labels(options)
@@ -174,11 +219,22 @@ class ImageClassifier:
         if not batch:
             return results
         fixed_batch = self._input.shape and self._input.shape[0] == 1
-        groups = [[i] for i in range(len(batch))] if fixed_batch else [list(range(len(batch)))]
+        if fixed_batch:  # the model takes one image per run
+            groups = [range(i, i + 1) for i in range(len(batch))]
+        else:
+            groups = [range(lo, hi) for lo, hi in batch_spans(len(batch), self._batch_images)]
+
+        def run(members: Sequence[int]) -> list[list[str]]:
+            outputs = self._session.run({self._input.name: np.stack([batch[i] for i in members])})
+            return self._rows(outputs, len(members))
+
         for group in groups:
-            outputs = self._session.run({self._input.name: np.stack([batch[i] for i in group])})
-            for position, row in zip(group, self._rows(outputs, len(group)), strict=True):
-                results[slots[position]] = [row]
+            for members, outcome in _isolating(group, run):
+                if isinstance(outcome, ScoreError):
+                    results[slots[members[0]]] = outcome
+                    continue
+                for position, row in zip(members, outcome, strict=True):
+                    results[slots[position]] = [row]
         return results
 
     def _rows(self, outputs: list[np.ndarray], count: int) -> list[list[str]]:
@@ -206,8 +262,13 @@ class TabularScorer:
     """`tabular`: numeric CSV (or Parquet) rows → one prediction per row."""
 
     def __init__(
-        self, sessions: SessionSource, model_path: str, options: Mapping[str, str]
+        self,
+        sessions: SessionSource,
+        model_path: str,
+        options: Mapping[str, str],
+        batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> None:
+        self._batch_rows = max(1, batch_rows)
         self._session = sessions.get(model_path)
         self._input = model_input(model_path)
         self._labels = _labels(options)
@@ -234,32 +295,74 @@ class TabularScorer:
         except ValueError:
             raise ScoreError("InvalidContent", "the CSV file has non-numeric values") from None
 
+    def _checked_table(self, name: str, data: bytes) -> np.ndarray:
+        table = self._table(name, data)
+        if table.ndim != 2 or not len(table):
+            raise ScoreError("InvalidContent", "the file holds no data rows")
+        if self._width and table.shape[1] != self._width:
+            raise ScoreError(
+                "InvalidContent",
+                f"the file has {table.shape[1]} columns; the model expects {self._width}",
+            )
+        return table.astype(self._input.dtype, copy=False)
+
     def score(self, files: list[tuple[str, bytes]]) -> list[Rows | ScoreError]:
+        """Decode each file alone, then run the good files' rows together in batches."""
         results: list[Rows | ScoreError] = []
+        tables: dict[int, np.ndarray] = {}
         for name, data in files:
             try:
-                table = self._table(name, data)
-                if table.ndim != 2 or not len(table):
-                    raise ScoreError("InvalidContent", "the file holds no data rows")
-                if self._width and table.shape[1] != self._width:
-                    raise ScoreError(
-                        "InvalidContent",
-                        f"the file has {table.shape[1]} columns; the model expects {self._width}",
-                    )
-                outputs = self._session.run(
-                    {self._input.name: table.astype(self._input.dtype, copy=False)}
-                )
-                predictions = outputs[0].reshape(len(table), -1)
-                rows: Rows = []
-                for index, prediction in enumerate(predictions):
-                    value: Any = prediction[0] if len(prediction) == 1 else prediction.argmax()
-                    if self._labels and len(prediction) > 1:
-                        value = self._labels[int(value)]
-                    rows.append([str(index), _format(value)])
-                results.append(rows)
+                tables[len(results)] = self._checked_table(name, data)
+                results.append([])
             except ScoreError as exc:
                 results.append(exc)
+        by_width: dict[int, list[int]] = {}
+        for slot, table in tables.items():  # files of one width share runs
+            by_width.setdefault(table.shape[1], []).append(slot)
+        for slots in by_width.values():
+            for group in self._groups(slots, tables):
+                self._score_group(group, tables, results)
         return results
+
+    def _groups(self, slots: list[int], tables: dict[int, np.ndarray]) -> list[list[int]]:
+        """Consecutive files whose rows add up to about `batch_rows` (a larger file is alone;
+        `_predict` cuts it into runs of `batch_rows`)."""
+        groups: list[list[int]] = [[]]
+        rows = 0
+        for slot in slots:
+            if groups[-1] and rows + len(tables[slot]) > self._batch_rows:
+                groups.append([])
+                rows = 0
+            groups[-1].append(slot)
+            rows += len(tables[slot])
+        return groups
+
+    def _predict(self, members: Sequence[int], tables: dict[int, np.ndarray]) -> np.ndarray:
+        rows = np.concatenate([tables[m] for m in members])
+        outputs = run_batched(self._session, {self._input.name: rows}, self._batch_rows)
+        return np.asarray(outputs[0]).reshape(len(rows), -1)
+
+    def _score_group(
+        self, group: list[int], tables: dict[int, np.ndarray], results: list[Rows | ScoreError]
+    ) -> None:
+        for members, outcome in _isolating(group, lambda m: self._predict(m, tables)):
+            if isinstance(outcome, ScoreError):
+                results[members[0]] = outcome
+                continue
+            start = 0
+            for slot in members:
+                stop = start + len(tables[slot])
+                results[slot] = self._rows(outcome[start:stop])
+                start = stop
+
+    def _rows(self, predictions: np.ndarray) -> Rows:
+        rows: Rows = []
+        for index, prediction in enumerate(predictions):
+            value: Any = prediction[0] if len(prediction) == 1 else prediction.argmax()
+            if self._labels and len(prediction) > 1:
+                value = self._labels[int(value)]
+            rows.append([str(index), _format(value)])
+        return rows
 
 
 def _numeric(cells: list[str]) -> bool:
@@ -271,25 +374,38 @@ def _numeric(cells: list[str]) -> bool:
 
 
 class TaskCache:
-    """One task object per (task, model file, options) per process: inputs are read once."""
+    """One task object per (task, model file, options, batch size) per process: inputs are
+    read once."""
 
     def __init__(self, sessions: SessionSource) -> None:
         self._sessions = sessions
-        self._tasks: dict[tuple[str, str, tuple[tuple[str, str], ...]], ScoringTask] = {}
+        self._tasks: dict[tuple[str, str, tuple[tuple[str, str], ...], int], ScoringTask] = {}
         self._lock = threading.Lock()
 
-    def get(self, task: str, model_path: str, options: Mapping[str, str]) -> ScoringTask:
-        key = (task, model_path, tuple(sorted(options.items())))
+    def get(
+        self,
+        task: str,
+        model_path: str,
+        options: Mapping[str, str],
+        batch_size: int | None = None,
+    ) -> ScoringTask:
+        """The task; `batch_size` is images (image models) or table rows per ONNX run
+        (default: `DEFAULT_BATCH_IMAGES` / `DEFAULT_BATCH_ROWS`)."""
+        if task == IMAGE_CLASSIFICATION:
+            size = batch_size or DEFAULT_BATCH_IMAGES
+        elif task == TABULAR:
+            size = batch_size or DEFAULT_BATCH_ROWS
+        else:
+            raise ScoreError("UnsupportedTask", f"unknown task {task!r}; use one of {TASKS}")
+        key = (task, model_path, tuple(sorted(options.items())), size)
         with self._lock:
             found = self._tasks.get(key)
         if found is not None:
             return found
         made: ScoringTask
         if task == IMAGE_CLASSIFICATION:
-            made = ImageClassifier(self._sessions, model_path, options)
-        elif task == TABULAR:
-            made = TabularScorer(self._sessions, model_path, options)
+            made = ImageClassifier(self._sessions, model_path, options, size)
         else:
-            raise ScoreError("UnsupportedTask", f"unknown task {task!r}; use one of {TASKS}")
+            made = TabularScorer(self._sessions, model_path, options, size)
         with self._lock:
             return self._tasks.setdefault(key, made)

@@ -4,6 +4,10 @@ Output columns per model type (one row per input row, `id` = the row's position 
 prediction `id, prediction` + `prediction_prob` (binary) or `prediction_probs` (multiclass);
 anomaly `id, is_anomaly, anomaly_score` (higher = more anomalous, > 0 = flagged);
 clustering `id, cluster_label`; embedding `id, dim_0..dim_N`.
+
+The rows run through ONNX in batches of at most `batch_rows` (`BATCHINFER_ONNX_BATCH_ROWS`): by
+default one activity's row group is one run, and an operator can cap a run to fit a device's
+memory. Every model here is row-wise, so the outputs equal one unbatched run.
 """
 
 from __future__ import annotations
@@ -13,17 +17,22 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from batchinfer.inference.batching import DEFAULT_BATCH_ROWS, run_batched
 from batchinfer.inference.runtime import InferenceSessionPort
 from batchinfer.tabular.features import FeatureInput, feature_arrays
 
 
 def score_table(
-    session: InferenceSessionPort, meta: dict[str, Any], table: pa.Table, first_id: int
+    session: InferenceSessionPort,
+    meta: dict[str, Any],
+    table: pa.Table,
+    first_id: int,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
 ) -> pa.Table:
     """The output columns for `table`, whose first row has id `first_id`."""
     inputs = [FeatureInput.from_json(i) for i in meta["inputs"]]
     feeds = feature_arrays(table, inputs)
-    outputs = session.run(feeds)
+    outputs = run_batched(session, feeds, batch_rows)
     ids = pa.array(np.arange(first_id, first_id + table.num_rows, dtype=np.int64))
     model_type = meta["model_type"]
     if model_type == "prediction":

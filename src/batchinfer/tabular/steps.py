@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from batchinfer.inference.batching import DEFAULT_BATCH_ROWS
 from batchinfer.inference.runtime import default_session_cache
 from batchinfer.tabular.assembly import CONTENT_TYPES, assemble
 from batchinfer.tabular.catalog import Catalog, now
@@ -206,8 +207,11 @@ def chunk_blob(job_id: str, index: int) -> str:
     return f"jobs/{job_id}/chunks/{index:06d}.parquet"
 
 
-def score_chunk(catalog: Catalog, job_id: str, index: int) -> dict[str, Any]:
-    """Score one row group and store its output; `{"error": ...}` for a data error."""
+def score_chunk(
+    catalog: Catalog, job_id: str, index: int, batch_rows: int = DEFAULT_BATCH_ROWS
+) -> dict[str, Any]:
+    """Score one row group (in ONNX runs of ≤ batch_rows rows) and store its output;
+    `{"error": ...}` for a data error."""
     job = catalog.job(job_id)
     if job is None or job["status"] != "running":
         return {"skipped": True}
@@ -223,6 +227,7 @@ def score_chunk(catalog: Catalog, job_id: str, index: int) -> dict[str, Any]:
             load_meta(catalog, version),
             table,
             int(internal["first_ids"][index]),
+            batch_rows,
         )
     except FeatureError as error:
         return {"error": f"chunk {index + 1} of {internal['chunks']}: {error}"}

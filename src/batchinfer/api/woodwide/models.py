@@ -33,6 +33,7 @@ from batchinfer.tabular.features import FeatureError
 from batchinfer.tabular.ingest import IngestError, table_from_bytes
 from batchinfer.tabular.scoring import score_table
 from batchinfer.tabular.training import MODEL_TYPES
+from batchinfer.wiring import get_services
 
 MAX_SYNC_BYTES = 10 * 1024 * 1024
 MAX_SYNC_ROWS = 100_000
@@ -391,6 +392,7 @@ async def ww_model_infer(req: func.HttpRequest) -> func.HttpResponse:
                     steps.load_meta(catalog, version),
                     table,
                     0,
+                    get_services().settings.onnx_batch_rows,
                 )
             except (IngestError, FeatureError) as error:
                 raise fail(400, str(error)) from None

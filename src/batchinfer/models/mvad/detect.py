@@ -123,12 +123,17 @@ def plan_chunks(n_timestamps: int, chunk_size: int, sliding_window: int) -> list
 
 
 def score_chunk(
-    model: TrainedModel, block: MultivariateSeries, history_len: int, top_k: int = DEFAULT_TOP_K
+    model: TrainedModel,
+    block: MultivariateSeries,
+    history_len: int,
+    top_k: int = DEFAULT_TOP_K,
+    batch_rows: int | None = None,
 ) -> ChunkScores:
     """Scores for rows history_len.. of an aligned block in model variable order, as columns.
 
     Row i of the block is scored when i ≥ w-1 (a full window inside the block); earlier rows
-    are the range's first timestamps: InsufficientHistoricalData, not scored.
+    are the range's first timestamps: InsufficientHistoricalData, not scored. The block is one
+    ONNX run, or runs of ≤ batch_rows timestamps when given (the same results either way).
     """
     _checked_top_k(top_k)
     if block.variables != model.variables:
@@ -153,7 +158,7 @@ def score_chunk(
             Interpretations.empty(k),
             w,
         )
-    z = finite_residuals(run_core(model.session(), values[first_scored - (w - 1) :], w))
+    z = finite_residuals(run_core(model.session(), values[first_scored - (w - 1) :], w, batch_rows))
     is_anomaly, severity[unscored:], score[unscored:] = score_arrays(raw_scores(z, model.scoring))
     flagged = np.flatnonzero(is_anomaly)
     interpretations = interpret(
