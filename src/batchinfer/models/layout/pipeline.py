@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from batchinfer.inference.runtime import InferenceSessionPort, SessionSource, default_session_cache
 from batchinfer.models.layout.assets import LayoutModelFiles, layout_model_files
-from batchinfer.models.layout.blocks import plan_page
+from batchinfer.models.layout.blocks import body_height, plan_page
+from batchinfer.models.layout.marks import MarkSettings, page_marks
 from batchinfer.models.layout.regions import RegionSettings, detect_regions, labels_of
 from batchinfer.models.layout.render import DocumentBuilder
 from batchinfer.models.layout.tables import TableStructure, recognize_table, tokens_of
@@ -38,11 +39,13 @@ class LayoutPipeline:
         settings: OcrSettings | None = None,
         files: LayoutModelFiles | None = None,
         regions: RegionSettings | None = None,
+        marks: MarkSettings | None = None,
     ) -> None:
         source = sessions if sessions is not None else default_session_cache()
         self.ocr = OcrPipeline(source, settings)
         self.files = files or layout_model_files()
         self.region_settings = regions or RegionSettings()
+        self.mark_settings = marks or MarkSettings()
         self.layout: InferenceSessionPort = source.get(self.files.regions)
         self.table: InferenceSessionPort = source.get(self.files.table)
         self.labels = labels_of(self.layout)
@@ -65,6 +68,11 @@ class LayoutPipeline:
             angle = page_angle(read)
             frame = PageFrame.of(image, settings.pdf_unit)
             page = frame.new_page(image, angle)
+            page.selection_marks = []
+            lines = text_lines(read, angle)
+            marks, lines = page_marks(
+                image.rgb, lines, angle, body_height(lines), self.mark_settings
+            )
             regions = detect_regions(self.layout, image.rgb, self.labels, self.region_settings)
             tables: dict[int, TableStructure] = {}
             for index, region in enumerate(regions):
@@ -73,7 +81,7 @@ class LayoutPipeline:
                     if structure is not None:
                         tables[index] = structure
             blocks = plan_page(
-                text_lines(read, angle), regions, tables, image.height, angle, first_page=not pages
+                lines, regions, tables, image.height, angle, first_page=not pages, marks=marks
             )
             builder.write_page(page, blocks, frame)
             pages.append(page)

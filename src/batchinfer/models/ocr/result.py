@@ -56,6 +56,25 @@ class Line:
 
 
 @dataclass
+class SelectionMark:
+    """A check box or radio button (`prebuilt-layout`); its span points at `:selected:` /
+    `:unselected:` (markdown: `☒` / `☐`) in `content`."""
+
+    state: str  # "selected" or "unselected"
+    polygon: list[float]
+    confidence: float
+    span: Span
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "polygon": self.polygon,
+            "confidence": self.confidence,
+            "span": self.span.to_json(),
+        }
+
+
+@dataclass
 class Page:
     page_number: int
     angle: float
@@ -65,18 +84,22 @@ class Page:
     words: list[Word] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
+    selection_marks: list[SelectionMark] | None = None  # None: the model finds none (read)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "pageNumber": self.page_number,
             "angle": self.angle,
             "width": self.width,
             "height": self.height,
             "unit": self.unit,
             "words": [w.to_json() for w in self.words],
-            "lines": [ln.to_json() for ln in self.lines],
-            "spans": [s.to_json() for s in self.spans],
         }
+        if self.selection_marks is not None:
+            body["selectionMarks"] = [m.to_json() for m in self.selection_marks]
+        body["lines"] = [ln.to_json() for ln in self.lines]
+        body["spans"] = [s.to_json() for s in self.spans]
+        return body
 
 
 @dataclass(frozen=True)
