@@ -6,10 +6,11 @@ four sides of its bounding box, corners included) or a clean ring (ink at every 
 its centre, corners empty). This rejects what else is small and closed on a page:
 
 - table grid cells are holes of the one large grid component, never components of their own;
-- letters such as `D`, `0` or `o` fail the square test (curved sides) and are also covered by
-  an OCR word, so a candidate lying inside a recognised word is dropped; only a one-character
-  "word" that the recogniser made of the mark itself (a box read as `口` or `O`) is given back
-  to the mark (`absorbed`);
+- letters: a mark stands apart (no ink just left or right of it, as letters of a word have),
+  `D`, `0` or `o` fail the shape tests (curved sides, corners empty, too narrow or too small
+  for a ring), and a candidate lying under an OCR word is dropped unless that word is the mark
+  itself read as a look-alike character (a box read as `口`, a ring as `O`, alone or glued to
+  its label: `ONo`), in which case the character leaves the text;
 - solid squares and dots (list bullets) have no empty inside.
 
 State: the share of ink inside the outline (border excluded); a tick, cross or dot fills
@@ -165,10 +166,10 @@ def _shape(component: np.ndarray, settings: MarkSettings) -> str | None:
     c = max(1, int(round(0.1 * min(h, w))))
     inner = slice(c, -c)
     sides = (
-        component[:t, :].any(axis=0)[inner],  # top
-        component[-t:, :].any(axis=0)[inner],  # bottom
-        component[:, :t].any(axis=1)[inner],  # left
-        component[:, -t:].any(axis=1)[inner],  # right
+        np.any(component[:t, :], axis=0)[inner],  # top
+        np.any(component[-t:, :], axis=0)[inner],  # bottom
+        np.any(component[:, :t], axis=1)[inner],  # left
+        np.any(component[:, -t:], axis=1)[inner],  # right
     )
     corners = [
         component[:c, :c].any(),
