@@ -93,6 +93,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BATCHINFER_MODEL_STORE_URL", "container URL or folder of the model store", None),
     Setting("BATCHINFER_ONNX_PROVIDERS", "ONNX Runtime providers in preference order", None),
     Setting("BATCHINFER_ONNX_THREADS", "intra-op threads per ONNX session", None),
+    Setting(
+        "BATCHINFER_ONNX_SPINNING",
+        "1: idle ONNX threads busy-wait (default off)",
+        None,
+        azure=False,
+        local=False,
+    ),
     Setting("BATCHINFER_ITEMS_PER_ACTIVITY", "items one inference activity processes", "8"),
     Setting("BATCHINFER_ACTIVITIES_PER_SHARD", "activities per shard sub-orchestration", "50"),
     Setting("BATCHINFER_STATUS_RETENTION_HOURS", "hours a finished job's status is kept", "24"),
