@@ -188,18 +188,11 @@ def _ring_coverage(component: np.ndarray, rays: int = 36) -> float:
     """Share of rays from the centre that meet ink in the outer band of the component."""
     h, w = component.shape
     cy, cx = (h - 1) / 2, (w - 1) / 2
-    radius = min(h, w) / 2
-    hits = 0
-    for angle in np.linspace(0, 2 * np.pi, rays, endpoint=False):
-        hit = False
-        for r in np.linspace(0.6 * radius, radius, 8):
-            yy = int(round(cy + r * np.sin(angle)))
-            xx = int(round(cx + r * np.cos(angle)))
-            if 0 <= yy < h and 0 <= xx < w and component[yy, xx]:
-                hit = True
-                break
-        hits += hit
-    return hits / rays
+    angles = np.linspace(0, 2 * np.pi, rays, endpoint=False)[:, None]
+    radii = np.linspace(0.6, 1.0, 8)[None, :] * (min(h, w) / 2)
+    ys = np.clip(np.rint(cy + radii * np.sin(angles)).astype(int), 0, h - 1)
+    xs = np.clip(np.rint(cx + radii * np.cos(angles)).astype(int), 0, w - 1)
+    return float(component[ys, xs].any(axis=1).mean())
 
 
 def _interior_fill(ink: np.ndarray, component: np.ndarray, shape: str) -> float:
