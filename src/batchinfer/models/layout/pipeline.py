@@ -3,7 +3,8 @@ selection marks and sections out, as text or markdown.
 
 Per page: the read model's lines (PP-OCR, shared sessions), selection marks (`marks`: image
 processing, no model), layout regions (PicoDet/CDLA), table structure for each table region
-(SLANet-plus), then our own assembly (`blocks`, `placement`, `render`). All graphs run through the shared `SessionCache` (CUDA when present).
+(SLANet-plus), then our own assembly (`blocks`, `placement`, `render`). All graphs run
+through the shared `SessionCache` (CUDA when present).
 """
 
 from __future__ import annotations
