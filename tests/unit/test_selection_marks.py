@@ -100,3 +100,12 @@ def test_a_mark_with_no_text_on_its_row_stands_alone() -> None:
     written, offsets = with_tokens(lines[1], TEXT_TOKENS)
     assert written.content == ":selected:" and written.words == []
     assert [o for o, _ in offsets] == [0]
+
+
+def test_rows_of_two_columns_are_not_joined_across_the_gutter() -> None:
+    left_column = _line([("Budget", 10, 110)])
+    option = _line([("Approved", 200, 300)])
+    lines = attach([left_column, option], [_mark(170, "selected")])
+    assert [ln.content for ln in lines] == ["Budget", "Approved"]
+    written, _ = with_tokens(lines[1], TEXT_TOKENS)
+    assert written.content == ":selected: Approved"

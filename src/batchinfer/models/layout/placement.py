@@ -139,7 +139,8 @@ def _left_neighbour(lines: list[TextLine], index: int, mark: Mark) -> int | None
         if overlap < 0.5 * min(mark.height, line.height):
             continue
         gap = mark.box[0] - line.box[2]
-        if gap <= 2.5 * max(line.height, mark.height) and (best is None or gap < best[0]):
+        # closer than a column gutter, so two columns' rows are never joined
+        if gap <= 1.5 * max(line.height, mark.height) and (best is None or gap < best[0]):
             best = (gap, j)
     return best[1] if best else None
 
