@@ -12,9 +12,14 @@ number. The pages go through `LayoutPipeline.analyze` as one PDF (150 dpi) and w
 - reading order: share of pairs of true paragraphs (all of them, across both columns) that
   appear in `content` in the true order;
 - figures: share of figures found with their caption;
-- CER of `content` (text format) against the pages' true text in reading order.
+- CER of `content` (text format) against the pages' true text in reading order;
+- selection marks, on generated forms (`make_form_page`: check boxes and radio buttons before
+  labels, a table column of check boxes, a line of round and square letters), analysed as one
+  multi-page TIFF: precision and recall of marks (a found mark matches a true one within
+  3 px), state accuracy of the matched ones, and the share of labelled marks whose token in
+  `content` is followed by their label (within 50% character error).
 
-    python bench/layout_quality.py --pages 8
+    python bench/layout_quality.py --pages 8 --forms 6
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from batchinfer.models.layout.pipeline import LayoutPipeline
-from batchinfer.models.layout.synthetic import SyntheticPage, make_page
+from batchinfer.models.layout.synthetic import FormPage, SyntheticPage, make_form_page, make_page
 from batchinfer.models.ocr.metrics import character_error_rate
 from batchinfer.models.ocr.options import AnalyzeOptions, parse_pages
 
@@ -135,10 +140,49 @@ def true_text(pages: list[SyntheticPage]) -> str:
     return "\n".join(parts)
 
 
+def mark_scores(body: dict[str, Any], forms: list[FormPage]) -> dict[str, int]:
+    """Counts for selection marks: true, predicted, matched, right state, labelled, label next."""
+    counts = Counter[str]()
+    content = body["content"]
+    for page, form in zip(body["pages"], forms, strict=True):
+        predicted = page.get("selectionMarks", [])
+        counts["true"] += len(form.marks)
+        counts["predicted"] += len(predicted)
+        used: set[int] = set()
+        for truth in form.marks:
+            x0, y0, x1, y1 = truth.box
+            for i, mark in enumerate(predicted):
+                p = mark["polygon"]
+                if (
+                    i in used
+                    or max(abs(p[0] - x0), abs(p[1] - y0), abs(p[4] - x1), abs(p[5] - y1)) > 3
+                ):
+                    continue
+                used.add(i)
+                counts["matched"] += 1
+                counts["state"] += mark["state"] == truth.state
+                if truth.label:
+                    counts["labelled"] += 1
+                    end = mark["span"]["offset"] + mark["span"]["length"]
+                    after = content[end + 1 : end + 1 + len(truth.label)]
+                    counts["label"] += _close(truth.label, after, 0.5)
+                break
+    return counts
+
+
+def forms_tiff(forms: list[FormPage]) -> bytes:
+    buffer = io.BytesIO()
+    forms[0].image.save(
+        buffer, format="TIFF", save_all=True, append_images=[f.image for f in forms[1:]]
+    )
+    return buffer.getvalue()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=8)
     parser.add_argument("--seed", type=int, default=100)
+    parser.add_argument("--forms", type=int, default=6, help="generated form pages (0: none)")
     args = parser.parse_args()
 
     pages = [make_page(seed=args.seed + n, number=n + 1) for n in range(args.pages)]
@@ -187,6 +231,25 @@ def main() -> None:
     print(f"content CER vs true text: {cer:.2%}")
     counts = Counter(p.get("role") or "body" for p in body["paragraphs"])
     print("paragraphs by role:", dict(sorted(counts.items())))
+    false_marks = sum(len(p.get("selectionMarks", [])) for p in body["pages"])
+    print(f"selection marks on the report pages (none drawn): {false_marks}")
+    if args.forms:
+        forms = [make_form_page(args.seed + n) for n in range(args.forms)]
+        started = time.perf_counter()
+        marked = pipeline.analyze(forms_tiff(forms), "forms.tif").to_json()
+        elapsed = time.perf_counter() - started
+        m = mark_scores(marked, forms)
+        print(
+            f"forms: {args.forms} generated pages (1100x1500 px TIFF), "
+            f"{elapsed / args.forms:.2f} s/page in-process"
+        )
+        print(
+            f"selection marks: precision {m['matched'] / max(m['predicted'], 1):.1%} "
+            f"({m['matched']}/{m['predicted']}), recall {m['matched'] / max(m['true'], 1):.1%} "
+            f"({m['matched']}/{m['true']}), state accuracy {m['state'] / max(m['matched'], 1):.1%} "
+            f"({m['state']}/{m['matched']}), followed by their label "
+            f"{m['label'] / max(m['labelled'], 1):.1%} ({m['label']}/{m['labelled']})"
+        )
 
 
 if __name__ == "__main__":

@@ -104,6 +104,13 @@ SETTINGS: tuple[Setting, ...] = (
         "images per ONNX run for endpoint image models (a mini-batch runs in such batches)",
         "256",
     ),
+    Setting(
+        "BATCHINFER_ONNX_SPINNING",
+        "1: idle ONNX threads busy-wait (default off)",
+        None,
+        azure=False,
+        local=False,
+    ),
     Setting("BATCHINFER_ITEMS_PER_ACTIVITY", "items one inference activity processes", "8"),
     Setting("BATCHINFER_ACTIVITIES_PER_SHARD", "activities per shard sub-orchestration", "50"),
     Setting("BATCHINFER_STATUS_RETENTION_HOURS", "hours a finished job's status is kept", "24"),

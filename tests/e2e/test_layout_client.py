@@ -31,7 +31,7 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
-from batchinfer.models.layout.synthetic import make_page
+from batchinfer.models.layout.synthetic import make_form_page, make_page
 from tests.support.azurite import DEV_ACCOUNT, DEV_KEY, REPO_ROOT, Azurite
 from tests.support.host import HostProcess
 
@@ -57,10 +57,10 @@ class Setup:
         )
         return f"{self.blob_endpoint}/{container.container_name}?{sas}"
 
-    def request(self, result_prefix: str) -> AnalyzeBatchDocumentsRequest:
+    def request(self, result_prefix: str, source: str = "docs/") -> AnalyzeBatchDocumentsRequest:
         return AnalyzeBatchDocumentsRequest(
             azure_blob_source=AzureBlobContentSource(
-                container_url=self.sas_url(self.inputs), prefix="docs/"
+                container_url=self.sas_url(self.inputs), prefix=source
             ),
             result_container_url=self.sas_url(self.results),
             result_prefix=result_prefix,
@@ -83,6 +83,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite) -> Iterato
         pdf, format="PDF", resolution=150.0, save_all=True, append_images=[pages[1].image]
     )
     inputs.upload_blob("docs/report.pdf", pdf.getvalue())
+    form = io.BytesIO()
+    make_form_page(5).image.save(form, format="PNG")
+    inputs.upload_blob("forms/form.png", form.getvalue())
     host = HostProcess(
         REPO_ROOT,
         root / "host",
@@ -125,9 +128,9 @@ def assert_sdk_reads_every_field(model: Any, data: dict[str, Any], path: str = "
             assert got == value, where
 
 
-def _run(setup: Setup, model_id: str, prefix: str, **options: Any) -> Any:
+def _run(setup: Setup, model_id: str, prefix: str, source: str = "docs/", **options: Any) -> Any:
     poller = setup.client.begin_analyze_batch_documents(
-        model_id=model_id, body=setup.request(prefix), polling_interval=POLL, **options
+        model_id=model_id, body=setup.request(prefix, source), polling_interval=POLL, **options
     )
     result = poller.result(timeout=300)
     assert poller.status().lower() == "succeeded"
@@ -147,6 +150,22 @@ def test_layout_batch_with_the_official_client(setup: Setup) -> None:
     roles = {p.role for p in analyzed.paragraphs if p.role}
     assert {"title", "sectionHeading", "pageHeader", "pageNumber"} <= roles
     assert analyzed.sections and analyzed.styles == []
+    assert [page.selection_marks for page in analyzed.pages] == [[], []]
+
+
+def test_selection_marks_through_the_client(setup: Setup) -> None:
+    _run(setup, "prebuilt-layout", "forms-out/", source="forms/")
+    body = setup.result_file("forms-out/form.png.ocr.json")
+    analyzed = AnalyzeResult(body)
+    assert_sdk_reads_every_field(analyzed, body)
+    marks = analyzed.pages[0].selection_marks
+    expected = make_form_page(5).marks
+    assert len(marks) == len(expected)
+    assert sorted(m.state for m in marks) == sorted(m.state for m in expected)
+    for mark in marks:
+        token = analyzed.content[mark.span.offset : mark.span.offset + mark.span.length]
+        assert token in (":selected:", ":unselected:") and token.strip(":") == mark.state
+        assert len(mark.polygon) == 8 and mark.confidence > 0.5
 
 
 def test_markdown_and_pages_through_the_client(setup: Setup) -> None:

@@ -14,6 +14,7 @@ from batchinfer.models.layout.pipeline import LayoutPipeline
 from batchinfer.models.layout.synthetic import SyntheticPage, make_page
 from batchinfer.models.ocr.metrics import character_error_rate
 from batchinfer.models.ocr.options import AnalyzeOptions, parse_pages
+from tests.support.spans import assert_spans_hold
 
 PAGES = 2
 
@@ -49,10 +50,6 @@ def results(pipeline: LayoutPipeline, pdf: bytes) -> dict[str, dict[str, Any]]:
     }
 
 
-def _text(content: str, span: dict[str, int]) -> str:
-    return content[span["offset"] : span["offset"] + span["length"]]
-
-
 def _close(a: str, b: str, bound: float = 0.1) -> bool:
     return character_error_rate(a, b) <= bound
 
@@ -60,33 +57,16 @@ def _close(a: str, b: str, bound: float = 0.1) -> bool:
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
 def test_every_span_holds_its_elements_text(results: dict[str, dict[str, Any]], fmt: str) -> None:
     body = results[fmt]
-    content = body["content"]
     assert body["contentFormat"] == fmt and body["modelId"] == "prebuilt-layout"
-    checked = 0
-    for page in body["pages"]:
-        for line in page["lines"]:
-            assert [_text(content, s) for s in line["spans"]] == [line["content"]]
-            checked += 1
-        for word in page["words"]:
-            assert _text(content, word["span"]) == word["content"]
-            checked += 1
-        (span,) = page["spans"]
-        assert span["offset"] + span["length"] <= len(content)
-    for paragraph in body["paragraphs"]:
-        assert "".join(_text(content, s) for s in paragraph["spans"]) == paragraph["content"]
-        checked += 1
-    for table in body["tables"]:
-        for cell in table["cells"]:
-            assert "".join(_text(content, s) for s in cell["spans"]) == cell["content"]
-            checked += 1
-    for element in body["tables"] + body["figures"]:
-        caption = element.get("caption")
-        if caption:
-            assert "".join(_text(content, s) for s in caption["spans"]) == caption["content"]
-    for section in body["sections"]:
-        for span in section["spans"]:
-            assert span["offset"] >= 0 and span["offset"] + span["length"] <= len(content)
-    assert checked > 200
+    assert assert_spans_hold(body) > 200
+
+
+def test_no_selection_marks_on_pages_without_them(results: dict[str, dict[str, Any]]) -> None:
+    """Ruled tables, figure frames and bars, and letters are not check boxes."""
+    for body in results.values():
+        assert [p["selectionMarks"] for p in body["pages"]] == [[]] * PAGES
+        assert ":selected:" not in body["content"] and ":unselected:" not in body["content"]
+        assert "☒" not in body["content"] and "☐" not in body["content"]
 
 
 def test_roles_match_the_generated_pages(

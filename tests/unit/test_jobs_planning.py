@@ -10,6 +10,7 @@ from batchinfer.jobs.planning import (
     make_plan,
     percent_completed,
     shard_size,
+    spread_small_job,
     write_shards,
 )
 
@@ -189,3 +190,28 @@ def test_work_units_split_small_jobs_and_cover_every_item_once() -> None:
     huge = work_units(1_000_000, 400, 8)  # 2,500 shards: grouped to keep histories bounded
     assert len(huge) <= 256
     assert max(sum(stop - first for _, first, stop in segs) for segs, _ in huge) <= 500
+
+
+class TestSpreadSmallJob:
+    def test_a_small_job_runs_on_as_many_activities_as_asked(self) -> None:
+        plan = spread_small_job(make_plan(10, 8, 50), activities=2)
+        assert (plan.items_per_activity, plan.shard_size, plan.shards) == (5, 400, 1)
+        assert plan.chunks_in_shard(0) == 2
+        assert list(chunk_slices(10, plan.items_per_activity)) == [(0, 5), (5, 10)]
+
+    def test_chunks_keep_two_items_at_least(self) -> None:
+        assert spread_small_job(make_plan(3, 8, 50), activities=2).items_per_activity == 2
+        assert spread_small_job(make_plan(7, 8, 50), activities=16).items_per_activity == 8
+
+    @pytest.mark.parametrize(("total", "activities"), [(16, 2), (1000, 2), (10, 1), (0, 4), (2, 2)])
+    def test_jobs_big_enough_or_single_activity_machines_keep_their_plan(
+        self, total: int, activities: int
+    ) -> None:
+        plan = make_plan(total, 8, 50)
+        assert spread_small_job(plan, activities) == plan
+
+    def test_a_failed_plan_is_left_alone(self) -> None:
+        from batchinfer.jobs.model import ItemError
+
+        failed = Plan(0, 400, 8, 0, ItemError("InvalidRequest", "x"))
+        assert spread_small_job(failed, 4) is failed

@@ -40,3 +40,14 @@ def test_loaded_reports_the_provider_each_session_runs_on(tmp_path: Path) -> Non
     again = cache.get(model, ["CUDAExecutionProvider", "CPUExecutionProvider"])
     assert first is again and len(built) == 1
     assert cache.loaded() == {"det.onnx": "CPUExecutionProvider"}
+
+
+def test_idle_onnx_threads_sleep_unless_spinning_is_asked_for() -> None:
+    from batchinfer.inference.runtime import RuntimeSettings, session_options
+
+    assert RuntimeSettings.from_env({}).spinning is False
+    assert RuntimeSettings.from_env({"BATCHINFER_ONNX_SPINNING": "1"}).spinning is True
+    quiet = session_options(RuntimeSettings())
+    assert quiet.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    busy = session_options(RuntimeSettings(spinning=True))
+    assert busy.get_session_config_entry("session.intra_op.allow_spinning") == "1"

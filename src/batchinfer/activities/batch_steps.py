@@ -16,6 +16,7 @@ from batchinfer.activities.documents import (
     output_exists,
     result_name_for,
 )
+from batchinfer.inference.runtime import machine_threads
 from batchinfer.jobs.model import (
     ANALYZE_OPTIONS,
     Counts,
@@ -30,7 +31,7 @@ from batchinfer.jobs.model import (
     Plan,
 )
 from batchinfer.jobs.origin import save_origin
-from batchinfer.jobs.planning import chunk_slices, make_plan, write_shards
+from batchinfer.jobs.planning import chunk_slices, make_plan, spread_small_job, write_shards
 from batchinfer.models.ocr.options import AnalyzeOptions
 from batchinfer.storage import (
     BlobStore,
@@ -88,6 +89,7 @@ def plan_job(services: Services, ref: JobRef) -> Plan:
         )
     else:
         plan = make_plan(total, settings.items_per_activity, settings.activities_per_shard)
+        plan = spread_small_job(plan, machine_threads())
     services.job_store.save_plan(ref.job_id, plan)
     return plan
 

@@ -34,6 +34,7 @@ PREFERRED_PROVIDERS: tuple[str, ...] = (TENSORRT, CUDA, CPU)
 
 PROVIDERS_ENV = "BATCHINFER_ONNX_PROVIDERS"
 THREADS_ENV = "BATCHINFER_ONNX_THREADS"
+SPINNING_ENV = "BATCHINFER_ONNX_SPINNING"
 
 
 def _onnxruntime() -> Any:
@@ -73,6 +74,11 @@ class RuntimeSettings:
 
     providers: tuple[str, ...] | None = None  # None: pick from what onnxruntime offers
     intra_op_threads: int = 0  # 0: size to the machine
+    # Idle intra-op threads busy-wait for the next task when True (ONNX Runtime's default).
+    # Off by default: activities run models concurrently and hosts are shared, and spinning
+    # threads then burn the time slices the working ones need (layout on a loaded 2-core
+    # machine ran 2-3x faster without it, bench/layout_speed.py).
+    spinning: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -86,7 +92,8 @@ class RuntimeSettings:
                 threads = max(0, int(raw_threads))
             except ValueError:
                 log.warning("ignoring %s=%r: not an integer", THREADS_ENV, raw_threads)
-        return cls(providers=providers, intra_op_threads=threads)
+        spinning = env.get(SPINNING_ENV, "").strip().lower() in ("1", "true", "yes")
+        return cls(providers=providers, intra_op_threads=threads, spinning=spinning)
 
 
 def available_providers() -> list[str]:
@@ -130,7 +137,8 @@ def machine_threads() -> int:
 
 
 def session_options(settings: RuntimeSettings) -> ort.SessionOptions:
-    """Options for one session: all graph optimisations, intra-op sized to the machine, inter 1."""
+    """Options for one session: all graph optimisations, intra-op sized to the machine, inter 1,
+    idle threads sleeping rather than spinning unless `settings.spinning`."""
     ort = _onnxruntime()
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -138,6 +146,9 @@ def session_options(settings: RuntimeSettings) -> ort.SessionOptions:
     opts.intra_op_num_threads = settings.intra_op_threads or machine_threads()
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3  # errors only: provider fallbacks are logged by us
+    spin = "1" if settings.spinning else "0"
+    opts.add_session_config_entry("session.intra_op.allow_spinning", spin)
+    opts.add_session_config_entry("session.inter_op.allow_spinning", spin)
     return opts
 
 

@@ -43,6 +43,28 @@ def make_plan(total: int, items_per_activity: int, activities_per_shard: int) ->
     )
 
 
+MIN_SPREAD_ITEMS = 2
+
+
+def spread_small_job(plan: Plan, activities: int) -> Plan:
+    """A job too small to give `activities` activities their full share of items is cut into
+    smaller chunks, so that it still runs on that many activities at once.
+
+    Why: with 8 items per activity a 10-page job ran as one 8-item and one 2-item activity,
+    so most of it ran one page at a time on a machine that analyses two at once faster (the
+    models' Python steps are single-threaded). Chunks keep at least `MIN_SPREAD_ITEMS` items,
+    since each activity has fixed costs (scheduling, history, its claims and outcomes). Only
+    chunking within a shard changes; the stored shard lists do not, so this applies after
+    listing, once the total is known.
+    """
+    if plan.error is not None or plan.total <= 0 or activities <= 1:
+        return plan
+    wanted = -(-plan.total // activities)
+    if wanted >= plan.items_per_activity or wanted < MIN_SPREAD_ITEMS:
+        return plan
+    return Plan(plan.total, plan.shard_size, wanted, plan.shards)
+
+
 def chunk_slices(count: int, items_per_activity: int) -> Iterator[tuple[int, int]]:
     """(start, stop) of each activity's items within a shard of `count` items."""
     step = max(1, items_per_activity)

@@ -21,10 +21,13 @@ some headings on others:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from batchinfer.models.layout.marks import Mark
+from batchinfer.models.layout.placement import attach, is_mark_only, text_box
 from batchinfer.models.layout.regions import Region
 from batchinfer.models.layout.tables import CellBox, TableStructure
 from batchinfer.models.ocr.layout import TextLine, split_line
@@ -123,9 +126,19 @@ def plan_page(
     page_height: float,
     angle: float,
     first_page: bool,
+    marks: Sequence[Mark] = (),
 ) -> list[Block]:
-    """Blocks of one page in reading order. `tables` maps region index → its structure."""
-    remaining = list(lines)
+    """Blocks of one page in reading order. `tables` maps region index → its structure;
+    selection `marks` are folded into the lines (or table cells) they belong to."""
+    body, size = body_height(lines), _body_size(lines)
+    in_table: dict[int, list[Mark]] = {}
+    free: list[Mark] = []
+    for mark in marks:
+        index = next((i for i in tables if _centre_in(mark.box, regions[i].box, pad=2.0)), None)
+        (in_table.setdefault(index, []) if index is not None else free).append(mark)
+    tabled = [ln for ln in lines if any(_centre_in(ln.box, regions[i].box, 2.0) for i in tables)]
+    taken_by_tables = {id(ln) for ln in tabled}
+    remaining = tabled + attach([ln for ln in lines if id(ln) not in taken_by_tables], free)
     blocks: list[Block] = []
     for index, region in enumerate(regions):
         if region.label not in ("table", "figure"):
@@ -133,7 +146,9 @@ def plan_page(
         inside = [ln for ln in remaining if _centre_in(ln.box, region.box, pad=2.0)]
         if region.label == "table" and index in tables:
             structure = tables[index]
-            blocks.append(TableBlock(structure, fill_table(structure, inside, angle), region.box))
+            cells = fill_table(structure, inside, angle)
+            _place_cell_marks(structure, cells, in_table.get(index, []))
+            blocks.append(TableBlock(structure, cells, region.box))
         elif region.label == "figure":
             blocks.append(FigureBlock(region.box, _paragraphs(inside)))
         else:
@@ -141,7 +156,6 @@ def plan_page(
         taken = {id(ln) for ln in inside}
         remaining = [ln for ln in remaining if id(ln) not in taken]
     paragraphs = _paragraphs(remaining)
-    body, size = _body_height(lines), _body_size(lines)
     for paragraph in paragraphs:
         paragraph.role = _role(paragraph, regions, size, page_height)
     _attach_captions(blocks, paragraphs, regions, body)
@@ -151,6 +165,22 @@ def plan_page(
     boxes = [_block_box(b) for b in blocks]
     gap = max(8.0, 0.8 * body)
     return [blocks[i] for i in xy_cut_order(boxes, gap)]
+
+
+def _place_cell_marks(
+    structure: TableStructure, cells: list[list[TextLine]], marks: list[Mark]
+) -> None:
+    """Each mark in a table goes to its nearest cell, into that cell's line on its row."""
+    if not structure.cells:
+        return
+    per_cell: dict[int, list[Mark]] = {}
+    for mark in marks:
+        best = min(
+            range(len(structure.cells)), key=lambda c: _distance(mark.box, structure.cells[c].box)
+        )
+        per_cell.setdefault(best, []).append(mark)
+    for c, extra in per_cell.items():
+        cells[c] = sorted(attach(cells[c], extra), key=lambda ln: (ln.box[1], ln.box[0]))
 
 
 def _block_box(block: Block) -> Box:
@@ -172,14 +202,16 @@ def _paragraphs(lines: list[TextLine]) -> list[ParagraphBlock]:
 def font_size(line: TextLine) -> float:
     """Average character advance: a font-size proxy that, unlike box height, does not change
     with descenders or with how tightly the detector framed a large line."""
-    return (line.box[2] - line.box[0]) / max(len(line.content), 1)
+    box = text_box(line) or line.box  # a marked line's own box also holds its marks
+    return (box[2] - box[0]) / max(len(line.content), 1)
 
 
 def _size(paragraph: ParagraphBlock) -> float:
-    return float(np.median([font_size(ln) for ln in paragraph.lines]))
+    sizes = [font_size(ln) for ln in paragraph.lines if ln.content]
+    return float(np.median(sizes)) if sizes else 0.0
 
 
-def _body_height(lines: list[TextLine]) -> float:
+def body_height(lines: list[TextLine]) -> float:
     """The most common line height (body text), by character-weighted median."""
     if not lines:
         return 20.0
@@ -198,6 +230,8 @@ def _body_size(lines: list[TextLine]) -> float:
 def _role(
     paragraph: ParagraphBlock, regions: list[Region], body: float, page_height: float
 ) -> str | None:
+    if all(is_mark_only(ln) for ln in paragraph.lines):
+        return None  # selection marks alone: body content
     box = paragraph.box
     text = " ".join(ln.content for ln in paragraph.lines).strip()
     size = _size(paragraph)

@@ -1,9 +1,10 @@
-"""`prebuilt-layout`: bytes in, AnalyzeResult with paragraphs and roles, tables, figures and
-sections out, as text or markdown.
+"""`prebuilt-layout`: bytes in, AnalyzeResult with paragraphs and roles, tables, figures,
+selection marks and sections out, as text or markdown.
 
-Per page: the read model's lines (PP-OCR, shared sessions), layout regions (PicoDet/CDLA),
-table structure for each table region (SLANet-plus), then our own assembly (`blocks`,
-`render`). All graphs run through the shared `SessionCache` (CUDA when present).
+Per page: the read model's lines (PP-OCR, shared sessions), selection marks (`marks`: image
+processing, no model), layout regions (PicoDet/CDLA), table structure for each table region
+(SLANet-plus), then our own assembly (`blocks`, `placement`, `render`). All graphs run
+through the shared `SessionCache` (CUDA when present).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from batchinfer.inference.runtime import InferenceSessionPort, SessionSource, default_session_cache
 from batchinfer.models.addons import ADDON_FEATURES
 from batchinfer.models.layout.assets import LayoutModelFiles, layout_model_files
-from batchinfer.models.layout.blocks import plan_page
+from batchinfer.models.layout.blocks import body_height, plan_page
+from batchinfer.models.layout.marks import MarkSettings, page_marks
 from batchinfer.models.layout.regions import RegionSettings, detect_regions, labels_of
 from batchinfer.models.layout.render import DocumentBuilder
 from batchinfer.models.layout.tables import TableStructure, recognize_table, tokens_of
@@ -39,11 +41,13 @@ class LayoutPipeline:
         settings: OcrSettings | None = None,
         files: LayoutModelFiles | None = None,
         regions: RegionSettings | None = None,
+        marks: MarkSettings | None = None,
     ) -> None:
         source = sessions if sessions is not None else default_session_cache()
         self.ocr = OcrPipeline(source, settings)
         self.files = files or layout_model_files()
         self.region_settings = regions or RegionSettings()
+        self.mark_settings = marks or MarkSettings()
         self.layout: InferenceSessionPort = source.get(self.files.regions)
         self.table: InferenceSessionPort = source.get(self.files.table)
         self.labels = labels_of(self.layout)
@@ -66,6 +70,11 @@ class LayoutPipeline:
             angle = page_angle(read)
             frame = PageFrame.of(image, settings.pdf_unit)
             page = frame.new_page(image, angle)
+            page.selection_marks = []
+            lines = text_lines(read, angle)
+            marks, lines = page_marks(
+                image.rgb, lines, angle, body_height(lines), self.mark_settings
+            )
             regions = detect_regions(self.layout, image.rgb, self.labels, self.region_settings)
             tables: dict[int, TableStructure] = {}
             for index, region in enumerate(regions):
@@ -74,7 +83,7 @@ class LayoutPipeline:
                     if structure is not None:
                         tables[index] = structure
             blocks = plan_page(
-                text_lines(read, angle), regions, tables, image.height, angle, first_page=not pages
+                lines, regions, tables, image.height, angle, first_page=not pages, marks=marks
             )
             builder.write_page(page, blocks, frame)
             if "barcodes" in options.features:

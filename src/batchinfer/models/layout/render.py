@@ -23,7 +23,9 @@ from batchinfer.models.layout.blocks import (
     cell_kind,
     union,
 )
-from batchinfer.models.ocr.layout import ContentWriter, rect_polygon
+from batchinfer.models.layout.marks import Mark
+from batchinfer.models.layout.placement import MARKDOWN_TOKENS, TEXT_TOKENS, with_tokens
+from batchinfer.models.ocr.layout import ContentWriter, TextLine, rect_polygon
 from batchinfer.models.ocr.pipeline import PageFrame, write_paragraph
 from batchinfer.models.ocr.result import (
     BoundingRegion,
@@ -32,6 +34,7 @@ from batchinfer.models.ocr.result import (
     Page,
     Paragraph,
     Section,
+    SelectionMark,
     Span,
     Table,
     TableCell,
@@ -56,6 +59,39 @@ class DocumentBuilder:
 
     def __post_init__(self) -> None:
         self.writer = ContentWriter("\n\n" if self.markdown else "\n")
+        self.tokens = MARKDOWN_TOKENS if self.markdown else TEXT_TOKENS
+
+    # ------------------------------------------------------------ selection marks
+
+    def _with_tokens(
+        self, lines: list[TextLine]
+    ) -> tuple[list[TextLine], list[tuple[int, int, Mark]]]:
+        """Lines as written (mark tokens among the words), and (line index, offset in the
+        line, mark) for each mark, to place once the lines' offsets are known."""
+        written: list[TextLine] = []
+        pending: list[tuple[int, int, Mark]] = []
+        for k, line in enumerate(lines):
+            out, offsets = with_tokens(line, self.tokens)
+            written.append(out)
+            pending.extend((k, offset, mark) for offset, mark in offsets)
+        return written, pending
+
+    def _record_marks(
+        self, page: Page, first_line: int, pending: list[tuple[int, int, Mark]], frame: PageFrame
+    ) -> None:
+        """Add the marks of lines just written (from `page.lines[first_line]`) to the page."""
+        if page.selection_marks is None:
+            page.selection_marks = []
+        for k, offset, mark in pending:
+            start = page.lines[first_line + k].spans[0].offset + offset
+            page.selection_marks.append(
+                SelectionMark(
+                    mark.state,
+                    rect_polygon(mark.box, frame.scale, frame.digits),
+                    mark.confidence,
+                    Span(start, len(self.tokens[mark.state])),
+                )
+            )
 
     # ------------------------------------------------------------------ pages
 
@@ -88,9 +124,12 @@ class DocumentBuilder:
         comment = COMMENTS.get(block.role or "") if self.markdown else None
         if self.markdown:
             writer.write(HEADINGS.get(block.role or "", "") if not comment else f'<!-- {comment}="')
+        lines, pending = self._with_tokens(block.lines)
+        first_line = len(page.lines)
         paragraph = write_paragraph(
-            writer, page, block.lines, frame, block.role, escape=self.markdown and not comment
+            writer, page, lines, frame, block.role, escape=self.markdown and not comment
         )
+        self._record_marks(page, first_line, pending, frame)
         if comment:
             writer.write('" -->')
         self.paragraphs.append(paragraph)
@@ -137,7 +176,7 @@ class DocumentBuilder:
                 writer.write("<tr>\n")
             for k in sorted(by_row[row], key=lambda i: block.structure.cells[i].column):
                 cell = block.structure.cells[k]
-                lines = block.cell_lines[k]
+                lines, pending = self._with_tokens(block.cell_lines[k])
                 tag = "th" if cell.header else "td"
                 if md:
                     attrs = (f' rowspan="{cell.row_span}"' if cell.row_span > 1 else "") + (
@@ -148,7 +187,9 @@ class DocumentBuilder:
                     writer.write("\n")
                 spans: list[Span] = []
                 if lines:
+                    first_line = len(page.lines)
                     spans = [writer.lines(lines, page, frame.scale, frame.digits)]
+                    self._record_marks(page, first_line, pending, frame)
                     first_cell = False
                 if md:
                     writer.write(f"</{tag}>\n")

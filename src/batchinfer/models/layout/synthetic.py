@@ -231,3 +231,159 @@ def _draw_table(
             c += span
     elements.append(TruthElement("table", cells=cells, rows=rows, columns=columns))
     return y + rows * row_h
+
+
+# ------------------------------------------------------------------------- form pages
+
+
+@dataclass
+class TruthMark:
+    """A drawn selection mark: its box in drawn pixels, state, shape and the label after it
+    ("" when it stands alone, e.g. in a table cell)."""
+
+    box: tuple[int, int, int, int]
+    state: str  # "selected" or "unselected"
+    shape: str  # "square" or "round"
+    label: str = ""
+    in_table: bool = False
+
+
+@dataclass
+class FormPage:
+    image: Image.Image
+    marks: list[TruthMark]
+    title: str
+
+
+def _box(draw: ImageDraw.ImageDraw, x: int, y: int, side: int, checked: bool, style: int) -> None:
+    draw.rectangle((x, y, x + side, y + side), outline="black", width=2)
+    if not checked:
+        return
+    if style == 0:  # a tick
+        draw.line(
+            (x + side * 0.2, y + side * 0.5, x + side * 0.42, y + side * 0.78), "black", width=3
+        )
+        draw.line(
+            (x + side * 0.42, y + side * 0.78, x + side * 0.82, y + side * 0.2), "black", width=3
+        )
+    elif style == 1:  # a cross
+        m = max(4, side // 4)
+        draw.line((x + m, y + m, x + side - m, y + side - m), "black", width=3)
+        draw.line((x + m, y + side - m, x + side - m, y + m), "black", width=3)
+    else:  # a filled square inside
+        m = max(4, side // 4)
+        draw.rectangle((x + m, y + m, x + side - m, y + side - m), fill="black")
+
+
+def _radio(draw: ImageDraw.ImageDraw, x: int, y: int, side: int, checked: bool) -> None:
+    draw.ellipse((x, y, x + side, y + side), outline="black", width=2)
+    if checked:
+        m = max(4, side // 4)
+        draw.ellipse((x + m, y + m, x + side - m, y + side - m), fill="black")
+
+
+FORM_QUESTIONS = (
+    ("Do you agree to the terms", ("Yes", "No")),
+    ("Preferred contact", ("Email", "Phone", "Post")),
+    ("Account type", ("Personal", "Business")),
+    ("Delivery window", ("Morning", "Afternoon", "Evening")),
+)
+FORM_OPTIONS = (
+    "Send me the monthly newsletter",
+    "I have read the privacy notice",
+    "Add a printed copy of the invoice",
+    "Keep my card details on file",
+    "Notify me when the order ships",
+)
+
+
+def make_form_page(seed: int = 0, width: int = 1100, height: int = 1500) -> FormPage:
+    """A form: a title, questions answered with boxes or radio buttons on one row, a column of
+    check boxes before labels, a ruled table with a check box column, and a paragraph full of
+    round and square letters (O, D, 0, o) that must not be read as marks."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    body = font(20)
+    marks: list[TruthMark] = []
+    margin = 80
+    side = rng.choice((18, 20, 22))
+    title = f"{rng.choice(CITIES)} Customer Application"
+    draw.text((margin, 70), title, fill="black", font=font(36, bold=True))
+
+    y = 160
+    for question, answers in FORM_QUESTIONS:
+        round_marks = rng.random() < 0.5
+        draw.text((margin, y), f"{question}:", fill="black", font=body)
+        x = margin + int(draw.textlength(f"{question}:", font=body)) + 30
+        chosen = rng.randrange(len(answers) + 1) - 1  # -1: nothing chosen
+        for k, answer in enumerate(answers):
+            checked = k == chosen or (not round_marks and rng.random() < 0.25)
+            top = y + 2
+            if round_marks:
+                _radio(draw, x, top, side, checked)
+            else:
+                _box(draw, x, top, side, checked, rng.randrange(3))
+            marks.append(
+                TruthMark(
+                    (x, top, x + side, top + side),
+                    "selected" if checked else "unselected",
+                    "round" if round_marks else "square",
+                    answer,
+                )
+            )
+            draw.text((x + side + 10, y), answer, fill="black", font=body)
+            x += side + 10 + int(draw.textlength(answer, font=body)) + 40
+        y += 50
+
+    y += 20
+    for option in rng.sample(FORM_OPTIONS, 4):
+        checked = rng.random() < 0.5
+        _box(draw, margin, y + 2, side, checked, rng.randrange(3))
+        marks.append(
+            TruthMark(
+                (margin, y + 2, margin + side, y + 2 + side),
+                "selected" if checked else "unselected",
+                "square",
+                option,
+            )
+        )
+        draw.text((margin + side + 12, y), option, fill="black", font=body)
+        y += 44
+
+    y += 30
+    columns = ("Item", "Qty", "Approved", "Notes")
+    col_w, row_h = (width - 2 * margin) // len(columns), 46
+    for r in range(4):
+        for c, header in enumerate(columns):
+            x0, y0 = margin + c * col_w, y + r * row_h
+            draw.rectangle((x0, y0, x0 + col_w, y0 + row_h), outline="black", width=2)
+            if r == 0:
+                draw.text((x0 + 12, y0 + 11), header, fill="black", font=body)
+            elif c == 0:
+                draw.text((x0 + 12, y0 + 11), rng.choice(WORDS).title(), fill="black", font=body)
+            elif c == 1:
+                draw.text((x0 + 12, y0 + 11), str(rng.randint(1, 99)), fill="black", font=body)
+            elif c == 2:
+                checked = rng.random() < 0.5
+                bx, by = x0 + 14, y0 + (row_h - side) // 2
+                _box(draw, bx, by, side, checked, rng.randrange(3))
+                marks.append(
+                    TruthMark(
+                        (bx, by, bx + side, by + side),
+                        "selected" if checked else "unselected",
+                        "square",
+                        in_table=True,
+                    )
+                )
+            else:
+                draw.text((x0 + 12, y0 + 11), rng.choice(WORDS), fill="black", font=body)
+    y += 4 * row_h + 50
+
+    for text in (
+        "ODD DOOR ORDER: O D 0 o DO OD. Code 0O0D, room D10, box O.",
+        "Office hours are posted on the door of room 0.",
+    ):
+        draw.text((margin, y), text, fill="black", font=body)
+        y += 32
+    return FormPage(image, marks, title)

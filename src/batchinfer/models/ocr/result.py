@@ -77,6 +77,25 @@ class Barcode:
 
 
 @dataclass
+class SelectionMark:
+    """A check box or radio button (`prebuilt-layout`); its span points at `:selected:` /
+    `:unselected:` (markdown: `☒` / `☐`) in `content`."""
+
+    state: str  # "selected" or "unselected"
+    polygon: list[float]
+    confidence: float
+    span: Span
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "polygon": self.polygon,
+            "confidence": self.confidence,
+            "span": self.span.to_json(),
+        }
+
+
+@dataclass
 class Page:
     page_number: int
     angle: float
@@ -87,6 +106,7 @@ class Page:
     lines: list[Line] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     barcodes: list[Barcode] | None = None  # set (maybe empty) only with features=barcodes
+    selection_marks: list[SelectionMark] | None = None  # None: the model finds none (read)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -96,9 +116,11 @@ class Page:
             "height": self.height,
             "unit": self.unit,
             "words": [w.to_json() for w in self.words],
-            "lines": [ln.to_json() for ln in self.lines],
-            "spans": [s.to_json() for s in self.spans],
         }
+        if self.selection_marks is not None:
+            body["selectionMarks"] = [m.to_json() for m in self.selection_marks]
+        body["lines"] = [ln.to_json() for ln in self.lines]
+        body["spans"] = [s.to_json() for s in self.spans]
         if self.barcodes is not None:
             body["barcodes"] = [b.to_json() for b in self.barcodes]
         return body
