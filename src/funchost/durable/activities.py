@@ -44,6 +44,7 @@ class ActivityRunner:
         on_batch: Callable[[list[Completion]], None],
         timeout: float | None = None,
         load_page: PageLoader | None = None,
+        read_page: PageLoader | None = None,
     ) -> None:
         self._activities = activities
         self._timeout = timeout
@@ -53,7 +54,9 @@ class ActivityRunner:
         self._on_batch = on_batch
         # per-instance lines served in turn; at most `window` items per instance in memory
         self.window = max(256, 8 * self._size)
-        self._queue = FairWorkQueue(window=self.window, load_page=load_page)
+        self._queue = FairWorkQueue(
+            window=self.window, load_page=load_page, read_page=read_page
+        )
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._completions: list[Completion] = []

@@ -65,6 +65,12 @@ UNKNOWN_ACTION = "?"  # the signature of an action recorded before signatures we
 RETENTION_SWEEP_SECONDS = 600.0  # how often finished instances past retention are purged
 STORE_RETRY_SECONDS = 1.0  # after a failed commit, how long before the work is tried again
 STORE_GIVE_UP_AFTER = 30  # consecutive failed writes of completions before the host stops
+# Episode pacing: an instance whose last episode took t seconds (replay + bookkeeping, both
+# growing with its history) waits EPISODE_GAP_FACTOR * t (at most EPISODE_GAP_MAX) before the
+# next, unless every task it waits for has already reported. Each completion then costs a bounded
+# share of replay, and a huge fan-out takes a few large episodes instead of one per moment.
+EPISODE_GAP_FACTOR = 3.0
+EPISODE_GAP_MAX = 10.0
 
 
 class DurableError(Exception):
@@ -90,14 +96,20 @@ class EngineState:
     episodes: int = 0  # replays of this execution so far (reported when it ends)
 
     def to_json(self) -> dict[str, Any]:
+        """The compact stored form: runs instead of one entry per task or action.
+
+        A fan-out of 100,000 activities has 100,000 open tasks and action positions; stored one
+        by one they made every commit and every status read (de)serialise megabytes. Runs of
+        consecutive task ids of one kind, and of positions with one signature, are a few entries.
+        """
         return {
             "next_id": self.next_id,
             "action_count": self.action_count,
-            "open_tasks": self.open_tasks,
+            "open_runs": _id_runs(self.open_tasks),
             "retry_attempts": self.retry_attempts,
             "retry_timers": self.retry_timers,
             "timer_positions": self.timer_positions,
-            "action_sigs": self.action_sigs,
+            "action_runs": _value_runs(self.action_sigs),
             "episodes": self.episodes,
         }
 
@@ -106,19 +118,66 @@ class EngineState:
         def ints(d: dict[str, Any]) -> dict[int, Any]:
             return {int(k): v for k, v in (d or {}).items()}
 
+        if "open_runs" in data:
+            open_tasks = {
+                task_id: str(kind)
+                for start, end, kind in data["open_runs"]
+                for task_id in range(int(start), int(end))
+            }
+        else:  # a state stored before runs were used
+            open_tasks = ints(data.get("open_tasks", {}))
+        if "action_runs" in data:
+            sigs = [_interned(str(sig)) for sig, count in data["action_runs"] for _ in range(count)]
+        elif "action_sigs" in data:
+            sigs = [_interned(str(sig)) for sig in data["action_sigs"]]
+        else:  # a state saved before signatures were kept: positions so far are not checked
+            sigs = [UNKNOWN_ACTION] * int(data.get("action_count", 0))
         return cls(
             next_id=int(data.get("next_id", 0)),
             action_count=int(data.get("action_count", 0)),
-            open_tasks=ints(data.get("open_tasks", {})),
+            open_tasks=open_tasks,
             retry_attempts=ints(data.get("retry_attempts", {})),
             retry_timers=ints(data.get("retry_timers", {})),
             timer_positions=ints(data.get("timer_positions", {})),
-            # a state saved before signatures were kept: positions so far are not checked
-            action_sigs=list(data["action_sigs"])
-            if "action_sigs" in data
-            else [UNKNOWN_ACTION] * int(data.get("action_count", 0)),
+            action_sigs=sigs,
             episodes=int(data.get("episodes", 0)),
         )
+
+
+LEGACY_STATE_KEYS = ("open_tasks", "action_sigs")  # replaced by their run forms
+
+
+def _id_runs(tasks: dict[int, str]) -> list[list[Any]]:
+    """[[first id, end id (exclusive), kind], ...] for consecutive ids of the same kind."""
+    runs: list[list[Any]] = []
+    for task_id in sorted(tasks):
+        kind = tasks[task_id]
+        if runs and runs[-1][1] == task_id and runs[-1][2] == kind:
+            runs[-1][1] = task_id + 1
+        else:
+            runs.append([task_id, task_id + 1, kind])
+    return runs
+
+
+def _value_runs(values: list[str]) -> list[list[Any]]:
+    """[[value, count], ...] for repeated neighbours (a fan-out's positions share one)."""
+    runs: list[list[Any]] = []
+    for value in values:
+        if runs and runs[-1][0] == value:
+            runs[-1][1] += 1
+        else:
+            runs.append([value, 1])
+    return runs
+
+
+_INTERNED: dict[str, str] = {}
+
+
+def _interned(signature: str) -> str:
+    """One string object per distinct signature, however many positions share it."""
+    if len(_INTERNED) > 10_000:
+        _INTERNED.clear()
+    return _INTERNED.setdefault(signature, signature)
 
 
 @dataclass
@@ -126,12 +185,14 @@ class ActiveInstance:
     """An orchestration that is not terminal, kept in memory while the host runs."""
 
     row: InstanceRow
-    history: list[str]
+    history_len: int  # events stored for this execution; the events themselves stay in SQLite
     state: EngineState
     inbox: list[InboxEvent] = field(default_factory=list)
     in_flight: bool = False
     queued: bool = False
     refused: bool = False  # its version is not one this worker runs (logged once)
+    not_before: float = 0.0  # loop time before which its next episode is held back (pacing)
+    wake_armed: bool = False  # a timer will enqueue it at `not_before`
 
 
 @dataclass
@@ -179,20 +240,34 @@ def _run_handle(handle: Callable[[str], str], context_json: str) -> EpisodeOutco
         )
 
 
+_SIGNATURES: dict[tuple[Any, str], str] = {}
+
+
 def _signature(action: dict[str, Any]) -> str:
-    """What an action position schedules: its type and target, as nondeterminism checks see it."""
+    """What an action position schedules: its type and target, as nondeterminism checks see it.
+
+    Cached per (type, target): every episode of a fan-out checks every position, and the same
+    few signatures repeat (one string object each, so most comparisons are identity checks).
+    """
     kind: Any = action.get("actionType")  # JSON from the SDK: an int, or anything if corrupt
-    try:
-        kind_name = ActionType(kind).name
-    except ValueError:
-        kind_name = str(kind)
     if kind in (ActionType.CallEntity, ActionType.SignalEntity):
         target = f"{action.get('instanceId')}:{action.get('operation')}"
     elif kind == ActionType.WaitForExternalEvent:
         target = ""  # DTFx does not check event names; only the position's kind matters
     else:
         target = str(action.get("functionName") or "")
-    return f"{kind_name}|{target}"
+    key = (kind if isinstance(kind, (int, str)) else repr(kind), target)
+    cached = _SIGNATURES.get(key)
+    if cached is not None:
+        return cached
+    try:
+        kind_name = ActionType(kind).name
+    except ValueError:
+        kind_name = str(kind)
+    if len(_SIGNATURES) > 10_000:
+        _SIGNATURES.clear()
+    signature = _SIGNATURES[key] = _interned(f"{kind_name}|{target}")
+    return signature
 
 
 def _same_action(expected: str, actual: str) -> bool:
@@ -269,6 +344,8 @@ class DurableEngine:
             on_batch=self._record_completions,
             timeout=self.options.function_timeout,
             load_page=self.store.load_work_page,
+            # a file store pages work in on a read connection of its own, off the loop
+            read_page=self.store.read_work_page if self.store.concurrent_reads else None,
         )
         self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
         self.entities = EntityDispatcher(
@@ -300,7 +377,7 @@ class DurableEngine:
         for row in self.store.instances_with_status(ACTIVE):
             self._active[row.instance_id] = ActiveInstance(
                 row=row,
-                history=self.store.load_history(row.instance_id),
+                history_len=self.store.history_length(row.instance_id),
                 state=EngineState.from_json(row.engine_state),
             )
         for item in self.store.load_inbox():
@@ -410,7 +487,7 @@ class DurableEngine:
                 self.store.delete_instance(instance_id)
             self.store.upsert_instance(row)
             seq = self.store.add_inbox_event(instance_id, row.execution_id, started)
-        inst = ActiveInstance(row=row, history=[], state=EngineState())
+        inst = ActiveInstance(row=row, history_len=0, state=EngineState())
         inst.inbox.append(InboxEvent(seq, instance_id, row.execution_id, started))
         self._active[instance_id] = inst
         self._enqueue(inst)
@@ -562,9 +639,33 @@ class DurableEngine:
     def _enqueue(self, inst: ActiveInstance) -> None:
         if inst.queued or inst.in_flight or inst.row.status == "Suspended":
             return
+        if self._held_back(inst):
+            return
         inst.queued = True
         assert self._ready is not None
         self._ready.put_nowait(inst.row.instance_id)
+
+    def _held_back(self, inst: ActiveInstance) -> bool:
+        """Whether the next episode waits for its pacing gap (a wake-up is then armed).
+
+        Not when the inbox already holds as many events as the instance has open tasks: there
+        is nothing more to batch (a sequence of single activities, a fan-out's last completion,
+        a timer, an external event to an instance waiting on nothing else all run at once).
+        """
+        assert self._loop is not None
+        if inst.not_before <= self._loop.time():
+            return False
+        if len(inst.inbox) >= len(inst.state.open_tasks):
+            return False
+        if not inst.wake_armed:
+            inst.wake_armed = True
+            self._loop.call_at(inst.not_before, self._wake, inst)
+        return True
+
+    def _wake(self, inst: ActiveInstance) -> None:
+        inst.wake_armed = False
+        if self._active.get(inst.row.instance_id) is inst and inst.inbox:
+            self._enqueue(inst)
 
     async def _orchestration_worker(self) -> None:
         assert self._ready is not None
@@ -581,7 +682,13 @@ class DurableEngine:
             try:
                 if self._version_refused(inst):
                     continue
+                assert self._loop is not None
+                started = self._loop.time()
                 await self._run_episode(inst)
+                took = self._loop.time() - started
+                inst.not_before = self._loop.time() + min(
+                    EPISODE_GAP_MAX, EPISODE_GAP_FACTOR * took
+                )
             except StoreError as exc:
                 retry_later = self._store_failed(inst, exc)
             except Exception:
@@ -663,7 +770,7 @@ class DurableEngine:
             self._active.pop(instance_id, None)
             return
         inst.row = row
-        inst.history = self.store.load_history(instance_id)
+        inst.history_len = self.store.history_length(instance_id)
         inst.state = EngineState.from_json(row.engine_state)
         inst.inbox = self.store.load_inbox_for(instance_id)
         self._active[instance_id] = inst
@@ -744,10 +851,13 @@ class DurableEngine:
         now = h.utcnow()
         started = h.event(h.EventType.OrchestratorStarted, now)
         new_events = [started, *events]
-        history_json = ",".join([*inst.history, *(_dumps(e) for e in new_events)])
+        # the stored history is read per episode (one string, built by SQLite), not kept in
+        # memory between episodes: an idle or waiting instance costs no memory for its history
+        stored = self.store.history_json(inst.row.instance_id) if inst.history_len else ""
+        fresh = ",".join(_dumps(e) for e in new_events)
         context_json = (
             '{"history":['
-            + history_json
+            + (f"{stored},{fresh}" if stored else fresh)
             + '],"instanceId":'
             + _dumps(inst.row.instance_id)
             + ',"isReplaying":false,"parentInstanceId":'
@@ -862,7 +972,7 @@ class DurableEngine:
                     "after this instance had already started running?"
                 )
             actual = _signature(actions[position])
-            if not _same_action(expected, actual):
+            if actual is not expected and not _same_action(expected, actual):
                 return (
                     f"Non-Deterministic workflow detected: a previous execution of this "
                     f"orchestration scheduled {_describe(expected)} at action position "
@@ -1096,13 +1206,14 @@ class DurableEngine:
         row = inst.row
         row.last_updated_time = h.iso_timestamp(h.utcnow())
         if persist_state:
-            row.engine_state = {**row.engine_state, **inst.state.to_json()}
+            kept = {k: v for k, v in row.engine_state.items() if k not in LEGACY_STATE_KEYS}
+            row.engine_state = {**kept, **inst.state.to_json()}
         played = [_played(e) for e in commit.history]
         work_seqs: list[int] = []
         with self.store.transaction():
             if played:
                 self.store.append_history(
-                    row.instance_id, row.execution_id, len(inst.history), played
+                    row.instance_id, row.execution_id, inst.history_len, played
                 )
             self.store.delete_inbox_events(commit.consumed)
             work_seqs = self.store.add_work_items(
@@ -1122,7 +1233,7 @@ class DurableEngine:
             written = self._write_side_effects(commit)
             self.store.upsert_instance(row)
         # --- the commit is durable: now mirror it in memory and start the work ---
-        inst.history.extend(played)
+        inst.history_len += len(played)
         consumed = set(commit.consumed)
         inst.inbox = [e for e in inst.inbox if e.seq not in consumed]
         self._runner.submit_many(
@@ -1175,7 +1286,7 @@ class DurableEngine:
     ) -> None:
         child_seqs, delivered = written
         for seq, (child, started) in zip(child_seqs, commit.children, strict=False):
-            child_inst = ActiveInstance(row=child, history=[], state=EngineState())
+            child_inst = ActiveInstance(row=child, history_len=0, state=EngineState())
             child_inst.inbox.append(InboxEvent(seq, child.instance_id, child.execution_id, started))
             self._active[child.instance_id] = child_inst
             self._enqueue(child_inst)
@@ -1200,10 +1311,10 @@ class DurableEngine:
         with self.store.transaction():
             if played:
                 self.store.append_history(
-                    inst.row.instance_id, inst.row.execution_id, len(inst.history), played
+                    inst.row.instance_id, inst.row.execution_id, inst.history_len, played
                 )
             self.store.upsert_instance(inst.row)
-        inst.history.extend(played)
+        inst.history_len += len(played)
         self._notify()
 
     def _finish(
@@ -1315,7 +1426,7 @@ class DurableEngine:
         for key in [k for k in self._timers if k[0] == row.instance_id]:
             self._timers.pop(key).cancel()
         self._runner.forget(row.instance_id)  # the old execution's queued work is void
-        inst.history = []
+        inst.history_len = 0
         inst.state = EngineState()
         inst.inbox = [InboxEvent(seq, row.instance_id, row.execution_id, started), *kept]
         self._start_side_effects(commit, written)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -171,6 +172,7 @@ def _row_to_instance(row: Sequence[Any]) -> InstanceRow:
 
 StoreError = sqlite3.Error  # what a failed read or write of the store raises
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # DELETE/INSERT ... RETURNING
+_ORDERED_AGGREGATE = sqlite3.sqlite_version_info >= (3, 44, 0)  # group_concat(x ORDER BY y)
 _CHUNK = 150  # rows per multi-row statement (6 variables a row stays under old limits)
 
 
@@ -191,8 +193,24 @@ class DurableStore:
         if "updated" not in columns:  # stores written before entities had a last-operation time
             self._conn.execute("ALTER TABLE entities ADD COLUMN updated TEXT")
         self._depth = 0
+        # a second connection for reads from other threads (paging work items in); it sees
+        # committed rows only, which is all those readers need. None for an in-memory store,
+        # where a second connection would open another, empty database.
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
+        if str(path) != ":memory:":
+            self._reader = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._reader.execute("PRAGMA busy_timeout=5000")
+
+    @property
+    def concurrent_reads(self) -> bool:
+        """Whether `read_work_page` may be called from any thread."""
+        return self._reader is not None
 
     def close(self) -> None:
+        if self._reader is not None:
+            with self._reader_lock:
+                self._reader.close()
         self._conn.close()
 
     @contextmanager
@@ -335,6 +353,30 @@ class DurableStore:
             [(instance_id, execution_id, start_seq + i, e) for i, e in enumerate(events)],
         )
 
+    def history_json(self, instance_id: str) -> str:
+        """The stored events joined with commas (a JSON array's body), built inside SQLite.
+
+        One string for the whole history, without a Python object per event: the engine reads
+        it once per episode instead of keeping every running instance's history in memory.
+        """
+        # rows come in primary-key (seq) order from the ordered subquery; SQLite 3.44+ also
+        # takes the order inside the aggregate, which makes it explicit
+        sql = (
+            "SELECT group_concat(event, ',' ORDER BY seq) FROM history WHERE instance_id = ?"
+            if _ORDERED_AGGREGATE
+            else "SELECT group_concat(event, ',') FROM (SELECT event FROM history "
+            "WHERE instance_id = ? ORDER BY seq)"
+        )
+        row = self._conn.execute(sql, (instance_id,)).fetchone()
+        return str(row[0]) if row and row[0] is not None else ""
+
+    def history_length(self, instance_id: str) -> int:
+        """How many events are stored for an instance (the next event's seq)."""
+        row = self._conn.execute(
+            "SELECT count(*) FROM history WHERE instance_id = ?", (instance_id,)
+        ).fetchone()
+        return int(row[0])
+
     def load_history(self, instance_id: str) -> list[str]:
         cur = self._conn.execute(
             "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
@@ -469,6 +511,17 @@ class DurableStore:
             (instance_id, from_seq, limit),
         )
         return [WorkItem(*r) for r in cur.fetchall()]
+
+    def read_work_page(self, instance_id: str, from_seq: int, limit: int) -> list[WorkItem]:
+        """`load_work_page` from any thread, on the reader connection (committed rows only)."""
+        assert self._reader is not None
+        with self._reader_lock:
+            cur = self._reader.execute(
+                "SELECT seq, instance_id, execution_id, task_id, kind, name, input FROM "
+                "work_items WHERE instance_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (instance_id, from_seq, limit),
+            )
+            return [WorkItem(*r) for r in cur.fetchall()]
 
     def load_work_items(self) -> list[WorkItem]:
         cur = self._conn.execute(
