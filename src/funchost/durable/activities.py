@@ -54,9 +54,7 @@ class ActivityRunner:
         self._on_batch = on_batch
         # per-instance lines served in turn; at most `window` items per instance in memory
         self.window = max(256, 8 * self._size)
-        self._queue = FairWorkQueue(
-            window=self.window, load_page=load_page, read_page=read_page
-        )
+        self._queue = FairWorkQueue(window=self.window, load_page=load_page, read_page=read_page)
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._completions: list[Completion] = []

@@ -208,7 +208,7 @@ class EpisodeOutcome:
 class _Commit:
     """Everything one episode writes, applied to the store in one transaction."""
 
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any] | str] = field(default_factory=list)  # str: inbox JSON text
     consumed: list[int] = field(default_factory=list)
     work: list[tuple[int, str, str, str | None]] = field(default_factory=list)  # id, kind, name, in
     timers: list[tuple[int, str]] = field(default_factory=list)
@@ -285,8 +285,22 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _played(event: dict[str, Any]) -> str:
-    return _dumps({**event, "IsPlayed": True})
+_UNPLAYED = '"IsPlayed":false'
+
+
+def _played(event: dict[str, Any] | str) -> str:
+    """The stored form of an event: `IsPlayed: true` (the SDK replays it as past).
+
+    Events are built by `history.event`, whose third key is IsPlayed, and inbox text was
+    written by `_dumps` from such a dict: the flag is flipped in the text (no dict copy), at
+    its place near the start, before any event data.
+    """
+    text = event if isinstance(event, str) else _dumps(event)
+    at = text.find(_UNPLAYED, 0, 80)
+    if text.startswith('{"EventType":') and at >= 0:
+        return f'{text[:at]}"IsPlayed":true{text[at + len(_UNPLAYED) :]}'
+    parsed = json.loads(text) if isinstance(event, str) else event
+    return _dumps({**parsed, "IsPlayed": True})
 
 
 def context_input_for(raw_input: str | None) -> Any:
@@ -787,15 +801,17 @@ class DurableEngine:
 
     def _select_events(
         self, inst: ActiveInstance
-    ) -> tuple[list[dict[str, Any]], list[int], str | None]:
+    ) -> tuple[list[str], list[int], str | None, dict[str, Any] | None]:
         """Pick this episode's events: valid ones in order, stopping after one retry event.
 
-        Returns the events, the inbox seqs consumed (delivered or dropped), and the kind of the
-        trailing retry-related event ('failure' or 'timer'), if any.
+        Returns the events (as the inbox holds them: JSON text), the inbox seqs consumed
+        (delivered or dropped), and the kind of the trailing retry-related event ('failure' or
+        'timer') with that event, if any.
         """
-        events: list[dict[str, Any]] = []
+        events: list[str] = []
         consumed: list[int] = []
         retry_kind: str | None = None
+        trigger: dict[str, Any] | None = None
         state = inst.state
         for item in inst.inbox:
             event = item.event
@@ -813,13 +829,13 @@ class DurableEngine:
                 if task_id not in state.open_tasks:
                     continue  # a duplicate or stale completion: applying it would stall the SDK
                 del state.open_tasks[task_id]
-                events.append(event)
+                events.append(item.text)
                 failed = kind in (
                     h.EventType.TaskFailed,
                     h.EventType.SubOrchestrationInstanceFailed,
                 )
                 if failed and task_id in state.retry_attempts:
-                    retry_kind = "failure"
+                    retry_kind, trigger = "failure", event
                     break
             elif kind == h.EventType.TimerFired:
                 timer_id = event["TimerId"]
@@ -827,17 +843,17 @@ class DurableEngine:
                     continue
                 del state.open_tasks[timer_id]
                 state.timer_positions.pop(timer_id, None)
-                events.append(event)
+                events.append(item.text)
                 if timer_id in state.retry_timers:
-                    retry_kind = "timer"
+                    retry_kind, trigger = "timer", event
                     break
             else:
-                events.append(event)
-        return events, consumed, retry_kind
+                events.append(item.text)
+        return events, consumed, retry_kind, trigger
 
     async def _run_episode(self, inst: ActiveInstance) -> None:
         spec = self._orchestrators.get(inst.row.name.lower())
-        events, consumed, retry_kind = self._select_events(inst)
+        events, consumed, retry_kind, trigger = self._select_events(inst)
         if not events:
             self._commit(inst, _Commit(consumed=consumed), persist_state=True)
             return
@@ -850,22 +866,26 @@ class DurableEngine:
             return
         now = h.utcnow()
         started = h.event(h.EventType.OrchestratorStarted, now)
-        new_events = [started, *events]
+        new_events: list[dict[str, Any] | str] = [started, *events]
         # the stored history is read per episode (one string, built by SQLite), not kept in
         # memory between episodes: an idle or waiting instance costs no memory for its history
         stored = self.store.history_json(inst.row.instance_id) if inst.history_len else ""
-        fresh = ",".join(_dumps(e) for e in new_events)
-        context_json = (
-            '{"history":['
-            + (f"{stored},{fresh}" if stored else fresh)
-            + '],"instanceId":'
-            + _dumps(inst.row.instance_id)
-            + ',"isReplaying":false,"parentInstanceId":'
-            + _dumps(inst.row.parent_instance_id)
-            + ',"input":'
-            + _dumps(context_input_for(inst.row.raw_input))
-            + ',"upperSchemaVersion":1,"upperSchemaVersionNew":2}'
+        context_json = "".join(  # one copy of the (possibly tens of MB of) history text
+            [
+                '{"history":[',
+                stored,
+                "," if stored else "",
+                ",".join([_dumps(started), *events]),
+                '],"instanceId":',
+                _dumps(inst.row.instance_id),
+                ',"isReplaying":false,"parentInstanceId":',
+                _dumps(inst.row.parent_instance_id),
+                ',"input":',
+                _dumps(context_input_for(inst.row.raw_input)),
+                ',"upperSchemaVersion":1,"upperSchemaVersionNew":2}',
+            ]
         )
+        del stored  # the context holds it; the replay may need the memory
         loop = asyncio.get_running_loop()
         inst.state.episodes += 1
         outcome = await self._invoke_replay(spec, context_json, loop)
@@ -908,8 +928,8 @@ class DurableEngine:
                 commit=commit,
             )
             return
-        if retry_kind is not None:
-            self._retry_follow_up(inst, events[-1], retry_kind, actions, commit, now)
+        if retry_kind is not None and trigger is not None:
+            self._retry_follow_up(inst, trigger, retry_kind, actions, commit, now)
         self._cancel_timers(inst, actions, commit)
         commit.history.append(h.event(h.EventType.OrchestratorCompleted, h.utcnow()))
         if inst.row.status in ("Pending", "ContinuedAsNew"):
@@ -1416,10 +1436,10 @@ class DurableEngine:
             seq = self.store.add_inbox_event(row.instance_id, row.execution_id, started)
             kept = [
                 InboxEvent(
-                    self.store.add_inbox_event(row.instance_id, None, e.event),
+                    self.store.add_inbox_event(row.instance_id, None, e.text),
                     row.instance_id,
                     None,
-                    e.event,
+                    e.text,
                 )
                 for e in carried
             ]
@@ -1436,15 +1456,15 @@ class DurableEngine:
     # ============================================================================ activities
     def _record_completions(self, batch: list[Completion]) -> None:
         """Record a batch of completions in one transaction and wake their orchestrations."""
-        delivered: list[tuple[int, WorkItem, dict[str, Any]]] = []
+        delivered: list[tuple[int, WorkItem, str]] = []
         try:
             with self.store.transaction():
                 # a work item already gone was recorded before (or its instance ended): a
                 # completion is applied at most once
                 taken = self.store.take_work_items([item.seq for item, _ in batch])
-                fresh = [(item, event) for item, event in batch if item.seq in taken]
+                fresh = [(item, _dumps(event)) for item, event in batch if item.seq in taken]
                 seqs = self.store.add_inbox_events(
-                    [(item.instance_id, item.execution_id, event) for item, event in fresh]
+                    [(item.instance_id, item.execution_id, text) for item, text in fresh]
                 )
                 delivered = [
                     (seq, item, event) for seq, (item, event) in zip(seqs, fresh, strict=False)

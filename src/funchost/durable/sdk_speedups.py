@@ -37,4 +37,4 @@ def install() -> None:
     module's own name, so `from ...history import HistoryEvent` would patch the class (a no-op).
     """
     module = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
-    module.dt_parse = parse_history_timestamp
+    setattr(module, "dt_parse", parse_history_timestamp)  # noqa: B010 (untyped module global)

@@ -148,14 +148,35 @@ class EntityOp:
     request_id: str | None = None
 
 
-@dataclass(frozen=True)
 class InboxEvent:
-    """A history event delivered to an instance but not yet consumed by an episode."""
+    """A history event delivered to an instance but not yet consumed by an episode.
 
-    seq: int
-    instance_id: str
-    execution_id: str | None
-    event: dict[str, Any]
+    Held as its JSON text, parsed when an episode reads it: a big fan-out's completions wait
+    here between (paced) episodes, and the text takes a fraction of the parsed dict's memory.
+    """
+
+    __slots__ = ("execution_id", "instance_id", "seq", "text")
+
+    def __init__(
+        self, seq: int, instance_id: str, execution_id: str | None, event: dict[str, Any] | str
+    ) -> None:
+        self.seq = seq
+        self.instance_id = instance_id
+        self.execution_id = execution_id
+        self.text = event if isinstance(event, str) else _dumps(event)
+
+    @property
+    def event(self) -> dict[str, Any]:
+        """The event, parsed (a fresh dict on every access)."""
+        parsed: dict[str, Any] = json.loads(self.text)
+        return parsed
+
+    def __repr__(self) -> str:
+        return f"InboxEvent({self.seq}, {self.instance_id!r}, {self.execution_id!r}, {self.text})"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 _INSTANCE_COLUMNS = (
@@ -173,7 +194,10 @@ def _row_to_instance(row: Sequence[Any]) -> InstanceRow:
 StoreError = sqlite3.Error  # what a failed read or write of the store raises
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # DELETE/INSERT ... RETURNING
 _ORDERED_AGGREGATE = sqlite3.sqlite_version_info >= (3, 44, 0)  # group_concat(x ORDER BY y)
-_CHUNK = 150  # rows per multi-row statement (6 variables a row stays under old limits)
+# Rows per multi-row statement: SQLite 3.32+ allows 32,766 variables (6 a row, well under it);
+# older ones 999. Each statement releases and retakes the GIL, and with activity threads busy
+# retaking it waits a switch interval, so a fan-out's commit wants few, large statements.
+_CHUNK = 2000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 150
 
 
 class DurableStore:
@@ -348,10 +372,18 @@ class DurableStore:
     def append_history(
         self, instance_id: str, execution_id: str, start_seq: int, events: Sequence[str]
     ) -> None:
-        self._conn.executemany(
-            "INSERT INTO history (instance_id, execution_id, seq, event) VALUES (?,?,?,?)",
-            [(instance_id, execution_id, start_seq + i, e) for i, e in enumerate(events)],
-        )
+        # multi-row statements: a fan-out's episode appends tens of thousands of events, and
+        # fewer statements keep the event loop (which runs the commit) free sooner
+        for start in range(0, len(events), _CHUNK):
+            chunk = events[start : start + _CHUNK]
+            args: list[Any] = []
+            for i, text in enumerate(chunk, start_seq + start):
+                args += [instance_id, execution_id, i, text]
+            self._conn.execute(
+                "INSERT INTO history (instance_id, execution_id, seq, event) VALUES "
+                + ",".join("(?,?,?,?)" for _ in chunk),
+                args,
+            )
 
     def history_json(self, instance_id: str) -> str:
         """The stored events joined with commas (a JSON array's body), built inside SQLite.
@@ -388,11 +420,11 @@ class DurableStore:
 
     # --------------------------------------------------------------------------------- inbox
     def add_inbox_event(
-        self, instance_id: str, execution_id: str | None, event: dict[str, Any]
+        self, instance_id: str, execution_id: str | None, event: dict[str, Any] | str
     ) -> int:
         cur = self._conn.execute(
             "INSERT INTO inbox (instance_id, execution_id, event) VALUES (?,?,?)",
-            (instance_id, execution_id, json.dumps(event, separators=(",", ":"))),
+            (instance_id, execution_id, event if isinstance(event, str) else _dumps(event)),
         )
         return int(cur.lastrowid or 0)
 
@@ -405,7 +437,7 @@ class DurableStore:
             "ORDER BY seq",
             (instance_id,),
         )
-        return [InboxEvent(r[0], r[1], r[2], json.loads(r[3])) for r in cur.fetchall()]
+        return [InboxEvent(r[0], r[1], r[2], r[3]) for r in cur.fetchall()]
 
     def delete_orphan_inbox(self) -> int:
         """Drop events addressed to instances that finished or were purged."""
@@ -421,7 +453,7 @@ class DurableStore:
         cur = self._conn.execute(
             "SELECT seq, instance_id, execution_id, event FROM inbox ORDER BY seq"
         )
-        return [InboxEvent(r[0], r[1], r[2], json.loads(r[3])) for r in cur.fetchall()]
+        return [InboxEvent(r[0], r[1], r[2], r[3]) for r in cur.fetchall()]
 
     # ---------------------------------------------------------------------------- work items
     def add_work_items(
@@ -469,8 +501,11 @@ class DurableStore:
             )
         return taken
 
-    def add_inbox_events(self, rows: Sequence[tuple[str, str | None, dict[str, Any]]]) -> list[int]:
-        """Insert many inbox events in a few statements; their seqs, in the order given."""
+    def add_inbox_events(
+        self, rows: Sequence[tuple[str, str | None, dict[str, Any] | str]]
+    ) -> list[int]:
+        """Insert many inbox events (dicts or their JSON text) in a few statements; their
+        seqs, in the order given."""
         if not _RETURNING:
             return [self.add_inbox_event(*row) for row in rows]
         seqs: list[int] = []
@@ -479,7 +514,11 @@ class DurableStore:
             values = ",".join("(?,?,?)" for _ in chunk)
             args: list[Any] = []
             for instance_id, execution_id, event in chunk:
-                args += [instance_id, execution_id, json.dumps(event, separators=(",", ":"))]
+                args += [
+                    instance_id,
+                    execution_id,
+                    event if isinstance(event, str) else _dumps(event),
+                ]
             # AUTOINCREMENT numbers one statement's rows in VALUES order; RETURNING's own
             # order is unspecified, so sort
             seqs += sorted(

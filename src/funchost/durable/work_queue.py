@@ -97,7 +97,9 @@ class FairWorkQueue:
                 try:  # here, outside the lock; other threads keep taking items meanwhile
                     self.refill(refill, self._read_page)
                 except Exception:  # the reader failed: the loop's connection pages it in
-                    log.warning("Paging work in off the loop failed; the loop does it", exc_info=True)
+                    log.warning(
+                        "Paging work in off the loop failed; the loop does it", exc_info=True
+                    )
                     with self._cond:
                         self._refilling.add(refill)
                     self._request_refill(refill)
