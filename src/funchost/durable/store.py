@@ -429,7 +429,12 @@ class DurableStore:
         return int(cur.lastrowid or 0)
 
     def delete_inbox_events(self, seqs: Iterable[int]) -> None:
-        self._conn.executemany("DELETE FROM inbox WHERE seq = ?", [(s,) for s in seqs])
+        wanted = list(seqs)
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            self._conn.execute(
+                f"DELETE FROM inbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk
+            )
 
     def load_inbox_for(self, instance_id: str) -> list[InboxEvent]:
         cur = self._conn.execute(
