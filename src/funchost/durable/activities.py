@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import azure.functions as func
@@ -137,7 +137,7 @@ class ActivityRunner:
         """Queue a stored work item (it may stay in the store until its line runs low)."""
         self._queue.put(item)
 
-    def submit_many(self, items: list[WorkItem]) -> None:
+    def submit_many(self, items: Iterable[WorkItem]) -> None:
         self._queue.put_many(items)
 
     def forget(self, instance_id: str) -> None:

@@ -4,8 +4,12 @@ It plays the part of the Durable extension plus DTFx for azure-functions-durable
 
 * an orchestration advances in *episodes*: all inbox events that arrived since the last one are
   appended to its history and the SDK's own `handle()` replays it; completions that arrive while
-  an episode runs wait for the next, so a fan-out of 10,000 activities is replayed a few dozen
-  times, not 10,000 times;
+  an episode runs wait for the next, and the next waits a few times the last episode's duration
+  unless everything the orchestration waits for has reported (pacing), so a fan-out of 100,000
+  activities is replayed a handful of times, not 100,000 times;
+* the history stays in SQLite between episodes (read back as one string per episode), and
+  pending inbox events are held as their JSON text: a running instance's memory does not grow
+  with its history;
 * the SDK's state JSON carries no task ids, so the engine numbers new actions exactly as the SDK
   does and emulates DTFx retries (at most one retry-related event per episode, delivered last);
 * each episode commits atomically to SQLite (`DurableStore`) before any work it scheduled starts,
@@ -286,6 +290,7 @@ def _dumps(value: Any) -> str:
 
 
 _UNPLAYED = '"IsPlayed":false'
+_PLAYED = '"IsPlayed":true'
 
 
 def _played(event: dict[str, Any] | str) -> str:
@@ -296,6 +301,8 @@ def _played(event: dict[str, Any] | str) -> str:
     its place near the start, before any event data.
     """
     text = event if isinstance(event, str) else _dumps(event)
+    if text.startswith('{"EventType":') and text.find(_PLAYED, 0, 80) >= 0:
+        return text  # already in its stored form
     at = text.find(_UNPLAYED, 0, 80)
     if text.startswith('{"EventType":') and at >= 0:
         return f'{text[:at]}"IsPlayed":true{text[at + len(_UNPLAYED) :]}'
@@ -1055,9 +1062,16 @@ class DurableEngine:
                     f"The function '{name}' doesn't exist, is disabled, or is not an "
                     "activity function."
                 )
+            # stored form right away: a fan-out's episode schedules tens of thousands of these
             commit.history.append(
-                h.event(
-                    h.EventType.TaskScheduled, now, task_id, Name=name, Input=action.get("input")
+                _played(
+                    h.event(
+                        h.EventType.TaskScheduled,
+                        now,
+                        task_id,
+                        Name=name,
+                        Input=action.get("input"),
+                    )
                 )
             )
             commit.work.append((task_id, "activity", name, action.get("input")))
@@ -1256,11 +1270,9 @@ class DurableEngine:
         inst.history_len += len(played)
         consumed = set(commit.consumed)
         inst.inbox = [e for e in inst.inbox if e.seq not in consumed]
-        self._runner.submit_many(
-            [
-                WorkItem(seq, row.instance_id, row.execution_id, task_id, kind, name, payload)
-                for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work, strict=False)
-            ]
+        self._runner.submit_many(  # lazily: items past the line's window stay in the store
+            WorkItem(seq, row.instance_id, row.execution_id, task_id, kind, name, payload)
+            for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work, strict=False)
         )
         for timer_id, fire_at in commit.timers:
             self._arm_timer(row.instance_id, row.execution_id, timer_id, fire_at)

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from funchost.durable.store import WorkItem
 
@@ -53,8 +53,9 @@ class FairWorkQueue:
         """Queue a stored work item, or leave it in the store if its instance's line is full."""
         self.put_many([item])
 
-    def put_many(self, items: list[WorkItem]) -> None:
-        """`put` for a whole episode's work under one lock acquisition."""
+    def put_many(self, items: Iterable[WorkItem]) -> None:
+        """`put` for a whole episode's work under one lock acquisition (items may be a
+        generator: those past a full line are dropped as they come, never all held)."""
         added = 0
         with self._cond:
             for item in items:
