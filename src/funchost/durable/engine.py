@@ -1500,10 +1500,14 @@ class DurableEngine:
             self._loop.call_later(STORE_RETRY_SECONDS, self._record_completions, batch)
             return
         self._completion_failures = 0
-        for seq, item, event in delivered:
-            self._deliver_in_memory(
-                item.instance_id, InboxEvent(seq, item.instance_id, item.execution_id, event)
-            )
+        woken: dict[str, ActiveInstance] = {}
+        for seq, item, event in delivered:  # one wake-up per instance, not per completion
+            inst = self._active.get(item.instance_id)
+            if inst is not None:
+                inst.inbox.append(InboxEvent(seq, item.instance_id, item.execution_id, event))
+                woken[item.instance_id] = inst
+        for inst in woken.values():
+            self._enqueue(inst)
 
     # ================================================================================ timers
     def _arm_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: str) -> None:
