@@ -7,7 +7,9 @@ episode or the state after it. Activity completions are recorded by deleting the
 inserting the inbox event in the same transaction, so a completion is applied at most once and an
 activity whose completion was not recorded runs again (at-least-once, as in Azure).
 
-The store is used from the event-loop thread only; it holds one connection in WAL mode.
+The store is written from the event-loop thread only, on one connection in WAL mode; a file store
+also opens a second, read-only-in-practice connection that activity threads use to page their
+pending work items in (`read_work_page`), which sees committed rows only.
 """
 
 from __future__ import annotations
