@@ -196,10 +196,12 @@ def _row_to_instance(row: Sequence[Any]) -> InstanceRow:
 StoreError = sqlite3.Error  # what a failed read or write of the store raises
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # DELETE/INSERT ... RETURNING
 _ORDERED_AGGREGATE = sqlite3.sqlite_version_info >= (3, 44, 0)  # group_concat(x ORDER BY y)
-# Rows per multi-row statement: SQLite 3.32+ allows 32,766 variables (6 a row, well under it);
-# older ones 999. Each statement releases and retakes the GIL, and with activity threads busy
-# retaking it waits a switch interval, so a fan-out's commit wants few, large statements.
-_CHUNK = 2000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 150
+# Rows per multi-row statement (at most 6 variables a row): 2,000 where the library allows
+# 12,000 variables in a statement (SQLite 3.32+ defaults to 32,766), else 150 (old limit 999).
+# Each statement releases and retakes the GIL, and with activity threads busy retaking it waits
+# a switch interval, so a fan-out's commit wants few, large statements.
+_BIG_CHUNK = 2000
+_SMALL_CHUNK = 150
 
 
 class DurableStore:
@@ -219,6 +221,8 @@ class DurableStore:
         if "updated" not in columns:  # stores written before entities had a last-operation time
             self._conn.execute("ALTER TABLE entities ADD COLUMN updated TEXT")
         self._depth = 0
+        variables = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        self._chunk = _BIG_CHUNK if variables >= 6 * _BIG_CHUNK else _SMALL_CHUNK
         # a second connection for reads from other threads (paging work items in); it sees
         # committed rows only, which is all those readers need. None for an in-memory store,
         # where a second connection would open another, empty database.
@@ -376,8 +380,8 @@ class DurableStore:
     ) -> None:
         # multi-row statements: a fan-out's episode appends tens of thousands of events, and
         # fewer statements keep the event loop (which runs the commit) free sooner
-        for start in range(0, len(events), _CHUNK):
-            chunk = events[start : start + _CHUNK]
+        for start in range(0, len(events), self._chunk):
+            chunk = events[start : start + self._chunk]
             args: list[Any] = []
             for i, text in enumerate(chunk, start_seq + start):
                 args += [instance_id, execution_id, i, text]
@@ -432,8 +436,8 @@ class DurableStore:
 
     def delete_inbox_events(self, seqs: Iterable[int]) -> None:
         wanted = list(seqs)
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
+        for start in range(0, len(wanted), self._chunk):
+            chunk = wanted[start : start + self._chunk]
             self._conn.execute(
                 f"DELETE FROM inbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk
             )
@@ -469,8 +473,8 @@ class DurableStore:
         """Insert (instance, execution, task id, kind, name, input) rows; return their seqs."""
         if _RETURNING:
             seqs: list[int] = []
-            for start in range(0, len(items), _CHUNK):
-                chunk = items[start : start + _CHUNK]
+            for start in range(0, len(items), self._chunk):
+                chunk = items[start : start + self._chunk]
                 values = ",".join("(?,?,?,?,?,?)" for _ in chunk)
                 args = [value for item in chunk for value in item]
                 seqs += sorted(
@@ -497,8 +501,8 @@ class DurableStore:
         if not _RETURNING:
             return {seq for seq in seqs if self.take_work_item(seq)}
         taken: set[int] = set()
-        for start in range(0, len(seqs), _CHUNK):
-            chunk = list(seqs[start : start + _CHUNK])
+        for start in range(0, len(seqs), self._chunk):
+            chunk = list(seqs[start : start + self._chunk])
             marks = ",".join("?" * len(chunk))
             taken.update(
                 r[0]
@@ -516,8 +520,8 @@ class DurableStore:
         if not _RETURNING:
             return [self.add_inbox_event(*row) for row in rows]
         seqs: list[int] = []
-        for start in range(0, len(rows), _CHUNK):
-            chunk = rows[start : start + _CHUNK]
+        for start in range(0, len(rows), self._chunk):
+            chunk = rows[start : start + self._chunk]
             values = ",".join("(?,?,?)" for _ in chunk)
             args: list[Any] = []
             for instance_id, execution_id, event in chunk:
