@@ -673,8 +673,7 @@ class DurableEngine:
         is nothing more to batch (a sequence of single activities, a fan-out's last completion,
         a timer, an external event to an instance waiting on nothing else all run at once).
         """
-        assert self._loop is not None
-        if inst.not_before <= self._loop.time():
+        if self._loop is None or inst.not_before <= self._loop.time():
             return False
         if len(inst.inbox) >= len(inst.state.open_tasks):
             return False
