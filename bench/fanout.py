@@ -11,6 +11,8 @@ HTTP submit to `Completed`:
   took (head-of-line blocking shows up here);
 * episodes per orchestration (replays of the big fan-out), from the host's log, and the
   host's peak RSS after each size (sizes run in order, so 1x100000 after 1x10000 shows growth);
+* the host's own CPU time per activity (from /proc, so it holds on a busy machine too), and the
+  load average before and after;
 * with `--contention`, one CPU-bound process per core runs beside the host.
 
     .venv/bin/python bench/fanout.py [--sizes 1000,10000] [--concurrent 100x100]
@@ -88,6 +90,16 @@ def _peak_rss_mib(host: HostProcess) -> float | None:
     return int(match.group(1)) / 1024 if match else None
 
 
+def _cpu_seconds(host: HostProcess) -> float | None:
+    """CPU time (user + system, all threads) the host process has used so far (Linux)."""
+    try:
+        stat = Path(f"/proc/{host.proc.pid}/stat").read_text()  # type: ignore[union-attr]
+        fields = stat.rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_single(base: str, size: int) -> tuple[float, float | None, str]:
     """Seconds for one fan-out of `size`, the latency of a 1-activity orchestration started
     0.3 s into it (None for small fan-outs), and the fan-out's status URL."""
@@ -119,6 +131,7 @@ def _burn(stop: multiprocessing.synchronize.Event) -> None:  # type: ignore[name
 
 def _app_copy(root: Path, slots: int) -> Path:
     app = root / f"app-{slots}"
+    shutil.rmtree(app, ignore_errors=True)  # --repeat: a fresh copy per host
     shutil.copytree(APP, app, ignore=shutil.ignore_patterns(".data", "__pycache__"))
     host_json = json.loads((app / "host.json").read_text())
     host_json["extensions"]["durableTask"]["maxConcurrentActivityFunctions"] = slots
@@ -137,7 +150,14 @@ def measure(root: Path, slots: int, args: argparse.Namespace) -> dict[str, list[
         try:
             run_single(host.base_url, 50)  # warm-up
             for size in args.size_list:
+                cpu_before = _cpu_seconds(host)
                 elapsed, small, url = run_single(host.base_url, size)
+                cpu_after = _cpu_seconds(host)
+                if cpu_before is not None and cpu_after is not None:
+                    # what the host spent, whatever else the machine runs: µs per activity
+                    results.setdefault(f"host CPU/activity 1x{size} (us)", []).append(
+                        (cpu_after - cpu_before) / size * 1e6
+                    )
                 peak = _peak_rss_mib(host)
                 if peak is not None:
                     results.setdefault(f"peak RSS after 1x{size} (MiB)", []).append(peak)
@@ -188,7 +208,8 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; logging {args.log_level or 'INFO (default)'}; "
-        f"contention {'on' if args.contention else 'off'}; repeat {args.repeat}"
+        f"contention {'on' if args.contention else 'off'}; repeat {args.repeat}; "
+        f"load average at start {os.getloadavg()[0]:.1f}"
     )
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -197,7 +218,8 @@ def main() -> None:
                 for key, values in results.items():
                     unit = (
                         ""
-                        if "(s)" in key or "(n)" in key or "(MiB)" in key or key.startswith("time")
+                        if any(unit in key for unit in ("(s)", "(n)", "(MiB)", "(us)"))
+                        or key.startswith("time")
                         else " activities/s"
                     )
                     print(
@@ -215,6 +237,7 @@ def main() -> None:
         stop.set()
         for proc in burners:
             proc.join(timeout=5)
+        print(f"load average at end {os.getloadavg()[0]:.1f} (other processes share the machine)")
 
 
 if __name__ == "__main__":

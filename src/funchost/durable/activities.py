@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import azure.functions as func
@@ -44,6 +44,7 @@ class ActivityRunner:
         on_batch: Callable[[list[Completion]], None],
         timeout: float | None = None,
         load_page: PageLoader | None = None,
+        read_page: PageLoader | None = None,
     ) -> None:
         self._activities = activities
         self._timeout = timeout
@@ -53,7 +54,7 @@ class ActivityRunner:
         self._on_batch = on_batch
         # per-instance lines served in turn; at most `window` items per instance in memory
         self.window = max(256, 8 * self._size)
-        self._queue = FairWorkQueue(window=self.window, load_page=load_page)
+        self._queue = FairWorkQueue(window=self.window, load_page=load_page, read_page=read_page)
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._completions: list[Completion] = []
@@ -136,7 +137,7 @@ class ActivityRunner:
         """Queue a stored work item (it may stay in the store until its line runs low)."""
         self._queue.put(item)
 
-    def submit_many(self, items: list[WorkItem]) -> None:
+    def submit_many(self, items: Iterable[WorkItem]) -> None:
         self._queue.put_many(items)
 
     def forget(self, instance_id: str) -> None:

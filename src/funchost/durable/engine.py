@@ -4,8 +4,12 @@ It plays the part of the Durable extension plus DTFx for azure-functions-durable
 
 * an orchestration advances in *episodes*: all inbox events that arrived since the last one are
   appended to its history and the SDK's own `handle()` replays it; completions that arrive while
-  an episode runs wait for the next, so a fan-out of 10,000 activities is replayed a few dozen
-  times, not 10,000 times;
+  an episode runs wait for the next, and the next waits a few times the last episode's duration
+  unless everything the orchestration waits for has reported (pacing), so a fan-out of 100,000
+  activities is replayed a handful of times, not 100,000 times;
+* the history stays in SQLite between episodes (read back as one string per episode), and
+  pending inbox events are held as their JSON text: a running instance's memory does not grow
+  with its history;
 * the SDK's state JSON carries no task ids, so the engine numbers new actions exactly as the SDK
   does and emulates DTFx retries (at most one retry-related event per episode, delivered last);
 * each episode commits atomically to SQLite (`DurableStore`) before any work it scheduled starts,
@@ -65,6 +69,12 @@ UNKNOWN_ACTION = "?"  # the signature of an action recorded before signatures we
 RETENTION_SWEEP_SECONDS = 600.0  # how often finished instances past retention are purged
 STORE_RETRY_SECONDS = 1.0  # after a failed commit, how long before the work is tried again
 STORE_GIVE_UP_AFTER = 30  # consecutive failed writes of completions before the host stops
+# Episode pacing: an instance whose last episode took t seconds (replay + bookkeeping, both
+# growing with its history) waits EPISODE_GAP_FACTOR * t (at most EPISODE_GAP_MAX) before the
+# next, unless every task it waits for has already reported. Each completion then costs a bounded
+# share of replay, and a huge fan-out takes a few large episodes instead of one per moment.
+EPISODE_GAP_FACTOR = 3.0
+EPISODE_GAP_MAX = 10.0
 
 
 class DurableError(Exception):
@@ -90,14 +100,20 @@ class EngineState:
     episodes: int = 0  # replays of this execution so far (reported when it ends)
 
     def to_json(self) -> dict[str, Any]:
+        """The compact stored form: runs instead of one entry per task or action.
+
+        A fan-out of 100,000 activities has 100,000 open tasks and action positions; stored one
+        by one they made every commit and every status read (de)serialise megabytes. Runs of
+        consecutive task ids of one kind, and of positions with one signature, are a few entries.
+        """
         return {
             "next_id": self.next_id,
             "action_count": self.action_count,
-            "open_tasks": self.open_tasks,
+            "open_runs": _id_runs(self.open_tasks),
             "retry_attempts": self.retry_attempts,
             "retry_timers": self.retry_timers,
             "timer_positions": self.timer_positions,
-            "action_sigs": self.action_sigs,
+            "action_runs": _value_runs(self.action_sigs),
             "episodes": self.episodes,
         }
 
@@ -106,19 +122,66 @@ class EngineState:
         def ints(d: dict[str, Any]) -> dict[int, Any]:
             return {int(k): v for k, v in (d or {}).items()}
 
+        if "open_runs" in data:
+            open_tasks = {
+                task_id: str(kind)
+                for start, end, kind in data["open_runs"]
+                for task_id in range(int(start), int(end))
+            }
+        else:  # a state stored before runs were used
+            open_tasks = ints(data.get("open_tasks", {}))
+        if "action_runs" in data:
+            sigs = [_interned(str(sig)) for sig, count in data["action_runs"] for _ in range(count)]
+        elif "action_sigs" in data:
+            sigs = [_interned(str(sig)) for sig in data["action_sigs"]]
+        else:  # a state saved before signatures were kept: positions so far are not checked
+            sigs = [UNKNOWN_ACTION] * int(data.get("action_count", 0))
         return cls(
             next_id=int(data.get("next_id", 0)),
             action_count=int(data.get("action_count", 0)),
-            open_tasks=ints(data.get("open_tasks", {})),
+            open_tasks=open_tasks,
             retry_attempts=ints(data.get("retry_attempts", {})),
             retry_timers=ints(data.get("retry_timers", {})),
             timer_positions=ints(data.get("timer_positions", {})),
-            # a state saved before signatures were kept: positions so far are not checked
-            action_sigs=list(data["action_sigs"])
-            if "action_sigs" in data
-            else [UNKNOWN_ACTION] * int(data.get("action_count", 0)),
+            action_sigs=sigs,
             episodes=int(data.get("episodes", 0)),
         )
+
+
+LEGACY_STATE_KEYS = ("open_tasks", "action_sigs")  # replaced by their run forms
+
+
+def _id_runs(tasks: dict[int, str]) -> list[list[Any]]:
+    """[[first id, end id (exclusive), kind], ...] for consecutive ids of the same kind."""
+    runs: list[list[Any]] = []
+    for task_id in sorted(tasks):
+        kind = tasks[task_id]
+        if runs and runs[-1][1] == task_id and runs[-1][2] == kind:
+            runs[-1][1] = task_id + 1
+        else:
+            runs.append([task_id, task_id + 1, kind])
+    return runs
+
+
+def _value_runs(values: list[str]) -> list[list[Any]]:
+    """[[value, count], ...] for repeated neighbours (a fan-out's positions share one)."""
+    runs: list[list[Any]] = []
+    for value in values:
+        if runs and runs[-1][0] == value:
+            runs[-1][1] += 1
+        else:
+            runs.append([value, 1])
+    return runs
+
+
+_INTERNED: dict[str, str] = {}
+
+
+def _interned(signature: str) -> str:
+    """One string object per distinct signature, however many positions share it."""
+    if len(_INTERNED) > 10_000:
+        _INTERNED.clear()
+    return _INTERNED.setdefault(signature, signature)
 
 
 @dataclass
@@ -126,12 +189,14 @@ class ActiveInstance:
     """An orchestration that is not terminal, kept in memory while the host runs."""
 
     row: InstanceRow
-    history: list[str]
+    history_len: int  # events stored for this execution; the events themselves stay in SQLite
     state: EngineState
     inbox: list[InboxEvent] = field(default_factory=list)
     in_flight: bool = False
     queued: bool = False
     refused: bool = False  # its version is not one this worker runs (logged once)
+    not_before: float = 0.0  # loop time before which its next episode is held back (pacing)
+    wake_armed: bool = False  # a timer will enqueue it at `not_before`
 
 
 @dataclass
@@ -147,7 +212,7 @@ class EpisodeOutcome:
 class _Commit:
     """Everything one episode writes, applied to the store in one transaction."""
 
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any] | str] = field(default_factory=list)  # str: inbox JSON text
     consumed: list[int] = field(default_factory=list)
     work: list[tuple[int, str, str, str | None]] = field(default_factory=list)  # id, kind, name, in
     timers: list[tuple[int, str]] = field(default_factory=list)
@@ -179,20 +244,34 @@ def _run_handle(handle: Callable[[str], str], context_json: str) -> EpisodeOutco
         )
 
 
+_SIGNATURES: dict[tuple[Any, str], str] = {}
+
+
 def _signature(action: dict[str, Any]) -> str:
-    """What an action position schedules: its type and target, as nondeterminism checks see it."""
+    """What an action position schedules: its type and target, as nondeterminism checks see it.
+
+    Cached per (type, target): every episode of a fan-out checks every position, and the same
+    few signatures repeat (one string object each, so most comparisons are identity checks).
+    """
     kind: Any = action.get("actionType")  # JSON from the SDK: an int, or anything if corrupt
-    try:
-        kind_name = ActionType(kind).name
-    except ValueError:
-        kind_name = str(kind)
     if kind in (ActionType.CallEntity, ActionType.SignalEntity):
         target = f"{action.get('instanceId')}:{action.get('operation')}"
     elif kind == ActionType.WaitForExternalEvent:
         target = ""  # DTFx does not check event names; only the position's kind matters
     else:
         target = str(action.get("functionName") or "")
-    return f"{kind_name}|{target}"
+    key = (kind if isinstance(kind, (int, str)) else repr(kind), target)
+    cached = _SIGNATURES.get(key)
+    if cached is not None:
+        return cached
+    try:
+        kind_name = ActionType(kind).name
+    except ValueError:
+        kind_name = str(kind)
+    if len(_SIGNATURES) > 10_000:
+        _SIGNATURES.clear()
+    signature = _SIGNATURES[key] = _interned(f"{kind_name}|{target}")
+    return signature
 
 
 def _same_action(expected: str, actual: str) -> bool:
@@ -210,8 +289,25 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _played(event: dict[str, Any]) -> str:
-    return _dumps({**event, "IsPlayed": True})
+_UNPLAYED = '"IsPlayed":false'
+_PLAYED = '"IsPlayed":true'
+
+
+def _played(event: dict[str, Any] | str) -> str:
+    """The stored form of an event: `IsPlayed: true` (the SDK replays it as past).
+
+    Events are built by `history.event`, whose third key is IsPlayed, and inbox text was
+    written by `_dumps` from such a dict: the flag is flipped in the text (no dict copy), at
+    its place near the start, before any event data.
+    """
+    text = event if isinstance(event, str) else _dumps(event)
+    if text.startswith('{"EventType":') and text.find(_PLAYED, 0, 80) >= 0:
+        return text  # already in its stored form
+    at = text.find(_UNPLAYED, 0, 80)
+    if text.startswith('{"EventType":') and at >= 0:
+        return f'{text[:at]}"IsPlayed":true{text[at + len(_UNPLAYED) :]}'
+    parsed = json.loads(text) if isinstance(event, str) else event
+    return _dumps({**parsed, "IsPlayed": True})
 
 
 def context_input_for(raw_input: str | None) -> Any:
@@ -269,6 +365,8 @@ class DurableEngine:
             on_batch=self._record_completions,
             timeout=self.options.function_timeout,
             load_page=self.store.load_work_page,
+            # a file store pages work in on a read connection of its own, off the loop
+            read_page=self.store.read_work_page if self.store.concurrent_reads else None,
         )
         self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
         self.entities = EntityDispatcher(
@@ -300,7 +398,7 @@ class DurableEngine:
         for row in self.store.instances_with_status(ACTIVE):
             self._active[row.instance_id] = ActiveInstance(
                 row=row,
-                history=self.store.load_history(row.instance_id),
+                history_len=self.store.history_length(row.instance_id),
                 state=EngineState.from_json(row.engine_state),
             )
         for item in self.store.load_inbox():
@@ -410,7 +508,7 @@ class DurableEngine:
                 self.store.delete_instance(instance_id)
             self.store.upsert_instance(row)
             seq = self.store.add_inbox_event(instance_id, row.execution_id, started)
-        inst = ActiveInstance(row=row, history=[], state=EngineState())
+        inst = ActiveInstance(row=row, history_len=0, state=EngineState())
         inst.inbox.append(InboxEvent(seq, instance_id, row.execution_id, started))
         self._active[instance_id] = inst
         self._enqueue(inst)
@@ -562,9 +660,32 @@ class DurableEngine:
     def _enqueue(self, inst: ActiveInstance) -> None:
         if inst.queued or inst.in_flight or inst.row.status == "Suspended":
             return
+        if self._held_back(inst):
+            return
         inst.queued = True
         assert self._ready is not None
         self._ready.put_nowait(inst.row.instance_id)
+
+    def _held_back(self, inst: ActiveInstance) -> bool:
+        """Whether the next episode waits for its pacing gap (a wake-up is then armed).
+
+        Not when the inbox already holds as many events as the instance has open tasks: there
+        is nothing more to batch (a sequence of single activities, a fan-out's last completion,
+        a timer, an external event to an instance waiting on nothing else all run at once).
+        """
+        if self._loop is None or inst.not_before <= self._loop.time():
+            return False
+        if len(inst.inbox) >= len(inst.state.open_tasks):
+            return False
+        if not inst.wake_armed:
+            inst.wake_armed = True
+            self._loop.call_at(inst.not_before, self._wake, inst)
+        return True
+
+    def _wake(self, inst: ActiveInstance) -> None:
+        inst.wake_armed = False
+        if self._active.get(inst.row.instance_id) is inst and inst.inbox:
+            self._enqueue(inst)
 
     async def _orchestration_worker(self) -> None:
         assert self._ready is not None
@@ -581,7 +702,13 @@ class DurableEngine:
             try:
                 if self._version_refused(inst):
                     continue
+                assert self._loop is not None
+                started = self._loop.time()
                 await self._run_episode(inst)
+                took = self._loop.time() - started
+                inst.not_before = self._loop.time() + min(
+                    EPISODE_GAP_MAX, EPISODE_GAP_FACTOR * took
+                )
             except StoreError as exc:
                 retry_later = self._store_failed(inst, exc)
             except Exception:
@@ -663,7 +790,7 @@ class DurableEngine:
             self._active.pop(instance_id, None)
             return
         inst.row = row
-        inst.history = self.store.load_history(instance_id)
+        inst.history_len = self.store.history_length(instance_id)
         inst.state = EngineState.from_json(row.engine_state)
         inst.inbox = self.store.load_inbox_for(instance_id)
         self._active[instance_id] = inst
@@ -680,15 +807,17 @@ class DurableEngine:
 
     def _select_events(
         self, inst: ActiveInstance
-    ) -> tuple[list[dict[str, Any]], list[int], str | None]:
+    ) -> tuple[list[str], list[int], str | None, dict[str, Any] | None]:
         """Pick this episode's events: valid ones in order, stopping after one retry event.
 
-        Returns the events, the inbox seqs consumed (delivered or dropped), and the kind of the
-        trailing retry-related event ('failure' or 'timer'), if any.
+        Returns the events (as the inbox holds them: JSON text), the inbox seqs consumed
+        (delivered or dropped), and the kind of the trailing retry-related event ('failure' or
+        'timer') with that event, if any.
         """
-        events: list[dict[str, Any]] = []
+        events: list[str] = []
         consumed: list[int] = []
         retry_kind: str | None = None
+        trigger: dict[str, Any] | None = None
         state = inst.state
         for item in inst.inbox:
             event = item.event
@@ -706,13 +835,13 @@ class DurableEngine:
                 if task_id not in state.open_tasks:
                     continue  # a duplicate or stale completion: applying it would stall the SDK
                 del state.open_tasks[task_id]
-                events.append(event)
+                events.append(item.text)
                 failed = kind in (
                     h.EventType.TaskFailed,
                     h.EventType.SubOrchestrationInstanceFailed,
                 )
                 if failed and task_id in state.retry_attempts:
-                    retry_kind = "failure"
+                    retry_kind, trigger = "failure", event
                     break
             elif kind == h.EventType.TimerFired:
                 timer_id = event["TimerId"]
@@ -720,17 +849,17 @@ class DurableEngine:
                     continue
                 del state.open_tasks[timer_id]
                 state.timer_positions.pop(timer_id, None)
-                events.append(event)
+                events.append(item.text)
                 if timer_id in state.retry_timers:
-                    retry_kind = "timer"
+                    retry_kind, trigger = "timer", event
                     break
             else:
-                events.append(event)
-        return events, consumed, retry_kind
+                events.append(item.text)
+        return events, consumed, retry_kind, trigger
 
     async def _run_episode(self, inst: ActiveInstance) -> None:
         spec = self._orchestrators.get(inst.row.name.lower())
-        events, consumed, retry_kind = self._select_events(inst)
+        events, consumed, retry_kind, trigger = self._select_events(inst)
         if not events:
             self._commit(inst, _Commit(consumed=consumed), persist_state=True)
             return
@@ -743,19 +872,26 @@ class DurableEngine:
             return
         now = h.utcnow()
         started = h.event(h.EventType.OrchestratorStarted, now)
-        new_events = [started, *events]
-        history_json = ",".join([*inst.history, *(_dumps(e) for e in new_events)])
-        context_json = (
-            '{"history":['
-            + history_json
-            + '],"instanceId":'
-            + _dumps(inst.row.instance_id)
-            + ',"isReplaying":false,"parentInstanceId":'
-            + _dumps(inst.row.parent_instance_id)
-            + ',"input":'
-            + _dumps(context_input_for(inst.row.raw_input))
-            + ',"upperSchemaVersion":1,"upperSchemaVersionNew":2}'
+        new_events: list[dict[str, Any] | str] = [started, *events]
+        # the stored history is read per episode (one string, built by SQLite), not kept in
+        # memory between episodes: an idle or waiting instance costs no memory for its history
+        stored = self.store.history_json(inst.row.instance_id) if inst.history_len else ""
+        context_json = "".join(  # one copy of the (possibly tens of MB of) history text
+            [
+                '{"history":[',
+                stored,
+                "," if stored else "",
+                ",".join([_dumps(started), *events]),
+                '],"instanceId":',
+                _dumps(inst.row.instance_id),
+                ',"isReplaying":false,"parentInstanceId":',
+                _dumps(inst.row.parent_instance_id),
+                ',"input":',
+                _dumps(context_input_for(inst.row.raw_input)),
+                ',"upperSchemaVersion":1,"upperSchemaVersionNew":2}',
+            ]
         )
+        del stored  # the context holds it; the replay may need the memory
         loop = asyncio.get_running_loop()
         inst.state.episodes += 1
         outcome = await self._invoke_replay(spec, context_json, loop)
@@ -798,8 +934,8 @@ class DurableEngine:
                 commit=commit,
             )
             return
-        if retry_kind is not None:
-            self._retry_follow_up(inst, events[-1], retry_kind, actions, commit, now)
+        if retry_kind is not None and trigger is not None:
+            self._retry_follow_up(inst, trigger, retry_kind, actions, commit, now)
         self._cancel_timers(inst, actions, commit)
         commit.history.append(h.event(h.EventType.OrchestratorCompleted, h.utcnow()))
         if inst.row.status in ("Pending", "ContinuedAsNew"):
@@ -862,7 +998,7 @@ class DurableEngine:
                     "after this instance had already started running?"
                 )
             actual = _signature(actions[position])
-            if not _same_action(expected, actual):
+            if actual is not expected and not _same_action(expected, actual):
                 return (
                     f"Non-Deterministic workflow detected: a previous execution of this "
                     f"orchestration scheduled {_describe(expected)} at action position "
@@ -925,9 +1061,16 @@ class DurableEngine:
                     f"The function '{name}' doesn't exist, is disabled, or is not an "
                     "activity function."
                 )
+            # stored form right away: a fan-out's episode schedules tens of thousands of these
             commit.history.append(
-                h.event(
-                    h.EventType.TaskScheduled, now, task_id, Name=name, Input=action.get("input")
+                _played(
+                    h.event(
+                        h.EventType.TaskScheduled,
+                        now,
+                        task_id,
+                        Name=name,
+                        Input=action.get("input"),
+                    )
                 )
             )
             commit.work.append((task_id, "activity", name, action.get("input")))
@@ -1096,13 +1239,14 @@ class DurableEngine:
         row = inst.row
         row.last_updated_time = h.iso_timestamp(h.utcnow())
         if persist_state:
-            row.engine_state = {**row.engine_state, **inst.state.to_json()}
+            kept = {k: v for k, v in row.engine_state.items() if k not in LEGACY_STATE_KEYS}
+            row.engine_state = {**kept, **inst.state.to_json()}
         played = [_played(e) for e in commit.history]
         work_seqs: list[int] = []
         with self.store.transaction():
             if played:
                 self.store.append_history(
-                    row.instance_id, row.execution_id, len(inst.history), played
+                    row.instance_id, row.execution_id, inst.history_len, played
                 )
             self.store.delete_inbox_events(commit.consumed)
             work_seqs = self.store.add_work_items(
@@ -1122,14 +1266,12 @@ class DurableEngine:
             written = self._write_side_effects(commit)
             self.store.upsert_instance(row)
         # --- the commit is durable: now mirror it in memory and start the work ---
-        inst.history.extend(played)
+        inst.history_len += len(played)
         consumed = set(commit.consumed)
         inst.inbox = [e for e in inst.inbox if e.seq not in consumed]
-        self._runner.submit_many(
-            [
-                WorkItem(seq, row.instance_id, row.execution_id, task_id, kind, name, payload)
-                for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work, strict=False)
-            ]
+        self._runner.submit_many(  # lazily: items past the line's window stay in the store
+            WorkItem(seq, row.instance_id, row.execution_id, task_id, kind, name, payload)
+            for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work, strict=False)
         )
         for timer_id, fire_at in commit.timers:
             self._arm_timer(row.instance_id, row.execution_id, timer_id, fire_at)
@@ -1175,7 +1317,7 @@ class DurableEngine:
     ) -> None:
         child_seqs, delivered = written
         for seq, (child, started) in zip(child_seqs, commit.children, strict=False):
-            child_inst = ActiveInstance(row=child, history=[], state=EngineState())
+            child_inst = ActiveInstance(row=child, history_len=0, state=EngineState())
             child_inst.inbox.append(InboxEvent(seq, child.instance_id, child.execution_id, started))
             self._active[child.instance_id] = child_inst
             self._enqueue(child_inst)
@@ -1200,10 +1342,10 @@ class DurableEngine:
         with self.store.transaction():
             if played:
                 self.store.append_history(
-                    inst.row.instance_id, inst.row.execution_id, len(inst.history), played
+                    inst.row.instance_id, inst.row.execution_id, inst.history_len, played
                 )
             self.store.upsert_instance(inst.row)
-        inst.history.extend(played)
+        inst.history_len += len(played)
         self._notify()
 
     def _finish(
@@ -1305,17 +1447,17 @@ class DurableEngine:
             seq = self.store.add_inbox_event(row.instance_id, row.execution_id, started)
             kept = [
                 InboxEvent(
-                    self.store.add_inbox_event(row.instance_id, None, e.event),
+                    self.store.add_inbox_event(row.instance_id, None, e.text),
                     row.instance_id,
                     None,
-                    e.event,
+                    e.text,
                 )
                 for e in carried
             ]
         for key in [k for k in self._timers if k[0] == row.instance_id]:
             self._timers.pop(key).cancel()
         self._runner.forget(row.instance_id)  # the old execution's queued work is void
-        inst.history = []
+        inst.history_len = 0
         inst.state = EngineState()
         inst.inbox = [InboxEvent(seq, row.instance_id, row.execution_id, started), *kept]
         self._start_side_effects(commit, written)
@@ -1325,15 +1467,15 @@ class DurableEngine:
     # ============================================================================ activities
     def _record_completions(self, batch: list[Completion]) -> None:
         """Record a batch of completions in one transaction and wake their orchestrations."""
-        delivered: list[tuple[int, WorkItem, dict[str, Any]]] = []
+        delivered: list[tuple[int, WorkItem, str]] = []
         try:
             with self.store.transaction():
                 # a work item already gone was recorded before (or its instance ended): a
                 # completion is applied at most once
                 taken = self.store.take_work_items([item.seq for item, _ in batch])
-                fresh = [(item, event) for item, event in batch if item.seq in taken]
+                fresh = [(item, _dumps(event)) for item, event in batch if item.seq in taken]
                 seqs = self.store.add_inbox_events(
-                    [(item.instance_id, item.execution_id, event) for item, event in fresh]
+                    [(item.instance_id, item.execution_id, text) for item, text in fresh]
                 )
                 delivered = [
                     (seq, item, event) for seq, (item, event) in zip(seqs, fresh, strict=False)
@@ -1357,10 +1499,14 @@ class DurableEngine:
             self._loop.call_later(STORE_RETRY_SECONDS, self._record_completions, batch)
             return
         self._completion_failures = 0
-        for seq, item, event in delivered:
-            self._deliver_in_memory(
-                item.instance_id, InboxEvent(seq, item.instance_id, item.execution_id, event)
-            )
+        woken: dict[str, ActiveInstance] = {}
+        for seq, item, event in delivered:  # one wake-up per instance, not per completion
+            inst = self._active.get(item.instance_id)
+            if inst is not None:
+                inst.inbox.append(InboxEvent(seq, item.instance_id, item.execution_id, event))
+                woken[item.instance_id] = inst
+        for inst in woken.values():
+            self._enqueue(inst)
 
     # ================================================================================ timers
     def _arm_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: str) -> None:

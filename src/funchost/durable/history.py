@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any
 
 
@@ -43,6 +44,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@lru_cache(maxsize=64)  # an episode stamps thousands of events with the same moment
 def iso_timestamp(moment: datetime) -> str:
     """Microsecond ISO-8601 with a Z suffix, so the SDK parses tz-aware datetimes."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

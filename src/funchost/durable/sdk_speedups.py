@@ -10,6 +10,7 @@ under the real Functions host the SDK keeps its own parser.
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,10 @@ def parse_history_timestamp(text: Any, *args: Any, **kwargs: Any) -> datetime:
 
 
 def install() -> None:
-    """Point the SDK's HistoryEvent module at the fast parser (idempotent)."""
-    from azure.durable_functions.models.history import HistoryEvent as history_event_module
+    """Point the SDK's HistoryEvent module at the fast parser (idempotent).
 
-    history_event_module.dt_parse = parse_history_timestamp
+    The module is looked up by its full name: `models.history` re-exports the class under the
+    module's own name, so `from ...history import HistoryEvent` would patch the class (a no-op).
+    """
+    module = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
+    setattr(module, "dt_parse", parse_history_timestamp)  # noqa: B010 (untyped module global)

@@ -7,13 +7,16 @@ episode or the state after it. Activity completions are recorded by deleting the
 inserting the inbox event in the same transaction, so a completion is applied at most once and an
 activity whose completion was not recorded runs again (at-least-once, as in Azure).
 
-The store is used from the event-loop thread only; it holds one connection in WAL mode.
+The store is written from the event-loop thread only, on one connection in WAL mode; a file store
+also opens a second, read-only-in-practice connection that activity threads use to page their
+pending work items in (`read_work_page`), which sees committed rows only.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -147,14 +150,35 @@ class EntityOp:
     request_id: str | None = None
 
 
-@dataclass(frozen=True)
 class InboxEvent:
-    """A history event delivered to an instance but not yet consumed by an episode."""
+    """A history event delivered to an instance but not yet consumed by an episode.
 
-    seq: int
-    instance_id: str
-    execution_id: str | None
-    event: dict[str, Any]
+    Held as its JSON text, parsed when an episode reads it: a big fan-out's completions wait
+    here between (paced) episodes, and the text takes a fraction of the parsed dict's memory.
+    """
+
+    __slots__ = ("execution_id", "instance_id", "seq", "text")
+
+    def __init__(
+        self, seq: int, instance_id: str, execution_id: str | None, event: dict[str, Any] | str
+    ) -> None:
+        self.seq = seq
+        self.instance_id = instance_id
+        self.execution_id = execution_id
+        self.text = event if isinstance(event, str) else _dumps(event)
+
+    @property
+    def event(self) -> dict[str, Any]:
+        """The event, parsed (a fresh dict on every access)."""
+        parsed: dict[str, Any] = json.loads(self.text)
+        return parsed
+
+    def __repr__(self) -> str:
+        return f"InboxEvent({self.seq}, {self.instance_id!r}, {self.execution_id!r}, {self.text})"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 _INSTANCE_COLUMNS = (
@@ -171,7 +195,13 @@ def _row_to_instance(row: Sequence[Any]) -> InstanceRow:
 
 StoreError = sqlite3.Error  # what a failed read or write of the store raises
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # DELETE/INSERT ... RETURNING
-_CHUNK = 150  # rows per multi-row statement (6 variables a row stays under old limits)
+_ORDERED_AGGREGATE = sqlite3.sqlite_version_info >= (3, 44, 0)  # group_concat(x ORDER BY y)
+# Rows per multi-row statement (at most 6 variables a row): 2,000 where the library allows
+# 12,000 variables in a statement (SQLite 3.32+ defaults to 32,766), else 150 (old limit 999).
+# Each statement releases and retakes the GIL, and with activity threads busy retaking it waits
+# a switch interval, so a fan-out's commit wants few, large statements.
+_BIG_CHUNK = 2000
+_SMALL_CHUNK = 150
 
 
 class DurableStore:
@@ -191,8 +221,26 @@ class DurableStore:
         if "updated" not in columns:  # stores written before entities had a last-operation time
             self._conn.execute("ALTER TABLE entities ADD COLUMN updated TEXT")
         self._depth = 0
+        variables = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        self._chunk = _BIG_CHUNK if variables >= 6 * _BIG_CHUNK else _SMALL_CHUNK
+        # a second connection for reads from other threads (paging work items in); it sees
+        # committed rows only, which is all those readers need. None for an in-memory store,
+        # where a second connection would open another, empty database.
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
+        if str(path) != ":memory:":
+            self._reader = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._reader.execute("PRAGMA busy_timeout=5000")
+
+    @property
+    def concurrent_reads(self) -> bool:
+        """Whether `read_work_page` may be called from any thread."""
+        return self._reader is not None
 
     def close(self) -> None:
+        if self._reader is not None:
+            with self._reader_lock:
+                self._reader.close()
         self._conn.close()
 
     @contextmanager
@@ -330,10 +378,42 @@ class DurableStore:
     def append_history(
         self, instance_id: str, execution_id: str, start_seq: int, events: Sequence[str]
     ) -> None:
-        self._conn.executemany(
-            "INSERT INTO history (instance_id, execution_id, seq, event) VALUES (?,?,?,?)",
-            [(instance_id, execution_id, start_seq + i, e) for i, e in enumerate(events)],
+        # multi-row statements: a fan-out's episode appends tens of thousands of events, and
+        # fewer statements keep the event loop (which runs the commit) free sooner
+        for start in range(0, len(events), self._chunk):
+            chunk = events[start : start + self._chunk]
+            args: list[Any] = []
+            for i, text in enumerate(chunk, start_seq + start):
+                args += [instance_id, execution_id, i, text]
+            self._conn.execute(
+                "INSERT INTO history (instance_id, execution_id, seq, event) VALUES "
+                + ",".join("(?,?,?,?)" for _ in chunk),
+                args,
+            )
+
+    def history_json(self, instance_id: str) -> str:
+        """The stored events joined with commas (a JSON array's body), built inside SQLite.
+
+        One string for the whole history, without a Python object per event: the engine reads
+        it once per episode instead of keeping every running instance's history in memory.
+        """
+        # rows come in primary-key (seq) order from the ordered subquery; SQLite 3.44+ also
+        # takes the order inside the aggregate, which makes it explicit
+        sql = (
+            "SELECT group_concat(event, ',' ORDER BY seq) FROM history WHERE instance_id = ?"
+            if _ORDERED_AGGREGATE
+            else "SELECT group_concat(event, ',') FROM (SELECT event FROM history "
+            "WHERE instance_id = ? ORDER BY seq)"
         )
+        row = self._conn.execute(sql, (instance_id,)).fetchone()
+        return str(row[0]) if row and row[0] is not None else ""
+
+    def history_length(self, instance_id: str) -> int:
+        """How many events are stored for an instance (the next event's seq)."""
+        row = self._conn.execute(
+            "SELECT count(*) FROM history WHERE instance_id = ?", (instance_id,)
+        ).fetchone()
+        return int(row[0])
 
     def load_history(self, instance_id: str) -> list[str]:
         cur = self._conn.execute(
@@ -346,16 +426,21 @@ class DurableStore:
 
     # --------------------------------------------------------------------------------- inbox
     def add_inbox_event(
-        self, instance_id: str, execution_id: str | None, event: dict[str, Any]
+        self, instance_id: str, execution_id: str | None, event: dict[str, Any] | str
     ) -> int:
         cur = self._conn.execute(
             "INSERT INTO inbox (instance_id, execution_id, event) VALUES (?,?,?)",
-            (instance_id, execution_id, json.dumps(event, separators=(",", ":"))),
+            (instance_id, execution_id, event if isinstance(event, str) else _dumps(event)),
         )
         return int(cur.lastrowid or 0)
 
     def delete_inbox_events(self, seqs: Iterable[int]) -> None:
-        self._conn.executemany("DELETE FROM inbox WHERE seq = ?", [(s,) for s in seqs])
+        wanted = list(seqs)
+        for start in range(0, len(wanted), self._chunk):
+            chunk = wanted[start : start + self._chunk]
+            self._conn.execute(
+                f"DELETE FROM inbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk
+            )
 
     def load_inbox_for(self, instance_id: str) -> list[InboxEvent]:
         cur = self._conn.execute(
@@ -363,7 +448,7 @@ class DurableStore:
             "ORDER BY seq",
             (instance_id,),
         )
-        return [InboxEvent(r[0], r[1], r[2], json.loads(r[3])) for r in cur.fetchall()]
+        return [InboxEvent(r[0], r[1], r[2], r[3]) for r in cur.fetchall()]
 
     def delete_orphan_inbox(self) -> int:
         """Drop events addressed to instances that finished or were purged."""
@@ -379,7 +464,7 @@ class DurableStore:
         cur = self._conn.execute(
             "SELECT seq, instance_id, execution_id, event FROM inbox ORDER BY seq"
         )
-        return [InboxEvent(r[0], r[1], r[2], json.loads(r[3])) for r in cur.fetchall()]
+        return [InboxEvent(r[0], r[1], r[2], r[3]) for r in cur.fetchall()]
 
     # ---------------------------------------------------------------------------- work items
     def add_work_items(
@@ -388,8 +473,8 @@ class DurableStore:
         """Insert (instance, execution, task id, kind, name, input) rows; return their seqs."""
         if _RETURNING:
             seqs: list[int] = []
-            for start in range(0, len(items), _CHUNK):
-                chunk = items[start : start + _CHUNK]
+            for start in range(0, len(items), self._chunk):
+                chunk = items[start : start + self._chunk]
                 values = ",".join("(?,?,?,?,?,?)" for _ in chunk)
                 args = [value for item in chunk for value in item]
                 seqs += sorted(
@@ -416,8 +501,8 @@ class DurableStore:
         if not _RETURNING:
             return {seq for seq in seqs if self.take_work_item(seq)}
         taken: set[int] = set()
-        for start in range(0, len(seqs), _CHUNK):
-            chunk = list(seqs[start : start + _CHUNK])
+        for start in range(0, len(seqs), self._chunk):
+            chunk = list(seqs[start : start + self._chunk])
             marks = ",".join("?" * len(chunk))
             taken.update(
                 r[0]
@@ -427,17 +512,24 @@ class DurableStore:
             )
         return taken
 
-    def add_inbox_events(self, rows: Sequence[tuple[str, str | None, dict[str, Any]]]) -> list[int]:
-        """Insert many inbox events in a few statements; their seqs, in the order given."""
+    def add_inbox_events(
+        self, rows: Sequence[tuple[str, str | None, dict[str, Any] | str]]
+    ) -> list[int]:
+        """Insert many inbox events (dicts or their JSON text) in a few statements; their
+        seqs, in the order given."""
         if not _RETURNING:
             return [self.add_inbox_event(*row) for row in rows]
         seqs: list[int] = []
-        for start in range(0, len(rows), _CHUNK):
-            chunk = rows[start : start + _CHUNK]
+        for start in range(0, len(rows), self._chunk):
+            chunk = rows[start : start + self._chunk]
             values = ",".join("(?,?,?)" for _ in chunk)
             args: list[Any] = []
             for instance_id, execution_id, event in chunk:
-                args += [instance_id, execution_id, json.dumps(event, separators=(",", ":"))]
+                args += [
+                    instance_id,
+                    execution_id,
+                    event if isinstance(event, str) else _dumps(event),
+                ]
             # AUTOINCREMENT numbers one statement's rows in VALUES order; RETURNING's own
             # order is unspecified, so sort
             seqs += sorted(
@@ -469,6 +561,17 @@ class DurableStore:
             (instance_id, from_seq, limit),
         )
         return [WorkItem(*r) for r in cur.fetchall()]
+
+    def read_work_page(self, instance_id: str, from_seq: int, limit: int) -> list[WorkItem]:
+        """`load_work_page` from any thread, on the reader connection (committed rows only)."""
+        assert self._reader is not None
+        with self._reader_lock:
+            cur = self._reader.execute(
+                "SELECT seq, instance_id, execution_id, task_id, kind, name, input FROM "
+                "work_items WHERE instance_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (instance_id, from_seq, limit),
+            )
+            return [WorkItem(*r) for r in cur.fetchall()]
 
     def load_work_items(self) -> list[WorkItem]:
         cur = self._conn.execute(

@@ -3,18 +3,23 @@
 A single FIFO let a 10,000-activity fan-out hold up a one-activity orchestration started just
 after it, and kept every pending work item in memory. Here each orchestration instance has its
 own line, threads take from the lines in turn, and at most `window` items per instance are held
-in memory: the rest stay in the store (where they already are) and are paged in, on the event
-loop's thread, when the instance's line runs low.
+in memory: the rest stay in the store (where they already are) and are paged in when the
+instance's line runs low. With `read_page` (a store that reads on a connection of its own) the
+activity thread that drains the line loads the next page itself: waiting for the event loop,
+which is busy with a big episode's bookkeeping, left the activity threads idle.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from funchost.durable.store import WorkItem
+
+log = logging.getLogger("funchost.durable.activities")
 
 PageLoader = Callable[[str, int, int], list[WorkItem]]  # (instance, from seq, limit) -> items
 
@@ -22,9 +27,13 @@ PageLoader = Callable[[str, int, int], list[WorkItem]]  # (instance, from seq, l
 class FairWorkQueue:
     """Thread-safe round-robin over per-instance lines; `put`/`refill` run on the loop thread."""
 
-    def __init__(self, *, window: int, load_page: PageLoader | None) -> None:
+    def __init__(
+        self, *, window: int, load_page: PageLoader | None, read_page: PageLoader | None = None
+    ) -> None:
+        """`load_page` runs on the event loop; `read_page`, if given, on any thread."""
         self._window = max(2, window)
         self._load_page = load_page
+        self._read_page = read_page
         self._cond = threading.Condition(threading.Lock())  # cheaper than the default RLock
         self._lines: dict[str, deque[WorkItem]] = {}
         self._ring: deque[str] = deque()
@@ -44,8 +53,9 @@ class FairWorkQueue:
         """Queue a stored work item, or leave it in the store if its instance's line is full."""
         self.put_many([item])
 
-    def put_many(self, items: list[WorkItem]) -> None:
-        """`put` for a whole episode's work under one lock acquisition."""
+    def put_many(self, items: Iterable[WorkItem]) -> None:
+        """`put` for a whole episode's work under one lock acquisition (items may be a
+        generator: those past a full line are dropped as they come, never all held)."""
         added = 0
         with self._cond:
             for item in items:
@@ -66,6 +76,7 @@ class FairWorkQueue:
 
     def get(self) -> WorkItem | None:
         """The next item, taking instances in turn; None once closed."""
+        refill: str | None = None
         with self._cond:
             while not self._ring and not self._closed:
                 self._cond.wait()
@@ -81,8 +92,21 @@ class FairWorkQueue:
             low = len(line) <= self._window // 2
             if low and instance in self._spilled and instance not in self._refilling:
                 self._refilling.add(instance)
-                self._request_refill(instance)
-            return item
+                refill = instance
+        if refill is not None:
+            if self._read_page is not None:
+                try:  # here, outside the lock; other threads keep taking items meanwhile
+                    self.refill(refill, self._read_page)
+                except Exception:  # the reader failed: the loop's connection pages it in
+                    log.warning(
+                        "Paging work in off the loop failed; the loop does it", exc_info=True
+                    )
+                    with self._cond:
+                        self._refilling.add(refill)
+                    self._request_refill(refill)
+            else:
+                self._request_refill(refill)
+        return item
 
     def forget(self, instance_id: str) -> None:
         """Drop an instance's queued items (it ended; its work rows are gone)."""
@@ -106,18 +130,30 @@ class FairWorkQueue:
         except RuntimeError:  # the loop closed during shutdown; the rows stay in the store
             pass
 
-    def refill(self, instance: str) -> None:
-        """Page an instance's next items in from the store (event-loop thread only)."""
-        assert self._load_page is not None
+    def refill(self, instance: str, loader: PageLoader | None = None) -> None:
+        """Page an instance's next items in from the store.
+
+        On the event-loop thread (`load_page`), or on the activity thread that found the line
+        low (`read_page`). `_refilling` is cleared only at the end, so one instance never has
+        two refills loading the same page.
+        """
+        load = loader or self._load_page
+        assert load is not None
         with self._cond:
-            self._refilling.discard(instance)
             start = self._spilled.get(instance)
             held = len(self._lines.get(instance, ()))
-        if start is None:
-            return
+            if start is None:
+                self._refilling.discard(instance)
+                return
         room = self._window - held
-        items = self._load_page(instance, start, room) if room > 0 else []
+        try:
+            items = load(instance, start, room) if room > 0 else []
+        except BaseException:
+            with self._cond:
+                self._refilling.discard(instance)
+            raise
         with self._cond:
+            self._refilling.discard(instance)
             if self._spilled.get(instance) != start:
                 return  # forgotten meanwhile
             if len(items) < room:
