@@ -38,7 +38,7 @@ def _write_inputs(folder: Path) -> dict[str, tuple[str, str | None]]:
     total = GOOD + CORRUPT + UNSUPPORTED
     # failures spread over the whole job: some within the first 10,000, some after them
     corrupt = {7 + 168 * k for k in range(CORRUPT - 1)} | {10_050}
-    unsupported = {11 + 250 * k for k in range(UNSUPPORTED - 1)} | {10_090}
+    unsupported = {13 + 250 * k for k in range(UNSUPPORTED - 1)} | {10_090}
     assert not corrupt & unsupported and max(corrupt | unsupported) < total
     for i in range(total):
         name = f"doc-{i:05d}.{'txt' if i in unsupported else 'png'}"
