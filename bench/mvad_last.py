@@ -5,7 +5,9 @@ posts `:detect-last` bodies of 300 variables × 300 timestamps (one window, ~4 M
 × 2,880 timestamps (the largest body the API takes, ~38 MB), each call a different window, and
 prints p50/p99 of the round trip. In-process, it then splits one 2,880-timestamp call into its
 stages: reading the body (the route's parser, and pydantic's `model_validate_json` of the
-request model beside it), building the series, `detect_last`, and writing the response.
+request model beside it), building the series, `detect_last`, and writing the response. The
+same large body posted to an unknown model (answered 404 before it is parsed) shows what the
+HTTP transport alone costs.
 
     .venv/bin/python bench/mvad_last.py [--calls 40] [--short-calls 100]
 """
@@ -20,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,8 +100,10 @@ def _stages(model_dir: Path, body: bytes, repeat: int) -> None:
     pydantic_ms = _median_ms(lambda: DetectLastRequest.model_validate_json(body), repeat)
     print(f"  pydantic model_validate_json of the request model:  {pydantic_ms:7.1f} ms")
     if parse is not None:
-        print(f"  the route's parser (read_last_request):             "
-              f"{_median_ms(lambda: parse(body), repeat):7.1f} ms")
+        print(
+            f"  the route's parser (read_last_request):             "
+            f"{_median_ms(lambda: parse(body), repeat):7.1f} ms"
+        )
         request = parse(body)
         variables = request.variables
     else:
@@ -108,14 +113,20 @@ def _stages(model_dir: Path, body: bytes, repeat: int) -> None:
             for v in parsed.variables
         ]
     series = steps.series_from_variables(variables)
-    print(f"  series_from_variables:                              "
-          f"{_median_ms(lambda: steps.series_from_variables(variables), repeat):7.1f} ms")
+    print(
+        f"  series_from_variables:                              "
+        f"{_median_ms(lambda: steps.series_from_variables(variables), repeat):7.1f} ms"
+    )
     result = detect_last(model, series, 10)
-    print(f"  detect_last:                                        "
-          f"{_median_ms(lambda: detect_last(model, series, 10), repeat):7.1f} ms")
+    print(
+        f"  detect_last:                                        "
+        f"{_median_ms(lambda: detect_last(model, series, 10), repeat):7.1f} ms"
+    )
     answer = {"variableStates": result.variable_states, "results": result.results}
-    print(f"  response JSON:                                      "
-          f"{_median_ms(lambda: json.dumps(answer), repeat):7.1f} ms")
+    print(
+        f"  response JSON:                                      "
+        f"{_median_ms(lambda: json.dumps(answer), repeat):7.1f} ms"
+    )
 
 
 def main() -> None:
@@ -158,11 +169,28 @@ def main() -> None:
                     if call:  # the first call warms the model's session
                         samples.append((time.perf_counter() - started) * 1000)
                 http[length] = (samples, size)
+            # the transport alone: the same largest body to an unknown model (404 before parsing)
+            payload = _body(rows.rows(0, 2880))
+            floor = []
+            for _ in range(max(5, args.calls // 2)):
+                started = time.perf_counter()
+                reply = requests.post(
+                    f"{host.base_url}{API}/models/{uuid.uuid4()}:detect-last",
+                    data=payload,
+                    timeout=120,
+                    headers={"Content-Type": "application/json"},
+                )
+                assert reply.status_code == 404, reply.text[:500]
+                floor.append((time.perf_counter() - started) * 1000)
         finally:
             host.stop()
         print("detect-last over HTTP, 300 variables, slidingWindow 300:")
         for length, (samples, size) in http.items():
             print(f"  {length:>4} timestamps ({size / 1e6:4.1f} MB JSON): {_percentiles(samples)}")
+        print(
+            f"  the 2,880-timestamp body to an unknown model (404, transport only): "
+            f"{_percentiles(floor)}"
+        )
         print("in-process stages of one 2,880-timestamp call (median):")
         _stages(root / "models" / "mvad" / model_id / "v1", _body(rows.rows(0, 2880)), args.repeat)
 

@@ -109,7 +109,9 @@ def pages(first_link: str | None) -> Iterator[list[dict[str, Any]]]:
         link = body.get("nextLink")
 
 
-def measure(root: Path, count: int, per_folder: int, log_level: str | None, progress: float) -> None:
+def measure(
+    root: Path, count: int, per_folder: int, log_level: str | None, progress: float
+) -> None:
     container = root / "storage" / "scale"
     written = write_tiny_documents(container / "in", count, per_folder)
     print(f"  wrote {count:,} documents in {written:.1f} s", flush=True)
@@ -165,7 +167,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--per-folder", type=int, default=1000)
-    parser.add_argument("--root", type=Path, default=None, help="where to write (default: a temp dir)")
+    parser.add_argument(
+        "--root", type=Path, default=None, help="where to write (default: a temp dir)"
+    )
     parser.add_argument("--log-level", default=None, help="host log level (default: the host's)")
     parser.add_argument("--progress", type=float, default=60.0, help="seconds between lines")
     args = parser.parse_args()

@@ -12,7 +12,9 @@ from batchinfer.jobs.model import Counts, ItemDetail, ItemError, ItemStatus, Job
 from batchinfer.jobs.store import JobStore
 from batchinfer.storage.local import LocalFolderStore
 
-LINK = "http://h/api/documentintelligence/documentModels/m/analyzeBatchResults/r/details?api-version=v"
+LINK = (
+    "http://h/api/documentintelligence/documentModels/m/analyzeBatchResults/r/details?api-version=v"
+)
 
 
 @pytest.fixture

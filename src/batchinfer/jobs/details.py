@@ -50,7 +50,9 @@ class DetailPages:
         self._page = []
 
 
-def read_details(store: JobStore, job_id: str, report: JobReport, skip: int, top: int) -> list[ItemDetail]:
+def read_details(
+    store: JobStore, job_id: str, report: JobReport, skip: int, top: int
+) -> list[ItemDetail]:
     """Details `skip .. skip+top` of a report, loading only the pages they are on. A report
     stored unpaged (all details inline) is sliced as it is."""
     skip, top = max(0, skip), max(0, top)
