@@ -117,3 +117,26 @@ def test_details_page_links_the_next_page_until_the_last() -> None:
     assert body["nextLink"] == f"{LINK}&skip=13&top=3"
     assert "nextLink" not in details_page_body(page, 17, 20, LINK)
     assert details_page_body([], 25, 20, LINK) == {"value": []}
+
+
+def test_prefetched_reads_in_order_with_a_bounded_window() -> None:
+    """Finalize reads chunk outcomes ahead, concurrently, but never more than its window ahead
+    of what it has merged: memory stays bounded whatever the job's size."""
+    import threading
+
+    from batchinfer.activities.batch_steps import prefetched
+
+    lock = threading.Lock()
+    started: list[int] = []
+
+    def read(key: int) -> int:
+        with lock:
+            started.append(key)
+        return key * key
+
+    consumed = 0
+    for key, value in prefetched(read, iter(range(200)), window=4):
+        assert (key, value) == (consumed, consumed * consumed)
+        consumed += 1
+        assert len(started) <= consumed + 4
+    assert consumed == 200 and sorted(started) == list(range(200))
