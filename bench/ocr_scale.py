@@ -8,7 +8,8 @@ blank PNG, `--per-folder` to a folder (hard links are refused by the storage pol
 file of its own); a million take ~4 GiB of disk with their results and the job's state, checked
 with `df` before anything is written. While a job runs, a progress line is printed every
 `--progress` seconds (percent, docs/s, current and peak RSS), so a long run that is stopped
-still says how far it got.
+still says how far it got; `--max-seconds` ends a run that is still going (with what it got
+to), and a SIGTERM stops the host and removes the files as the end of a run does.
 
     .venv/bin/python bench/ocr_scale.py [--sizes 1000,10000,100000,1000000] [--root DIR]
 
@@ -21,6 +22,7 @@ import argparse
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -80,14 +82,26 @@ def submit(base_url: str, container: Path) -> str:
     return str(response.headers["Operation-Location"])
 
 
-def wait(operation: str, pid: int, count: int, progress: float, started: float) -> None:
-    """Poll until the job ends, printing a progress line every `progress` seconds."""
+def wait(
+    operation: str, pid: int, count: int, progress: float, started: float, limit: float
+) -> bool:
+    """Poll until the job ends (True) or `limit` seconds passed (False), printing a progress
+    line every `progress` seconds."""
     last = 0.0
     while True:
         job = requests.get(operation, timeout=300).json()
         now = time.perf_counter()
         if job["status"] in TERMINAL:
-            return
+            return True
+        if now - started > limit:
+            done = count * job.get("percentCompleted", 0) / 100
+            print(
+                f"{count:>9,} documents: stopped after {now - started:.0f} s at "
+                f"{job.get('percentCompleted', 0)}% (~{done:,.0f} documents, "
+                f"~{done / (now - started):.1f} docs/s), peak RSS {peak_rss_mib(pid):.0f} MiB",
+                flush=True,
+            )
+            return False
         if now - last >= progress:
             last = now
             done = count * job.get("percentCompleted", 0) / 100
@@ -110,7 +124,12 @@ def pages(first_link: str | None) -> Iterator[list[dict[str, Any]]]:
 
 
 def measure(
-    root: Path, count: int, per_folder: int, log_level: str | None, progress: float
+    root: Path,
+    count: int,
+    per_folder: int,
+    log_level: str | None,
+    progress: float,
+    limit: float,
 ) -> None:
     container = root / "storage" / "scale"
     written = write_tiny_documents(container / "in", count, per_folder)
@@ -125,7 +144,8 @@ def measure(
         pid = host.proc.pid
         started = time.perf_counter()
         operation = submit(host.base_url, container)
-        wait(operation, pid, count, progress, started)
+        if not wait(operation, pid, count, progress, started, limit):
+            return
         elapsed = time.perf_counter() - started
         rss = peak_rss_mib(pid)
         fetched = time.perf_counter()
@@ -164,6 +184,8 @@ def measure(
 
 
 def main() -> None:
+    # a SIGTERM stops the run like Ctrl-C: the host is stopped and the files are removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--per-folder", type=int, default=1000)
@@ -172,6 +194,9 @@ def main() -> None:
     )
     parser.add_argument("--log-level", default=None, help="host log level (default: the host's)")
     parser.add_argument("--progress", type=float, default=60.0, help="seconds between lines")
+    parser.add_argument(
+        "--max-seconds", type=float, default=float("inf"), help="stop a job still running then"
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
@@ -189,7 +214,7 @@ def main() -> None:
             continue
         root = Path(tempfile.mkdtemp(prefix=f"ocr-scale-{count}-", dir=base))
         try:
-            measure(root, count, args.per_folder, args.log_level, args.progress)
+            measure(root, count, args.per_folder, args.log_level, args.progress, args.max_seconds)
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
