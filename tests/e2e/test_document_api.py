@@ -650,3 +650,25 @@ def test_sas_never_appears_in_responses_or_log(
         assert not any(signature.encode() in p.read_bytes() for p in stored)
     finally:
         container.delete_container()
+
+
+# ------------------------------------------------------------- details pages (extension)
+
+
+def test_details_pages_of_a_small_job(api: Api, sample_job: FinishedJob) -> None:
+    """A job within the status body's bound lists every detail there and has no
+    `detailsNextLink`; the details extension serves the same details, in any range."""
+    result = sample_job.body["result"]
+    assert "detailsNextLink" not in result
+    details_url = sample_job.operation_location.replace("?", "/details?", 1)
+    whole = requests.get(details_url, timeout=30)
+    assert whole.status_code == 200, whole.text
+    assert whole.json() == {"value": result["details"]}
+    part = requests.get(f"{details_url}&skip=2&top=3", timeout=30).json()
+    assert part["value"] == result["details"][2:5]
+    assert part["nextLink"].endswith("&skip=5&top=3")
+    for bad in ("skip=-1", "top=0", "top=10001", "top=x"):
+        response = requests.get(f"{details_url}&{bad}", timeout=30)
+        _assert_error(response, 400, "InvalidRequest", "InvalidParameter")
+    unknown = api.url(f"{MODEL}/analyzeBatchResults/{uuid.uuid4()}/details")
+    _assert_error(requests.get(unknown, timeout=30), 404, "NotFound")

@@ -20,6 +20,7 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 
 from batchinfer.activities.batch_steps import finalize_job, plan_job, run_chunk
 from batchinfer.inference.registry import ModelRegistry, ModelSpec
+from batchinfer.jobs.details import read_details
 from batchinfer.jobs.model import DOCUMENT_ANALYSIS, Counts, JobRef, JobSpec, JobStatus, Plan
 from batchinfer.jobs.planning import chunk_slices
 from batchinfer.jobs.store import JobStore
@@ -471,6 +472,76 @@ class TestFinalize:
         summary = finalize_job(env.services, ref, JobStatus.FAILED, plan.error).summary()
         assert summary["status"] == "failed"
         assert env.report(ref)["error"]["code"] == "InvalidRequest"
+
+
+class TestPagedReport:
+    """Finalize streams a report larger than one page of details: the report keeps the first
+    page, later pages are stored beside it, and reading them back gives every item in order
+    (the status body's bound is 10,000; a page of 5 makes the test small)."""
+
+    def _job(self, env: Env, count: int = 23) -> tuple[JobRef, list[tuple[str, str]]]:
+        expected: list[tuple[str, str]] = []
+        for i in range(count):
+            content = "BAD" if i % 7 == 3 else "TXT" if i % 5 == 4 else "ok"
+            env.put(f"{i:03d}.txt", content.encode())
+            expected.append((f"{i:03d}.txt", "succeeded" if content == "ok" else "failed"))
+        return env.job(), expected
+
+    def _finalize(self, env: Env, ref: JobRef, skip_chunk: tuple[int, int] | None = None) -> Any:
+        plan = plan_job(env.services, ref)
+        for shard in range(plan.shards):
+            for chunk in range(plan.chunks_in_shard(shard)):
+                if (shard, chunk) != skip_chunk:
+                    run_chunk(env.services, ref, shard, chunk)
+        return finalize_job(env.services, ref, JobStatus.SUCCEEDED, None, page_size=5)
+
+    def test_every_item_is_reported_in_order_across_pages(self, env: Env) -> None:
+        ref, expected = self._job(env)
+        # shard 1 (items 4..7), chunk 1 (items 6 and 7) never recorded outcomes: NotProcessed
+        expected[6] = (expected[6][0], "failed")
+        expected[7] = (expected[7][0], "failed")
+        returned = self._finalize(env, ref, skip_chunk=(1, 1))
+        assert len(returned.details) == 5
+        stored = env.report(ref)
+        assert (stored["detailsTotal"], stored["detailsPageSize"], len(stored["details"])) == (
+            23,
+            5,
+            5,
+        )
+        pages = sorted(p.name for p in (env.root / "jobs" / ref.job_id / "details").iterdir())
+        assert pages == ["000001.json", "000002.json", "000003.json", "000004.json"]
+        report = env.store.load_report(ref.job_id)
+        assert report is not None and report.total_details == 23
+        details = read_details(env.store, ref.job_id, report, 0, 100)
+        got = [(d.source_url.rsplit("/in/", 1)[-1], d.status) for d in details if d.source_url]
+        assert got == expected
+        failed = sum(1 for _, status in expected if status == "failed")
+        assert (report.counts.succeeded, report.counts.failed) == (23 - failed, failed)
+        assert details[6].error is not None and details[6].error.inner_code == "NotProcessed"
+        assert details[3].error is not None and details[3].error.code == "InvalidContent"
+        assert all(d.result_url for d in details if d.status == "succeeded")
+        assert not any(d.result_url for d in details if d.status == "failed")
+
+    def test_any_range_reads_only_what_it_covers(self, env: Env) -> None:
+        ref, _ = self._job(env)
+        self._finalize(env, ref)
+        report = env.store.load_report(ref.job_id)
+        assert report is not None
+        everything = read_details(env.store, ref.job_id, report, 0, 23)
+        for skip, top in ((0, 5), (3, 9), (5, 5), (19, 10), (22, 1), (23, 5), (40, 3)):
+            assert (
+                read_details(env.store, ref.job_id, report, skip, top)
+                == everything[skip : skip + top]
+            )
+
+    def test_a_report_of_one_page_stores_no_pages(self, env: Env) -> None:
+        ref, expected = self._job(env, count=5)
+        self._finalize(env, ref)
+        assert len(env.report(ref)["details"]) == 5
+        assert not (env.root / "jobs" / ref.job_id / "details").exists()
+        report = env.store.load_report(ref.job_id)
+        assert report is not None
+        assert len(read_details(env.store, ref.job_id, report, 0, 10_000)) == len(expected)
 
 
 # ------------------------------------------------------------------- SAS never in details

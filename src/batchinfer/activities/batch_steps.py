@@ -7,8 +7,12 @@ only infrastructure failures (the job store itself unreachable) raise, and those
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 from batchinfer.activities.documents import (
     RESULT_SUFFIX,
@@ -17,6 +21,7 @@ from batchinfer.activities.documents import (
     result_name_for,
 )
 from batchinfer.inference.runtime import machine_threads
+from batchinfer.jobs.details import DETAILS_PAGE_SIZE, DetailPages
 from batchinfer.jobs.model import (
     ANALYZE_OPTIONS,
     Counts,
@@ -32,6 +37,7 @@ from batchinfer.jobs.model import (
 )
 from batchinfer.jobs.origin import save_origin
 from batchinfer.jobs.planning import chunk_slices, make_plan, spread_small_job, write_shards
+from batchinfer.jobs.store import JobStore
 from batchinfer.models.ocr.options import AnalyzeOptions
 from batchinfer.storage import (
     BlobStore,
@@ -44,6 +50,8 @@ from batchinfer.storage import (
 from batchinfer.wiring import Services
 
 log = logging.getLogger("batchinfer.jobs")
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 def _inputs(services: Services, spec: JobSpec) -> Iterator[str]:
@@ -205,9 +213,18 @@ def _not_processed(name: str) -> ItemOutcome:
 
 
 def finalize_job(
-    services: Services, ref: JobRef, status: JobStatus, error: ItemError | None
+    services: Services,
+    ref: JobRef,
+    status: JobStatus,
+    error: ItemError | None,
+    *,
+    page_size: int = DETAILS_PAGE_SIZE,
 ) -> JobReport:
-    """Merge outcomes into the report, store it, drop the job's secrets; return the report."""
+    """Merge outcomes into the report, store it, drop the job's secrets; return the report.
+
+    Outcomes are read one chunk at a time and their details written a page at a time
+    (`jobs.details`), so a job of a million items is reported in the memory of one page; the
+    returned report holds the first page only."""
     store = services.job_store
     try:
         spec = store.load_spec(ref.job_id)
@@ -221,41 +238,34 @@ def finalize_job(
         done = store.load_report(ref.job_id)
         if done is not None:
             return done
-    details: list[ItemDetail] = []
-    counts = Counts()
     try:
         plan: Plan | None = store.load_plan(ref.job_id)
     except StorageError:
         plan = None
     source = services.locate(spec.source_url) if spec else None
     results = services.locate(spec.result_url) if spec else None
-    for shard in range(plan.shards if plan else 0):
-        names: list[str] | None = None
-        for chunk in range(plan.chunks_in_shard(shard)):  # type: ignore[union-attr]
-            outcomes = store.load_outcomes(ref.job_id, shard, chunk)
-            if outcomes is None:
-                if status == JobStatus.CANCELED:
-                    continue  # never started: a canceled job reports what it did
-                names = names or store.load_shard_items(ref.job_id, shard)
-                start, stop = list(chunk_slices(len(names), plan.items_per_activity))[chunk]  # type: ignore[union-attr]
-                outcomes = [_not_processed(n) for n in names[start:stop]]
-            for outcome in outcomes:
-                counts.record(outcome)
-                details.append(
-                    ItemDetail(
-                        status=outcome.status,
-                        source_url=report_url(source, outcome.source)
-                        if source is not None
-                        else None,
-                        result_url=report_url(results, outcome.result)
-                        if outcome.result
-                        and results is not None
-                        and outcome.status == ItemStatus.SUCCEEDED
-                        else None,
-                        error=outcome.error,
-                    )
-                )
-    report = JobReport(status=status, counts=counts, details=tuple(details), error=error)
+    pages = DetailPages(store, ref.job_id, page_size)
+    counts = Counts()
+    for outcome in _final_outcomes(store, ref, plan, status):
+        counts.record(outcome)
+        pages.add(
+            ItemDetail(
+                status=outcome.status,
+                source_url=report_url(source, outcome.source) if source is not None else None,
+                result_url=report_url(results, outcome.result)
+                if outcome.result and results is not None and outcome.status == ItemStatus.SUCCEEDED
+                else None,
+                error=outcome.error,
+            )
+        )
+    report = JobReport(
+        status=status,
+        counts=counts,
+        details=pages.finish(),
+        error=error,
+        details_total=pages.total,
+        details_page_size=pages.page_size,
+    )
     store.save_report(ref.job_id, report)
     store.forget_secrets(ref.job_id)
     log.info(
@@ -267,3 +277,61 @@ def finalize_job(
         counts.skipped,
     )
     return report
+
+
+def _final_outcomes(
+    store: JobStore, ref: JobRef, plan: Plan | None, status: JobStatus
+) -> Iterator[ItemOutcome]:
+    """Every item's outcome in plan order, read a chunk at a time. A chunk that recorded none
+    failed after its retries (its items are `NotProcessed`), or never started in a canceled
+    job (it is left out: a canceled job reports what it did)."""
+    if plan is None:
+        return
+    chunks = (
+        (shard, chunk, start, stop)
+        for shard in range(plan.shards)
+        for chunk, (start, stop) in enumerate(
+            chunk_slices(
+                max(0, min(plan.shard_size, plan.total - shard * plan.shard_size)),
+                plan.items_per_activity,
+            )
+        )
+    )
+    names: tuple[int, list[str]] | None = None  # the last shard's item list, loaded on demand
+    read = functools.partial(_read_outcomes, store, ref.job_id)
+    for (shard, _, start, stop), outcomes in prefetched(read, chunks):
+        if outcomes is None:
+            if status == JobStatus.CANCELED:
+                continue
+            if names is None or names[0] != shard:
+                names = (shard, store.load_shard_items(ref.job_id, shard))
+            outcomes = [_not_processed(n) for n in names[1][start:stop]]
+        yield from outcomes
+
+
+def _read_outcomes(
+    store: JobStore, job_id: str, chunk: tuple[int, int, int, int]
+) -> list[ItemOutcome] | None:
+    return store.load_outcomes(job_id, chunk[0], chunk[1])
+
+
+READ_AHEAD = 16
+"""Chunk outcomes read concurrently by finalize: a million items are 125,000 small blobs, and
+read one after the other from Azure storage they would take longer than an activity may run."""
+
+
+def prefetched(
+    read: Callable[[_T], _R], keys: Iterable[_T], window: int = READ_AHEAD
+) -> Iterator[tuple[_T, _R]]:
+    """`(key, read(key))` for each key, in order, with up to `window` reads in flight: memory
+    holds at most `window` results, however many keys there are."""
+    with ThreadPoolExecutor(max_workers=window, thread_name_prefix="finalize-read") as pool:
+        pending: deque[tuple[_T, Future[_R]]] = deque()
+        for key in keys:
+            pending.append((key, pool.submit(read, key)))
+            if len(pending) >= window:
+                first, future = pending.popleft()
+                yield first, future.result()
+        while pending:
+            first, future = pending.popleft()
+            yield first, future.result()

@@ -414,7 +414,7 @@ def series_from_variables(variables: list[dict[str, Any]]) -> MultivariateSeries
         order = np.argsort(stamps, kind="stable")
         if np.any(np.diff(stamps[order]) == 0):
             raise MvadDataError("DuplicatedTimestamps", "Timestamps must be unique.")
-        values = np.stack([_finite_values(v) for v in variables]).T[order]
+        values = _finite_rows(variables).T[order]
         return MultivariateSeries(stamps[order], names, np.ascontiguousarray(values))
     # different timestamps per variable: join on their union; alignment fills the gaps
     parsed = [parse_timestamps(v["timestamps"], v["variable"]) for v in variables]
@@ -427,6 +427,19 @@ def series_from_variables(variables: list[dict[str, Any]]) -> MultivariateSeries
             )
         values[np.searchsorted(union, stamps), column] = _finite_values(item)
     return MultivariateSeries(union.astype(np.int64), names, values)
+
+
+def _finite_rows(variables: list[dict[str, Any]]) -> np.ndarray:
+    """Variables of equal length as one float32 (variables × timestamps) array, converted and
+    checked in one pass; the first bad value is reported as `_finite_values` reports it."""
+    wide = np.stack([np.asarray(v["values"], dtype=np.float64) for v in variables])
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = wide.astype(np.float32)
+    finite = np.isfinite(values)
+    if not finite.all():
+        row = int(np.argmin(finite.all(axis=1)))
+        _finite_values(variables[row])  # raises, naming the variable and position
+    return values
 
 
 def _finite_values(item: dict[str, Any]) -> np.ndarray:

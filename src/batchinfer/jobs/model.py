@@ -292,16 +292,27 @@ class ItemDetail:
 
 @dataclass(frozen=True)
 class JobReport:
-    """A finished job: its verdict, counts, every item's detail and the job's own error.
+    """A finished job: its verdict, counts, item details and the job's own error.
 
     `to_json` is the stored form (the job store's `report.json`); API dialects render their
     own wire shape from the fields. `summary` is what the orchestration returns (no details).
+
+    A paged report (`details_page_size` set; see `jobs.details`) holds only the first page of
+    details here, `details_total` says how many there are, and the later pages are stored
+    beside it. Otherwise `details` is every item's detail.
     """
 
     status: JobStatus
     counts: Counts = field(default_factory=Counts)
     details: tuple[ItemDetail, ...] = ()
     error: ItemError | None = None
+    details_total: int | None = None
+    details_page_size: int | None = None
+
+    @property
+    def total_details(self) -> int:
+        """How many items the report lists, including those in pages not loaded."""
+        return len(self.details) if self.details_total is None else self.details_total
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -314,6 +325,9 @@ class JobReport:
         }
         if self.error is not None:
             body["error"] = self.error.to_json()
+        if self.details_page_size is not None:
+            body["detailsTotal"] = self.total_details
+            body["detailsPageSize"] = self.details_page_size
         return body
 
     @classmethod
@@ -329,8 +343,14 @@ class JobReport:
             counts,
             tuple(ItemDetail.from_json(d) for d in data.get("details") or ()),
             ItemError.optional(data.get("error")),
+            _optional_int(data.get("detailsTotal")),
+            _optional_int(data.get("detailsPageSize")),
         )
 
     def summary(self) -> dict[str, Any]:
         """`{status, succeeded, failed, skipped, pages}`: the orchestration's output."""
         return {"status": str(self.status), **self.counts.to_json()}
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from batchinfer.jobs.model import ItemOutcome, JobReport, JobSpec, Plan
+from batchinfer.jobs.model import ItemDetail, ItemOutcome, JobReport, JobSpec, Plan
 from batchinfer.storage import BlobNotFoundError, BlobStore
 
 
@@ -122,6 +122,22 @@ class JobStore:
             )
         except BlobNotFoundError:
             return None
+
+    def save_detail_page(self, job_id: str, page: int, details: Iterable[ItemDetail]) -> None:
+        """One later page of a paged report's details (`jobs.details`; page 0 is in the report)."""
+        self._store.write_blob(
+            name=f"{job_id}/details/{page:06d}.json",
+            data=_dump([d.to_json() for d in details]),
+            overwrite=True,
+        )
+
+    def load_detail_page(self, job_id: str, page: int) -> list[ItemDetail] | None:
+        """A stored page of details, or None when there is no such page."""
+        try:
+            raw = self._store.read_blob(name=f"{job_id}/details/{page:06d}.json")
+        except BlobNotFoundError:
+            return None
+        return [ItemDetail.from_json(d) for d in json.loads(raw)]
 
     # ------------------------------------------------------------------------------ cancel
     def request_cancel(self, job_id: str) -> None:

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from batchinfer.anomaly import steps
 from batchinfer.anomaly.data_source import check_data_source
 from batchinfer.anomaly.status import MvadStatus
+from batchinfer.api.anomaly_detector.last_body import read_last_request
 from batchinfer.api.anomaly_detector.schemas import (
     DetectBatchRequest,
     DetectLastRequest,
@@ -439,17 +440,20 @@ async def detect_last_point(req: func.HttpRequest) -> func.HttpResponse:
         services = get_services()
         model_id = _model_id(req)
         await asyncio.to_thread(_ready_model, services, model_id)
-        request = _body_json(req, DetectLastRequest)  # one Rust pass: bodies are ~4 MB
+        body = req.get_body()
+        if not body:
+            raise ApiError(
+                400, "InvalidParameter", "The request body is empty.", inner_code="InvalidParameter"
+            )
 
         def run() -> dict[str, Any]:
+            try:  # bodies reach ~38 MB: see last_body for how they are read fast
+                request = read_last_request(body)
+            except ValidationError as exc:
+                raise _invalid(exc) from None
             model = services.models.load_model(model_id, steps.MODEL_VERSION)
-            series = steps.series_from_variables(
-                [
-                    {"variable": v.variable, "timestamps": v.timestamps, "values": v.values}
-                    for v in request.variables
-                ]
-            )
-            result = detect_last(model, series, request.topContributorCount)
+            series = steps.series_from_variables(request.variables)
+            result = detect_last(model, series, request.top_contributor_count)
             return {"variableStates": result.variable_states, "results": result.results}
 
         return json_response(200, await asyncio.to_thread(run))

@@ -6,10 +6,13 @@ Routes (under the app's route prefix, so an SDK endpoint of `http://host:7071/ap
   GET    documentintelligence/documentModels/{modelId}/analyzeBatchResults/{id}  -> 200
   DELETE documentintelligence/documentModels/{modelId}/analyzeBatchResults/{id}  -> 204
   POST   documentintelligence/documentModels/{modelId}/analyzeBatchResults/{id}:cancel -> 202
+  GET    documentintelligence/documentModels/{modelId}/analyzeBatchResults/{id}/details -> 200
+         (extension: the details past the status body's first 10,000, in pages)
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,6 +30,7 @@ from batchinfer.api.document_intelligence.schemas import (
     AnalyzeBatchDocumentsRequest,
     batch_operation_body,
     batch_result_body,
+    details_page_body,
 )
 from batchinfer.api.errors import (
     ApiError,
@@ -42,6 +46,7 @@ from batchinfer.api.errors import (
 from batchinfer.api.openapi import operation
 from batchinfer.api.openapi.shapes import WrappedError
 from batchinfer.jobs import service
+from batchinfer.jobs.details import DETAILS_PAGE_SIZE, read_details
 from batchinfer.jobs.model import JobStatus
 from batchinfer.orchestration.client import DurableClient
 from batchinfer.orchestration.instance_ids import (
@@ -127,10 +132,20 @@ def _repeatability_id(req: func.HttpRequest) -> str | None:
     return value
 
 
-def _operation_body(view: service.JobView, *, with_result: bool = True) -> dict[str, Any]:
+def _details_link(req: func.HttpRequest, model_id: str, result_id: str) -> str:
+    """The details extension's URL for a job, `api-version` set (paging adds skip and top)."""
+    return (
+        f"{_api_base(req)}/{BASE}/{quote(model_id)}/analyzeBatchResults/{result_id}/details"
+        f"?api-version={API_VERSION}"
+    )
+
+
+def _operation_body(
+    view: service.JobView, *, with_result: bool = True, details_link: str | None = None
+) -> dict[str, Any]:
     result = None
     if with_result and view.report is not None:
-        result = batch_result_body(view.report)
+        result = batch_result_body(view.report, details_link)
     error = view.error.to_json() if view.error and view.status == JobStatus.FAILED else None
     return batch_operation_body(
         result_id=view.job_id,
@@ -268,7 +283,71 @@ async def analyze_batch_result(
             await service.delete_job(durable, services, view)
             return func.HttpResponse(status_code=204)
         view = await _existing(req, durable, services)
-        return json_response(200, _operation_body(view))
+        link = _details_link(req, _model(req, services), view.job_id)
+        return json_response(200, _operation_body(view, details_link=link))
+
+    return await _guarded(req, handle)
+
+
+def _paging(req: func.HttpRequest) -> tuple[int, int]:
+    """`skip` (default 0) and `top` (default and at most 10,000) of a details page, or a 400."""
+    try:
+        skip = int(req.params.get("skip", "0"))
+        top = int(req.params.get("top", str(DETAILS_PAGE_SIZE)))
+    except ValueError:
+        skip = top = -1
+    if skip < 0 or not 1 <= top <= DETAILS_PAGE_SIZE:
+        raise bad_request(
+            "Invalid request.",
+            "InvalidParameter",
+            f"skip must be a non-negative integer and top an integer from 1 to "
+            f"{DETAILS_PAGE_SIZE}.",
+        )
+    return skip, top
+
+
+@blueprint.route(
+    route=BASE + "/{modelId}/analyzeBatchResults/{resultId}/details",
+    methods=["GET"],
+    auth_level=ANONYMOUS,
+)
+@blueprint.durable_client_input(client_name="client")
+@operation(
+    summary="A page of a finished batch analysis's details (extension)",
+    tags=("documentintelligence",),
+    responses={200: {"type": "object", "required": ["value"]}},
+    errors=WrappedError,
+    query={
+        "api-version": {"type": "string"},
+        "skip": {"type": "integer", "minimum": 0},
+        "top": {"type": "integer", "minimum": 1, "maximum": DETAILS_PAGE_SIZE},
+    },
+)
+async def analyze_batch_details(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Every document's detail of a job of any size, in pages: the status body lists the first
+    10,000 (the most the service's batches hold) and links here for the rest."""
+
+    async def handle() -> func.HttpResponse:
+        services = get_services()
+        skip, top = _paging(req)
+        view = await _existing(req, SdkDurableClient(client), services)
+        if not view.finished:
+            raise ApiError(
+                409,
+                "Conflict",
+                f"The operation has not finished ({view.status}): details are reported when "
+                "it has.",
+            )
+        if view.report is None:  # ended without a report (the orchestration itself failed)
+            return json_response(200, {"value": []})
+        report = view.report
+        details = await asyncio.to_thread(
+            read_details, services.job_store, view.job_id, report, skip, top
+        )
+        link = _details_link(req, _model(req, services), view.job_id)
+        return json_response(200, details_page_body(details, skip, report.total_details, link))
 
     return await _guarded(req, handle)
 

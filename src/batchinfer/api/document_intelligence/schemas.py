@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
-from batchinfer.jobs.model import JobReport
+from batchinfer.jobs.details import DETAILS_PAGE_SIZE
+from batchinfer.jobs.model import ItemDetail, JobReport
 
 API_VERSION = "2024-11-30"
 
@@ -46,14 +47,32 @@ class AnalyzeBatchDocumentsRequest(BaseModel):
         return self
 
 
-def batch_result_body(report: JobReport) -> dict[str, Any]:
-    """`AnalyzeBatchResult`: the counts and every document's detail, from the job report."""
-    return {
+def batch_result_body(report: JobReport, details_link: str | None) -> dict[str, Any]:
+    """`AnalyzeBatchResult`: the counts and the first 10,000 documents' details, from the job
+    report — every document of a batch the service itself accepts. A larger job's body adds
+    `detailsNextLink` (our extension): the page of details that follows, `details_link` with
+    `skip` set."""
+    shown = report.details[:DETAILS_PAGE_SIZE]
+    body: dict[str, Any] = {
         "succeededCount": report.counts.succeeded,
         "failedCount": report.counts.failed,
         "skippedCount": report.counts.skipped,
-        "details": [detail.to_json() for detail in report.details],
+        "details": [detail.to_json() for detail in shown],
     }
+    if details_link is not None and report.total_details > len(shown):
+        body["detailsNextLink"] = f"{details_link}&skip={len(shown)}"
+    return body
+
+
+def details_page_body(
+    details: list[ItemDetail], skip: int, total: int, details_link: str
+) -> dict[str, Any]:
+    """A page of a job's details, `{value, nextLink?}` as the service's paged lists are."""
+    body: dict[str, Any] = {"value": [detail.to_json() for detail in details]}
+    following = skip + len(details)
+    if details and following < total:
+        body["nextLink"] = f"{details_link}&skip={following}&top={len(details)}"
+    return body
 
 
 def batch_operation_body(
