@@ -167,9 +167,13 @@ class DatasetJobs:
                 409, "Conflict", f"The job already finished ({record.get('status')})."
             )
         try:
-            await asyncio.to_thread(cancel_job_record, self.catalog(), job_id)
+            job = await asyncio.to_thread(cancel_job_record, self.catalog(), job_id)
         except ApiError as error:
             raise JobActionError(error.status, error.code, error.message) from None
+        if job.get("status") != "canceled":  # it ended between the check above and the cancel
+            raise JobActionError(
+                409, "Conflict", f"The job already finished ({job.get('status')})."
+            )
         instance = f"{INSTANCE_PREFIX}{job_id}"
         status = await client.get_status(instance_id=instance)
         if status is not None and str(status.runtime_status) in RUNNING_DURABLE:
