@@ -10,16 +10,38 @@ def normalize_whitespace(text: str) -> str:
 
 
 def levenshtein(a: str, b: str) -> int:
-    """Edit distance (insertions, deletions, substitutions), two rows of memory."""
+    """Edit distance (insertions, deletions, substitutions).
+
+    Bit-parallel (Myers/Hyyrö): one column of the DP table is a pair of bit vectors held in
+    Python integers, so a page against a page (3,000 × 3,000 characters) takes milliseconds
+    instead of the seconds the cell-by-cell table needs; the result is the same number.
+    """
     if len(a) < len(b):
         a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+    m = len(b)
+    if m == 0:
+        return len(a)
+    masks: dict[str, int] = {}
+    for i, char in enumerate(b):
+        masks[char] = masks.get(char, 0) | (1 << i)
+    full = (1 << m) - 1
+    last = 1 << (m - 1)
+    plus, minus, score = full, 0, m  # vertical +1 / -1 deltas of the current column
+    for char in a:
+        eq = masks.get(char, 0)
+        xv = eq | minus
+        xh = (((eq & plus) + plus) ^ plus) | eq
+        hplus = minus | ~(xh | plus)
+        hminus = plus & xh
+        if hplus & last:
+            score += 1
+        elif hminus & last:
+            score -= 1
+        hplus = (hplus << 1) | 1
+        hminus <<= 1
+        plus = (hminus | ~(xv | hplus)) & full
+        minus = hplus & xv & full
+    return score
 
 
 def character_error_rate(reference: str, hypothesis: str) -> float:

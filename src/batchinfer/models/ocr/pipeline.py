@@ -25,6 +25,7 @@ from batchinfer.models.ocr.classify import ClassificationSettings, classify_and_
 from batchinfer.models.ocr.crop import crop_line
 from batchinfer.models.ocr.decode import DecodeLimits, PageImage, iter_pages
 from batchinfer.models.ocr.detect import DetectionSettings, detect
+from batchinfer.models.ocr.glyphs import refine
 from batchinfer.models.ocr.layout import (
     ContentWriter,
     ReadLine,
@@ -219,6 +220,7 @@ class OcrPipeline:
         readings = recognize(
             self.rec, [c.image for c in crops], self.charset, settings.recognition, scripts
         )
+        readings = [refine(r, c.image) for c, r in zip(crops, readings, strict=True)]
         return [
             ReadLine(quad=c.quad, reading=r)
             for c, r in zip(crops, readings, strict=False)

@@ -59,6 +59,9 @@ def _order(indices: list[int], boxes: Sequence[Box], min_gap: float) -> list[int
         return indices
     columns = _columns(indices, boxes, min_gap)
     if len(columns) > 1:
+        columns = _attach_tag_columns(columns, boxes)
+        if len(columns) == 1:  # text with its row tags: read row by row
+            return [i for strip in _split(indices, boxes, 1, 1.0) for i in _rows(strip, boxes)]
         head, columns, tail = _peel(columns, boxes, min_gap)
         return (
             _order(head, boxes, min_gap)
@@ -67,7 +70,7 @@ def _order(indices: list[int], boxes: Sequence[Box], min_gap: float) -> list[int
         )
     strips = _split(indices, boxes, 1, 1.0)
     if len(strips) == 1:
-        return sorted(indices, key=lambda i: (boxes[i][1], boxes[i][0]))
+        return _rows(indices, boxes)
     merged: list[list[int]] = []
     for n, strip in enumerate(strips):
         if merged and _continues_columns(merged[-1], strip, strips[n + 1 :], boxes, min_gap):
@@ -75,6 +78,65 @@ def _order(indices: list[int], boxes: Sequence[Box], min_gap: float) -> list[int
         else:
             merged.append(strip)
     return [i for part in merged for i in _order(part, boxes, min_gap)]
+
+
+TAG_COLUMN_WIDTH = 0.25
+"""A "column" at most this share of its region's width, whose boxes each sit on a row of a
+neighbouring column, is a column of row tags (page numbers of a table of contents, a
+`[Function]` label at the end of a signature line, the option names of an option list)."""
+
+
+def _attach_tag_columns(columns: list[list[int]], boxes: Sequence[Box]) -> list[list[int]]:
+    """Columns with each narrow column of row tags joined to the column it tags.
+
+    A tag column (page numbers of a contents page, chapter numbers before its titles, a
+    `[Function]` label at the end of a signature line) is read with the rows beside it, as
+    printed: "Introduction . . . 1" keeps its page number, where reading the columns whole
+    would list every page number after every title. It joins its left neighbour (its right
+    one when it is first). Real text columns are wider than `TAG_COLUMN_WIDTH` of the region,
+    so they are still read whole, each with its own tags.
+    """
+    members = [i for column in columns for i in column]
+    width = max(boxes[i][2] for i in members) - min(boxes[i][0] for i in members)
+    merged: list[list[int]] = []
+    pending: list[int] = []  # tags seen before any text column
+    for n, column in enumerate(columns):
+        span = max(boxes[i][2] for i in column) - min(boxes[i][0] for i in column)
+        beside = merged[-1] if merged else (columns[n + 1] if n + 1 < len(columns) else [])
+        if (
+            span <= TAG_COLUMN_WIDTH * width
+            and beside
+            and all(any(_same_row(boxes[i], boxes[j]) for j in beside) for i in column)
+        ):
+            if merged:
+                merged[-1] = merged[-1] + column
+            else:
+                pending += column
+            continue
+        merged.append(pending + column)
+        pending = []
+    if pending:
+        merged.append(pending)
+    return merged
+
+
+def _same_row(a: Box, b: Box) -> bool:
+    """Vertical overlap of at least half the shorter box."""
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    return overlap >= 0.5 * max(min(a[3] - a[1], b[3] - b[1]), 1.0)
+
+
+def _rows(indices: list[int], boxes: Sequence[Box]) -> list[int]:
+    """Boxes of one strip row by row (a box joins the row whose first box it overlaps by half
+    its height), left to right within a row; a tag a few pixels higher than the text beside it
+    stays after that text."""
+    rows: list[list[int]] = []
+    for i in sorted(indices, key=lambda i: (boxes[i][1] + boxes[i][3]) / 2):
+        if rows and _same_row(boxes[rows[-1][0]], boxes[i]):
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    return [i for row in rows for i in sorted(row, key=lambda i: boxes[i][0])]
 
 
 def _continues_columns(
