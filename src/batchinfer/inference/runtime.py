@@ -182,9 +182,7 @@ class OnnxSession:
 SessionFactory = Callable[[str | bytes, "ort.SessionOptions", Sequence[str]], Any]
 
 
-def _ort_session(
-    model: str | bytes, options: ort.SessionOptions, providers: Sequence[str]
-) -> Any:
+def _ort_session(model: str | bytes, options: ort.SessionOptions, providers: Sequence[str]) -> Any:
     return _onnxruntime().InferenceSession(model, sess_options=options, providers=list(providers))
 
 
