@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
 
 from batchinfer.inference.runtime import (
@@ -269,7 +270,7 @@ class OcrPipeline:
     def line_crops(self, rgb: np.ndarray, settings: OcrSettings | None = None) -> list[LineCrop]:
         """Detected lines of one RGB page as upright crops (angle-classified), unordered."""
         settings = settings or self.settings
-        bgr = np.ascontiguousarray(rgb[..., ::-1])
+        bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)  # cheaper than [..., ::-1]
         boxes = detect(self.det, bgr, settings.detection)
         crops = [crop_line(bgr, box.quad) for box in boxes]
         if settings.use_angle_classifier and crops:
