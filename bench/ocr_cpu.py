@@ -8,6 +8,8 @@ machine whose load changes affects them alike:
   read-plain  the same with the exported graphs unmodified (no `graph_rewrite`)
   read-many   all pages in one `analyze_many` call (recognition shared across pages)
   tesseract   `tesseract page.png stdout -l eng` (Debian's tesseract-ocr; a peer, bench only)
+  before      with --before SRC: `prebuilt-read` of another checkout (e.g. the commit before
+              this work), served by a child process that analyses one page per request
 
 read gets each page as a one-page PDF rendered at --dpi (rendering counted); Tesseract gets the
 same page already rendered to PNG (rendering not counted). Each round times every system on
@@ -16,12 +18,13 @@ second (process CPU time, Tesseract's from its child-process usage), the latter 
 steadier figure on a shared machine. CER: whitespace-collapsed text against the PDF's text.
 
     python bench/ocr_cpu.py [--rounds 3] [--pages-per-pdf 6] [--dpi 300] [--systems ...]
-    python bench/ocr_cpu.py --src OLD_CHECKOUT/src --systems read   # another version's read
+    python bench/ocr_cpu.py --before OLD_CHECKOUT/src   # adds the old version, same run
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -60,7 +63,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--systems", default="read,read-plain,read-many,tesseract")
     parser.add_argument("--src", help="import batchinfer from this src folder instead")
+    parser.add_argument("--before", help="src folder of a version to time beside this one")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)  # child: pages folder to serve
     args = parser.parse_args()
+    if args.serve:
+        serve(args)
+        return
     sys.path.insert(0, str(Path(args.src).resolve() if args.src else BENCH.parent / "src"))
     sys.path.insert(1, str(BENCH))
 
@@ -82,6 +90,9 @@ def main() -> None:
     if "tesseract" in systems and shutil.which("tesseract") is None:
         print("tesseract is not installed: skipped")
         systems.remove("tesseract")
+    before = None
+    if args.before:
+        systems.append("before")
     pipelines = {
         "read": lambda: OcrPipeline(cache, settings),
         "read-many": lambda: OcrPipeline(cache, settings),
@@ -98,6 +109,14 @@ def main() -> None:
         image.to_pil().convert("RGB").save(png)
         pngs.append(png)
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    if args.before:
+        for index, (_, data, _) in enumerate(pages):
+            (workdir / f"page{index}.pdf").write_bytes(data)
+        command = [sys.executable, __file__, "--serve", str(workdir), "--src", args.before]
+        command += ["--dpi", str(args.dpi)]
+        before = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert before.stdin is not None and before.stdout is not None
+        assert before.stdout.readline().strip() == "ready"
 
     def tesseract(index: int) -> str:
         done = subprocess.run(
@@ -127,6 +146,14 @@ def main() -> None:
                     continue
                 if system == "tesseract":
                     text, wall, cpu = timed(lambda i=index: tesseract(i), child=True)
+                elif system == "before":
+                    assert before is not None and before.stdin and before.stdout
+                    wall = time.perf_counter()
+                    before.stdin.write(f"{index}\n")
+                    before.stdin.flush()
+                    answer = json.loads(before.stdout.readline())
+                    wall = time.perf_counter() - wall
+                    text, cpu = answer["text"], answer["cpu"]
                 else:
                     reader = readers[system]
                     result, wall, cpu = timed(
@@ -164,6 +191,13 @@ def main() -> None:
             f"{statistics.median(cpus[system]):12.3f} {errors / chars:7.2%}   "
             + " ".join(f"{w:.3f}" for w in walls[system])
         )
+    for base in ("read-plain", "before"):
+        if "read" in systems and base in systems:
+            gains = [r / b for r, b in zip(cpus["read"], cpus[base], strict=True)]
+            print(
+                f"read / {base} per core: {statistics.median(gains):.2f} (CPU); per round "
+                + " ".join(f"{g:.2f}" for g in gains)
+            )
     if "read" in systems and "tesseract" in systems:
         ratios = [r / t for r, t in zip(cpus["read"], cpus["tesseract"], strict=True)]
         wall_ratios = [r / t for r, t in zip(walls["read"], walls["tesseract"], strict=True)]
@@ -172,7 +206,30 @@ def main() -> None:
             f"{statistics.median(wall_ratios):.2f} (wall); per round "
             + " ".join(f"{r:.2f}" for r in ratios)
         )
+    if before is not None and before.stdin:
+        before.stdin.close()
+        before.wait()
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Child process for --before: analyse page<i>.pdf of the folder for each index read."""
+    sys.path.insert(0, str(Path(args.src).resolve()))
+    import cv2
+
+    from batchinfer.inference.runtime import RuntimeSettings, SessionCache
+    from batchinfer.models.ocr.decode import DecodeLimits
+    from batchinfer.models.ocr.pipeline import OcrPipeline, OcrSettings
+
+    cv2.setNumThreads(1)
+    cache = SessionCache(RuntimeSettings(providers=("CPUExecutionProvider",), intra_op_threads=1))
+    reader = OcrPipeline(cache, OcrSettings(limits=DecodeLimits(pdf_dpi=args.dpi)))
+    print("ready", flush=True)
+    for line in sys.stdin:
+        data = (Path(args.serve) / f"page{int(line)}.pdf").read_bytes()
+        cpu = time.process_time()
+        text = reader.analyze(data, "page.pdf").content
+        print(json.dumps({"text": text, "cpu": time.process_time() - cpu}), flush=True)
 
 
 if __name__ == "__main__":
