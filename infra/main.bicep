@@ -248,6 +248,7 @@ var sharedAppSettings = {
   BATCHINFER_INBOX_STORAGE__accountName: storage.outputs.name
   BATCHINFER_INBOX_STORAGE__credential: 'managedidentity'
   BATCHINFER_INBOX_STORAGE__clientId: identity.outputs.clientId
+  BATCHINFER_OCR_BATCH_SIZE: isGpu ? '64' : '4'
 }
 
 module gpuFunctionApp 'app/function-app.bicep' = if (isGpu) {

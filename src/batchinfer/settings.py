@@ -163,6 +163,12 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         azure=False,
     ),
+    Setting(
+        "BATCHINFER_OCR_BATCH_SIZE",
+        "OCR line recognition batch, in 48x320 line crops' worth of columns per ONNX run; the "
+        "crops of all documents of an activity share batches (raise on GPUs)",
+        "4",
+    ),
     # --- set by the embedded host's users, read where UseDevelopmentStorage=true is resolved ---
     Setting(
         "FUNCHOST_AZURITE_BLOB_ENDPOINT",

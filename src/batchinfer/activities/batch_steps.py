@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from batchinfer.activities.documents import (
     RESULT_SUFFIX,
-    analyze_document,
+    analyze_documents,
     output_exists,
     result_name_for,
 )
@@ -125,23 +125,33 @@ def run_chunk(services: Services, ref: JobRef, shard: int, chunk: int) -> Counts
     options = AnalyzeOptions.from_json(spec.options.get(ANALYZE_OPTIONS))
     outcomes: list[ItemOutcome] = []
     counts = Counts()
-    for name in items:
-        if store.cancel_requested(ref.job_id):
-            break
-        if name in refused:
-            outcome = refused[name]
-        elif not claims.get(name, False):
-            outcome = ItemOutcome(name, ItemStatus.SKIPPED, error=output_exists(result_names[name]))
-        else:
-            outcome = analyze_document(
+    # the claimed items are analyzed together (prebuilt-read shares recognition batches);
+    # a cancel stops before the next item (before the next group, for shared batches)
+    claimed = [(n, result_names[n]) for n in items if n not in refused and claims.get(n, False)]
+    analyzed = dict(
+        zip(
+            [n for n, _ in claimed],
+            analyze_documents(
                 source=source,
                 results=results,
                 pipeline=pipeline,
-                name=name,
-                result_name=result_names[name],
+                items=claimed,
                 overwrite=spec.overwrite or retry,
                 options=options,
-            )
+                stop=lambda: store.cancel_requested(ref.job_id),
+            ),
+            strict=False,
+        )
+    )
+    for name in items:
+        if name in refused:
+            outcome = refused[name]
+        elif name in analyzed:
+            outcome = analyzed[name]
+        elif not claims.get(name, False):
+            outcome = ItemOutcome(name, ItemStatus.SKIPPED, error=output_exists(result_names[name]))
+        else:
+            break  # canceled before this item
         outcomes.append(outcome)
         counts.record(outcome)
     if store.load_spec(ref.job_id) is None:

@@ -64,7 +64,11 @@ class SessionSource(Protocol):
     """Where model code gets sessions from: `SessionCache`, or a fake in tests."""
 
     def get(
-        self, model_path: str | os.PathLike[str], providers: Sequence[str] | None = None
+        self,
+        model_path: str | os.PathLike[str],
+        providers: Sequence[str] | None = None,
+        *,
+        simplify: bool = False,
     ) -> InferenceSessionPort: ...
 
 
@@ -185,11 +189,28 @@ class OnnxSession:
         return f"OnnxSession({self.path.name!r}, provider={self.provider!r})"
 
 
-SessionFactory = Callable[[str, "ort.SessionOptions", Sequence[str]], Any]
+#: Builds a raw session from a model file path, or from serialized model bytes (simplified).
+SessionFactory = Callable[[str | bytes, "ort.SessionOptions", Sequence[str]], Any]
 
 
-def _ort_session(path: str, options: ort.SessionOptions, providers: Sequence[str]) -> Any:
-    return _onnxruntime().InferenceSession(path, sess_options=options, providers=list(providers))
+def _ort_session(model: str | bytes, options: ort.SessionOptions, providers: Sequence[str]) -> Any:
+    return _onnxruntime().InferenceSession(model, sess_options=options, providers=list(providers))
+
+
+def _simplified(path: Path) -> str | bytes:
+    """The model with `graph_rewrite`'s exact simplifications, or its path when none applies
+    (or the rewrite fails: a model we cannot simplify must still load as it is)."""
+    try:
+        from batchinfer.inference.graph_rewrite import simplified_bytes
+
+        data, counts = simplified_bytes(path.read_bytes())
+    except Exception as exc:  # an unusual graph: run it unmodified
+        log.warning("cannot simplify %s (%s); loading it unmodified", path.name, exc)
+        return str(path)
+    if not any(count for name, count in counts.items() if name != "constants"):
+        return str(path)
+    log.info("simplified %s: %s", path.name, counts)
+    return data
 
 
 class SessionCache:
@@ -206,8 +227,8 @@ class SessionCache:
     ) -> None:
         self._settings = settings
         self._factory = factory
-        self._sessions: dict[tuple[str, tuple[str, ...]], OnnxSession] = {}
-        self._key_locks: dict[tuple[str, tuple[str, ...]], threading.Lock] = {}
+        self._sessions: dict[tuple[str, tuple[str, ...], bool], OnnxSession] = {}
+        self._key_locks: dict[tuple[str, tuple[str, ...], bool], threading.Lock] = {}
         self._lock = threading.Lock()
 
     @property
@@ -216,13 +237,22 @@ class SessionCache:
         return self._settings if self._settings is not None else RuntimeSettings.from_env()
 
     def get(
-        self, model_path: str | os.PathLike[str], providers: Sequence[str] | None = None
+        self,
+        model_path: str | os.PathLike[str],
+        providers: Sequence[str] | None = None,
+        *,
+        simplify: bool = False,
     ) -> OnnxSession:
-        """The session for a model file, built on first use with the selected providers."""
+        """The session for a model file, built on first use with the selected providers.
+
+        `simplify`: run the graph after `graph_rewrite`'s exact algebraic simplifications
+        (worth it for graphs exported with unfused activations, such as PP-OCR's); opt-in,
+        because it changes results by float rounding.
+        """
         settings = self.settings
         chosen = tuple(providers) if providers else select_providers(settings.providers)
         path = Path(model_path).resolve()
-        key = (str(path), chosen)
+        key = (str(path), chosen, simplify)
         with self._lock:
             session = self._sessions.get(key)
             if session is not None:
@@ -232,26 +262,27 @@ class SessionCache:
             with self._lock:
                 session = self._sessions.get(key)
             if session is None:
-                session = self._build(path, chosen, settings)
+                session = self._build(path, chosen, settings, simplify)
                 with self._lock:
                     self._sessions[key] = session
             return session
 
     def _build(
-        self, path: Path, providers: tuple[str, ...], settings: RuntimeSettings
+        self, path: Path, providers: tuple[str, ...], settings: RuntimeSettings, simplify: bool
     ) -> OnnxSession:
         if not path.is_file():
             raise FileNotFoundError(f"ONNX model file not found: {path}")
         options = session_options(settings)
+        model = _simplified(path) if simplify else str(path)
         try:
-            raw = self._factory(str(path), options, providers)
+            raw = self._factory(model, options, providers)
         except Exception as exc:  # a GPU provider that is compiled in but cannot start
             if providers == (CPU,):
                 raise
             log.warning(
                 "cannot start %s on %s (%s); falling back to CPU", path.name, providers, exc
             )
-            raw = self._factory(str(path), session_options(settings), (CPU,))
+            raw = self._factory(model, session_options(settings), (CPU,))
         session = OnnxSession(raw, path)
         log.info("loaded %s on %s", path.name, session.provider)
         return session

@@ -354,8 +354,14 @@ def _pdf_pages(
             with _budget(limits).hold(pixels * (11 + WORK_BYTES_PER_PIXEL)):
                 with _PDFIUM_LOCK:
                     try:
-                        bitmap = page.render(scale=dpi / 72.0, fill_color=(255, 255, 255, 255))
-                        rgb = np.ascontiguousarray(np.asarray(bitmap.to_pil().convert("RGB")))
+                        # rendered straight to RGB: no PIL copy and conversion (~10x cheaper)
+                        bitmap = page.render(
+                            scale=dpi / 72.0,
+                            fill_color=(255, 255, 255, 255),
+                            force_bitmap_format=pdfium.raw.FPDFBitmap_BGR,
+                            rev_byteorder=True,
+                        )
+                        rgb = np.ascontiguousarray(bitmap.to_numpy())
                         del bitmap
                         page.close()
                     except pdfium.PdfiumError as exc:

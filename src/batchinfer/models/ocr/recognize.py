@@ -1,11 +1,13 @@
 """CTC text recognition: line crops → text, confidence and where each character sits.
 
-Crops are sorted by aspect ratio and run in batches padded to the widest member. On CPU the
-recognizer's cost is linear in total input columns and large batches are slightly slower per
-column (cache pressure), so batches are bounded by a column budget: short lines share a call,
-a long line runs alone, and padding waste stays small. The character set is read
-from the recognition model's own metadata (PP-OCR exports embed it), so model and dictionary
-cannot drift apart.
+Each crop is padded to its own width rounded up to `width_step` columns, so what the model sees
+of a crop (and reads from it) does not depend on which other crops share its batch: crops from
+many pages or documents can share model calls and read exactly as they would alone. Batches
+hold crops of one padded width. On CPU the recognizer's cost is linear in total input columns
+and large batches are slightly slower per column (cache pressure), so a batch is bounded by a
+column budget (`batch_size` crops of the trained 320 columns); on a GPU, raise it.
+The character set is read from the recognition model's own metadata (PP-OCR exports embed
+it), so model and dictionary cannot drift apart.
 """
 
 from __future__ import annotations
@@ -30,12 +32,19 @@ class RecognitionSettings:
     height: int = 48
     min_width: int = 320  # PP-OCRv4 was trained on 48x320 inputs; narrower batches pad to this
     max_width: int = 3200  # a single very long line is squeezed rather than made huge
-    batch_size: int = 8  # most crops per model call
-    batch_columns: int = 1280  # most padded input columns per model call (one crop may exceed)
+    width_step: int = 32  # padded input widths are multiples of this (a multiple of `stride`)
+    # one model call holds at most `batch_size` crops' worth of `min_width` columns (so up to
+    # that many short crops, fewer wide ones; a crop wider than the budget runs alone)
+    batch_size: int = 4
     stride: int = 8  # input pixels per output time step of the PP-OCRv4 recognizer
     # PP-OCRv4 under-calls spaces between words: where the best class is blank but the space
     # class still scores this much, we emit a space (see `ctc_decode`). 1.0 disables it.
     space_threshold: float = 0.25
+
+    @property
+    def batch_columns(self) -> int:
+        """Most padded input columns per model call (one crop may exceed it)."""
+        return self.batch_size * self.min_width
 
 
 @dataclass
@@ -137,6 +146,15 @@ def _latin_filter(charset: tuple[str, ...]) -> ScriptFilter:
     return ScriptFilter.latin(list(charset))
 
 
+@dataclass
+class LineScores:
+    """The recognizer's output for one crop: class probabilities per time step, and how many
+    input columns the crop itself filled (the rest is padding)."""
+
+    pred: np.ndarray
+    valid_width: int
+
+
 def recognize(
     session: InferenceSessionPort,
     images: Sequence[np.ndarray],
@@ -152,34 +170,61 @@ def recognize(
     """
     if scripts not in SCRIPTS:
         raise ValueError(f"scripts must be one of {SCRIPTS}")
-    latin = _latin_filter(tuple(charset)) if scripts != "all" else None
-    results: list[Recognized | None] = [None] * len(images)
-    restricted: list[Recognized | None] = [None] * len(images)
-    ratios = [img.shape[1] / max(1, img.shape[0]) for img in images]
-    order = sorted(range(len(images)), key=ratios.__getitem__)
+    return decode_lines(run_recognizer(session, images, settings), charset, settings, scripts)
+
+
+def run_recognizer(
+    session: InferenceSessionPort,
+    images: Sequence[np.ndarray],
+    settings: RecognitionSettings = RecognitionSettings(),
+) -> list[LineScores]:
+    """The model's scores for each crop, in input order, one model call per batch.
+
+    Crops may come from many pages: each one's scores are the same whatever shares its batch.
+    """
+    widths = [_input_width(img.shape[1] / max(1, img.shape[0]), settings) for img in images]
+    order = sorted(range(len(images)), key=lambda i: (widths[i], i))
+    scores: list[LineScores | None] = [None] * len(images)
     name = session.input_names[0]
-    for members, width in _batches(order, ratios, settings):
+    for members, width in _batches(order, widths, settings):
         prepared = [_prepare(images[i], width, settings) for i in members]
-        tensor = np.stack([p[0] for p in prepared])
-        preds = session.run({name: tensor})[0]
-        if preds.shape[2] != len(charset):
-            raise ValueError(
-                f"recognizer has {preds.shape[2]} classes but the dictionary gives {len(charset)}"
-            )
+        preds = session.run({name: np.stack([p[0] for p in prepared])})[0]
         for row, index in enumerate(members):
-            if scripts != "latin":
-                results[index] = ctc_decode(
-                    preds[row], charset, prepared[row][1], settings.stride, settings.space_threshold
-                )
-            if latin is not None:
-                restricted[index] = ctc_decode(
-                    preds[row],
-                    charset,
-                    prepared[row][1],
-                    settings.stride,
-                    settings.space_threshold,
-                    latin,
-                )
+            scores[index] = LineScores(preds[row], prepared[row][1])
+    return [s for s in scores if s is not None]
+
+
+def decode_lines(
+    scores: Sequence[LineScores],
+    charset: list[str],
+    settings: RecognitionSettings = RecognitionSettings(),
+    scripts: str = "all",
+) -> list[Recognized]:
+    """Text of each crop of one page from its scores (see `recognize` for `scripts`)."""
+    if scripts not in SCRIPTS:
+        raise ValueError(f"scripts must be one of {SCRIPTS}")
+    latin = _latin_filter(tuple(charset)) if scripts != "all" else None
+    results: list[Recognized | None] = [None] * len(scores)
+    restricted: list[Recognized | None] = [None] * len(scores)
+    for index, line in enumerate(scores):
+        if line.pred.shape[1] != len(charset):
+            raise ValueError(
+                f"recognizer has {line.pred.shape[1]} classes but the dictionary gives "
+                f"{len(charset)}"
+            )
+        if scripts != "latin":
+            results[index] = ctc_decode(
+                line.pred, charset, line.valid_width, settings.stride, settings.space_threshold
+            )
+        if latin is not None:
+            restricted[index] = ctc_decode(
+                line.pred,
+                charset,
+                line.valid_width,
+                settings.stride,
+                settings.space_threshold,
+                latin,
+            )
     if scripts == "latin" or (scripts == "auto" and not _mostly_cjk(results)):
         results = restricted
     return [r if r is not None else Recognized("", 0.0) for r in results]
@@ -191,30 +236,27 @@ def _mostly_cjk(readings: Sequence[Recognized | None]) -> bool:
 
 
 def _input_width(ratio: float, settings: RecognitionSettings) -> int:
+    """A crop's padded input width: from its own shape only, never from its batch's."""
     width = min(settings.max_width, max(settings.min_width, math.ceil(settings.height * ratio)))
-    return int(math.ceil(width / settings.stride) * settings.stride)
+    return int(math.ceil(width / settings.width_step) * settings.width_step)
 
 
 def _batches(
-    order: list[int], ratios: list[float], settings: RecognitionSettings
+    order: list[int], widths: list[int], settings: RecognitionSettings
 ) -> list[tuple[list[int], int]]:
-    """Group crops (in ascending ratio order) under the crop-count and column budgets."""
+    """Group crops (in ascending width order) of one padded width under the column budget."""
     batches: list[tuple[list[int], int]] = []
     members: list[int] = []
-    width = 0
     for index in order:
-        new_width = max(width, _input_width(ratios[index], settings))
-        fits = (
-            len(members) < settings.batch_size
-            and new_width * (len(members) + 1) <= settings.batch_columns
-        )
-        if members and not fits:
-            batches.append((members, width))
-            members, new_width = [], _input_width(ratios[index], settings)
+        width = widths[index]
+        if members and (
+            widths[members[0]] != width or (len(members) + 1) * width > settings.batch_columns
+        ):
+            batches.append((members, widths[members[0]]))
+            members = []
         members.append(index)
-        width = new_width
     if members:
-        batches.append((members, width))
+        batches.append((members, widths[members[0]]))
     return batches
 
 
