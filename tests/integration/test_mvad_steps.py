@@ -75,6 +75,9 @@ def test_retried_chunk_after_its_block_was_removed(services: Services, tmp_path:
     result_id = _submit(services, tmp_path, stamps[0], stamps[ROWS - 1])
     chunks = steps.prepare_detection(services, result_id)
     assert chunks == 3 and len(_blocks(tmp_path)) == 3
+    # the step retried after it finished (a host killed before it reported back) says the same
+    assert steps.prepare_detection(services, result_id) == chunks
+    assert steps.load_summary(services, result_id)["status"] == "RUNNING"
     counts = [steps.detect_chunk_step(services, result_id, i) for i in range(chunks)]
     assert not _blocks(tmp_path)
     # an activity retried after it stored its results (a crash before it reported back)
@@ -94,6 +97,7 @@ def test_range_over_the_cap_leaves_no_blocks(services: Services, tmp_path: Path)
     stamps = [line.split(",", 1)[0] for line in text.splitlines()[1:]]
     result_id = _submit(services, tmp_path, stamps[0], stamps[-1])
     assert steps.prepare_detection(services, result_id) == 0
+    assert steps.prepare_detection(services, result_id) == 0  # retried: still failed
     summary = steps.load_summary(services, result_id)
     assert summary["status"] == "FAILED"
     assert [e["code"] for e in summary["errors"]] == ["TooManyTimestamps"]

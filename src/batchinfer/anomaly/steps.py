@@ -192,7 +192,7 @@ def prepare_detection(services: Services, result_id: str) -> int:
     request = services.job_store.load_document(job, "request.json")
     summary = load_summary(services, result_id)
     if request is None:
-        return 0
+        return _prepared_before(services, job, summary)
     setup = summary["setupInfo"]
     try:
         record = services.models.load_record(request["modelId"])
@@ -215,6 +215,16 @@ def prepare_detection(services: Services, result_id: str) -> int:
     set_detection_status(services, result_id, MvadStatus.RUNNING, variable_states=states)
     services.job_store.delete_document(job, "request.json")
     return len(chunks)
+
+
+def _prepared_before(services: Services, job: str, summary: dict[str, Any]) -> int:
+    """What an earlier run of this step decided, when it finished but its completion was lost
+    (a host killed after the step deleted the request): the stored plan's chunk count if it
+    prepared the blocks, else 0 (it failed, and the summary says why)."""
+    plan = services.job_store.load_document(job, "plan.json")
+    if plan is not None and summary.get("status") == MvadStatus.RUNNING:
+        return len(plan.get("chunks") or [])
+    return 0
 
 
 def _prepare_blocks(
