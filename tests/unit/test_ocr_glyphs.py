@@ -6,6 +6,8 @@ import numpy as np
 
 from batchinfer.models.ocr.glyphs import (
     bullet_from_middle_dot,
+    bullets_from_ink,
+    leading_blob_is_bullet,
     refine,
     underscores_from_ink,
     vertical_place,
@@ -72,3 +74,54 @@ def test_refine_applies_both() -> None:
     image, reading = _line(list("  x_x"))  # blank cells where "·" and the space stand
     reading = Recognized("· x-x", 0.9, reading.positions, reading.probs)
     assert refine(reading, image).text == "• x_x"
+
+
+def _listed(lead: str, words: int = 4) -> np.ndarray:
+    """A 40 px crop opening with a filled disc ("bullet", 10 px across), a 3 px square
+    ("period"), a ring at the top ("degree") or a letter ("x"), then 18 px tall letter
+    blocks: x-height rows 12-30."""
+    image = np.full((40, 30 + 20 * words, 3), 255, dtype=np.uint8)
+    if lead == "bullet":
+        ys, xs = np.mgrid[0:40, 0:30]
+        image[:, :30][(ys - 21) ** 2 + (xs - 10) ** 2 <= 25] = 0
+    elif lead == "degree":
+        ys, xs = np.mgrid[0:40, 0:30]
+        ring = ((ys - 10) ** 2 + (xs - 10) ** 2 <= 25) & ((ys - 10) ** 2 + (xs - 10) ** 2 > 9)
+        image[:, :30][ring] = 0
+    elif lead == "period":
+        image[27:30, 8:11] = 0
+    else:
+        image[12:30, 4:18] = 0
+    for k in range(words):
+        image[12:30, 30 + 20 * k + 3 : 30 + 20 * k + 17] = 0
+    return image
+
+
+def _reading(text: str) -> Recognized:
+    return Recognized(
+        text, 0.9, [(k + 0.5) / len(text) for k in range(len(text))], [0.9] * len(text)
+    )
+
+
+def test_a_bullet_read_as_a_dot_or_degree_sign_is_a_bullet() -> None:
+    disc = _listed("bullet")
+    assert bullets_from_ink(_reading("° It must"), disc).text == "• It must"
+    assert bullets_from_ink(_reading(". Standard"), disc).text == "• Standard"
+    glued = bullets_from_ink(_reading("·INTEGER;"), disc)
+    assert glued.text == "• INTEGER;"
+    assert len(glued.positions) == len(glued.probs) == len(glued.text)
+
+
+def test_a_real_period_or_letter_opening_a_line_is_kept() -> None:
+    period = _listed("period")
+    assert not leading_blob_is_bullet(period[..., 0] < 128)
+    kept = _reading(". The only")
+    assert bullets_from_ink(kept, period) is kept
+    assert bullets_from_ink(_reading("°C is"), _listed("x")).text == "°C is"
+    assert bullets_from_ink(_reading("° C is"), _listed("degree")).text == "° C is"
+    assert leading_blob_is_bullet(_listed("bullet")[..., 0] < 128)
+
+
+def test_dot_rows_without_words_are_not_bullets() -> None:
+    dots = _reading("····")
+    assert bullets_from_ink(dots, _listed("bullet")) is dots

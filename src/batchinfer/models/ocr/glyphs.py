@@ -8,6 +8,10 @@ a mark sits vertically, so two marks that differ only in height come out as one 
   - a list bullet "•" is read as the middle dot "·". A middle dot that opens a line and is
     followed by a space (or is the whole line) is a bullet; one inside a word (Catalan "l·l",
     "a·b") is left alone.
+  - a small bullet (Texinfo, DocBook) opening a line is also read as "·" glued to the next
+    word, as "°" or as ".". What the crop shows decides: the line's first ink is a filled
+    round blob about half the size of its letters, where a period or a middle dot is a
+    quarter of that or less (`bullets_from_ink`).
 """
 
 from __future__ import annotations
@@ -77,6 +81,57 @@ def bullet_from_middle_dot(reading: Recognized) -> Recognized:
     return replace(reading, text=text[:at] + "•" + text[at + 1 :])
 
 
+BULLET_LOOKALIKES = frozenset("·°.")
+BULLET_SIZE = 0.38
+"""A line's first blob is a bullet when its larger side is at least this share of the median
+height of the line's ink blobs (its letters). Measured on two manuals at 200 dpi: bullets
+0.43–0.86, periods and dots opening a line 0.19–0.30."""
+BULLET_MAX_SIZE = 0.95  # a blob as tall as the letters is a letter ("o", "e" filled by blur)
+BULLET_FILL = 0.6  # share of its bounding box a bullet's ink fills (a disc: ~0.78)
+BULLET_ROUNDNESS = 0.75  # least ratio of its shorter side to its longer side
+
+
+def leading_blob_is_bullet(ink: np.ndarray) -> bool:
+    """Whether the leftmost ink blob of a line crop is a filled disc the size of a bullet."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    blobs = [stats[j] for j in range(1, count) if stats[j][cv2.CC_STAT_AREA] >= 2]
+    if len(blobs) < 3:
+        return False
+    first = min(blobs, key=lambda b: int(b[cv2.CC_STAT_LEFT]))
+    width, height = int(first[cv2.CC_STAT_WIDTH]), int(first[cv2.CC_STAT_HEIGHT])
+    letters = float(np.median([b[cv2.CC_STAT_HEIGHT] for b in blobs]))
+    fill = int(first[cv2.CC_STAT_AREA]) / (width * height)
+    return (
+        BULLET_SIZE * letters <= max(width, height) <= BULLET_MAX_SIZE * letters
+        and fill >= BULLET_FILL
+        and min(width, height) >= BULLET_ROUNDNESS * max(width, height)
+    )
+
+
+def bullets_from_ink(reading: Recognized, image: np.ndarray) -> Recognized:
+    """A line opening with "·", "°" or "." before words, whose first ink is a bullet-sized
+    filled disc, opens with "• " (see the module docstring)."""
+    text = reading.text
+    stripped = text.lstrip()
+    if not stripped or stripped[0] not in BULLET_LOOKALIKES:
+        return reading
+    rest = stripped[1:]
+    if not any(c.isalpha() for c in rest) or not leading_blob_is_bullet(ink_mask(image)):
+        return reading
+    at = len(text) - len(stripped)
+    if rest.startswith(" "):
+        return replace(reading, text=text[:at] + "•" + rest)
+    aligned = len(reading.positions) == len(text) and len(reading.probs) == len(text)
+    if not aligned:
+        return reading  # the space could not be placed; leave the reading as it is
+    return replace(
+        reading,
+        text=text[:at] + "• " + rest,
+        positions=[*reading.positions[: at + 1], *reading.positions[at:]],
+        probs=[*reading.probs[: at + 1], *reading.probs[at:]],
+    )
+
+
 def refine(reading: Recognized, image: np.ndarray) -> Recognized:
-    """All corrections, in order; positions and probabilities keep their length."""
-    return bullet_from_middle_dot(underscores_from_ink(reading, image))
+    """All corrections, in order; positions and probabilities follow the text."""
+    return bullets_from_ink(bullet_from_middle_dot(underscores_from_ink(reading, image)), image)
