@@ -7,6 +7,8 @@ import numpy as np
 from batchinfer.models.ocr.glyphs import (
     bullet_from_middle_dot,
     bullets_from_ink,
+    dot_row,
+    dot_row_from_ink,
     leading_blob_is_bullet,
     refine,
     underscores_from_ink,
@@ -125,3 +127,30 @@ def test_a_real_period_or_letter_opening_a_line_is_kept() -> None:
 def test_dot_rows_without_words_are_not_bullets() -> None:
     dots = _reading("····")
     assert bullets_from_ink(dots, _listed("bullet")) is dots
+
+
+def _dots(count: int, side: int = 4, height: int = 25) -> np.ndarray:
+    """A crop of `count` filled squares of `side` px on one row, 12 px apart."""
+    image = np.full((height, 12 * count + 8, 3), 255, dtype=np.uint8)
+    for k in range(count):
+        image[16 : 16 + side, 6 + 12 * k : 6 + 12 * k + side] = 0
+    return image
+
+
+def test_a_row_of_dots_reads_as_that_many_periods() -> None:
+    fixed = dot_row_from_ink(Recognized("•", 0.6, [0.5], [0.6]), _dots(3))
+    assert fixed.text == "..."
+    assert len(fixed.positions) == len(fixed.probs) == 3
+    assert fixed.positions == sorted(fixed.positions) and fixed.confidence == 0.6
+    assert dot_row_from_ink(Recognized("·.", 0.6, [0.3, 0.6], [0.6] * 2), _dots(4)).text == "...."
+
+
+def test_crops_that_are_not_only_dots_keep_their_reading() -> None:
+    letters = _listed("x")
+    reading = Recognized("··", 0.6, [0.3, 0.6], [0.6] * 2)
+    assert dot_row(letters[..., 0] < 128) is None
+    assert dot_row_from_ink(reading, letters) is reading
+    assert dot_row(_dots(1)[..., 0] < 128) is None  # one mark: a bullet or a period, not a row
+    assert dot_row(_dots(3, side=12)[..., 0] < 128) is None  # blobs too big to be dots
+    words = Recognized("a..", 0.6, [0.2, 0.5, 0.8], [0.6] * 3)
+    assert dot_row_from_ink(words, _dots(3)) is words  # the recognizer saw a letter
