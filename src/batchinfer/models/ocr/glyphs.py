@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from batchinfer.models.ocr.recognize import Recognized
+from batchinfer.models.ocr.spacing import path_spaces
 
 UNDERSCORE_PLACE = 0.8
 """A "-" whose ink row lies at least this far down the text body (0 = top of the x-height
@@ -186,5 +187,5 @@ def dot_row_from_ink(reading: Recognized, image: np.ndarray) -> Recognized:
 
 def refine(reading: Recognized, image: np.ndarray) -> Recognized:
     """All corrections, in order; positions and probabilities follow the text."""
-    reading = bullet_from_middle_dot(underscores_from_ink(reading, image))
+    reading = bullet_from_middle_dot(underscores_from_ink(path_spaces(reading), image))
     return dot_row_from_ink(bullets_from_ink(reading, image), image)
