@@ -9,6 +9,7 @@ from batchinfer.models.ocr.glyphs import (
     bullets_from_ink,
     dot_row,
     dot_row_from_ink,
+    is_dot_row,
     leading_blob_is_bullet,
     refine,
     underscores_from_ink,
@@ -154,3 +155,12 @@ def test_crops_that_are_not_only_dots_keep_their_reading() -> None:
     assert dot_row(_dots(3, side=12)[..., 0] < 128) is None  # blobs too big to be dots
     words = Recognized("a..", 0.6, [0.2, 0.5, 0.8], [0.6] * 3)
     assert dot_row_from_ink(words, _dots(3)) is words  # the recognizer saw a letter
+
+
+def test_a_row_of_dots_is_kept_however_unsure_the_recognizer_was() -> None:
+    unsure = dot_row_from_ink(Recognized("•", 0.4, [0.5], [0.4]), _dots(3))
+    assert unsure.text == "..." and unsure.confidence == 0.4  # the confidence stays honest
+    assert is_dot_row(unsure, _dots(3))
+    assert not is_dot_row(unsure, _listed("x"))  # the ink is not a row of dots
+    assert not is_dot_row(Recognized("a.", 0.4, [0.3, 0.6], [0.4] * 2), _dots(2))
+    assert not is_dot_row(Recognized("", 0.4), _dots(2))

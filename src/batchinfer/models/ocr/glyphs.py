@@ -15,7 +15,8 @@ a mark sits vertically, so two marks that differ only in height come out as one 
   - a line that is only a row of dots (an ellipsis on its own line in a code listing, a
     leader) is read as a mix of "·", "•" and "." with fewer marks than the page shows. When
     the crop's ink is nothing but a row of small filled dots of one size, the line is that
-    many periods (`dot_row_from_ink`).
+    many periods (`dot_row_from_ink`), and the line is kept even where the recognizer's
+    confidence is under the noise floor (`is_dot_row`).
 """
 
 from __future__ import annotations
@@ -183,6 +184,13 @@ def dot_row_from_ink(reading: Recognized, image: np.ndarray) -> Recognized:
     if text == reading.text:
         return reading
     return replace(reading, text=text, positions=centres, probs=[reading.confidence] * len(centres))
+
+
+def is_dot_row(reading: Recognized, image: np.ndarray) -> bool:
+    """Whether the reading is only periods and the crop's ink only a row of dots: the line
+    says what the ink shows however unsure the recognizer was, so it is not noise."""
+    stripped = reading.text.strip()
+    return bool(stripped) and set(stripped) == {"."} and dot_row(ink_mask(image)) is not None
 
 
 def refine(reading: Recognized, image: np.ndarray) -> Recognized:

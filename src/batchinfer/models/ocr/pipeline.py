@@ -24,7 +24,7 @@ from batchinfer.models.ocr.classify import ClassificationSettings, classify_and_
 from batchinfer.models.ocr.crop import crop_line
 from batchinfer.models.ocr.decode import DecodeLimits, PageImage, iter_pages
 from batchinfer.models.ocr.detect import DetectionSettings, detect
-from batchinfer.models.ocr.glyphs import refine
+from batchinfer.models.ocr.glyphs import is_dot_row, refine
 from batchinfer.models.ocr.layout import (
     ContentWriter,
     ReadLine,
@@ -48,7 +48,8 @@ class OcrSettings:
     recognition: RecognitionSettings = field(default_factory=RecognitionSettings)
     limits: DecodeLimits = field(default_factory=DecodeLimits)
     use_angle_classifier: bool = True
-    min_text_confidence: float = 0.5  # lines read with less are dropped as noise
+    min_text_confidence: float = 0.5  # lines read with less are dropped as noise (rows of dots
+    # the ink shows, `glyphs.is_dot_row`, are kept)
     pdf_unit: str = "inch"  # DI reports PDF pages in inches; "pixel" keeps rendered pixels
 
 
@@ -214,7 +215,8 @@ class OcrPipeline:
         return [
             ReadLine(quad=c.quad, reading=r)
             for c, r in zip(crops, readings, strict=False)
-            if r.text.strip() and r.confidence >= settings.min_text_confidence
+            if r.text.strip()
+            and (r.confidence >= settings.min_text_confidence or is_dot_row(r, c.image))
         ]
 
 
