@@ -33,7 +33,7 @@ from batchinfer.models.ocr.classify import ClassificationSettings, classify_and_
 from batchinfer.models.ocr.crop import LineCrop, crop_line
 from batchinfer.models.ocr.decode import DecodeLimits, PageImage, iter_pages
 from batchinfer.models.ocr.detect import DetectionSettings, detect
-from batchinfer.models.ocr.glyphs import refine
+from batchinfer.models.ocr.glyphs import is_dot_row, refine
 from batchinfer.models.ocr.layout import (
     ContentWriter,
     ReadLine,
@@ -65,7 +65,8 @@ class OcrSettings:
     recognition: RecognitionSettings = field(default_factory=RecognitionSettings)
     limits: DecodeLimits = field(default_factory=DecodeLimits)
     use_angle_classifier: bool = True
-    min_text_confidence: float = 0.5  # lines read with less are dropped as noise
+    min_text_confidence: float = 0.5  # lines read with less are dropped as noise (rows of dots
+    # the ink shows, `glyphs.is_dot_row`, are kept)
     pdf_unit: str = "inch"  # DI reports PDF pages in inches; "pixel" keeps rendered pixels
     # `analyze_many`: line crops of several pages/documents wait for one shared recognition
     # pass until this many are pending (bounds the crops held in memory)
@@ -319,13 +320,14 @@ class OcrPipeline:
 def kept_lines(
     crops: Sequence[LineCrop], readings: Sequence[Recognized], settings: OcrSettings
 ) -> list[ReadLine]:
-    """Lines worth reporting (some text, read with at least `min_text_confidence`), each
-    reading refined by what its crop's ink shows (`glyphs.refine`)."""
+    """Lines worth reporting (some text, read with at least `min_text_confidence`, or a row
+    of dots the ink shows), each reading refined by what its crop's ink shows (`glyphs`)."""
     refined = [refine(r, c.image) for c, r in zip(crops, readings, strict=True)]
     return [
         ReadLine(quad=c.quad, reading=r)
         for c, r in zip(crops, refined, strict=False)
-        if r.text.strip() and r.confidence >= settings.min_text_confidence
+        if r.text.strip()
+        and (r.confidence >= settings.min_text_confidence or is_dot_row(r, c.image))
     ]
 
 

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from batchinfer.inference.runtime import InferenceSessionPort
+from batchinfer.models.ocr.ligatures import restore_ligatures
 
 BLANK = "<blank>"
 
@@ -273,6 +274,8 @@ def ctc_decode(
     Space recovery: the recognizer often gives a word gap to "blank" with the space class a
     clear second (0.3 where other blanks show ~0.0). Such steps are decoded as spaces. On our
     English samples this fixes joined words ("fromContosoLtd") without inventing spaces.
+    Letters hidden in an "fi"/"fl" ligature are restored from the steps after the "f"
+    (`ligatures.restore_ligatures`).
     """
     if only is not None:
         pred = np.where(only.allowed, pred, 0.0)
@@ -288,9 +291,11 @@ def ctc_decode(
     steps = np.flatnonzero(keep)
     if steps.size == 0:
         return Recognized("", 0.0)
-    text = "".join((only.output if only is not None else charset)[i] for i in best[steps])
-    probs = prob[steps].astype(float)
-    positions = np.clip((steps + 0.5) * stride / max(1, valid_width), 0.0, 1.0)
+    classes, frames, probs = restore_ligatures(
+        pred, best[steps], steps, prob[steps].astype(float), charset
+    )
+    text = "".join((only.output if only is not None else charset)[i] for i in classes)
+    positions = np.clip((frames + 0.5) * stride / max(1, valid_width), 0.0, 1.0)
     return Recognized(
         text=text,
         confidence=float(probs.mean()),
