@@ -25,6 +25,7 @@ from funchost.app_index import index_app
 from funchost.durable import engine as engine_module
 from funchost.durable import history as h
 from funchost.durable import sdk_speedups
+from funchost.durable.activities import initial_threads
 from funchost.durable.engine import DurableEngine, EngineState, _played
 from funchost.durable.store import DurableStore, InboxEvent, WorkItem
 from funchost.durable.work_queue import FairWorkQueue
@@ -293,3 +294,42 @@ def test_the_sdk_parses_history_timestamps_with_the_fast_parser() -> None:
         EventType=12, EventId=-1, IsPlayed=False, Timestamp="2026-01-02T03:04:05.123456Z"
     )
     assert event.timestamp.isoformat() == "2026-01-02T03:04:05.123456+00:00"
+
+
+def test_the_activity_pool_starts_small_and_grows_while_activities_hold_its_threads(
+    tmp_path: Path,
+) -> None:
+    """Short activities do not need every slot (threads beyond the CPUs contend for the GIL);
+    activities that block do: the pool grows until all `slots` of them run at once."""
+    slots = initial_threads(1_000) + 3
+    GATE.clear()
+
+    async def scenario() -> tuple[int, int, Any]:
+        engine, store = _engine(tmp_path / "durable.db", slots=slots)
+        await engine.start()
+        try:
+            started_with = engine._runner.threads
+            instance_id = engine.start_orchestration("fan_out", None, json.dumps([slots, "gated"]))
+            deadline = asyncio.get_running_loop().time() + 30
+            while len(engine._runner._running) < slots:  # every gated activity holds a thread
+                assert asyncio.get_running_loop().time() < deadline, "the pool did not grow"
+                await asyncio.sleep(0.01)
+            grown = engine._runner.threads
+            GATE.set()
+            return started_with, grown, await _wait(engine, instance_id, _finished)
+        finally:
+            GATE.set()
+            await engine.stop()
+            store.close()
+
+    started_with, grown, row = _run(scenario())
+    assert started_with == initial_threads(slots) < slots
+    assert grown == slots
+    assert row.status == "Completed" and json.loads(row.output) == sum(2 * i for i in range(slots))
+
+
+def test_initial_threads_cover_the_cpus_twice_within_the_setting() -> None:
+    assert initial_threads(64, cpus=2) == 4
+    assert initial_threads(64, cpus=8) == 16
+    assert initial_threads(3, cpus=8) == 3  # never more than the setting
+    assert initial_threads(1, cpus=1) == 1

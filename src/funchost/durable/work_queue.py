@@ -49,6 +49,11 @@ class FairWorkQueue:
         with self._cond:
             return sum(len(line) for line in self._lines.values())
 
+    def has_waiting(self) -> bool:
+        """Whether any item waits for a thread (cheap: no count)."""
+        with self._cond:
+            return bool(self._ring)
+
     def put(self, item: WorkItem) -> None:
         """Queue a stored work item, or leave it in the store if its instance's line is full."""
         self.put_many([item])
