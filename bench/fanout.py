@@ -13,10 +13,12 @@ HTTP submit to `Completed`:
   host's peak RSS after each size (sizes run in order, so 1x100000 after 1x10000 shows growth);
 * the host's own CPU time per activity (from /proc, so it holds on a busy machine too), and the
   load average before and after;
-* with `--contention`, one CPU-bound process per core runs beside the host.
+* with `--contention`, one CPU-bound process per core runs beside the host;
+* with `--nested PER`, each `--sizes` fan-out is one orchestration that calls sub-orchestrations
+  of PER no-op activities (the shape that keeps every replayed history small).
 
     .venv/bin/python bench/fanout.py [--sizes 1000,10000] [--concurrent 100x100]
-        [--slots 8] [--repeat 1] [--contention] [--log-level INFO|WARNING]
+        [--slots 8] [--repeat 1] [--contention] [--nested PER] [--log-level INFO|WARNING]
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from tests.support.host import HostProcess  # noqa: E402
 APP = REPO / "tests" / "apps" / "durable_app"
 
 
-def _start(base: str, payload: int, name: str = "noop_fan_out") -> str:
+def _start(base: str, payload: object, name: str = "noop_fan_out") -> str:
     r = requests.post(f"{base}/api/orchestrators/{name}", json=payload, timeout=30)
     r.raise_for_status()
     return str(r.json()["statusQueryGetUri"])
@@ -100,11 +102,17 @@ def _cpu_seconds(host: HostProcess) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_single(base: str, size: int) -> tuple[float, float | None, str]:
+def run_single(base: str, size: int, nested: int = 0) -> tuple[float, float | None, str]:
     """Seconds for one fan-out of `size`, the latency of a 1-activity orchestration started
-    0.3 s into it (None for small fan-outs), and the fan-out's status URL."""
+    0.3 s into it (None for small fan-outs), and the fan-out's status URL.
+
+    With `nested`, the fan-out is cut into sub-orchestrations of `nested` activities each, the
+    shape that keeps every replayed history small."""
     started = time.perf_counter()
-    big = _start(base, size)
+    if nested:
+        big = _start(base, {"count": size, "per": nested}, "noop_nested_fan_out")
+    else:
+        big = _start(base, size)
     if size >= 1000:
         time.sleep(0.3)
         small_started = time.perf_counter()
@@ -151,7 +159,7 @@ def measure(root: Path, slots: int, args: argparse.Namespace) -> dict[str, list[
             run_single(host.base_url, 50)  # warm-up
             for size in args.size_list:
                 cpu_before = _cpu_seconds(host)
-                elapsed, small, url = run_single(host.base_url, size)
+                elapsed, small, url = run_single(host.base_url, size, args.nested)
                 cpu_after = _cpu_seconds(host)
                 if cpu_before is not None and cpu_after is not None:
                     # what the host spent, whatever else the machine runs: µs per activity
@@ -188,6 +196,12 @@ def main() -> None:
         help="run one CPU-bound process per core beside the host",
     )
     parser.add_argument(
+        "--nested",
+        type=int,
+        default=0,
+        help="cut each --sizes fan-out into sub-orchestrations of this many activities",
+    )
+    parser.add_argument(
         "--log-level",
         default=None,
         help="FUNCHOST_LOG_LEVEL for the host (default: the host's, INFO)",
@@ -209,6 +223,7 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; logging {args.log_level or 'INFO (default)'}; "
         f"contention {'on' if args.contention else 'off'}; repeat {args.repeat}; "
+        f"fan-out {f'in sub-orchestrations of {args.nested}' if args.nested else 'flat'}; "
         f"load average at start {os.getloadavg()[0]:.1f}"
     )
     try:

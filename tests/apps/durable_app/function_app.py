@@ -160,6 +160,18 @@ def noop_fan_out(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def noop_nested_fan_out(context: df.DurableOrchestrationContext):
+    """Benchmark: the same no-op fan-out cut into sub-orchestrations of `per` activities."""
+    args = context.get_input()
+    count, per = args["count"], args["per"]
+    sizes = [min(per, count - first) for first in range(0, count, per)]
+    counts = yield context.task_all(
+        [context.call_sub_orchestrator("noop_fan_out", size) for size in sizes]
+    )
+    return sum(counts)
+
+
+@app.orchestration_trigger(context_name="context")
 def entity_user(context: df.DurableOrchestrationContext):
     """Signals and calls a counter entity; a failing operation comes back as an exception."""
     entity = df.EntityId("counter_entity", context.get_input())
