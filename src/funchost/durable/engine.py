@@ -7,9 +7,10 @@ It plays the part of the Durable extension plus DTFx for azure-functions-durable
   an episode runs wait for the next, and the next waits a few times the last episode's duration
   unless everything the orchestration waits for has reported (pacing), so a fan-out of 100,000
   activities is replayed a handful of times, not 100,000 times;
-* the history stays in SQLite between episodes (read back as one string per episode), and
-  pending inbox events are held as their JSON text: a running instance's memory does not grow
-  with its history;
+* the history stays in SQLite between episodes (read back as one string per episode), and so
+  does the text of pending inbox events: memory holds only their seqs (`PendingInbox`), and an
+  episode reads its events back in one query, so a running instance's memory grows neither
+  with its history nor with the completions waiting for its next episode;
 * the SDK's state JSON carries no task ids, so the engine numbers new actions exactly as the SDK
   does and emulates DTFx retries (at most one retry-related event per episode, delivered last);
 * each episode commits atomically to SQLite (`DurableStore`) before any work it scheduled starts,
@@ -27,7 +28,7 @@ import json
 import logging
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,6 +47,7 @@ from funchost.durable.actions import (
 )
 from funchost.durable.activities import ActivityRunner, Completion
 from funchost.durable.entities import EntityDispatcher, parse_entity_instance
+from funchost.durable.inbox import PendingInbox
 from funchost.durable.store import (
     DurableStore,
     EntityOp,
@@ -191,7 +193,7 @@ class ActiveInstance:
     row: InstanceRow
     history_len: int  # events stored for this execution; the events themselves stay in SQLite
     state: EngineState
-    inbox: list[InboxEvent] = field(default_factory=list)
+    inbox: PendingInbox = field(default_factory=PendingInbox)  # seqs only; texts in the store
     in_flight: bool = False
     queued: bool = False
     refused: bool = False  # its version is not one this worker runs (logged once)
@@ -401,10 +403,10 @@ class DurableEngine:
                 history_len=self.store.history_length(row.instance_id),
                 state=EngineState.from_json(row.engine_state),
             )
-        for item in self.store.load_inbox():
-            inst = self._active.get(item.instance_id)
+        for seq, instance_id, execution_id in self.store.inbox_index():  # no event text
+            inst = self._active.get(instance_id)
             if inst is not None:
-                inst.inbox.append(item)
+                inst.inbox.add(seq, execution_id)
         for instance_id in self.store.work_instances():  # first pages only: bounded memory
             self._runner.submit_many(
                 self.store.load_work_page(instance_id, 0, self._runner.window + 1)
@@ -509,7 +511,7 @@ class DurableEngine:
             self.store.upsert_instance(row)
             seq = self.store.add_inbox_event(instance_id, row.execution_id, started)
         inst = ActiveInstance(row=row, history_len=0, state=EngineState())
-        inst.inbox.append(InboxEvent(seq, instance_id, row.execution_id, started))
+        inst.inbox.add(seq, row.execution_id)
         self._active[instance_id] = inst
         self._enqueue(inst)
         self._notify()
@@ -568,7 +570,7 @@ class DurableEngine:
         # new goes to the new generation.
         with self.store.transaction():
             seq = self.store.add_inbox_event(instance_id, None, event)
-        inst.inbox.append(InboxEvent(seq, instance_id, None, event))
+        inst.inbox.add(seq, None)
         self._enqueue(inst)
 
     def terminate(self, instance_id: str, reason: str) -> None:
@@ -792,7 +794,7 @@ class DurableEngine:
         inst.row = row
         inst.history_len = self.store.history_length(instance_id)
         inst.state = EngineState.from_json(row.engine_state)
-        inst.inbox = self.store.load_inbox_for(instance_id)
+        inst.inbox = PendingInbox(self.store.inbox_index_for(instance_id))
         self._active[instance_id] = inst
 
     def _guarded(self, inst: ActiveInstance, change: Callable[[], None]) -> None:
@@ -810,7 +812,7 @@ class DurableEngine:
     ) -> tuple[list[str], list[int], str | None, dict[str, Any] | None]:
         """Pick this episode's events: valid ones in order, stopping after one retry event.
 
-        Returns the events (as the inbox holds them: JSON text), the inbox seqs consumed
+        Returns the events (as the store holds them: JSON text), the inbox seqs consumed
         (delivered or dropped), and the kind of the trailing retry-related event ('failure' or
         'timer') with that event, if any.
         """
@@ -819,11 +821,13 @@ class DurableEngine:
         retry_kind: str | None = None
         trigger: dict[str, Any] | None = None
         state = inst.state
-        for item in inst.inbox:
-            event = item.event
-            consumed.append(item.seq)
-            if item.execution_id not in (None, inst.row.execution_id):
+        for seq, execution_id, text in self._pending_events(inst):
+            consumed.append(seq)
+            if execution_id not in (None, inst.row.execution_id):
                 continue  # belongs to an execution that continued as new
+            if text is None:
+                continue  # not in the store (the store is the truth): nothing to deliver
+            event = json.loads(text)
             kind = event["EventType"]
             if kind in (
                 h.EventType.TaskCompleted,
@@ -835,7 +839,7 @@ class DurableEngine:
                 if task_id not in state.open_tasks:
                     continue  # a duplicate or stale completion: applying it would stall the SDK
                 del state.open_tasks[task_id]
-                events.append(item.text)
+                events.append(text)
                 failed = kind in (
                     h.EventType.TaskFailed,
                     h.EventType.SubOrchestrationInstanceFailed,
@@ -849,13 +853,30 @@ class DurableEngine:
                     continue
                 del state.open_tasks[timer_id]
                 state.timer_positions.pop(timer_id, None)
-                events.append(item.text)
+                events.append(text)
                 if timer_id in state.retry_timers:
                     retry_kind, trigger = "timer", event
                     break
             else:
-                events.append(item.text)
+                events.append(text)
         return events, consumed, retry_kind, trigger
+
+    def _pending_events(self, inst: ActiveInstance) -> Iterator[tuple[int, str | None, str | None]]:
+        """The instance's pending events as (seq, execution id, JSON text), in seq order.
+
+        Memory holds their seqs only; the texts are read from the store in one range scan, on
+        the episode's path that also reads the history. An event held here but missing from
+        the store gets None (it is consumed, not delivered).
+        """
+        if not inst.inbox:
+            return
+        rows = self.store.inbox_texts(inst.row.instance_id, *inst.inbox.span())
+        at = 0
+        for seq, execution_id in inst.inbox:  # both in seq order: one merge pass
+            while at < len(rows) and rows[at][0] < seq:
+                at += 1
+            found = at < len(rows) and rows[at][0] == seq
+            yield seq, execution_id, rows[at][1] if found else None
 
     async def _run_episode(self, inst: ActiveInstance) -> None:
         spec = self._orchestrators.get(inst.row.name.lower())
@@ -1267,8 +1288,7 @@ class DurableEngine:
             self.store.upsert_instance(row)
         # --- the commit is durable: now mirror it in memory and start the work ---
         inst.history_len += len(played)
-        consumed = set(commit.consumed)
-        inst.inbox = [e for e in inst.inbox if e.seq not in consumed]
+        inst.inbox.discard(commit.consumed)
         self._runner.submit_many(  # lazily: items past the line's window stay in the store
             WorkItem(seq, row.instance_id, row.execution_id, task_id, kind, name, payload)
             for seq, (task_id, kind, name, payload) in zip(work_seqs, commit.work, strict=False)
@@ -1316,9 +1336,9 @@ class DurableEngine:
         self, commit: _Commit, written: tuple[list[int], list[InboxEvent]]
     ) -> None:
         child_seqs, delivered = written
-        for seq, (child, started) in zip(child_seqs, commit.children, strict=False):
+        for seq, (child, _started) in zip(child_seqs, commit.children, strict=False):
             child_inst = ActiveInstance(row=child, history_len=0, state=EngineState())
-            child_inst.inbox.append(InboxEvent(seq, child.instance_id, child.execution_id, started))
+            child_inst.inbox.add(seq, child.execution_id)
             self._active[child.instance_id] = child_inst
             self._enqueue(child_inst)
         for item in delivered:
@@ -1329,7 +1349,7 @@ class DurableEngine:
     def _deliver_in_memory(self, target: str, item: InboxEvent) -> None:
         inst = self._active.get(target)
         if inst is not None:
-            inst.inbox.append(item)
+            inst.inbox.add(item.seq, item.execution_id)  # the text stays in the store
             self._enqueue(inst)
 
     def _set_status(
@@ -1363,7 +1383,7 @@ class DurableEngine:
         still delivered; its activities and timers are not started, as nothing would wait
         for them.
         """
-        commit = commit or _Commit(consumed=[e.seq for e in inst.inbox])
+        commit = commit or _Commit(consumed=inst.inbox.seqs())
         row = inst.row
         now = h.utcnow()
         if status == "Terminated":
@@ -1381,7 +1401,7 @@ class DurableEngine:
             )
         commit.work.clear()
         commit.timers.clear()
-        commit.consumed = sorted(set(commit.consumed) | {e.seq for e in inst.inbox})
+        commit.consumed = sorted(set(commit.consumed) | set(inst.inbox.seqs()))
         row.status = status
         row.output = output
         row.engine_state = {k: v for k, v in row.engine_state.items() if k == "version"}
@@ -1429,10 +1449,10 @@ class DurableEngine:
         fresh, started = self._new_instance_row(
             spec, row.instance_id, raw_input, parent, version=row.engine_state.get("version")
         )
-        consumed = set(commit.consumed)
-        carried = [e for e in inst.inbox if e.seq not in consumed and e.execution_id is None]
+        carried = inst.inbox.unbound(excluding=set(commit.consumed))
         with self.store.transaction():
-            self.store.delete_inbox_events([e.seq for e in inst.inbox])
+            carried_texts = [text for _, text in self.store.inbox_texts_of(carried)]
+            self.store.delete_inbox_events(inst.inbox.seqs())
             self.store.clear_history(row.instance_id)
             self.store.delete_work_for(row.instance_id)
             self.store.delete_timers_for(row.instance_id)
@@ -1445,21 +1465,13 @@ class DurableEngine:
             row.last_updated_time = fresh.last_updated_time
             self.store.upsert_instance(row)
             seq = self.store.add_inbox_event(row.instance_id, row.execution_id, started)
-            kept = [
-                InboxEvent(
-                    self.store.add_inbox_event(row.instance_id, None, e.text),
-                    row.instance_id,
-                    None,
-                    e.text,
-                )
-                for e in carried
-            ]
+            kept = [self.store.add_inbox_event(row.instance_id, None, t) for t in carried_texts]
         for key in [k for k in self._timers if k[0] == row.instance_id]:
             self._timers.pop(key).cancel()
         self._runner.forget(row.instance_id)  # the old execution's queued work is void
         inst.history_len = 0
         inst.state = EngineState()
-        inst.inbox = [InboxEvent(seq, row.instance_id, row.execution_id, started), *kept]
+        inst.inbox = PendingInbox([(seq, row.execution_id), *((k, None) for k in kept)])
         self._start_side_effects(commit, written)
         log.info("Orchestration '%s' (%s) continued as new", row.name, row.instance_id)
         self._notify()
@@ -1500,10 +1512,10 @@ class DurableEngine:
             return
         self._completion_failures = 0
         woken: dict[str, ActiveInstance] = {}
-        for seq, item, event in delivered:  # one wake-up per instance, not per completion
+        for seq, item, _ in delivered:  # one wake-up per instance, not per completion
             inst = self._active.get(item.instance_id)
             if inst is not None:
-                inst.inbox.append(InboxEvent(seq, item.instance_id, item.execution_id, event))
+                inst.inbox.add(seq, item.execution_id)  # the text stays in the store
                 woken[item.instance_id] = inst
         for inst in woken.values():
             self._enqueue(inst)

@@ -151,10 +151,11 @@ class EntityOp:
 
 
 class InboxEvent:
-    """A history event delivered to an instance but not yet consumed by an episode.
+    """A history event delivered to an instance but not yet consumed by an episode: one row
+    of the `inbox` table with its JSON text, as it is written or handed over.
 
-    Held as its JSON text, parsed when an episode reads it: a big fan-out's completions wait
-    here between (paced) episodes, and the text takes a fraction of the parsed dict's memory.
+    The engine does not keep these while events wait for an episode: it keeps their seqs
+    (`funchost.durable.inbox.PendingInbox`) and reads the text back when an episode runs.
     """
 
     __slots__ = ("execution_id", "instance_id", "seq", "text")
@@ -202,6 +203,7 @@ _ORDERED_AGGREGATE = sqlite3.sqlite_version_info >= (3, 44, 0)  # group_concat(x
 # a switch interval, so a fan-out's commit wants few, large statements.
 _BIG_CHUNK = 2000
 _SMALL_CHUNK = 150
+_INDEX_PAGE = 1000  # rows per fetch when the inbox index is read at start
 
 
 class DurableStore:
@@ -465,6 +467,47 @@ class DurableStore:
             "SELECT seq, instance_id, execution_id, event FROM inbox ORDER BY seq"
         )
         return [InboxEvent(r[0], r[1], r[2], r[3]) for r in cur.fetchall()]
+
+    def inbox_index(self) -> Iterator[tuple[int, str, str | None]]:
+        """Every inbox event's (seq, instance id, execution id) in seq order, without its text.
+
+        Read a page at a time: a restart with 100,000 completions waiting holds neither their
+        text nor a row object per event at once. Consume it fully before writing.
+        """
+        cur = self._conn.execute("SELECT seq, instance_id, execution_id FROM inbox ORDER BY seq")
+        while rows := cur.fetchmany(_INDEX_PAGE):
+            yield from rows
+
+    def inbox_index_for(self, instance_id: str) -> list[tuple[int, str | None]]:
+        """One instance's inbox events as (seq, execution id), in seq order, without text."""
+        cur = self._conn.execute(
+            "SELECT seq, execution_id FROM inbox WHERE instance_id = ? ORDER BY seq",
+            (instance_id,),
+        )
+        return [(r[0], r[1]) for r in cur.fetchall()]
+
+    def inbox_texts_of(self, seqs: Sequence[int]) -> list[tuple[int, str]]:
+        """(seq, JSON text) of the given inbox events that are stored, in seq order."""
+        rows: list[tuple[int, str]] = []
+        for start in range(0, len(seqs), self._chunk):
+            chunk = list(seqs[start : start + self._chunk])
+            rows += self._conn.execute(
+                f"SELECT seq, event FROM inbox WHERE seq IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+        return sorted(rows)
+
+    def inbox_texts(self, instance_id: str, first: int, last: int) -> list[tuple[int, str]]:
+        """(seq, JSON text) of an instance's inbox events with seqs in [first, last], in order.
+
+        One range scan of the (instance_id, seq) index: what an episode reads for the events
+        the engine holds only by seq.
+        """
+        cur = self._conn.execute(
+            "SELECT seq, event FROM inbox WHERE instance_id = ? AND seq BETWEEN ? AND ? "
+            "ORDER BY seq",
+            (instance_id, first, last),
+        )
+        return cur.fetchall()
 
     # ---------------------------------------------------------------------------- work items
     def add_work_items(
