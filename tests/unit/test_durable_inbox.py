@@ -72,6 +72,11 @@ async def _until(check: Callable[[], bool], timeout: float = 60) -> None:
         await asyncio.sleep(0.01)
 
 
+def _status(store: DurableStore, instance_id: str) -> str | None:
+    row = store.get_instance(instance_id)
+    return row.status if row is not None else None
+
+
 def _run(coro: Any) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # a duplicate-completion warning fails
@@ -133,16 +138,16 @@ def test_waiting_completions_stay_in_the_store_and_a_restart_replays_the_same_ev
         engine, store = _engine(db)
         await engine.start()
         instance_id = engine.start_orchestration("fan_out", "big", json.dumps(FAN_OUT))
-        await _until(lambda: store.get_instance(instance_id).status == "Running")  # type: ignore[union-attr]
+        await _until(lambda: _status(store, instance_id) == "Running")
         engine.suspend(instance_id, "hold the completions")
         GATE.set()
         await _until(lambda: len(store.inbox_index_for(instance_id)) == FAN_OUT)
         inbox = engine._active[instance_id].inbox
         stored = store.inbox_index_for(instance_id)
         assert list(inbox) == stored  # the same events, in the store's order
-        assert {execution for _, execution in inbox} == {
-            store.get_instance(instance_id).execution_id
-        }  # type: ignore[union-attr]
+        row = store.get_instance(instance_id)
+        assert row is not None
+        assert {execution for _, execution in inbox} == {row.execution_id}
         assert _holds_no_text(inbox)
         texts = [(e.seq, e.text) for e in store.load_inbox_for(instance_id)]
         return instance_id, texts
@@ -155,7 +160,7 @@ def test_waiting_completions_stay_in_the_store_and_a_restart_replays_the_same_ev
             seqs = recovered.seqs()
             assert _holds_no_text(recovered)
             engine.resume(instance_id, "go on")
-            await _until(lambda: engine.get_instance(instance_id).status == "Completed")  # type: ignore[union-attr]
+            await _until(lambda: _status(store, instance_id) == "Completed")
             assert store.inbox_index_for(instance_id) == []  # consumed with the episode
             return engine.get_instance(instance_id), engine.history_of(instance_id), seqs
         finally:
@@ -189,7 +194,7 @@ def test_an_event_held_in_memory_but_gone_from_the_store_is_consumed_not_deliver
         await engine.start()
         try:
             instance_id = engine.start_orchestration("fan_out", "lossy", json.dumps(3))
-            await _until(lambda: store.get_instance(instance_id).status == "Running")  # type: ignore[union-attr]
+            await _until(lambda: _status(store, instance_id) == "Running")
             engine.suspend(instance_id, "hold")
             GATE.set()
             await _until(lambda: len(store.inbox_index_for(instance_id)) == 3)
