@@ -13,7 +13,8 @@ no-op fan-out of `--size` activities, in two phases:
 tracemalloc slows the run several times over: the timings it prints are not throughput
 figures (bench/fanout.py gives those).
 
-    .venv/bin/python bench/durable_memory.py [--size 100000] [--slots 8] [--top 8] [--key filename|lineno]
+    .venv/bin/python bench/durable_memory.py [--size 100000] [--slots 8] [--top 8]
+        [--key filename|lineno]
 """
 
 from __future__ import annotations
@@ -29,18 +30,19 @@ import threading
 import time
 import tracemalloc
 import types
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import azure.durable_functions as df
 import azure.functions as func
 
-REPO = Path(__file__).resolve().parents[1]
+from funchost.app_index import index_app
+from funchost.durable.engine import DurableEngine
+from funchost.durable.store import DurableStore
+from funchost.invoker import Invoker
 
-from funchost.app_index import index_app  # noqa: E402
-from funchost.durable.engine import DurableEngine  # noqa: E402
-from funchost.durable.store import DurableStore  # noqa: E402
-from funchost.invoker import Invoker  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _app() -> types.ModuleType:
@@ -118,9 +120,9 @@ def _status(store: DurableStore, instance_id: str) -> str | None:
     return row.status if row is not None else None
 
 
-async def _until(check: object, timeout: float = 3600) -> None:
+async def _until(check: Callable[[], bool], timeout: float = 3600) -> None:
     deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
+    while not check():
         if time.monotonic() > deadline:
             raise TimeoutError("the fan-out stalled")
         await asyncio.sleep(0.05)
