@@ -21,9 +21,12 @@ node_modules/.bin/azurite-blob:
 azurite: node_modules/.bin/azurite-blob
 
 ## Start the embedded Functions + Durable host serving function_app.py on PORT (default 7071),
-## with the sample documents generated under $(DATA_DIR)/storage/samples on first run.
+## with the sample documents generated under $(DATA_DIR)/storage/samples on first run, and the
+## inbox (blob-upload trigger) watching $(DATA_DIR)/storage/inbox unless BATCHINFER_INBOX_* say otherwise.
 run: $(VENV)/.installed
 	$(PY) -m batchinfer prepare --data-root $(DATA_DIR)
+	mkdir -p $(DATA_DIR)/storage/inbox
+	BATCHINFER_INBOX_CONTAINER=$${BATCHINFER_INBOX_CONTAINER:-inbox} BATCHINFER_INBOX_STORAGE=$${BATCHINFER_INBOX_STORAGE:-file://$(abspath $(DATA_DIR))/storage} \
 	BATCHINFER_DATA_ROOT=$(DATA_DIR) FUNCHOST_API_KEYS_SETTING=BATCHINFER_API_KEYS FUNCHOST_API_KEYS_EXEMPT_ROUTES=woodwide/signed/ $(PY) -m funchost start --app-dir . --port $(PORT) --data-dir $(DATA_DIR)/host
 
 ## In a second terminal while `make run` serves: analyze the samples and print the report.

@@ -30,7 +30,7 @@ from azure.functions.meta import Datum
 from funchost.app_index import FunctionSpec
 from funchost.durable import history as h
 from funchost.durable.store import WorkItem
-from funchost.durable.work_queue import FairWorkQueue, PageLoader
+from funchost.durable.work_queue import FairWorkQueue, GroupOf, PageLoader
 from funchost.invoker import Invoker
 
 Completion = tuple[WorkItem, dict[str, Any]]
@@ -64,6 +64,7 @@ class ActivityRunner:
         timeout: float | None = None,
         load_page: PageLoader | None = None,
         read_page: PageLoader | None = None,
+        group_of: GroupOf | None = None,
     ) -> None:
         self._activities = activities
         self._timeout = timeout
@@ -71,9 +72,11 @@ class ActivityRunner:
         self._size = max(1, size)
         self._is_live = is_live
         self._on_batch = on_batch
-        # per-instance lines served in turn; at most `window` items per instance in memory
+        # per-instance lines served in turn, by group; `window` items per instance in memory
         self.window = max(256, 8 * self._size)
-        self._queue = FairWorkQueue(window=self.window, load_page=load_page, read_page=read_page)
+        self._queue = FairWorkQueue(
+            window=self.window, load_page=load_page, read_page=read_page, group_of=group_of
+        )
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._completions: list[Completion] = []

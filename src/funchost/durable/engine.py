@@ -48,6 +48,7 @@ from funchost.durable.actions import (
 from funchost.durable.activities import ActivityRunner, Completion
 from funchost.durable.entities import EntityDispatcher, parse_entity_instance
 from funchost.durable.inbox import PendingInbox
+from funchost.durable.ready_queue import ReadyQueue
 from funchost.durable.store import (
     DurableStore,
     EntityOp,
@@ -199,6 +200,7 @@ class ActiveInstance:
     refused: bool = False  # its version is not one this worker runs (logged once)
     not_before: float = 0.0  # loop time before which its next episode is held back (pacing)
     wake_armed: bool = False  # a timer will enqueue it at `not_before`
+    tree: str | None = None  # its root orchestration's id, once asked (`DurableEngine._tree_of`)
 
 
 @dataclass
@@ -369,6 +371,7 @@ class DurableEngine:
             load_page=self.store.load_work_page,
             # a file store pages work in on a read connection of its own, off the loop
             read_page=self.store.read_work_page if self.store.concurrent_reads else None,
+            group_of=self._tree_of_id,
         )
         self._replay_pool = ThreadPoolExecutor(self._max_orchestrators, "replay")
         self.entities = EntityDispatcher(
@@ -380,7 +383,7 @@ class DurableEngine:
             accepts=self._accepts,
         )
         self._active: dict[str, ActiveInstance] = {}
-        self._ready: asyncio.Queue[str] | None = None
+        self._ready: ReadyQueue | None = None
         self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -391,7 +394,7 @@ class DurableEngine:
         """Load every non-terminal instance, pending work and timers, then start workers."""
         sdk_speedups.install()
         self._loop = asyncio.get_running_loop()
-        self._ready = asyncio.Queue()
+        self._ready = ReadyQueue()
         self.changed = asyncio.Event()
         with self.store.transaction():
             dropped = self.store.delete_orphan_inbox()
@@ -666,7 +669,22 @@ class DurableEngine:
             return
         inst.queued = True
         assert self._ready is not None
-        self._ready.put_nowait(inst.row.instance_id)
+        self._ready.put_nowait(self._tree_of(inst), inst.row.instance_id)
+
+    def _tree_of(self, inst: ActiveInstance) -> str:
+        """The id of the root of `inst`'s orchestration tree (itself unless it is a running
+        sub-orchestration): episodes and activities are served round-robin between trees, so
+        a job's sub-orchestrations together get one turn, like a job without them."""
+        if inst.tree is None:
+            parent_id = inst.row.parent_instance_id
+            parent = self._active.get(parent_id) if parent_id else None
+            inst.tree = self._tree_of(parent) if parent is not None else inst.row.instance_id
+        return inst.tree
+
+    def _tree_of_id(self, instance_id: str) -> str:
+        """`_tree_of` by id, for the activity queue (any thread; an unknown id is its own)."""
+        inst = self._active.get(instance_id)
+        return self._tree_of(inst) if inst is not None else instance_id
 
     def _held_back(self, inst: ActiveInstance) -> bool:
         """Whether the next episode waits for its pacing gap (a wake-up is then armed).

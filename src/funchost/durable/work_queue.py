@@ -2,7 +2,10 @@
 
 A single FIFO let a 10,000-activity fan-out hold up a one-activity orchestration started just
 after it, and kept every pending work item in memory. Here each orchestration instance has its
-own line, threads take from the lines in turn, and at most `window` items per instance are held
+own line, and threads take from the lines in turn, two levels deep: first between *groups*
+(the engine groups an orchestration with its sub-orchestrations, so a job that fans out into
+256 sub-orchestrations gets the same share as a job of one), then between the group's
+instances. At most `window` items per instance are held
 in memory: the rest stay in the store (where they already are) and are paged in when the
 instance's line runs low. With `read_page` (a store that reads on a connection of its own) the
 activity thread that drains the line loads the next page itself: waiting for the event loop,
@@ -22,21 +25,34 @@ from funchost.durable.store import WorkItem
 log = logging.getLogger("funchost.durable.activities")
 
 PageLoader = Callable[[str, int, int], list[WorkItem]]  # (instance, from seq, limit) -> items
+GroupOf = Callable[[str], str]  # instance id -> the group it is served in (its own id: alone)
 
 
 class FairWorkQueue:
     """Thread-safe round-robin over per-instance lines; `put`/`refill` run on the loop thread."""
 
     def __init__(
-        self, *, window: int, load_page: PageLoader | None, read_page: PageLoader | None = None
+        self,
+        *,
+        window: int,
+        load_page: PageLoader | None,
+        read_page: PageLoader | None = None,
+        group_of: GroupOf | None = None,
     ) -> None:
-        """`load_page` runs on the event loop; `read_page`, if given, on any thread."""
+        """`load_page` runs on the event loop; `read_page`, if given, on any thread.
+
+        `group_of` is asked once when an instance's line opens, under this queue's lock (it must
+        not call back into the queue); without it every instance is a group of its own.
+        """
         self._window = max(2, window)
         self._load_page = load_page
         self._read_page = read_page
+        self._group_of = group_of
         self._cond = threading.Condition(threading.Lock())  # cheaper than the default RLock
-        self._lines: dict[str, deque[WorkItem]] = {}
-        self._ring: deque[str] = deque()
+        self._lines: dict[str, deque[WorkItem]] = {}  # instance -> its queued items (never empty)
+        self._group: dict[str, str] = {}  # instance with a line -> its group
+        self._members: dict[str, deque[str]] = {}  # group -> its instances with a line, in turn
+        self._ring: deque[str] = deque()  # groups with a line, in turn
         self._spilled: dict[str, int] = {}  # instance -> first seq held only in the store
         self._refilling: set[str] = set()
         self._closed = False
@@ -69,8 +85,7 @@ class FairWorkQueue:
                     continue  # paged in later, in order, with the rest of its line
                 line = self._lines.get(instance)
                 if line is None:
-                    line = self._lines[instance] = deque()
-                    self._ring.append(instance)
+                    line = self._open_line(instance)
                 if len(line) >= self._window and self._load_page is not None:
                     self._spilled[instance] = item.seq
                     continue
@@ -87,13 +102,19 @@ class FairWorkQueue:
                 self._cond.wait()
             if self._closed:
                 return None
-            instance = self._ring.popleft()
+            group = self._ring.popleft()
+            members = self._members[group]
+            instance = members.popleft()
             line = self._lines[instance]
             item = line.popleft()
             if line:
-                self._ring.append(instance)
+                members.append(instance)
             else:
-                del self._lines[instance]
+                del self._lines[instance], self._group[instance]
+            if members:
+                self._ring.append(group)
+            else:
+                del self._members[group]
             low = len(line) <= self._window // 2
             if low and instance in self._spilled and instance not in self._refilling:
                 self._refilling.add(instance)
@@ -118,12 +139,30 @@ class FairWorkQueue:
         with self._cond:
             self._spilled.pop(instance_id, None)
             if self._lines.pop(instance_id, None) is not None:
-                self._ring.remove(instance_id)
+                group = self._group.pop(instance_id)
+                members = self._members[group]
+                members.remove(instance_id)
+                if not members:
+                    del self._members[group]
+                    self._ring.remove(group)
 
     def close(self) -> None:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+
+    def _open_line(self, instance: str) -> deque[WorkItem]:
+        """A new (empty) line for `instance`, in its group's turn; caller holds the lock and
+        puts an item in it before releasing it."""
+        group = self._group_of(instance) if self._group_of is not None else instance
+        line = self._lines[instance] = deque()
+        self._group[instance] = group
+        members = self._members.get(group)
+        if members is None:
+            members = self._members[group] = deque()
+            self._ring.append(group)
+        members.append(instance)
+        return line
 
     # ------------------------------------------------------------------------------ paging
     def _request_refill(self, instance: str) -> None:
@@ -168,7 +207,6 @@ class FairWorkQueue:
             if items:
                 line = self._lines.get(instance)
                 if line is None:
-                    line = self._lines[instance] = deque()
-                    self._ring.append(instance)
+                    line = self._open_line(instance)
                 line.extend(items)
                 self._cond.notify(len(items))
