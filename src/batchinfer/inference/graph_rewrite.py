@@ -197,27 +197,53 @@ def _is_pointwise(conv: onnx.NodeProto, weight: np.ndarray) -> bool:
     )
 
 
+@dataclass
+class _AffineIntoConv:
+    """A scalar x → Mul(a) → Add(b) chain whose only consumer is a Conv's data input."""
+
+    source: str  # x
+    scale: float  # a
+    shift: float  # b
+    nodes: list[onnx.NodeProto]  # the Mul and Add
+    out: str  # the Add's output, the Conv's input
+    conv: onnx.NodeProto
+
+
+def _affine_into_conv(graph: _Graph, mul: onnx.NodeProto) -> _AffineIntoConv | None:
+    """The affine chain starting at `mul` if it feeds exactly one Conv (as its data input)."""
+    if mul.op_type != "Mul" or not graph.alive(mul):
+        return None
+    consumers = graph.consumers()
+    source = next((n for n in mul.input if graph.scalar(n) is None), None)
+    if source is None or graph.uses[source] != 1:
+        return None
+    affine = _scalar_affine(graph, source, consumers)
+    if affine is None or affine[2][0] is not mul:
+        return None
+    scale, shift, nodes, out = affine
+    users = consumers.get(out, [])
+    if len(users) != 1 or users[0].op_type != "Conv" or users[0].input[0] != out:
+        return None
+    return _AffineIntoConv(source, scale, shift, nodes, out, users[0])
+
+
 def fold_affine_before_pointwise_conv(model: onnx.ModelProto) -> int:
     """x → Mul(a) → Add(b) → 1x1 Conv becomes x → Conv with a·W and B + b·ΣW."""
     graph = _Graph.of(model)
     folded = 0
     for mul in list(graph.nodes):
-        if mul.op_type != "Mul" or not graph.alive(mul):
+        match = _affine_into_conv(graph, mul)
+        if match is None or graph.uses[match.out] != 1:
             continue
-        consumers = graph.consumers()
-        source = next((n for n in mul.input if graph.scalar(n) is None), None)
-        if source is None or graph.uses[source] != 1:
-            continue
-        affine = _scalar_affine(graph, source, consumers)
-        if affine is None or affine[2][0] is not mul:
-            continue
-        scale, shift, nodes, out = affine
-        users = consumers.get(out, [])
-        if len(users) != 1 or graph.uses[out] != 1 or users[0].op_type != "Conv":
-            continue
-        conv = users[0]
+        conv, source, scale, shift, nodes = (
+            match.conv,
+            match.source,
+            match.scale,
+            match.shift,
+            match.nodes,
+        )
         params = _conv_params(graph, conv)
-        if params is None or conv.input[0] != out or not _is_pointwise(conv, params[0]):
+        if params is None or not _is_pointwise(conv, params[0]):
             continue
         weight, bias = params
         new_bias = bias + np.float32(shift) * weight.sum(axis=(1, 2, 3))
@@ -239,23 +265,20 @@ def affine_to_batch_norm(model: onnx.ModelProto) -> int:
     graph = _Graph.of(model)
     rewritten = 0
     for mul in list(graph.nodes):
-        if mul.op_type != "Mul" or not graph.alive(mul):
+        match = _affine_into_conv(graph, mul)
+        if match is None:
             continue
-        consumers = graph.consumers()
-        source = next((n for n in mul.input if graph.scalar(n) is None), None)
-        if source is None or graph.uses[source] != 1:
-            continue
-        affine = _scalar_affine(graph, source, consumers)
-        if affine is None or affine[2][0] is not mul:
-            continue
-        scale, shift, nodes, out = affine
-        users = consumers.get(out, [])
-        if len(users) != 1 or users[0].op_type != "Conv" or users[0].input[0] != out:
-            continue
-        weight = graph.constants.get(users[0].input[1])
+        source, scale, shift, nodes, out = (
+            match.source,
+            match.scale,
+            match.shift,
+            match.nodes,
+            match.out,
+        )
+        weight = graph.constants.get(match.conv.input[1])
         if weight is None or weight.ndim != 4:
             continue
-        attrs = {a.name: helper.get_attribute_value(a) for a in users[0].attribute}
+        attrs = {a.name: helper.get_attribute_value(a) for a in match.conv.attribute}
         channels = weight.shape[1] * int(attrs.get("group", 1))
         eps = 1e-5
         names = [f"{out}.bn_{part}" for part in ("scale", "bias", "mean", "var")]
